@@ -1,0 +1,101 @@
+/**
+ * Hangar's one error type and its stable codes.
+ *
+ * Every failure a client can see carries one of these codes. The comment on each says what
+ * a client should do about it. The worker maps each code to an HTTP status in one table
+ * (`worker/errors.ts`); the browser keeps the code across Web Worker boundaries.
+ */
+export const ErrorCode = {
+  /** The request is malformed or a value breaks a rule: show the message, fix the input. */
+  InvalidArgument: 'invalid-argument',
+  /** The body is not valid JSON: fix the client. */
+  InvalidJson: 'invalid-json',
+  /** The filter expression does not parse: show the message with its position. */
+  InvalidFilter: 'invalid-filter',
+  /** The page token is not one this server issued: restart listing from the first page. */
+  InvalidPageToken: 'invalid-page-token',
+  /** No token, or a token the server does not know: ask the user to sign in again. */
+  Unauthenticated: 'unauthenticated',
+  /** The token has expired: ask an admin for a new one. */
+  TokenExpired: 'token-expired',
+  /** The token's role is too low for this call: ask for a token with a higher role. */
+  PermissionDenied: 'permission-denied',
+  /** The browser origin is not one the token allows: use the token from an allowed site. */
+  OriginNotAllowed: 'origin-not-allowed',
+  /** No such route: fix the URL. */
+  RouteNotFound: 'route-not-found',
+  /** The namespace does not exist or the token may not see it. */
+  NamespaceNotFound: 'namespace-not-found',
+  /** The model does not exist (or was deleted). */
+  ModelNotFound: 'model-not-found',
+  /** The version does not exist (or was deleted). */
+  VersionNotFound: 'version-not-found',
+  /** The alias is not set on this model. */
+  AliasNotFound: 'alias-not-found',
+  /** No artifact at that path. */
+  ArtifactNotFound: 'artifact-not-found',
+  /** The artifact's bytes have not been uploaded yet, or this namespace may not read them: upload them. */
+  BlobNotFound: 'blob-not-found',
+  /** The upload does not exist, was completed or was aborted: start a new upload. */
+  UploadNotFound: 'upload-not-found',
+  /** No checkpoint with that handle. */
+  CheckpointNotFound: 'checkpoint-not-found',
+  /** No token with that id. */
+  TokenNotFound: 'token-not-found',
+  /** A model with that name already exists in the namespace: open it instead. */
+  ModelExists: 'model-exists',
+  /** Another version of the model already has that label: pick another label. */
+  VersionLabelTaken: 'version-label-taken',
+  /** An artifact with that path but different bytes exists: artifacts are immutable, use a new path. */
+  ArtifactConflict: 'artifact-conflict',
+  /** A checkpoint with that handle exists with other files: checkpoints are immutable, use a new handle. */
+  CheckpointExists: 'checkpoint-exists',
+  /** Not every part has arrived: upload the parts listed in `details.missingParts`, then complete again. */
+  UploadIncomplete: 'upload-incomplete',
+  /** The alias no longer points where the caller expected: reload and decide again. */
+  AliasPreconditionFailed: 'alias-precondition-failed',
+  /** The uploaded bytes do not hash to the announced SHA-256: nothing was stored; upload again. */
+  DigestMismatch: 'digest-mismatch',
+  /** The uploaded bytes are not the announced size: nothing was stored; upload again. */
+  SizeMismatch: 'size-mismatch',
+  /** The body or batch is larger than a limit in `shared/limits.ts`: split it. */
+  PayloadTooLarge: 'payload-too-large',
+  /** The requested byte range lies outside the blob. */
+  RangeNotSatisfiable: 'range-not-satisfiable',
+  /** Too many requests: retry after the delay in `details.retryAfter`. */
+  RateLimited: 'rate-limited',
+  /** The browser's storage is full: free space or ask for persistent storage; nothing was written. */
+  QuotaExceeded: 'quota-exceeded',
+  /** A bug on our side: retry later and report it. */
+  Internal: 'internal',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The JSON body of every error response: `{"error": {"code", "message", "details"}}`. */
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** The one error type. `code` is stable; `message` is a sentence for people. */
+export class HangarError extends Error {
+  override readonly name = 'HangarError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+
+  toJSON(): ErrorEnvelope {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+
+  /** Rebuilds an error from an envelope (an HTTP body, or a message from a Web Worker). */
+  static fromEnvelope(body: unknown): HangarError | undefined {
+    const e = (body as Partial<ErrorEnvelope> | null)?.error;
+    if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') return undefined;
+    return new HangarError(e.code as ErrorCode, e.message, e.details);
+  }
+}

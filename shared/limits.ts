@@ -1,0 +1,44 @@
+/**
+ * Every limit Hangar enforces, in one place. The worker and the browser both check these,
+ * so a request the browser accepts is one the server accepts.
+ */
+export const LIMITS = {
+  /** Metric points in one request (REST) or one `logMetrics` flush. */
+  metricsPerRequest: 1000,
+  /** Bytes in one JSON request body. */
+  jsonBodyBytes: 1024 * 1024,
+  /** Characters in a metric key, metadata key or tag key. */
+  keyLength: 250,
+  /** Bytes of a metadata value once serialized as JSON. */
+  metadataValueBytes: 64 * 1024,
+  /** Characters in a description. */
+  descriptionLength: 4000,
+  /** Bytes (UTF-8) in an artifact path. */
+  artifactPathBytes: 1024,
+  /** Characters in a filter expression. */
+  filterLength: 2000,
+  /** Nesting depth of parentheses and NOT in a filter expression. */
+  filterDepth: 32,
+  /** Default and largest page size of a listing. */
+  pageSizeDefault: 50,
+  pageSizeMax: 1000,
+  /** Largest `maxPoints` of a downsampled metric history. */
+  maxPointsMax: 10_000,
+  /** Size of every part of a multipart upload but the last (R2 refuses parts under 5 MiB). */
+  uploadPartBytes: 8 * 1024 * 1024,
+  /** R2 allows at most 10,000 parts, which bounds a blob's size. */
+  uploadMaxParts: 10_000,
+  /** Largest blob accepted in one `PUT /blobs/sha256/{hex}`; larger ones use multipart. */
+  singlePutBytes: 32 * 1024 * 1024,
+  /** Allowed browser origins on one token. */
+  originsPerToken: 32,
+  /** Unique tags (aliases) set when a version is created. */
+  uniqueTagsPerVersion: 32,
+  /** Metadata keys given inline when a model or version is created or patched. */
+  metadataKeysPerRequest: 100,
+  /** Files in one checkpoint. */
+  filesPerCheckpoint: 1000,
+} as const;
+
+/** The largest blob Hangar stores: every part full. */
+export const MAX_BLOB_BYTES = LIMITS.uploadPartBytes * LIMITS.uploadMaxParts;

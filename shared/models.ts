@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+import { metadataMapSchema, type Metadata } from './metadata.ts';
+import { nameSchema } from './names.ts';
+
+const text = (max: number) => z.string().max(max, { message: `must be at most ${max} characters` });
+
+/** Body of `POST /namespaces/{ns}/models`. */
+export const createModelSchema = z.object({
+  name: nameSchema,
+  owner: text(256).optional(),
+  task: text(128).optional(),
+  description: text(LIMITS.descriptionLength).optional(),
+  metadata: metadataMapSchema.optional(),
+});
+export type CreateModel = z.infer<typeof createModelSchema>;
+
+/** Body of `PATCH /namespaces/{ns}/models/{model}`; `null` clears a field. */
+export const updateModelSchema = z.object({
+  owner: text(256).nullable().optional(),
+  task: text(128).nullable().optional(),
+  description: text(LIMITS.descriptionLength).nullable().optional(),
+  metadata: metadataMapSchema.optional(),
+});
+export type UpdateModel = z.infer<typeof updateModelSchema>;
+
+/** The fields of a model that last-writer-wins applies to, one clock each. */
+export const MODEL_FIELDS = ['owner', 'task', 'description'] as const;
+
+/** A model as the API returns it. */
+export interface Model {
+  id: string;
+  namespace: string;
+  name: string;
+  owner: string | null;
+  task: string | null;
+  description: string | null;
+  metadata: Metadata;
+  /** alias → version number */
+  aliases: Record<string, number>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Fields a model filter may name besides `tags.*` and `metrics.*`. */
+export const MODEL_FILTER_FIELDS = ['name', 'owner', 'task', 'description', 'created_at', 'updated_at'] as const;
+/** Columns a model listing may be ordered by. */
+export const MODEL_ORDER_FIELDS = ['name', 'created_at', 'updated_at'] as const;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.ts';
+import { metadataMapSchema, type Metadata } from './metadata.ts';
+import { aliasSchema, nameSchema } from './names.ts';
+
+const text = (max: number) => z.string().max(max, { message: `must be at most ${max} characters` });
+
+export const VERSION_STATUSES = ['pending', 'ready', 'failed'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+/** Body of `POST …/models/{model}/versions`. The server assigns `number`. */
+export const createVersionSchema = z.object({
+  /** A UUID made by the client, so a retried create makes one version. */
+  id: z.uuid().optional(),
+  /** An optional label, unique per model (`2024-q3`). */
+  version: nameSchema.optional(),
+  name: text(256).optional(),
+  description: text(LIMITS.descriptionLength).optional(),
+  framework: text(64).optional(),
+  metadata: metadataMapSchema.optional(),
+  /** Aliases to point at the new version (ModelBox's unique tags). */
+  uniqueTags: z.array(aliasSchema).max(LIMITS.uniqueTagsPerVersion).optional(),
+});
+export type CreateVersion = z.infer<typeof createVersionSchema>;
+
+/** Body of `PATCH …/versions/{number}`; `null` clears a field. Only `failed` may be set as a status. */
+export const updateVersionSchema = z.object({
+  version: nameSchema.nullable().optional(),
+  name: text(256).nullable().optional(),
+  description: text(LIMITS.descriptionLength).nullable().optional(),
+  framework: text(64).nullable().optional(),
+  status: z.literal('failed').optional(),
+  metadata: metadataMapSchema.optional(),
+});
+export type UpdateVersion = z.infer<typeof updateVersionSchema>;
+
+export const VERSION_FIELDS = ['version', 'name', 'description', 'framework'] as const;
+
+/** A model version as the API returns it. */
+export interface ModelVersion {
+  id: string;
+  modelId: string;
+  namespace: string;
+  model: string;
+  number: number;
+  version: string | null;
+  name: string | null;
+  description: string | null;
+  framework: string | null;
+  /** `pending` until every uploaded artifact's bytes have arrived and verified. */
+  status: VersionStatus;
+  metadata: Metadata;
+  /** The aliases pointing at this version. */
+  uniqueTags: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const VERSION_FILTER_FIELDS = ['number', 'version', 'name', 'description', 'framework', 'status', 'created_at', 'updated_at'] as const;
+export const VERSION_ORDER_FIELDS = ['number', 'created_at', 'updated_at'] as const;

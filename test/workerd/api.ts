@@ -1,0 +1,44 @@
+import { SELF } from 'cloudflare:test';
+import { expect } from 'vitest';
+
+/** The admin token the test config binds as HANGAR_ADMIN_TOKEN. */
+export const ADMIN = 'hgr_test_admin_token';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** Calls the API in the same workerd, as a client over HTTP would. */
+export async function call<T = any>(
+  method: string,
+  path: string,
+  opts: { token?: string | null; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  const token = opts.token === undefined ? ADMIN : opts.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: BodyInit | undefined = opts.raw;
+  if (opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  }
+  const res = await SELF.fetch(`https://hangar.test/api/v1${path}`, { method, headers, body });
+  const type = res.headers.get('content-type') ?? '';
+  const parsed = type.includes('application/json') ? await res.json() : await res.text();
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+/** Asserts an error reply: status and stable code. */
+export function expectError(reply: Reply, status: number, code: string): void {
+  expect({ status: reply.status, code: reply.body?.error?.code }).toEqual({ status, code });
+  expect(typeof reply.body.error.message).toBe('string');
+}
+
+/** Creates a token and returns its secret. */
+export async function tokenFor(namespace: string, role: 'read' | 'write' | 'admin', extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await call('POST', '/tokens', { body: { namespace, role, name: `${role} of ${namespace}`, ...extra } });
+  expect(r.status).toBe(201);
+  return r.body.token as string;
+}

@@ -1,0 +1,8 @@
+import { HybridClock } from '../shared/hlc.ts';
+
+// One clock per isolate. Writes made through REST are stamped with it; writes that arrive
+// through sync carry the client's own clock.
+const clock = new HybridClock('server');
+
+/** The clock of a write made on the server now. */
+export const serverHlc = () => clock.now();

@@ -1,0 +1,34 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from './env.ts';
+
+const ALLOW_HEADERS = 'Authorization, Content-Type, Range, If-None-Match, If-Match';
+const EXPOSE_HEADERS = 'Content-Range, Content-Length, Accept-Ranges, ETag, Location';
+
+/**
+ * CORS per token. A preflight carries no token, so it is answered for any origin: it grants
+ * nothing by itself. The real request is then checked against the token's allowed origins by
+ * `authenticate`, and only an allowed origin gets `Access-Control-Allow-Origin` back.
+ */
+export const cors: MiddlewareHandler<AppEnv> = async function cors(c, next) {
+  const origin = c.req.header('origin');
+  if (!origin) return next();
+  if (c.req.method === 'OPTIONS') {
+    return new Response(null, {
+      status: 204,
+      headers: {
+        'Access-Control-Allow-Origin': origin,
+        'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
+        'Access-Control-Allow-Headers': c.req.header('access-control-request-headers') ?? ALLOW_HEADERS,
+        'Access-Control-Max-Age': '600',
+        Vary: 'Origin',
+      },
+    });
+  }
+  await next();
+  const refused = c.res.status === 403 && c.res.headers.get('x-hangar-error') === 'origin-not-allowed';
+  if (!refused) {
+    c.res.headers.set('Access-Control-Allow-Origin', origin);
+    c.res.headers.set('Access-Control-Expose-Headers', EXPOSE_HEADERS);
+  }
+  c.res.headers.append('Vary', 'Origin');
+};

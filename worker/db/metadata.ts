@@ -1,0 +1,27 @@
+import type { Metadata } from '../../shared/metadata.ts';
+
+/** Sets one metadata key unless a later write (by clock) is already there. */
+export function upsertMetadata(
+  db: D1Database,
+  m: { namespace: string; parentId: string; key: string; value: unknown; hlc: string },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO metadata (namespace, parent_id, key, value, hlc, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (parent_id, key) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, updated_at = excluded.updated_at
+       WHERE excluded.hlc > metadata.hlc`,
+    )
+    .bind(m.namespace, m.parentId, m.key, JSON.stringify(m.value), m.hlc, Date.now());
+}
+
+/** Metadata of many parents at once: parent id → `{ key: value }`. */
+export async function metadataOf(db: D1Database, parentIds: string[]): Promise<Map<string, Metadata>> {
+  const out = new Map<string, Metadata>(parentIds.map((id) => [id, {}]));
+  if (parentIds.length === 0) return out;
+  const { results } = await db
+    .prepare('SELECT parent_id, key, value FROM metadata WHERE parent_id IN (SELECT value FROM json_each(?)) ORDER BY key')
+    .bind(JSON.stringify(parentIds))
+    .all<{ parent_id: string; key: string; value: string }>();
+  for (const r of results) out.get(r.parent_id)![r.key] = JSON.parse(r.value);
+  return out;
+}

@@ -1,0 +1,101 @@
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { uuidv7 } from '../../shared/ids.ts';
+import { VERSION_FIELDS, type CreateVersion, type UpdateVersion } from '../../shared/versions.ts';
+import { moveAlias } from '../db/aliases.ts';
+import { logChange } from '../db/change-log.ts';
+import { lwwUpdate } from '../db/lww.ts';
+import type { ModelRow } from '../db/models.ts';
+import { getVersionRowById, type VersionRow } from '../db/versions.ts';
+import { isUniqueViolation } from '../errors.ts';
+import { metadataWrites } from './models.ts';
+
+const labelTaken = (model: ModelRow, label: string | null | undefined) =>
+  new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${model.name}" is already labelled "${label}".`, {
+    model: model.name,
+    version: label,
+  });
+
+/**
+ * Creates a version; the server numbers it 1, 2, 3… per model in arrival order. A client id
+ * makes a retried create return the version it already made.
+ */
+export async function createVersion(
+  db: D1Database,
+  model: ModelRow,
+  input: CreateVersion,
+  ctx: { hlc: string; tokenId: string | null },
+): Promise<VersionRow> {
+  if (input.id) {
+    const existing = await getVersionRowById(db, input.id);
+    if (existing?.model_id === model.id && existing.deleted_at === null) return existing;
+    if (existing) throw new HangarError(ErrorCode.InvalidArgument, `Version id ${input.id} is already used elsewhere.`, { id: input.id });
+  }
+  const id = input.id ?? uuidv7();
+  const now = Date.now();
+  const fields = {
+    version: input.version ?? null,
+    name: input.name ?? null,
+    description: input.description ?? null,
+    framework: input.framework ?? null,
+  };
+  const clocks = JSON.stringify(Object.fromEntries(VERSION_FIELDS.map((f) => [f, ctx.hlc])));
+  const insert = db
+    .prepare(
+      `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, clocks, created_at, updated_at)
+       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, 'ready', ?, ?, ?)`,
+    )
+    .bind(id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, clocks, now, now);
+  // The number is only known inside the batch, so the change-log row reads it from the new row.
+  const change = db
+    .prepare(
+      `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
+       SELECT ?, 'version', ?, 'create', json_set(?, '$.number', number), ?, ? FROM versions WHERE id = ?`,
+    )
+    .bind(model.namespace, id, JSON.stringify({ modelId: model.id, status: 'ready', ...fields }), ctx.hlc, now, id);
+  const aliases = (input.uniqueTags ?? []).flatMap((alias) =>
+    moveAlias(db, { namespace: model.namespace, modelId: model.id, alias, versionId: id, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: null }),
+  );
+  try {
+    await db.batch([insert, change, ...metadataWrites(db, model.namespace, id, input.metadata, ctx.hlc), ...aliases]);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw labelTaken(model, input.version);
+    throw err;
+  }
+  return (await getVersionRowById(db, id))!;
+}
+
+/** Updates a version's fields (last writer wins per field), its metadata, or marks it failed. */
+export async function updateVersion(db: D1Database, model: ModelRow, row: VersionRow, input: UpdateVersion, hlc: string): Promise<void> {
+  const fields: Record<string, string | null> = {};
+  for (const f of VERSION_FIELDS) if (input[f] !== undefined) fields[f] = input[f];
+  const statements = [
+    lwwUpdate(db, 'versions', fields, hlc, row.id),
+    logChange(db, { namespace: row.namespace, entity: 'version', entityId: row.id, op: 'update', data: fields, hlc }),
+    ...metadataWrites(db, row.namespace, row.id, input.metadata, hlc),
+  ];
+  if (input.status === 'failed') {
+    statements.push(
+      db.prepare("UPDATE versions SET status = 'failed', updated_at = ? WHERE id = ?").bind(Date.now(), row.id),
+      logChange(db, { namespace: row.namespace, entity: 'version', entityId: row.id, op: 'status', data: { status: 'failed' }, hlc }),
+    );
+  }
+  try {
+    await db.batch(statements);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw labelTaken(model, input.version);
+    throw err;
+  }
+}
+
+/** Deletes a version: a tombstone; the aliases that pointed at it are removed, with history. */
+export async function deleteVersion(db: D1Database, model: ModelRow, row: VersionRow, ctx: { hlc: string; tokenId: string | null }) {
+  const { results: aliases } = await db.prepare('SELECT alias FROM aliases WHERE version_id = ?').bind(row.id).all<{ alias: string }>();
+  const now = Date.now();
+  await db.batch([
+    db.prepare('UPDATE versions SET deleted_at = ?, updated_at = ? WHERE id = ?').bind(now, now, row.id),
+    logChange(db, { namespace: row.namespace, entity: 'version', entityId: row.id, op: 'delete', data: { number: row.number }, hlc: ctx.hlc }),
+    ...aliases.flatMap(({ alias }) =>
+      moveAlias(db, { namespace: model.namespace, modelId: model.id, alias, versionId: null, expectedVersionId: row.id, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: null }),
+    ),
+  ]);
+}

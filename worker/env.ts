@@ -1,0 +1,18 @@
+import type { Role } from '../shared/tokens.ts';
+
+/** Who is calling: resolved once per request by the auth middleware. */
+export interface Caller {
+  /** The token's id, or null for the admin token from `HANGAR_ADMIN_TOKEN`. */
+  tokenId: string | null;
+  /** The namespace the token may see, or `*` for all. */
+  namespace: string;
+  role: Role;
+  /** Browser origins the token may be used from; null for any. */
+  origins: string[] | null;
+}
+
+/** Hono's environment for the root app and every sub-app. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: { caller: Caller };
+}

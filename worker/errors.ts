@@ -1,0 +1,57 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ErrorCode, HangarError } from '../shared/errors.ts';
+import type { AppEnv } from './env.ts';
+
+/** The one table from error code to HTTP status. A code without a status does not compile. */
+export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
+  'invalid-argument': 400,
+  'invalid-json': 400,
+  'invalid-filter': 400,
+  'invalid-page-token': 400,
+  'digest-mismatch': 400,
+  'size-mismatch': 400,
+  unauthenticated: 401,
+  'token-expired': 401,
+  'permission-denied': 403,
+  'origin-not-allowed': 403,
+  'route-not-found': 404,
+  'namespace-not-found': 404,
+  'model-not-found': 404,
+  'version-not-found': 404,
+  'alias-not-found': 404,
+  'artifact-not-found': 404,
+  'blob-not-found': 404,
+  'upload-not-found': 404,
+  'checkpoint-not-found': 404,
+  'token-not-found': 404,
+  'model-exists': 409,
+  'version-label-taken': 409,
+  'artifact-conflict': 409,
+  'checkpoint-exists': 409,
+  'upload-incomplete': 409,
+  'alias-precondition-failed': 412,
+  'payload-too-large': 413,
+  'range-not-satisfiable': 416,
+  'rate-limited': 429,
+  'quota-exceeded': 507,
+  internal: 500,
+};
+
+/** Turns any thrown value into the JSON error envelope with the status from the table. */
+export function handleError(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof HangarError) {
+    return c.json(err.toJSON(), STATUS_BY_CODE[err.code], { 'X-Hangar-Error': err.code });
+  }
+  console.error('unexpected error', err);
+  const internal = new HangarError(ErrorCode.Internal, 'Something went wrong on the server; try again later.');
+  return c.json(internal.toJSON(), 500, { 'X-Hangar-Error': internal.code });
+}
+
+export function handleNotFound(c: Context<AppEnv>): Response {
+  const err = new HangarError(ErrorCode.RouteNotFound, `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`);
+  return c.json(err.toJSON(), 404, { 'X-Hangar-Error': err.code });
+}
+
+/** True when D1 refused a write because of a UNIQUE constraint. */
+export const isUniqueViolation = (err: unknown) => err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
