@@ -6,7 +6,8 @@ import { artifactPathSchema, sha256Schema } from './names.ts';
 export const FILE_TYPES = ['MODEL', 'CHECKPOINT', 'TEXT', 'IMAGE', 'AUDIO', 'VIDEO', 'UNDEFINED'] as const;
 export type FileType = (typeof FILE_TYPES)[number];
 
-const mimeTypeSchema = z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, { message: 'must be a MIME type like "application/json"' });
+/** A MIME type; its shape also keeps it safe to send back as a Content-Type header. */
+export const mimeTypeSchema = z.string().max(255).regex(/^[\w.+-]+\/[\w.+-]+$/, { message: 'must be a MIME type like "application/json"' });
 
 /**
  * Body of `POST …/artifacts`. With `url` the artifact is tracked (bytes kept elsewhere, size

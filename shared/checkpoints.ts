@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LIMITS, MAX_BLOB_BYTES } from './limits.ts';
 import { artifactPathSchema, sha256Schema } from './names.ts';
-import type { Artifact } from './artifacts.ts';
+import { mimeTypeSchema, type Artifact } from './artifacts.ts';
 
 /** The handle loaded when none is named; saving a checkpoint moves it unless told not to. */
 export const DEFAULT_HANDLE = 'default';
@@ -14,7 +14,7 @@ export const saveCheckpointSchema = z.object({
         path: artifactPathSchema,
         size: z.number().int().min(0).max(MAX_BLOB_BYTES),
         sha256: sha256Schema,
-        mimeType: z.string().max(255).optional(),
+        mimeType: mimeTypeSchema.optional(),
       }),
     )
     .min(1)

@@ -1,23 +1,11 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { parseWith } from '../shared/validate.ts';
 import { ErrorCode, HangarError } from '../shared/errors.ts';
 import { LIMITS } from '../shared/limits.ts';
 import type { AppEnv } from './env.ts';
 
-/** Zod issues as `details.issues`, each with a dotted path and a message. */
-export function invalid(what: string, error: z.ZodError): HangarError {
-  const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  const first = issues[0];
-  const summary = first ? `${first.path ? `${first.path} ` : ''}${first.message}` : 'is invalid';
-  return new HangarError(ErrorCode.InvalidArgument, `Invalid ${what}: ${summary}.`, { issues });
-}
-
-/** Parses a value with a schema, or throws `invalid-argument` naming every issue. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw invalid(what, result.error);
-  return result.data;
-}
+export { invalid, parseWith } from '../shared/validate.ts';
 
 /**
  * Reads the JSON body: 413 past `LIMITS.jsonBodyBytes` (checked on the bytes, whatever

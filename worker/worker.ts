@@ -5,6 +5,9 @@ import type { AppEnv } from './env.ts';
 import { handleError, handleNotFound } from './errors.ts';
 import { buildOpenApi, type RouteDoc } from './openapi.ts';
 import { aliasDocs, aliases } from './routes/aliases.ts';
+import { artifactDocs, artifacts } from './routes/artifacts.ts';
+import { blobDocs, blobs } from './routes/blobs.ts';
+import { checkpointDocs, checkpoints } from './routes/checkpoints.ts';
 import { metadata, metadataDocs } from './routes/metadata.ts';
 import { metricDocs, metrics } from './routes/metrics.ts';
 import { modelDocs, models } from './routes/models.ts';
@@ -29,6 +32,10 @@ api.route('/namespaces/:ns/models/:model/metrics', metrics);
 api.route('/namespaces/:ns/models/:model/versions/:number/metrics', metrics);
 api.route('/namespaces/:ns/models/:model/metadata', metadata);
 api.route('/namespaces/:ns/models/:model/versions/:number/metadata', metadata);
+api.route('/namespaces/:ns/blobs', blobs);
+api.route('/namespaces/:ns/models/:model/artifacts', artifacts);
+api.route('/namespaces/:ns/models/:model/versions/:number/artifacts', artifacts);
+api.route('/namespaces/:ns/models/:model/versions/:number/checkpoints', checkpoints);
 
 /** Every route's documentation; a test checks it matches the routes registered above. */
 export const routeDocs: RouteDoc[] = [
@@ -41,6 +48,9 @@ export const routeDocs: RouteDoc[] = [
   ...aliasDocs,
   ...metricDocs,
   ...metadataDocs,
+  ...blobDocs,
+  ...artifactDocs,
+  ...checkpointDocs,
 ];
 const openApi = buildOpenApi(routeDocs, API_VERSION);
 

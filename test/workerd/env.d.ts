@@ -1,5 +1,6 @@
-declare module 'cloudflare:test' {
-  interface ProvidedEnv extends Env {
+// Bindings the test config adds on top of the Worker's own (see vitest.config.ts).
+declare namespace Cloudflare {
+  interface Env {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }
 }

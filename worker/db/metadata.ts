@@ -16,12 +16,13 @@ export function upsertMetadata(
 
 /** Metadata of many parents at once: parent id → `{ key: value }`. */
 export async function metadataOf(db: D1Database, parentIds: string[]): Promise<Map<string, Metadata>> {
-  const out = new Map<string, Metadata>(parentIds.map((id) => [id, {}]));
-  if (parentIds.length === 0) return out;
+  const entries = new Map<string, [string, unknown][]>(parentIds.map((id) => [id, []]));
+  if (parentIds.length === 0) return new Map();
   const { results } = await db
     .prepare('SELECT parent_id, key, value FROM metadata WHERE parent_id IN (SELECT value FROM json_each(?)) ORDER BY key')
     .bind(JSON.stringify(parentIds))
     .all<{ parent_id: string; key: string; value: string }>();
-  for (const r of results) out.get(r.parent_id)![r.key] = JSON.parse(r.value);
-  return out;
+  for (const r of results) entries.get(r.parent_id)!.push([r.key, JSON.parse(r.value)]);
+  // fromEntries defines own properties, so a key such as "__proto__" stays an ordinary key.
+  return new Map([...entries].map(([id, kv]) => [id, Object.fromEntries(kv) as Metadata]));
 }

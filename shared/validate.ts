@@ -1,0 +1,20 @@
+import type { z } from 'zod';
+import { ErrorCode, HangarError } from './errors.ts';
+
+/** A zod failure as `invalid-argument`, each issue in `details.issues` with a dotted path. */
+export function invalid(what: string, error: z.ZodError): HangarError {
+  const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = issues[0];
+  const summary = first ? `${first.path ? `${first.path} ` : ''}${first.message}` : 'is invalid';
+  return new HangarError(ErrorCode.InvalidArgument, `Invalid ${what}: ${summary}.`, { issues });
+}
+
+/**
+ * Parses a value with a schema, or throws `invalid-argument` naming every issue. The server
+ * and the browser both validate through this, so both answer bad input with the same code.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw invalid(what, result.error);
+  return result.data;
+}

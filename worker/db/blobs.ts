@@ -1,0 +1,174 @@
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+
+/** A verified blob: its bytes exist at `r2_key` and hash to `sha256`. */
+export interface BlobRow {
+  sha256: string;
+  size: number;
+  r2_key: string;
+  created_at: number;
+}
+
+/** A multipart upload in progress, owned by one namespace. */
+export interface UploadRow {
+  id: string;
+  namespace: string;
+  sha256: string;
+  size: number;
+  part_size: number;
+  r2_key: string;
+  r2_upload_id: string;
+  created_at: number;
+}
+
+export interface UploadPartRow {
+  part_number: number;
+  etag: string;
+  size: number;
+}
+
+// R2 keys come from the digest (and our own upload id) only, never from a user's path, so no
+// caller can choose where bytes land. A blob put in one request lives at `sha256/<hex>`; one
+// completed from parts at `sha256/<hex>/<uploadId>`, so an upload never overwrites bytes
+// another upload has verified.
+export const singlePutKey = (sha256: string) => `sha256/${sha256}`;
+export const multipartKey = (sha256: string, uploadId: string) => `sha256/${sha256}/${uploadId}`;
+
+/**
+ * SQL that is true when the artifact row aliased `a` has verified bytes this namespace may
+ * read: a grant for its digest and a blob of its size. Used for `stored` and version status.
+ */
+export const storedSql = (a: string) =>
+  `EXISTS (SELECT 1 FROM blob_grants g JOIN blobs b ON b.sha256 = g.sha256
+           WHERE g.namespace = ${a}.namespace AND g.sha256 = ${a}.sha256 AND b.size = ${a}.size)`;
+
+/** The verified blob with this digest, if the namespace may read it (it uploaded the bytes). */
+export async function getGrantedBlob(db: D1Database, namespace: string, sha256: string): Promise<BlobRow | undefined> {
+  const row = await db
+    .prepare('SELECT b.* FROM blob_grants g JOIN blobs b ON b.sha256 = g.sha256 WHERE g.namespace = ? AND g.sha256 = ?')
+    .bind(namespace, sha256)
+    .first<BlobRow>();
+  return row ?? undefined;
+}
+
+/** The verified blob with this digest, whoever uploaded it. Never tell a caller about it. */
+export async function getBlobRow(db: D1Database, sha256: string): Promise<BlobRow | undefined> {
+  return (await db.prepare('SELECT * FROM blobs WHERE sha256 = ?').bind(sha256).first<BlobRow>()) ?? undefined;
+}
+
+/** Granted blobs among many digests (digest → size), in one query. */
+export async function grantedSizes(db: D1Database, namespace: string, digests: string[]): Promise<Map<string, number>> {
+  if (digests.length === 0) return new Map();
+  const { results } = await db
+    .prepare(
+      `SELECT b.sha256, b.size FROM blob_grants g JOIN blobs b ON b.sha256 = g.sha256
+       WHERE g.namespace = ? AND g.sha256 IN (SELECT value FROM json_each(?))`,
+    )
+    .bind(namespace, JSON.stringify(digests))
+    .all<{ sha256: string; size: number }>();
+  return new Map(results.map((r) => [r.sha256, r.size]));
+}
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const uploadNotFound = (id: string) =>
+  new HangarError(ErrorCode.UploadNotFound, `No upload "${id}" in progress; it may have been completed or aborted. Start a new upload.`, {
+    uploadId: id,
+  });
+
+/** The namespace's upload by id, or 404 `upload-not-found` (also for another namespace's upload). */
+export async function getUploadRow(db: D1Database, namespace: string, id: string): Promise<UploadRow> {
+  const row = UPLOAD_ID.test(id)
+    ? await db.prepare('SELECT * FROM uploads WHERE id = ? AND namespace = ?').bind(id, namespace).first<UploadRow>()
+    : null;
+  if (!row) throw uploadNotFound(id);
+  return row;
+}
+
+/** The newest upload of these bytes the namespace started after `since`, to resume instead of restarting. */
+export async function findOpenUpload(db: D1Database, namespace: string, sha256: string, size: number, since: number) {
+  const row = await db
+    .prepare('SELECT * FROM uploads WHERE namespace = ? AND sha256 = ? AND size = ? AND created_at > ? ORDER BY created_at DESC LIMIT 1')
+    .bind(namespace, sha256, size, since)
+    .first<UploadRow>();
+  return row ?? undefined;
+}
+
+export async function listUploadParts(db: D1Database, uploadId: string): Promise<UploadPartRow[]> {
+  const { results } = await db
+    .prepare('SELECT part_number, etag, size FROM upload_parts WHERE upload_id = ? ORDER BY part_number')
+    .bind(uploadId)
+    .all<UploadPartRow>();
+  return results;
+}
+
+export function insertUpload(db: D1Database, u: UploadRow): D1PreparedStatement {
+  return db
+    .prepare('INSERT INTO uploads (id, namespace, sha256, size, part_size, r2_key, r2_upload_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .bind(u.id, u.namespace, u.sha256, u.size, u.part_size, u.r2_key, u.r2_upload_id, u.created_at);
+}
+
+/**
+ * Records a part (a re-sent part replaces the old record). Written only while the upload
+ * still exists, so a part racing a completion or an abort leaves no orphan row.
+ */
+export function recordPart(db: D1Database, uploadId: string, part: UploadPartRow): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT OR REPLACE INTO upload_parts (upload_id, part_number, etag, size)
+       SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?)`,
+    )
+    .bind(uploadId, part.part_number, part.etag, part.size, uploadId);
+}
+
+export function deleteUpload(db: D1Database, uploadId: string): D1PreparedStatement[] {
+  return [
+    db.prepare('DELETE FROM upload_parts WHERE upload_id = ?').bind(uploadId),
+    db.prepare('DELETE FROM uploads WHERE id = ?').bind(uploadId),
+  ];
+}
+
+/** Records verified bytes; if another upload recorded them first, that row stays. */
+export function insertBlob(db: D1Database, b: Omit<BlobRow, 'created_at'>): D1PreparedStatement {
+  return db
+    .prepare('INSERT OR IGNORE INTO blobs (sha256, size, r2_key, created_at) VALUES (?, ?, ?, ?)')
+    .bind(b.sha256, b.size, b.r2_key, Date.now());
+}
+
+/** Lets the namespace read the blob: only ever written after it sent bytes the server verified. */
+export function insertGrant(db: D1Database, namespace: string, sha256: string): D1PreparedStatement {
+  return db.prepare('INSERT OR IGNORE INTO blob_grants (namespace, sha256, created_at) VALUES (?, ?, ?)').bind(namespace, sha256, Date.now());
+}
+
+// Version readiness. A version is `pending` until every uploaded (not tracked) artifact of it
+// has verified bytes granted to its namespace, then `ready`; `failed` never changes here.
+// Each change gets a change-log row, written by an INSERT … SELECT placed just before the
+// UPDATE in the same batch, so it sees the rows the UPDATE is about to change.
+
+const ALL_STORED = `NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.parent_id = versions.id AND a.url IS NULL AND NOT ${storedSql('a')})`;
+const STATUS_NOW = `CASE WHEN ${ALL_STORED} THEN 'ready' ELSE 'pending' END`;
+
+function statusWrites(db: D1Database, status: string, where: string, params: unknown[], hlc: string): D1PreparedStatement[] {
+  const now = Date.now();
+  return [
+    db
+      .prepare(
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
+         SELECT namespace, 'version', id, 'status', json_object('status', ${status}), ?, ? FROM versions WHERE ${where}`,
+      )
+      .bind(hlc, now, ...params),
+    db.prepare(`UPDATE versions SET status = ${status}, updated_at = ? WHERE ${where}`).bind(now, ...params),
+  ];
+}
+
+/** Moves to `ready` the pending versions of the namespace whose last missing bytes were these. */
+export function promoteVersionsWithBlob(db: D1Database, namespace: string, sha256: string, hlc: string): D1PreparedStatement[] {
+  const where = `namespace = ? AND status = 'pending' AND deleted_at IS NULL
+    AND id IN (SELECT parent_id FROM artifacts WHERE namespace = ? AND sha256 = ? AND url IS NULL) AND ${ALL_STORED}`;
+  return statusWrites(db, "'ready'", where, [namespace, namespace, sha256], hlc);
+}
+
+/** Sets one version to what its artifacts say (`pending` or `ready`) after artifacts were added. */
+export function settleVersionStatus(db: D1Database, versionId: string, hlc: string): D1PreparedStatement[] {
+  const where = `id = ? AND deleted_at IS NULL AND status <> 'failed' AND status <> ${STATUS_NOW}`;
+  return statusWrites(db, STATUS_NOW, where, [versionId], hlc);
+}

@@ -1,0 +1,272 @@
+import { expectedPartSize, partCount, type StartUploadResult } from '../../shared/blobs.ts';
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { toHex, uuidv7 } from '../../shared/ids.ts';
+import { LIMITS } from '../../shared/limits.ts';
+import {
+  deleteUpload,
+  findOpenUpload,
+  getBlobRow,
+  getGrantedBlob,
+  getUploadRow,
+  insertBlob,
+  insertGrant,
+  insertUpload,
+  listUploadParts,
+  multipartKey,
+  promoteVersionsWithBlob,
+  recordPart,
+  singlePutKey,
+  uploadNotFound,
+  type UploadRow,
+} from '../db/blobs.ts';
+import { ensureNamespace } from '../db/change-log.ts';
+
+/** The bindings blob writes need. */
+export type Stores = Pick<Env, 'DB' | 'BLOBS'>;
+
+/**
+ * How long an unfinished upload is offered again to a client that starts the same upload.
+ * R2 aborts unfinished multipart uploads after 7 days, so stay well inside that.
+ */
+const RESUME_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+/** What a client needs to send (or resume sending) an upload's parts. */
+export interface UploadStatus {
+  uploadId: string;
+  sha256: string;
+  size: number;
+  partSize: number;
+  partCount: number;
+  receivedParts: number[];
+  missingParts: number[];
+}
+
+const sizeMismatch = (sha256: string, expected: number, got: number) =>
+  new HangarError(ErrorCode.SizeMismatch, `Blob ${sha256} has ${expected} bytes, not ${got}; nothing was stored.`, {
+    sha256,
+    expected,
+    size: got,
+  });
+
+const digestMismatch = (sha256: string) =>
+  new HangarError(ErrorCode.DigestMismatch, `The bytes sent do not hash to ${sha256}; nothing was stored. Upload them again.`, { sha256 });
+
+/** Raw bodies must announce their length (no chunked encoding), so sizes are checked before reading. */
+export function requireLength(length: number | undefined): number {
+  if (length === undefined) {
+    throw new HangarError(ErrorCode.InvalidArgument, 'Send the bytes with a valid Content-Length header (no chunked encoding).');
+  }
+  return length;
+}
+
+/** Is this the R2 error of an upload that no longer exists (completed, aborted or expired)? */
+const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|\(10024\)/i.test(err.message);
+
+export async function uploadStatus(db: D1Database, upload: UploadRow): Promise<UploadStatus> {
+  const count = partCount(upload.size, upload.part_size);
+  const received = new Set((await listUploadParts(db, upload.id)).map((p) => p.part_number));
+  const all = Array.from({ length: count }, (_, i) => i + 1);
+  return {
+    uploadId: upload.id,
+    sha256: upload.sha256,
+    size: upload.size,
+    partSize: upload.part_size,
+    partCount: count,
+    receivedParts: all.filter((n) => received.has(n)),
+    missingParts: all.filter((n) => !received.has(n)),
+  };
+}
+
+/**
+ * Starts (or resumes) an upload. Answers `exists` only when this namespace already holds the
+ * bytes: bytes another namespace uploaded get a fresh upload like any unknown blob, so no
+ * namespace learns what others store, nor reads it by knowing a digest.
+ */
+export async function startUpload(
+  { DB, BLOBS }: Stores,
+  namespace: string,
+  input: { sha256: string; size: number },
+): Promise<{ result: StartUploadResult; created: boolean }> {
+  const granted = await getGrantedBlob(DB, namespace, input.sha256);
+  if (granted) {
+    if (granted.size !== input.size) throw sizeMismatch(input.sha256, granted.size, input.size);
+    return { result: { exists: true, sha256: input.sha256, size: input.size }, created: false };
+  }
+  const open = await findOpenUpload(DB, namespace, input.sha256, input.size, Date.now() - RESUME_WINDOW_MS);
+  if (open) {
+    const status = await uploadStatus(DB, open);
+    const { uploadId, partSize, receivedParts } = status;
+    return { result: { exists: false, uploadId, partSize, partCount: status.partCount, receivedParts }, created: false };
+  }
+  const id = uuidv7();
+  const key = multipartKey(input.sha256, id);
+  const partSize = LIMITS.uploadPartBytes;
+  const multipart = await BLOBS.createMultipartUpload(key);
+  const row: UploadRow = { id, namespace, ...input, part_size: partSize, r2_key: key, r2_upload_id: multipart.uploadId, created_at: Date.now() };
+  try {
+    await insertUpload(DB, row).run();
+  } catch (err) {
+    await multipart.abort().catch(() => undefined);
+    throw err;
+  }
+  return { result: { exists: false, uploadId: id, partSize, partCount: partCount(input.size, partSize), receivedParts: [] }, created: true };
+}
+
+/**
+ * Stores part `n` of an upload. Its length must be exactly what the part needs, so a
+ * completed upload always satisfies R2's rule (every part but the last ≥ 5 MiB).
+ */
+export async function putPart(
+  { DB, BLOBS }: Stores,
+  namespace: string,
+  uploadId: string,
+  n: number,
+  contentLength: number | undefined,
+  body: ReadableStream | null,
+): Promise<{ part: number; size: number; receivedParts: number[] }> {
+  const upload = await getUploadRow(DB, namespace, uploadId);
+  const count = partCount(upload.size, upload.part_size);
+  if (!Number.isSafeInteger(n) || n < 1 || n > count) {
+    throw new HangarError(ErrorCode.InvalidArgument, `Part numbers of this upload run from 1 to ${count}.`, { part: n, partCount: count });
+  }
+  const expected = expectedPartSize(upload.size, upload.part_size, n);
+  const length = requireLength(contentLength);
+  if (length > upload.part_size) {
+    throw new HangarError(ErrorCode.PayloadTooLarge, `Part ${n} is ${length} bytes; parts are at most ${upload.part_size}.`, {
+      limit: upload.part_size,
+    });
+  }
+  if (length !== expected) {
+    throw new HangarError(ErrorCode.SizeMismatch, `Part ${n} must be exactly ${expected} bytes, not ${length}.`, { part: n, expected, size: length });
+  }
+  let etag: string;
+  try {
+    const part = await BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).uploadPart(n, body ?? new Uint8Array(0));
+    etag = part.etag;
+  } catch (err) {
+    if (!isNoSuchUpload(err)) throw err;
+    await DB.batch(deleteUpload(DB, upload.id));
+    throw uploadNotFound(upload.id);
+  }
+  await recordPart(DB, upload.id, { part_number: n, etag, size: length }).run();
+  const { receivedParts } = await uploadStatus(DB, upload);
+  return { part: n, size: length, receivedParts };
+}
+
+/** Hashes the stored object as a stream; `undefined` when it is the announced bytes, else why not. */
+async function verifyObject(BLOBS: R2Bucket, key: string, sha256: string, size: number): Promise<HangarError | undefined> {
+  const obj = await BLOBS.get(key);
+  if (!obj) return digestMismatch(sha256);
+  if (obj.size !== size) {
+    await obj.body.cancel();
+    return sizeMismatch(sha256, size, obj.size);
+  }
+  const ds = new crypto.DigestStream('SHA-256');
+  await obj.body.pipeTo(ds);
+  return toHex(await ds.digest) === sha256 ? undefined : digestMismatch(sha256);
+}
+
+/** The writes that make verified bytes readable by a namespace and its waiting versions ready. */
+function grantWrites(db: D1Database, namespace: string, blob: { sha256: string; size: number; r2_key: string }, hlc: string) {
+  return [
+    ensureNamespace(db, namespace),
+    insertBlob(db, blob),
+    insertGrant(db, namespace, blob.sha256),
+    ...promoteVersionsWithBlob(db, namespace, blob.sha256, hlc),
+  ];
+}
+
+/** When bytes were already recorded under another key, the copy just written is not needed. */
+async function dropDuplicate({ DB, BLOBS }: Stores, sha256: string, key: string): Promise<void> {
+  const kept = await getBlobRow(DB, sha256);
+  if (kept && kept.r2_key !== key) await BLOBS.delete(key);
+}
+
+/**
+ * Completes an upload: R2 joins the parts, then the server hashes what R2 stored. Only bytes
+ * that match the announced size and digest are recorded and granted; anything else is deleted
+ * and the upload ends, with nothing recorded.
+ */
+export async function completeUpload(stores: Stores, namespace: string, uploadId: string, hlc: string): Promise<{ sha256: string; size: number }> {
+  const { DB, BLOBS } = stores;
+  const upload = await getUploadRow(DB, namespace, uploadId);
+  const status = await uploadStatus(DB, upload);
+  if (status.missingParts.length > 0) {
+    throw new HangarError(ErrorCode.UploadIncomplete, `Upload ${uploadId} lacks ${status.missingParts.length} part(s); send them, then complete again.`, {
+      missingParts: status.missingParts,
+    });
+  }
+  const parts = (await listUploadParts(DB, upload.id)).map((p) => ({ partNumber: p.part_number, etag: p.etag }));
+  try {
+    await BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).complete(parts);
+  } catch (err) {
+    if (!isNoSuchUpload(err)) throw err;
+    await DB.batch(deleteUpload(DB, upload.id));
+    throw uploadNotFound(upload.id);
+  }
+  const problem = await verifyObject(BLOBS, upload.r2_key, upload.sha256, upload.size);
+  if (problem) {
+    await BLOBS.delete(upload.r2_key);
+    await DB.batch(deleteUpload(DB, upload.id));
+    throw problem;
+  }
+  const blob = { sha256: upload.sha256, size: upload.size, r2_key: upload.r2_key };
+  await DB.batch([...grantWrites(DB, namespace, blob, hlc), ...deleteUpload(DB, upload.id)]);
+  await dropDuplicate(stores, upload.sha256, upload.r2_key);
+  return { sha256: upload.sha256, size: upload.size };
+}
+
+/** Aborts an upload: R2 drops its parts, and its rows go. */
+export async function abortUpload({ DB, BLOBS }: Stores, namespace: string, uploadId: string): Promise<void> {
+  const upload = await getUploadRow(DB, namespace, uploadId);
+  try {
+    await BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).abort();
+  } catch (err) {
+    if (!isNoSuchUpload(err)) throw err;
+  }
+  await DB.batch(deleteUpload(DB, upload.id));
+}
+
+/** Is this R2's refusal of a put whose bytes do not match the given SHA-256? */
+const isChecksumRefusal = (err: unknown) => err instanceof Error && /SHA-256 checksum|\(10037\)/i.test(err.message);
+
+/**
+ * Stores a small blob sent in one request. When verified bytes exist already (from any
+ * namespace), the body is only hashed, not stored again; otherwise R2 stores it and itself
+ * refuses bytes that do not match the digest. Either way the namespace proved it holds the
+ * bytes, so it gets its grant.
+ */
+export async function putBlob(
+  stores: Stores,
+  namespace: string,
+  sha256: string,
+  length: number,
+  body: ReadableStream | null,
+  hlc: string,
+): Promise<{ sha256: string; size: number }> {
+  const { DB, BLOBS } = stores;
+  const known = await getBlobRow(DB, sha256);
+  let blob = { sha256, size: length, r2_key: singlePutKey(sha256) };
+  if (known) {
+    const ds = new crypto.DigestStream('SHA-256');
+    if (body) await body.pipeTo(ds);
+    else await ds.getWriter().close();
+    if (toHex(await ds.digest) !== sha256) throw digestMismatch(sha256);
+    if (known.size !== length) throw sizeMismatch(sha256, known.size, length);
+    blob = { sha256, size: known.size, r2_key: known.r2_key };
+  } else {
+    let stored: R2Object;
+    try {
+      stored = await BLOBS.put(blob.r2_key, body ?? new Uint8Array(0), { sha256 });
+    } catch (err) {
+      if (isChecksumRefusal(err)) throw digestMismatch(sha256);
+      throw err;
+    }
+    // R2 checked the digest, so these are the right bytes whatever their length; the runtime
+    // holds a body to its Content-Length, so this only guards against a broken client or proxy.
+    if (stored.size !== length) throw sizeMismatch(sha256, stored.size, length);
+  }
+  await DB.batch(grantWrites(DB, namespace, blob, hlc));
+  if (!known) await dropDuplicate(stores, sha256, blob.r2_key);
+  return { sha256, size: blob.size };
+}
