@@ -179,6 +179,8 @@ describe('parseFilter errors', () => {
     expectInvalidAt('name = 1 # comment', 10, /Unexpected character "#"/);
     expectInvalidAt('name ! 1', 6, /!=/);
     expectInvalidAt('owner.x = 1', 6, /Unexpected character "\."/);
+    expectInvalidAt('name = 😀', 8, /Unexpected character "😀"/);
+    expectInvalidAt('constructor.x = 1', 12, /Unexpected character "\."/);
   });
 
   it('rejects a missing value, operator or field', () => {
@@ -500,9 +502,14 @@ const SOUP = [
   'TRUE', 'false', 'name', 'task', 'colour', 'tags.', 'tags.a', 'params.x.y', 'metrics.`k', 'metrics.`k`', '`name`', '`',
   "'", '"', "'a''b'", '"x"', "'\\'", '1', '-', '-1.5e3', '1e', '.', '.5', '1e999', '\0', '\n', ' ', '#', '😀',
 ];
-const soup = fc.array(fc.constantFrom(...SOUP), { maxLength: 25 }).chain((tokens) =>
-  fc.constantFrom(tokens.join(' '), tokens.join('')),
-);
+/** Whole comparisons, so that the soup often parses. */
+const PHRASES = [
+  "name = 'a'", 'task != 2', 'tags.a.b IN (1, 2)', "metrics.m NOT IN ('x')", 'owner IS NULL', 'number is not null',
+  "name LIKE 'a%'", "task NOT ILIKE '\\_'", '`owner` >= TRUE', 'params.p <> -1e3', 'NOT', 'AND', 'OR', '(', ')',
+];
+const soup = fc
+  .array(fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...PHRASES) }, fc.constantFrom(...SOUP)), { maxLength: 25 })
+  .chain((tokens) => fc.constantFrom(tokens.join(' '), tokens.join('')));
 
 /** Parses, returning the AST or the HangarError; rethrows anything else. */
 function tryParse(text: string, fields: readonly string[] = FIELDS): FilterNode | undefined | HangarError {
@@ -518,7 +525,9 @@ describe('filter properties', () => {
   it('parses the formatted text of any AST back to an equal AST', () => {
     fc.assert(
       fc.property(filterNode(wideParts), (node) => {
-        expect(parseFilter(formatFilter(node), ROUND_TRIP_FIELDS)).toEqual(node);
+        const text = formatFilter(node);
+        expect(parseFilter(text, ROUND_TRIP_FIELDS)).toEqual(node);
+        expect(parseFilter(` \n( ${text} )\t`, ROUND_TRIP_FIELDS)).toEqual(node);
       }),
       { numRuns: 300 },
     );
@@ -535,7 +544,7 @@ describe('filter properties', () => {
         expect(typeof position === 'number' && position >= 1 && position <= t.length + 1).toBe(true);
         expect(result.message).toContain(`column ${String(position)}`);
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
 
@@ -546,7 +555,7 @@ describe('filter properties', () => {
         if (result instanceof HangarError) return;
         expect(parse(formatFilter(result))).toEqual(result);
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
 

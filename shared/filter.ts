@@ -41,6 +41,10 @@
  * - LIKE and ILIKE patterns use `%` (any run of characters) and `_` (one character); `\`
  *   makes the next character literal (`\%`, `\_`, `\\`). LIKE is case-sensitive; ILIKE folds
  *   the ASCII letters A–Z only, like SQLite's `lower()`. Both match strings only.
+ * - A NaN metric or field is NULL (SQLite stores NaN as NULL). Numbers are doubles: integers
+ *   beyond 2^53 in SQL may compare differently.
+ *
+ * Error columns count UTF-16 code units (JavaScript string indices) from 1.
  */
 import { ErrorCode, HangarError } from './errors.ts';
 import { LIMITS } from './limits.ts';
@@ -88,9 +92,19 @@ function filterError(text: string, index: number, problem: string, hint?: string
 // Tokens
 
 const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'LIKE', 'ILIKE', 'TRUE', 'FALSE']);
-const KEY_PREFIXES: Readonly<Record<string, 'tag' | 'metric'>> = { tags: 'tag', params: 'tag', metrics: 'metric' };
+const KEY_PREFIXES: ReadonlyMap<string, 'tag' | 'metric'> = new Map([
+  ['tags', 'tag'],
+  ['params', 'tag'],
+  ['metrics', 'metric'],
+]);
 const OPERATORS = ['<=', '>=', '<>', '!=', '=', '<', '>'] as const;
 type Operator = (typeof OPERATORS)[number];
+
+/** Hints for characters people type by mistake. */
+const UNEXPECTED_HINTS: ReadonlyMap<string, string> = new Map([
+  ['!', "write '!=' for not-equal"],
+  ['.', 'only tags., params. and metrics. are followed by a key'],
+]);
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const BARE_KEY = /^[A-Za-z0-9_.:/-]+$/;
@@ -148,8 +162,8 @@ function readToken(text: string, start: number): Token {
   if (/^-?\.?[0-9]/.test(text.slice(start, start + 3))) return readNumber(text, start);
   const word = matchAt(WORD_AT, text, start);
   if (word) return readWordOrKey(text, start, word);
-  const hint = char === '!' ? "write '!=' for not-equal" : undefined;
-  throw filterError(text, start, `Unexpected character ${JSON.stringify(char)}`, hint);
+  const found = String.fromCodePoint(text.codePointAt(start) ?? 0);
+  throw filterError(text, start, `Unexpected character ${JSON.stringify(found)}`, UNEXPECTED_HINTS.get(found));
 }
 
 /** Reads a quoted string or backquoted name; a doubled quote (not backquote) stands for itself. */
@@ -189,7 +203,7 @@ function readNumber(text: string, start: number): Token {
 /** Reads a word; `tags.`, `params.` and `metrics.` followed by a key make one key token. */
 function readWordOrKey(text: string, start: number, word: string): Token {
   const afterWord = start + word.length;
-  const kind = KEY_PREFIXES[word.toLowerCase()];
+  const kind = KEY_PREFIXES.get(word.toLowerCase());
   if (!kind || text.charAt(afterWord) !== '.') return { kind: 'word', text: word, start, end: afterWord };
 
   const keyStart = afterWord + 1;

@@ -27,7 +27,8 @@ export function toHex(bytes: ArrayBuffer | Uint8Array): string {
 
 /** SHA-256 of a string or bytes, as lower-case hex. */
 export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  // Digest takes views of plain ArrayBuffers; ours never wrap a SharedArrayBuffer.
+  const bytes = (typeof data === 'string' ? new TextEncoder().encode(data) : data) as Uint8Array<ArrayBuffer>;
   return toHex(await crypto.subtle.digest('SHA-256', bytes));
 }
 

@@ -2,7 +2,7 @@
 // few platform globals it uses, which browsers, Web Workers and workerd all provide. The
 // worker and web configs leave this file out and get the real declarations from their libs.
 declare class TextEncoder {
-  encode(input?: string): Uint8Array;
+  encode(input?: string): Uint8Array<ArrayBuffer>;
 }
 declare const crypto: {
   getRandomValues<T extends ArrayBufferView | null>(array: T): T;

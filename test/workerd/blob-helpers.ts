@@ -6,7 +6,7 @@ import { ADMIN, call } from './api.ts';
 export { sha256Hex };
 
 /** `n` random bytes (getRandomValues fills at most 64 KiB at a time). */
-export function randomBytes(n: number): Uint8Array {
+export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)));
   return out;

@@ -137,12 +137,19 @@ describe('compileFilter', () => {
   it('refuses identifiers that are not plain SQL names', () => {
     expect(compileError(eq(field('name'), 1), { alias: 'e; DROP TABLE t', fields: { name: 'name' } }).code).toBe(ErrorCode.Internal);
     expect(compileError(eq(field('name'), 1), { alias: 'e', fields: { name: 'name"--' } }).code).toBe(ErrorCode.Internal);
-    expect(compileError(eq(field('name'), 1), { alias: 'filter_tag', fields: { name: 'name' } }).code).toBe(ErrorCode.Internal);
+    expect(compileError(eq(field('name'), 1), { alias: 'Filter_Tag', fields: { name: 'name' } }).code).toBe(ErrorCode.Internal);
   });
 
   it('refuses an empty or mixed IN list built by hand', () => {
     expect(compileError({ type: 'in', field: field('name'), values: [], negated: false }).code).toBe(ErrorCode.InvalidFilter);
     expect(compileError({ type: 'in', field: field('name'), values: ['a', 1], negated: false }).code).toBe(ErrorCode.InvalidFilter);
+  });
+
+  it('compiles an empty AND to true and an empty OR to false, as the evaluator reads them', () => {
+    expect(compileFilter({ type: 'and', items: [] }, TARGET).sql).toBe('(1)');
+    expect(compileFilter({ type: 'or', items: [] }, TARGET).sql).toBe('(0)');
+    expect(evaluateFilter({ type: 'and', items: [] }, { fields: {}, tags: {}, metrics: {} })).toBe(true);
+    expect(evaluateFilter({ type: 'or', items: [] }, { fields: {}, tags: {}, metrics: {} })).toBe(false);
   });
 
   it(`accepts ${MAX_FILTER_PARAMS} parameters and refuses a filter that needs more`, () => {
@@ -393,11 +400,11 @@ describe('compileFilter against D1', () => {
   // Small pools, so random rows and random filters often meet. The texts hold LIKE and GLOB
   // metacharacters, non-ASCII case pairs, numeric-looking strings (which INTEGER affinity
   // converts on insert) and code points whose UTF-16 and UTF-8 orders differ.
-  const TEXTS = ['', 'a', 'A', 'aB', 'b', '2', '10', 'é', 'É', '%', '_', '*', '?', '[a]', '\\', '😀', '\uff5a', 'a😀'];
+  const TEXTS = ['', 'a', 'A', 'aB', 'b', '2', '10', '-1', '0.5', 'é', 'É', '%', '_', '*', '?', '[a]', '\\', '😀', '\uff5a', 'a😀'];
   const KEYS = ['k', 'a.b'];
   const text = fc.constantFrom(...TEXTS);
   const num = fc.constantFrom(-1, 0, 0.5, 1, 2, 2.5, 10);
-  const jsonValue: fc.Arbitrary<JsonValue> = fc.oneof(text, num, fc.boolean(), fc.constant(null), fc.constant({}), fc.constant([1]));
+  const jsonValue: fc.Arbitrary<JsonValue> = fc.oneof(text, num, fc.boolean(), fc.constant(null), fc.constant({}), fc.constant<JsonValue>([1]));
   const point: fc.Arbitrary<MetricPoint> = fc.record({
     key: fc.constantFrom(...KEYS),
     value: num,

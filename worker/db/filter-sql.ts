@@ -76,7 +76,7 @@ function typeofGuard(sql: string, type: LiteralType): string {
 
 function jsonTypeGuard(sql: string, type: LiteralType): string {
   if (type === 'text') return `json_type(${sql}) = 'text'`;
-  return type === 'number' ? `json_type(${sql}) IN ('integer', 'real')` : `json_type(${sql}) IN ('true', 'false', 'integer')`;
+  return type === 'number' ? `json_type(${sql}) IN ('integer', 'real')` : `json_type(${sql}) IN ('true', 'false')`;
 }
 
 /** Replaces `%` and `_` with GLOB's `*` and `?`, and makes GLOB's metacharacters literal. */
@@ -97,7 +97,8 @@ class FilterCompiler {
   private readonly entityId: string;
 
   constructor(private readonly target: FilterTarget) {
-    if (target.alias === TAG_ALIAS || target.alias === METRIC_ALIAS) {
+    const alias = target.alias.toLowerCase();
+    if (alias === TAG_ALIAS || alias === METRIC_ALIAS) {
       throw new HangarError(ErrorCode.Internal, `The filter target's alias must not be ${target.alias}.`);
     }
     this.entityId = `${quoteIdentifier(target.alias)}."id"`;
@@ -106,8 +107,11 @@ class FilterCompiler {
   compile(node: FilterNode): string {
     switch (node.type) {
       case 'and':
-      case 'or':
-        return `(${node.items.map((item) => this.compile(item)).join(` ${node.type.toUpperCase()} `)})`;
+      case 'or': {
+        // An empty AND is true and an empty OR false, as in the evaluator (the parser makes neither).
+        const items = node.items.map((item) => this.compile(item));
+        return items.length ? `(${items.join(` ${node.type.toUpperCase()} `)})` : node.type === 'and' ? '(1)' : '(0)';
+      }
       case 'not':
         return `(NOT ${this.compile(node.expr)})`;
       case 'compare':

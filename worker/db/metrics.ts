@@ -1,5 +1,6 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
+import type { MetricBucket } from '../../shared/downsample.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
 
 /** A metric point as stored: every default filled in, its id fixed. */
@@ -11,11 +12,6 @@ export interface StoredPoint {
   wallclock: number;
 }
 
-/** A point of a downsampled history: one bucket, with the band its values span. */
-export interface MetricBucket extends MetricPoint {
-  min: number;
-  max: number;
-}
 
 export interface MetricHistory {
   key: string;
