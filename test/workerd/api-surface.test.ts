@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import app, { routeDocs } from '../../worker/worker.ts';
+import { app, routeDocs } from '../../worker/app.ts';
 import { call, expectError } from './api.ts';
 
 describe('API surface', () => {

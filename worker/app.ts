@@ -1,0 +1,61 @@
+import { Hono } from 'hono';
+import { authenticate, namespaceAccess } from './auth.ts';
+import { cors } from './cors.ts';
+import type { AppEnv } from './env.ts';
+import { handleError, handleNotFound } from './errors.ts';
+import { buildOpenApi, type RouteDoc } from './openapi.ts';
+import { aliasDocs, aliases } from './routes/aliases.ts';
+import { artifactDocs, artifacts } from './routes/artifacts.ts';
+import { blobDocs, blobs } from './routes/blobs.ts';
+import { checkpointDocs, checkpoints } from './routes/checkpoints.ts';
+import { metadata, metadataDocs } from './routes/metadata.ts';
+import { metricDocs, metrics } from './routes/metrics.ts';
+import { modelDocs, models } from './routes/models.ts';
+import { namespaceDocs, namespaces } from './routes/namespaces.ts';
+import { tokenDocs, tokens } from './routes/tokens.ts';
+import { versionDocs, versions } from './routes/versions.ts';
+
+export const API_VERSION = '1.0.0';
+
+const api = new Hono<AppEnv>();
+api.use('*', cors);
+api.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }));
+api.get('/openapi.json', (c) => c.json(openApi));
+api.use('*', authenticate);
+api.route('/tokens', tokens);
+api.route('/namespaces', namespaces);
+api.use('/namespaces/:ns/*', namespaceAccess);
+api.route('/namespaces/:ns/models', models);
+api.route('/namespaces/:ns/models/:model/versions', versions);
+api.route('/namespaces/:ns/models/:model/aliases', aliases);
+api.route('/namespaces/:ns/models/:model/metrics', metrics);
+api.route('/namespaces/:ns/models/:model/versions/:number/metrics', metrics);
+api.route('/namespaces/:ns/models/:model/metadata', metadata);
+api.route('/namespaces/:ns/models/:model/versions/:number/metadata', metadata);
+api.route('/namespaces/:ns/blobs', blobs);
+api.route('/namespaces/:ns/models/:model/artifacts', artifacts);
+api.route('/namespaces/:ns/models/:model/versions/:number/artifacts', artifacts);
+api.route('/namespaces/:ns/models/:model/versions/:number/checkpoints', checkpoints);
+
+/** Every route's documentation; a test checks it matches the routes registered above. */
+export const routeDocs: RouteDoc[] = [
+  { method: 'get', path: '/health', summary: 'Liveness', public: true },
+  { method: 'get', path: '/openapi.json', summary: 'This document', public: true },
+  ...tokenDocs,
+  ...namespaceDocs,
+  ...modelDocs,
+  ...versionDocs,
+  ...aliasDocs,
+  ...metricDocs,
+  ...metadataDocs,
+  ...blobDocs,
+  ...artifactDocs,
+  ...checkpointDocs,
+];
+const openApi = buildOpenApi(routeDocs, API_VERSION);
+
+/** The whole Worker: the API under /api/v1, one error path. */
+export const app = new Hono<AppEnv>();
+app.route('/api/v1', api);
+app.notFound(handleNotFound);
+app.onError(handleError);
