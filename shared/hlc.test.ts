@@ -38,3 +38,11 @@ describe('ids', () => {
     expect(await modelId('team', 'churn')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8/);
   });
 });
+
+describe('uuidv7 ordering', () => {
+  it('keeps ids made within one millisecond in the order they were made', () => {
+    const ids = Array.from({ length: 5000 }, () => uuidv7(42));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});

@@ -4,18 +4,34 @@ function formatUuid(b: Uint8Array): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+let lastMs = -1;
+let sequence = 0;
+
 /**
- * A UUIDv7: 48 bits of Unix milliseconds, then random bits. Ids sort by creation time and
- * need no server, so any device can create entities offline.
+ * A UUIDv7: 48 bits of Unix milliseconds, a 12-bit sequence, then random bits. Ids sort by
+ * creation time, and (RFC 9562's counter method) ids made in one realm within the same
+ * millisecond still sort in the order they were made. They need no server, so any device
+ * can create entities offline.
  */
 export function uuidv7(now = Date.now()): string {
+  let ms = Math.max(now, lastMs);
+  if (ms === lastMs) {
+    sequence++;
+    if (sequence > 0xfff) {
+      ms++;
+      sequence = 0;
+    }
+  } else {
+    sequence = 0;
+  }
+  lastMs = ms;
   const b = crypto.getRandomValues(new Uint8Array(16));
-  let ms = now;
   for (let i = 5; i >= 0; i--) {
     b[i] = ms % 256;
     ms = Math.floor(ms / 256);
   }
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
+  b[6] = 0x70 | (sequence >> 8);
+  b[7] = sequence & 0xff;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   return formatUuid(b);
 }

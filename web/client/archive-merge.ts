@@ -1,0 +1,202 @@
+import { DEFAULT_HANDLE, checkpointPrefix } from '../../shared/checkpoints.ts';
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { LIMITS } from '../../shared/limits.ts';
+import { MODEL_FIELDS } from '../../shared/models.ts';
+import { VERSION_FIELDS } from '../../shared/versions.ts';
+import type { Manifest } from './archive-manifest.ts';
+import { CHECKPOINTS_DIR, artifactAt, registerMutation, sameArtifact, toArtifact } from './artifacts.ts';
+import { recordStagedBlob, type StagedBlob } from './blob-store.ts';
+import { checkpointFiles, checkpointSaveFiles, sameFiles } from './checkpoints.ts';
+import type { ClientContext } from './context.ts';
+import type { ArtifactRecord, Clocks, HangarDb } from './db.ts';
+import type { Mutation } from './writer.ts';
+
+type Emit = (m: Mutation) => void;
+
+/** Fields of `archived` whose clock is later than `local`'s (last writer wins per field). */
+function laterFields<R extends { clocks: Clocks }>(local: R, archived: R, fields: readonly (keyof R & string)[]) {
+  const won: Partial<Record<string, unknown>> = {};
+  for (const f of fields) if ((archived.clocks[f] ?? '') > (local.clocks[f] ?? '')) won[f] = archived[f];
+  return won;
+}
+
+/**
+ * Merges an archive into the registry in ONE write transaction: the model and versions by
+ * id (fields by their clocks), metadata by the greater clock, metric points and alias
+ * history as unions by id, aliases and checkpoints when absent here, artifacts by path (other
+ * bytes at a path are an `artifact-conflict`, other files under a handle `checkpoint-exists`:
+ * the whole import then rolls back). Whatever is new here emits the mutation a local write
+ * would, so it syncs; what is already here emits nothing, so a second import is a no-op.
+ */
+export async function mergeManifest(ctx: ClientContext, m: Manifest, staged: StagedBlob[]): Promise<void> {
+  const { db, writer } = ctx;
+  // Local writes after the import must order after every clock it brings.
+  for (const hlc of [...Object.values(m.model.clocks), ...m.versions.flatMap((v) => Object.values(v.clocks)), ...m.metadata.map((r) => r.hlc)]) {
+    writer.clock.receive(hlc);
+  }
+  const tables = [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.blobs, db.checkpoints];
+  await writer.write(`model "${m.model.name}"`, tables, async ({ emit }) => {
+    for (const s of staged) await recordStagedBlob(db, s);
+    await mergeModel(db, m, emit);
+    const live = await mergeVersions(db, m, emit);
+    await mergeMetadata(db, m, live, emit);
+    await mergeMetrics(db, m, live, emit);
+    await mergeAliases(db, m, live, emit);
+    await mergeArtifacts(db, m, live, emit);
+    await mergeCheckpoints(db, m, live, emit);
+  });
+}
+
+async function mergeModel(db: HangarDb, m: Manifest, emit: Emit): Promise<void> {
+  const { model } = m;
+  const local = await db.models.get(model.id);
+  if (!local || local.deletedAt !== null) {
+    // As `newModel` does for a deleted model: the same (derived) id lives again.
+    await db.models.put({ ...model, deletedAt: null });
+    emit({ name: 'model.create', namespace: model.namespace, args: { id: model.id, name: model.name, owner: model.owner, task: model.task, description: model.description } });
+    return;
+  }
+  const fields = laterFields(local, model, MODEL_FIELDS);
+  if (!Object.keys(fields).length) return;
+  const clocks = { ...local.clocks, ...Object.fromEntries(Object.keys(fields).map((f) => [f, model.clocks[f]!])) };
+  await db.models.put({ ...local, ...fields, clocks, updatedAt: Math.max(local.updatedAt, model.updatedAt) });
+  emit({ name: 'model.update', namespace: model.namespace, args: { id: model.id, fields } });
+}
+
+/** Adds versions new here, merges fields of known ones; returns the ids of live parents (model and versions). */
+async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set<string>> {
+  const live = new Set([m.model.id]);
+  const labelTaken = async (label: string, self: string) =>
+    (await db.versions.where('[modelId+version]').equals([m.model.id, label]).toArray()).some((v) => v.deletedAt === null && v.id !== self);
+  // Tombstones are not imported: an archive carries live versions only.
+  for (const v of m.versions.filter((x) => x.deletedAt === null).sort((a, b) => a.number - b.number)) {
+    const local = await db.versions.get(v.id);
+    if (local) {
+      // A delete wins over anything the archive says of the version.
+      if (local.deletedAt !== null) continue;
+      live.add(v.id);
+      const fields = laterFields(local, v, VERSION_FIELDS);
+      if (typeof fields.version === 'string' && (await labelTaken(fields.version, v.id))) delete fields.version;
+      if (!Object.keys(fields).length) continue;
+      const clocks = { ...local.clocks, ...Object.fromEntries(Object.keys(fields).map((f) => [f, v.clocks[f]!])) };
+      await db.versions.put({ ...local, ...fields, clocks, updatedAt: Math.max(local.updatedAt, v.updatedAt) });
+      emit({ name: 'version.update', namespace: v.namespace, args: { id: v.id, fields } });
+      continue;
+    }
+    live.add(v.id);
+    let { number, numberConfirmed } = v;
+    if (await db.versions.where('[modelId+number]').equals([v.modelId, number]).first()) {
+      // Another version holds that number here: take the next one, provisional until synced.
+      const last = await db.versions.where('[modelId+number]').between([v.modelId, 0], [v.modelId, Infinity]).last();
+      number = (last?.number ?? 0) + 1;
+      numberConfirmed = false;
+    }
+    // As on the server: the first to arrive keeps a label; the later one is kept without it.
+    const label = v.version !== null && (await labelTaken(v.version, v.id)) ? null : v.version;
+    await db.versions.add({ ...v, number, numberConfirmed, version: label });
+    emit({
+      name: 'version.create',
+      namespace: v.namespace,
+      args: { id: v.id, modelId: v.modelId, version: label, name: v.name, description: v.description, framework: v.framework },
+    });
+  }
+  return live;
+}
+
+async function mergeMetadata(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
+  for (const r of m.metadata) {
+    if (!live.has(r.parentId)) continue;
+    const local = await db.metadata.get([r.parentId, r.key]);
+    if (local && local.hlc >= r.hlc) continue;
+    await db.metadata.put(r);
+    emit({ name: 'metadata.set', namespace: r.namespace, args: { parentId: r.parentId, key: r.key, value: r.value } });
+  }
+}
+
+async function mergeMetrics(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
+  const candidates = m.metrics.filter((p) => live.has(p.parentId));
+  const existing = await db.metrics.bulkGet(candidates.map((p) => p.id));
+  const fresh = candidates.filter((_, i) => existing[i] === undefined);
+  if (!fresh.length) return;
+  await db.metrics.bulkAdd(fresh);
+  const byParent = new Map<string, typeof fresh>();
+  for (const p of fresh) byParent.set(p.parentId, [...(byParent.get(p.parentId) ?? []), p]);
+  for (const [parentId, points] of byParent) {
+    for (let i = 0; i < points.length; i += LIMITS.metricsPerRequest) {
+      const slice = points.slice(i, i + LIMITS.metricsPerRequest).map(({ id, key, value, step, wallclock }) => ({ id, key, value, step, wallclock }));
+      emit({ name: 'metrics.log', namespace: m.model.namespace, args: { parentId, points: slice } });
+    }
+  }
+}
+
+async function mergeAliases(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
+  for (const a of m.aliases) {
+    // An alias set here stays where it is: moving it is the user's call, not an import's.
+    if (!live.has(a.versionId) || (await db.aliases.get([a.modelId, a.alias]))) continue;
+    await db.aliases.put(a);
+    emit({ name: 'alias.set', namespace: m.model.namespace, args: { modelId: a.modelId, alias: a.alias, versionId: a.versionId, expectedVersionId: null } });
+  }
+  const known = await db.aliasHistory.bulkGet(m.aliasHistory.map((h) => h.id));
+  const fresh = m.aliasHistory.filter((_, i) => known[i] === undefined);
+  if (fresh.length) await db.aliasHistory.bulkAdd(fresh);
+}
+
+async function conflictAt(db: HangarDb, existing: ArtifactRecord, path: string): Promise<HangarError> {
+  const stored = existing.sha256 !== null && (await db.blobs.get(existing.sha256)) !== undefined;
+  return new HangarError(
+    ErrorCode.ArtifactConflict,
+    `An artifact already exists at "${path}" with other bytes; artifacts are immutable, so the archive was not imported.`,
+    { path, existing: toArtifact(existing, stored) },
+  );
+}
+
+/** Artifacts outside `checkpoints/` (checkpoint files come with their checkpoint). */
+async function mergeArtifacts(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
+  for (const a of m.artifacts) {
+    if (!live.has(a.parentId) || a.path.startsWith(CHECKPOINTS_DIR)) continue;
+    const local = await artifactAt(db, a.parentId, a.path);
+    if (local) {
+      if (!sameArtifact(local, a)) throw await conflictAt(db, local, a.path);
+      continue;
+    }
+    await db.artifacts.add(a);
+    emit(registerMutation(a));
+  }
+}
+
+async function mergeCheckpoints(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
+  const saved: { versionId: string; handle: string; files: ArtifactRecord[] }[] = [];
+  const named = m.checkpoints.filter((c) => c.handle !== DEFAULT_HANDLE && live.has(c.versionId));
+  for (const c of named.sort((a, b) => a.createdAt - b.createdAt)) {
+    const prefix = checkpointPrefix(c.handle);
+    const files = m.artifacts.filter((a) => a.parentId === c.versionId && a.path.startsWith(prefix));
+    const local = await db.checkpoints.get([c.versionId, c.handle]);
+    const localFiles = await checkpointFiles(db, c.versionId, c.handle);
+    if (local || localFiles.length) {
+      if (local && sameFiles(localFiles, files)) continue;
+      throw new HangarError(
+        ErrorCode.CheckpointExists,
+        `Checkpoint "${c.handle}" already exists here with other files; checkpoints are immutable, so the archive was not imported.`,
+        { handle: c.handle, versionId: c.versionId },
+      );
+    }
+    await db.checkpoints.add(c);
+    await db.artifacts.bulkAdd(files);
+    saved.push({ versionId: c.versionId, handle: c.handle, files });
+  }
+  // `default` follows the archive only where this registry has none for that version.
+  const movedTo = new Map<string, string>();
+  for (const d of m.checkpoints) {
+    if (d.handle !== DEFAULT_HANDLE || d.target === null || !live.has(d.versionId)) continue;
+    if ((await db.checkpoints.get([d.versionId, DEFAULT_HANDLE])) || !(await db.checkpoints.get([d.versionId, d.target]))) continue;
+    await db.checkpoints.put(d);
+    movedTo.set(d.versionId, d.target);
+  }
+  for (const s of saved) {
+    emit({
+      name: 'checkpoint.save',
+      namespace: m.model.namespace,
+      args: { versionId: s.versionId, handle: s.handle, files: checkpointSaveFiles(s.handle, s.files), setAsDefault: movedTo.get(s.versionId) === s.handle },
+    });
+  }
+}

@@ -1,0 +1,137 @@
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../shared/ids.ts';
+import { collectGarbage, readBlob, recordStagedBlob, setBlobChunkBytes, storeBlob, withStagedBlobs } from './blob-store.ts';
+import { HangarDb } from './db.ts';
+import { sha256OfBlob } from './hashing.ts';
+
+let n = 0;
+const freshDb = () => new HangarDb(`blob-store-${n++}`);
+const bytes = (length: number, seed = 1) => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) % 251);
+const bytesOf = async (b: Blob) => new Uint8Array(await b.arrayBuffer());
+
+let previous = 0;
+beforeAll(() => {
+  previous = setBlobChunkBytes(4);
+});
+afterAll(() => {
+  setBlobChunkBytes(previous);
+});
+
+describe('blob store', () => {
+  it('stores bytes as chunks of the chunk size and reads them back as one Blob', async () => {
+    const db = freshDb();
+    const data = bytes(10);
+    const stored = await storeBlob(db, new Blob([data]));
+    expect(stored).toEqual({ sha256: await sha256Hex(data), size: 10, created: true });
+    const row = await db.blobs.get(stored.sha256);
+    expect(row).toMatchObject({ sha256: stored.sha256, size: 10, chunkCount: 3 });
+    const chunks = await db.blobChunks.toArray();
+    expect(chunks.map((c) => [c.chunksId === row!.chunksId, c.index, c.data.size])).toEqual([
+      [true, 0, 4],
+      [true, 1, 4],
+      [true, 2, 2],
+    ]);
+    const read = await readBlob(db, stored.sha256, 'application/octet-stream');
+    expect(read?.type).toBe('application/octet-stream');
+    expect(await bytesOf(read!)).toEqual(data);
+  });
+
+  it('keeps the bytes once per digest and drops the second copy of the chunks', async () => {
+    const db = freshDb();
+    const data = bytes(9);
+    const first = await storeBlob(db, new Blob([data]));
+    const second = await storeBlob(db, new Blob([data.slice()]));
+    expect(second).toEqual({ ...first, created: false });
+    expect(await db.blobs.count()).toBe(1);
+    expect(await db.blobChunks.count()).toBe(3);
+  });
+
+  it('honours a chunk size given per call and reports progress up to the total', async () => {
+    const db = freshDb();
+    const seen: [number, number][] = [];
+    await storeBlob(db, new Blob([bytes(25)]), { chunkBytes: 10, onProgress: (loaded, total) => seen.push([loaded, total]) });
+    expect(seen).toEqual([
+      [10, 25],
+      [20, 25],
+      [25, 25],
+    ]);
+    expect(await db.blobChunks.count()).toBe(3);
+  });
+
+  it('stores an empty blob with no chunks', async () => {
+    const db = freshDb();
+    const stored = await storeBlob(db, new Blob([]));
+    expect(stored.sha256).toBe(await sha256Hex(new Uint8Array(0)));
+    expect((await db.blobs.get(stored.sha256))?.chunkCount).toBe(0);
+    expect((await readBlob(db, stored.sha256))?.size).toBe(0);
+  });
+
+  it('answers undefined for bytes it does not hold, and internal for a blob missing chunks', async () => {
+    const db = freshDb();
+    expect(await readBlob(db, 'f'.repeat(64))).toBeUndefined();
+    const { sha256 } = await storeBlob(db, new Blob([bytes(8)]));
+    await db.blobChunks.where('[chunksId+index]').above(['', 0]).limit(1).delete();
+    await expect(readBlob(db, sha256)).rejects.toMatchObject({ code: 'internal' });
+  });
+
+  it('deletes staged chunks that no blobs row points at when the body fails', async () => {
+    const db = freshDb();
+    await expect(
+      withStagedBlobs(db, async (stage) => {
+        await stage(new Blob([bytes(12)]));
+        expect(await db.blobChunks.count()).toBe(3);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await db.blobChunks.count()).toBe(0);
+    expect(await db.blobs.count()).toBe(0);
+  });
+
+  it('keeps staged chunks that the body recorded', async () => {
+    const db = freshDb();
+    const s = await withStagedBlobs(db, async (stage) => {
+      const staged = await stage(new Blob([bytes(6)]));
+      await db.transaction('rw', db.blobs, () => recordStagedBlob(db, staged));
+      return staged;
+    });
+    expect(await db.blobChunks.count()).toBe(2);
+    expect((await db.blobs.get(s.sha256))?.chunksId).toBe(s.chunksId);
+  });
+});
+
+describe('garbage collection', () => {
+  it('deletes chunks left by an interrupted upload and keeps stored blobs', async () => {
+    const db = freshDb();
+    const kept = await storeBlob(db, new Blob([bytes(8)]));
+    await db.blobChunks.bulkAdd([
+      { chunksId: 'crashed', index: 0, data: new Blob([bytes(4)]) },
+      { chunksId: 'crashed', index: 1, data: new Blob([bytes(4)]) },
+    ]);
+    expect(await collectGarbage(db)).toEqual({ deletedChunks: 2, skipped: false });
+    expect(await db.blobChunks.count()).toBe(2);
+    expect(await bytesOf((await readBlob(db, kept.sha256))!)).toEqual(bytes(8));
+    expect(await collectGarbage(db)).toEqual({ deletedChunks: 0, skipped: false });
+  });
+
+  it('leaves alone chunks still being staged', async () => {
+    const db = freshDb();
+    await withStagedBlobs(db, async (stage) => {
+      const staged = await stage(new Blob([bytes(8)]));
+      expect((await collectGarbage(db)).deletedChunks).toBe(0);
+      await db.transaction('rw', db.blobs, () => recordStagedBlob(db, staged));
+    });
+    expect(await db.blobChunks.count()).toBe(2);
+  });
+});
+
+describe('hashing', () => {
+  it('hashes a Blob in slices to the same digest as in one piece', async () => {
+    const data = bytes(1000, 7);
+    expect(await sha256OfBlob(new Blob([data]), { sliceBytes: 64 })).toBe(await sha256Hex(data));
+  });
+
+  it('refuses a chunk size that is not a positive integer', () => {
+    expect(() => setBlobChunkBytes(0)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,161 @@
+import Dexie, { type EntityTable } from 'dexie';
+import type { FileType } from '../../shared/artifacts.ts';
+import type { VersionStatus } from '../../shared/versions.ts';
+
+/** Per-field clocks: field name → hybrid logical clock of its last write. */
+export type Clocks = Record<string, string>;
+
+export interface ModelRecord {
+  id: string;
+  namespace: string;
+  name: string;
+  owner: string | null;
+  task: string | null;
+  description: string | null;
+  clocks: Clocks;
+  createdAt: number;
+  updatedAt: number;
+  /** Tombstone: set when deleted; the row stays so a delete can sync. */
+  deletedAt: number | null;
+}
+
+export interface VersionRecord {
+  id: string;
+  modelId: string;
+  namespace: string;
+  number: number;
+  /** False while the number is this device's guess, before the server has numbered it. */
+  numberConfirmed: boolean;
+  version: string | null;
+  name: string | null;
+  description: string | null;
+  framework: string | null;
+  status: VersionStatus;
+  clocks: Clocks;
+  createdAt: number;
+  updatedAt: number;
+  deletedAt: number | null;
+}
+
+export interface MetadataRecord {
+  parentId: string;
+  key: string;
+  namespace: string;
+  value: unknown;
+  hlc: string;
+}
+
+export interface MetricRecord {
+  id: string;
+  parentId: string;
+  key: string;
+  value: number;
+  step: number;
+  wallclock: number;
+}
+
+export interface AliasRecord {
+  modelId: string;
+  alias: string;
+  versionId: string;
+  updatedAt: number;
+}
+
+export interface AliasHistoryRecord {
+  id: string;
+  modelId: string;
+  alias: string;
+  versionId: string | null;
+  previousVersionId: string | null;
+  at: number;
+}
+
+export interface ArtifactRecord {
+  id: string;
+  namespace: string;
+  modelId: string;
+  /** The model's id or the version's. */
+  parentId: string;
+  path: string;
+  mimeType: string;
+  fileType: FileType;
+  size: number | null;
+  sha256: string | null;
+  url: string | null;
+  createdAt: number;
+}
+
+/** Bytes kept once per digest, as chunks in `blobChunks`. */
+export interface BlobRecord {
+  sha256: string;
+  size: number;
+  /** Where its chunks are: `blobChunks` rows `[chunksId+index]`. */
+  chunksId: string;
+  chunkCount: number;
+  createdAt: number;
+}
+
+export interface BlobChunkRecord {
+  chunksId: string;
+  index: number;
+  data: Blob;
+}
+
+export interface CheckpointRecord {
+  versionId: string;
+  handle: string;
+  /** For `default`: the handle it points at. */
+  target: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One local write, waiting to be pushed to the server. */
+export interface OutboxRecord {
+  seq?: number;
+  name: string;
+  namespace: string;
+  args: unknown;
+  hlc: string;
+  createdAt: number;
+}
+
+/** Small per-registry values: the client id, the sync cursor… */
+export interface StateRecord {
+  key: string;
+  value: unknown;
+}
+
+/** The registry's IndexedDB database. */
+export class HangarDb extends Dexie {
+  models!: EntityTable<ModelRecord, 'id'>;
+  versions!: EntityTable<VersionRecord, 'id'>;
+  metadata!: Dexie.Table<MetadataRecord, [string, string]>;
+  metrics!: EntityTable<MetricRecord, 'id'>;
+  aliases!: Dexie.Table<AliasRecord, [string, string]>;
+  aliasHistory!: EntityTable<AliasHistoryRecord, 'id'>;
+  artifacts!: EntityTable<ArtifactRecord, 'id'>;
+  blobs!: EntityTable<BlobRecord, 'sha256'>;
+  blobChunks!: Dexie.Table<BlobChunkRecord, [string, number]>;
+  checkpoints!: Dexie.Table<CheckpointRecord, [string, string]>;
+  outbox!: EntityTable<OutboxRecord, 'seq'>;
+  state!: EntityTable<StateRecord, 'key'>;
+
+  constructor(name: string) {
+    super(name);
+    this.version(1).stores({
+      models: 'id, &[namespace+name], namespace, task, updatedAt',
+      versions: 'id, [modelId+number], [modelId+version], modelId',
+      metadata: '[parentId+key], parentId',
+      metrics: 'id, [parentId+key+step], parentId',
+      aliases: '[modelId+alias], versionId',
+      aliasHistory: 'id, [modelId+alias]',
+      artifacts: 'id, &[parentId+path], parentId, sha256',
+      blobs: 'sha256, chunksId',
+      blobChunks: '[chunksId+index]',
+      checkpoints: '[versionId+handle], versionId',
+      outbox: '++seq',
+      state: 'key',
+    });
+  }
+}

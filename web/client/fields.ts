@@ -1,0 +1,29 @@
+import type { ClientContext } from './context.ts';
+import type { Clocks } from './db.ts';
+import type { Mutation } from './writer.ts';
+
+/** Applies fields to a record, each only if `hlc` is later than that field's clock (last writer wins). */
+export function applyFields<R extends { clocks: Clocks; updatedAt: number }>(row: R, fields: Record<string, unknown>, hlc: string): R {
+  const next: R = { ...row, clocks: { ...row.clocks }, updatedAt: Date.now() };
+  for (const [field, value] of Object.entries(fields)) {
+    if ((row.clocks[field] ?? '') < hlc) {
+      (next as Record<string, unknown>)[field] = value;
+      next.clocks[field] = hlc;
+    }
+  }
+  return next;
+}
+
+/** Writes `{ key: value }` metadata given inline on create or update, one mutation per key. */
+export async function writeMetadataMap(
+  ctx: ClientContext,
+  parent: { id: string; namespace: string },
+  metadata: Record<string, unknown> | undefined,
+  hlc: string,
+  emit: (m: Mutation) => void,
+): Promise<void> {
+  for (const [key, value] of Object.entries(metadata ?? {})) {
+    await ctx.db.metadata.put({ parentId: parent.id, key, namespace: parent.namespace, value, hlc });
+    emit({ name: 'metadata.set', namespace: parent.namespace, args: { parentId: parent.id, key, value } });
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Web Worker entry: streaming SHA-256 (hash-wasm) off the main thread. The page wraps it with
+ * Comlink (`hashing.ts`) and sends chunks as transferred ArrayBuffers, so a multi-GB file is
+ * hashed without copying and without blocking the UI. Several streams may be open at once.
+ */
+import { expose } from 'comlink';
+import { createSHA256, type IHasher } from 'hash-wasm';
+
+const streams = new Map<number, IHasher>();
+let nextId = 1;
+
+function stream(id: number): IHasher {
+  const hasher = streams.get(id);
+  if (!hasher) throw new Error(`No open hash stream ${id}.`);
+  return hasher;
+}
+
+/** What the page calls through Comlink. */
+const hashWorkerApi = {
+  /** Opens a stream; returns its id. */
+  async open(): Promise<number> {
+    const hasher = await createSHA256();
+    hasher.init();
+    const id = nextId++;
+    streams.set(id, hasher);
+    return id;
+  },
+  /** Feeds bytes (transferred, so the page no longer holds them). */
+  update(id: number, chunk: ArrayBuffer): void {
+    stream(id).update(new Uint8Array(chunk));
+  },
+  /** Ends a stream: its digest as lower-case hex. */
+  digest(id: number): string {
+    const hex = stream(id).digest('hex');
+    streams.delete(id);
+    return hex;
+  },
+  /** Drops a stream without a digest. */
+  abort(id: number): void {
+    streams.delete(id);
+  },
+};
+
+export type HashWorkerApi = typeof hashWorkerApi;
+
+expose(hashWorkerApi);

@@ -1,0 +1,23 @@
+/**
+ * Hangar's client library: a whole model registry in the browser, on IndexedDB.
+ *
+ * ```ts
+ * const hangar = await openRegistry({ name: 'hangar' });
+ * const model = await hangar.newModel({ namespace: 'team', name: 'churn', task: 'tabular' });
+ * const v = await model.newVersion({ framework: 'tfjs' });
+ * v.logMetrics({ loss: 0.31 }, { step: 3 });
+ * await model.setAlias('production', v);
+ * await hangar.find('team/churn@production');
+ * ```
+ * @packageDocumentation
+ */
+export { openRegistry, Hangar, type OpenOptions, type ListModelsOptions } from './registry.ts';
+export { ModelHandle } from './model.ts';
+export { VersionHandle } from './version.ts';
+export type { ArtifactUpload } from './artifacts.ts';
+export type { StorageInfo } from './storage.ts';
+export { HangarError, ErrorCode } from '../../shared/errors.ts';
+export type { Artifact, FileType } from '../../shared/artifacts.ts';
+export type { AliasHistoryEntry } from '../../shared/aliases.ts';
+export type { MetricSummary, MetricPoint } from '../../shared/metrics.ts';
+export type { MetricBucket } from '../../shared/downsample.ts';

@@ -1,0 +1,140 @@
+import Dexie from 'dexie';
+import { z } from 'zod';
+import type { Artifact, FileType } from '../../shared/artifacts.ts';
+import { downsample, type MetricBucket } from '../../shared/downsample.ts';
+import { metadataValueSchema } from '../../shared/metadata.ts';
+import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
+import { LIMITS } from '../../shared/limits.ts';
+import { keySchema } from '../../shared/names.ts';
+import { parseWith } from '../../shared/validate.ts';
+import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type ArtifactUpload } from './artifacts.ts';
+import type { ClientContext, ParentRef } from './context.ts';
+import type { MetricRecord } from './db.ts';
+
+const metricValuesSchema = z.record(keySchema, z.number()).refine((v) => Object.keys(v).length <= LIMITS.metricsPerRequest, {
+  message: `must hold at most ${LIMITS.metricsPerRequest} keys`,
+});
+const metricOptionsSchema = z.object({
+  step: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  wallclock: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+
+/** Every point of one metric of a parent, ordered by step (then wallclock). */
+export async function metricPoints(ctx: ClientContext, parentId: string, key: string): Promise<MetricRecord[]> {
+  const points = await ctx.db.metrics
+    .where('[parentId+key+step]')
+    .between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey])
+    .toArray();
+  // The index orders by step; points logged at the same step keep their wallclock order.
+  return points.sort((a, b) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1));
+}
+
+/** Per-key summary of a parent's metrics: last (greatest step, then wallclock), min, max, count. */
+export async function metricSummary(ctx: ClientContext, parentId: string): Promise<Record<string, MetricSummary>> {
+  const out: Record<string, MetricSummary> = {};
+  const last = new Map<string, MetricRecord>();
+  await ctx.db.metrics.where('parentId').equals(parentId).each((p) => {
+    const s = (out[p.key] ??= { last: p.value, min: p.value, max: p.value, count: 0, lastStep: p.step });
+    s.min = Math.min(s.min, p.value);
+    s.max = Math.max(s.max, p.value);
+    s.count++;
+    const l = last.get(p.key);
+    if (!l || p.step > l.step || (p.step === l.step && (p.wallclock > l.wallclock || (p.wallclock === l.wallclock && p.id > l.id)))) {
+      last.set(p.key, p);
+      s.last = p.value;
+      s.lastStep = p.step;
+    }
+  });
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * What models and versions share (ModelBox's API): metrics with step and wallclock, metadata,
+ * uploaded and tracked artifacts.
+ */
+export abstract class ParentHandle {
+  protected constructor(
+    protected readonly ctx: ClientContext,
+    readonly id: string,
+    readonly namespace: string,
+  ) {}
+
+  protected abstract get ref(): ParentRef;
+
+  /**
+   * Logs one point per key at `step` (default 0) and `wallclock` (default now, Unix ms).
+   * Returns at once; the promise settles when the points are stored. Points logged together
+   * are written in few transactions; `hangar.flush()` waits for all of them.
+   */
+  logMetrics(values: Record<string, number>, opts: { step?: number; wallclock?: number } = {}): Promise<void> {
+    let parsed: Record<string, number>;
+    let options: z.infer<typeof metricOptionsSchema>;
+    try {
+      parsed = parseWith(metricValuesSchema, values, 'metrics');
+      options = parseWith(metricOptionsSchema, opts, 'metric options');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const step = options.step ?? 0;
+    const wallclock = options.wallclock ?? Date.now();
+    const points = Object.entries(parsed).map(([key, value]) => ({ key, value, step, wallclock }));
+    return this.ctx.metrics.log(this.id, this.namespace, points);
+  }
+
+  /** Per-key summary: `{ loss: { last, min, max, count, lastStep } }`. Includes points not yet flushed once they are stored. */
+  async metrics(): Promise<Record<string, MetricSummary>> {
+    return metricSummary(this.ctx, this.id);
+  }
+
+  /** A metric's points in step order; with `maxPoints`, downsampled to at most that many buckets. */
+  async metricHistory(key: string, opts: { maxPoints?: number } = {}): Promise<(MetricPoint | MetricBucket)[]> {
+    parseWith(keySchema, key, 'metric key');
+    const points = (await metricPoints(this.ctx, this.id, key)).map(({ step, value, wallclock }) => ({ step, value, wallclock }));
+    const max = opts.maxPoints;
+    if (max === undefined || points.length <= max) return points;
+    parseWith(z.number().int().min(2).max(LIMITS.maxPointsMax), max, 'maxPoints');
+    return downsample(points, max);
+  }
+
+  /** Sets one metadata key (any JSON value up to 64 KiB); the last writer wins. */
+  async updateMetadata(key: string, value: unknown): Promise<void> {
+    parseWith(keySchema, key, 'metadata key');
+    parseWith(metadataValueSchema, value, 'metadata value');
+    const { db } = this.ctx;
+    await this.ctx.writer.write(`metadata "${key}"`, [db.metadata], async ({ hlc, emit }) => {
+      await db.metadata.put({ parentId: this.id, key, namespace: this.namespace, value, hlc });
+      emit({ name: 'metadata.set', namespace: this.namespace, args: { parentId: this.id, key, value } });
+    });
+  }
+
+  /** All metadata keys and values. */
+  async metadata(): Promise<Record<string, unknown>> {
+    const rows = await this.ctx.db.metadata.where('parentId').equals(this.id).toArray();
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  /** Stores files' bytes in the registry (SHA-256 computed streaming) and records them as artifacts. */
+  uploadArtifacts(
+    files: (ArtifactUpload | Blob)[],
+    opts?: { onProgress?(p: { path: string; loaded: number; total: number }): void },
+  ): Promise<Artifact[]> {
+    return uploadArtifacts(this.ctx, this.ref, files, opts);
+  }
+
+  /** Records artifacts whose bytes live elsewhere, by URL. */
+  trackArtifacts(
+    items: { path: string; url: string; sha256?: string; size?: number; mimeType?: string; fileType?: FileType }[],
+  ): Promise<Artifact[]> {
+    return trackArtifacts(this.ctx, this.ref, items);
+  }
+
+  /** `[{ path, mimeType, fileType, size, sha256, url?, stored }]` */
+  artifacts(): Promise<Artifact[]> {
+    return listArtifacts(this.ctx, this.id);
+  }
+
+  /** An artifact's bytes as a Blob. */
+  readArtifact(path: string): Promise<Blob> {
+    return readArtifact(this.ctx, this.id, path);
+  }
+}

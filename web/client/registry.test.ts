@@ -1,0 +1,189 @@
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HangarError } from '../../shared/errors.ts';
+import { openRegistry, type Hangar } from './index.ts';
+
+let open: Hangar[] = [];
+let n = 0;
+async function registry(name = `t${n++}`): Promise<Hangar> {
+  const h = await openRegistry({ name, persist: false });
+  open.push(h);
+  return h;
+}
+afterEach(async () => {
+  await Promise.all(open.map((h) => h.close()));
+  open = [];
+});
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(HangarError);
+    return (err as HangarError).code;
+  }
+  throw new Error('expected a HangarError');
+}
+
+describe('models and versions', () => {
+  it('creates a model and numbers its versions 1, 2, 3, provisionally', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'churn', owner: 'ana', task: 'tabular', metadata: { team: 'growth' } });
+    expect(m).toMatchObject({ namespace: 'team', name: 'churn', owner: 'ana', task: 'tabular' });
+    expect(await m.metadata()).toEqual({ team: 'growth' });
+    const vs = [await m.newVersion(), await m.newVersion({ version: '2024-q3' }), await m.newVersion()];
+    expect(vs.map((v) => [v.number, v.numberConfirmed, v.status])).toEqual([
+      [1, false, 'ready'],
+      [2, false, 'ready'],
+      [3, false, 'ready'],
+    ]);
+    expect((await m.versions()).map((v) => v.number)).toEqual([1, 2, 3]);
+  });
+
+  it('derives the same model id on two devices', async () => {
+    const a = await (await registry()).newModel({ namespace: 'team', name: 'same' });
+    const b = await (await registry()).newModel({ namespace: 'team', name: 'same' });
+    expect(a.id).toBe(b.id);
+  });
+
+  it('refuses a duplicate model, a bad name and a taken label, changing nothing', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'churn' });
+    expect(await codeOf(h.newModel({ namespace: 'team', name: 'churn' }))).toBe('model-exists');
+    expect(await codeOf(h.newModel({ namespace: 'team', name: '../x' }))).toBe('invalid-argument');
+    expect(await codeOf(h.newModel({ namespace: 'Team', name: 'x' }))).toBe('invalid-argument');
+    await m.newVersion({ version: 'q3' });
+    const before = await h.pendingMutations();
+    expect(await codeOf(m.newVersion({ version: 'q3', metadata: { a: 1 } }))).toBe('version-label-taken');
+    expect(await h.pendingMutations()).toBe(before);
+    expect((await m.versions()).length).toBe(1);
+  });
+
+  it('rolls back a version whose alias breaks a rule: no version, no metadata, no outbox entry', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'churn' });
+    const before = await h.pendingMutations();
+    expect(await codeOf(m.newVersion({ metadata: { a: 1 }, uniqueTags: ['v1'] }))).toBe('invalid-argument');
+    expect(await m.versions()).toEqual([]);
+    expect(await h.pendingMutations()).toBe(before);
+  });
+
+  it('updates fields, marks a version failed, and deletes with tombstones', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'churn', owner: 'ana' });
+    const u = await m.update({ owner: null, task: 'vision', metadata: { k: [1] } });
+    expect(u).toMatchObject({ owner: null, task: 'vision' });
+    const v = await m.newVersion({ name: 'x' });
+    expect((await v.update({ status: 'failed', description: 'oom' })).status).toBe('failed');
+    await v.delete();
+    expect(await codeOf(m.version(1))).toBe('version-not-found');
+    expect((await m.newVersion()).number).toBe(2);
+    await m.delete();
+    expect(await codeOf(h.model('team', 'churn'))).toBe('model-not-found');
+    expect((await h.db.models.toArray())[0]?.deletedAt).toBeTypeOf('number');
+  });
+});
+
+describe('every write appends its outbox mutation in the same transaction', () => {
+  it('records mutations in order with increasing clocks', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'churn', metadata: { a: 1 } });
+    const v = await m.newVersion({ uniqueTags: ['staging'] });
+    await v.updateMetadata('params', { epochs: 3 });
+    await v.logMetrics({ loss: 0.5 }, { step: 1 });
+    const outbox = await h.db.outbox.toArray();
+    expect(outbox.map((o) => o.name)).toEqual(['model.create', 'metadata.set', 'version.create', 'alias.set', 'metadata.set', 'metrics.log']);
+    const seqs = outbox.map((o) => o.seq!);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    const clocks = outbox.map((o) => o.hlc);
+    expect(clocks.every((c, i) => i === 0 || c >= clocks[i - 1]!)).toBe(true);
+  });
+});
+
+describe('metrics', () => {
+  it('batches points, summarises and downsamples them', async () => {
+    const h = await registry();
+    const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
+    for (let step = 0; step < 1000; step++) void v.logMetrics({ loss: 1 / (step + 1), acc: step / 1000 }, { step });
+    await h.flush();
+    const summary = await v.metrics();
+    expect(summary.loss).toMatchObject({ count: 1000, last: 1 / 1000, max: 1, lastStep: 999 });
+    expect(summary.acc?.min).toBe(0);
+    const history = await v.metricHistory('loss');
+    expect(history.map((p) => p.step)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    const small = await v.metricHistory('loss', { maxPoints: 10 });
+    expect(small).toHaveLength(10);
+    expect(small[0]).toMatchObject({ max: 1 });
+    // Few transactions: 2000 points make outbox entries of at most 1000 points each.
+    const entries = (await h.db.outbox.toArray()).filter((o) => o.name === 'metrics.log');
+    expect(entries.length).toBe(2);
+  });
+
+  it('rejects bad values before queueing anything', async () => {
+    const h = await registry();
+    const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
+    expect(await codeOf(v.logMetrics({ loss: Number.NaN }))).toBe('invalid-argument');
+    expect(await codeOf(v.logMetrics({ loss: Infinity }))).toBe('invalid-argument');
+    expect(await codeOf(v.logMetrics({ ['k'.repeat(251)]: 1 }))).toBe('invalid-argument');
+    expect(await codeOf(v.logMetrics({ loss: 1 }, { step: -1 }))).toBe('invalid-argument');
+    await h.flush();
+    expect(await v.metrics()).toEqual({});
+  });
+
+  it('logs on the model as well as on versions', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'm' });
+    await m.logMetrics({ auc: 0.8 });
+    expect((await m.metrics()).auc?.last).toBe(0.8);
+  });
+});
+
+describe('aliases and find', () => {
+  it('moves aliases with compare-and-set and keeps their history', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'churn' });
+    const [v1, v2, v3] = [await m.newVersion(), await m.newVersion(), await m.newVersion()];
+    await m.setAlias('production', v1!);
+    await m.setAlias('production', 2, { expected: v1 });
+    expect(await codeOf(m.setAlias('production', v3!, { expected: 1 }))).toBe('alias-precondition-failed');
+    expect(await codeOf(m.setAlias('champion', v3!, { expected: 2 }))).toBe('alias-precondition-failed');
+    await m.setAlias('champion', v3!, { expected: null });
+    expect(await m.aliases()).toEqual({ champion: 3, production: 2 });
+    expect((await h.find('team/churn@production')).id).toBe(v2!.id);
+    expect((await h.find('hangar://team/churn/1')).id).toBe(v1!.id);
+    await m.deleteAlias('production');
+    expect((await m.aliasHistory('production')).map((e) => [e.previousVersion, e.version])).toEqual([
+      [null, 1],
+      [1, 2],
+      [2, null],
+    ]);
+    expect(await codeOf(h.find('team/churn@production'))).toBe('alias-not-found');
+    expect(await codeOf(m.setAlias('v2', v1!))).toBe('invalid-argument');
+  });
+
+  it('finds the latest ready version for a bare model reference', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'churn' });
+    await m.newVersion();
+    const v2 = await m.newVersion();
+    await (await m.newVersion()).update({ status: 'failed' });
+    expect((await h.find('team/churn')).id).toBe(v2.id);
+    expect(await codeOf(h.find('not a ref'))).toBe('invalid-argument');
+    expect(await codeOf(h.find('team/nope'))).toBe('model-not-found');
+  });
+});
+
+describe('listing with the shared filter language', () => {
+  it('filters by fields, tags and metrics and orders', async () => {
+    const h = await registry();
+    for (const [i, task] of ['tabular', 'vision', 'tabular'].entries()) {
+      const m = await h.newModel({ namespace: 'team', name: `m${i}`, task, metadata: { team: i === 2 ? 'growth' : 'core' } });
+      await m.logMetrics({ accuracy: 0.8 + i * 0.06 });
+    }
+    const names = async (filter: string, orderBy?: string) => (await h.models({ filter, ...(orderBy ? { orderBy } : {}) })).map((m) => m.name);
+    expect(await names("task = 'tabular'")).toEqual(['m0', 'm2']);
+    expect(await names("task = 'tabular' AND tags.team = 'growth' AND metrics.accuracy > 0.9")).toEqual(['m2']);
+    expect(await names("name LIKE 'm%'", 'name DESC')).toEqual(['m2', 'm1', 'm0']);
+    expect(await codeOf(h.models({ filter: "task = 'x" }))).toBe('invalid-filter');
+  });
+});

@@ -1,0 +1,207 @@
+import { liveQuery, type Observable } from 'dexie';
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { parseFilter, evaluateFilter, type FilterNode } from '../../shared/filter.ts';
+import { HybridClock } from '../../shared/hlc.ts';
+import { modelId } from '../../shared/ids.ts';
+import { createModelSchema, MODEL_FIELDS, MODEL_FILTER_FIELDS, MODEL_ORDER_FIELDS, type CreateModel } from '../../shared/models.ts';
+import { namespaceSchema } from '../../shared/names.ts';
+import { parseRef } from '../../shared/refs.ts';
+import { parseWith } from '../../shared/validate.ts';
+import { exportModel, importModel } from './archive.ts';
+import { collectGarbage } from './blob-store.ts';
+import type { ClientContext } from './context.ts';
+import { HangarDb, type ModelRecord } from './db.ts';
+import { writeMetadataMap } from './fields.ts';
+import { MetricQueue } from './metrics-queue.ts';
+import { getModelRecord, ModelHandle } from './model.ts';
+import { metricSummary } from './parent.ts';
+import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
+import type { VersionHandle } from './version.ts';
+import { Writer } from './writer.ts';
+
+export interface OpenOptions {
+  /** The IndexedDB database name; one registry per name. Default `hangar`. */
+  name?: string;
+  /** Ask the browser to keep the data under storage pressure. Default true. */
+  persist?: boolean;
+}
+
+export interface ListModelsOptions {
+  namespace?: string;
+  /** The filter language of the API: `task = 'tabular' AND metrics.accuracy > 0.9`. */
+  filter?: string;
+  /** `name`, `created_at` or `updated_at`, then `ASC` or `DESC`. Default `name ASC`. */
+  orderBy?: string;
+  limit?: number;
+}
+
+const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** The whole registry in this browser: what `openRegistry` returns. */
+export class Hangar {
+  private constructor(
+    private readonly ctx: ClientContext,
+    /** This registry's id towards a server, kept across reloads. */
+    readonly clientId: string,
+  ) {}
+
+  /** Opens (creating if needed) the registry in IndexedDB. */
+  static async open(opts: OpenOptions = {}): Promise<Hangar> {
+    const db = new HangarDb(opts.name ?? 'hangar');
+    await db.open();
+    let clientId = (await db.state.get('clientId'))?.value as string | undefined;
+    if (!clientId) {
+      clientId = randomHex(8);
+      await db.state.put({ key: 'clientId', value: clientId });
+    }
+    // Tabs of one registry share its client id; each gets its own clock node so two tabs
+    // never stamp the same clock.
+    const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`));
+    const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
+    await collectGarbage(db);
+    if (opts.persist !== false) void requestPersistence();
+    return new Hangar(ctx, clientId);
+  }
+
+  /** The underlying Dexie database, for live queries and tools. */
+  get db(): HangarDb {
+    return this.ctx.db;
+  }
+
+  /**
+   * Creates a model. Its id comes from (namespace, name), so the same model created on two
+   * devices offline is one model.
+   */
+  async newModel(input: CreateModel & { namespace: string }): Promise<ModelHandle> {
+    const namespace = parseWith(namespaceSchema, input.namespace, 'namespace');
+    const data = parseWith(createModelSchema, input, 'model');
+    const id = await modelId(namespace, data.name);
+    const { db, writer } = this.ctx;
+    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata], async ({ hlc, emit }) => {
+      const existing = await db.models.get(id);
+      if (existing && existing.deletedAt === null) {
+        throw new HangarError(ErrorCode.ModelExists, `A model "${data.name}" already exists in namespace "${namespace}".`, { namespace, model: data.name });
+      }
+      const now = Date.now();
+      const fields = { owner: data.owner ?? null, task: data.task ?? null, description: data.description ?? null };
+      const record: ModelRecord = {
+        id,
+        namespace,
+        name: data.name,
+        ...fields,
+        clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, hlc])),
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+        deletedAt: null,
+      };
+      await db.models.put(record);
+      emit({ name: 'model.create', namespace, args: { id, name: data.name, ...fields } });
+      await writeMetadataMap(this.ctx, { id, namespace }, data.metadata, hlc, emit);
+      return record;
+    });
+    return new ModelHandle(this.ctx, row);
+  }
+
+  /** A model by namespace and name, or `model-not-found`. */
+  async model(namespace: string, name: string): Promise<ModelHandle> {
+    return new ModelHandle(this.ctx, await getModelRecord(this.ctx, namespace, name));
+  }
+
+  /** Models, filtered with the same language and rules as the server. */
+  async models(opts: ListModelsOptions = {}): Promise<ModelHandle[]> {
+    const filter = parseFilter(opts.filter ?? '', MODEL_FILTER_FIELDS);
+    const [field = 'name', dir = 'ASC'] = (opts.orderBy ?? 'name ASC').trim().split(/\s+/);
+    if (!(MODEL_ORDER_FIELDS as readonly string[]).includes(field.toLowerCase()) || !/^(ASC|DESC)$/i.test(dir)) {
+      throw new HangarError(ErrorCode.InvalidArgument, `Invalid orderBy: use one of ${MODEL_ORDER_FIELDS.join(', ')}, then ASC or DESC.`);
+    }
+    const collection = opts.namespace ? this.ctx.db.models.where('namespace').equals(opts.namespace) : this.ctx.db.models.toCollection();
+    const rows = (await collection.toArray()).filter((r) => r.deletedAt === null);
+    const kept: ModelRecord[] = [];
+    for (const row of rows) if (!filter || (await this.matches(filter, row))) kept.push(row);
+    const key = field.toLowerCase() === 'name' ? 'name' : field.toLowerCase() === 'created_at' ? 'createdAt' : 'updatedAt';
+    const sign = /^desc$/i.test(dir) ? -1 : 1;
+    kept.sort((a, b) => sign * (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : a.id < b.id ? -1 : 1));
+    return kept.slice(0, opts.limit ?? kept.length).map((r) => new ModelHandle(this.ctx, r));
+  }
+
+  private async matches(filter: FilterNode, row: ModelRecord): Promise<boolean> {
+    const text = JSON.stringify(filter);
+    const tags = text.includes('"tag"') ? Object.fromEntries((await this.ctx.db.metadata.where('parentId').equals(row.id).toArray()).map((m) => [m.key, m.value])) : {};
+    const metrics = text.includes('"metric"')
+      ? Object.fromEntries(Object.entries(await metricSummary(this.ctx, row.id)).map(([k, s]) => [k, s.last]))
+      : {};
+    const fields = { name: row.name, owner: row.owner, task: row.task, description: row.description, created_at: row.createdAt, updated_at: row.updatedAt };
+    return evaluateFilter(filter, { fields, tags, metrics });
+  }
+
+  /**
+   * Finds a version: `ns/m@alias`, `ns/m/3`, or `ns/m` for the latest ready version.
+   * Looks in this browser's registry.
+   */
+  async find(ref: string): Promise<VersionHandle> {
+    const r = parseRef(ref);
+    const model = await this.model(r.namespace, r.model);
+    if (r.kind === 'number') return model.version(r.number);
+    if (r.kind === 'alias') {
+      const alias = await this.ctx.db.aliases.get([model.id, r.alias]);
+      const target = alias && (await this.ctx.db.versions.get(alias.versionId));
+      if (!target || target.deletedAt !== null) {
+        throw new HangarError(ErrorCode.AliasNotFound, `Model "${r.model}" has no alias "${r.alias}".`, { ref });
+      }
+      return model.version(target.number);
+    }
+    const ready = (await model.versions()).filter((v) => v.status === 'ready');
+    const latest = ready[ready.length - 1];
+    if (!latest) throw new HangarError(ErrorCode.VersionNotFound, `Model "${r.model}" has no ready version yet.`, { ref });
+    return latest;
+  }
+
+  /** Waits until every metric point logged so far is stored. */
+  flush(): Promise<void> {
+    return this.ctx.metrics.flush();
+  }
+
+  /**
+   * A live query: runs `query` now and again whenever the data it read changes, in this tab
+   * or another. `hangar.live(() => hangar.models()).subscribe(render)`.
+   */
+  live<T>(query: () => Promise<T>): Observable<T> {
+    return liveQuery(query);
+  }
+
+  /** Bytes used and available, and whether the browser keeps the data under pressure. */
+  storage(): Promise<StorageInfo> {
+    return storageInfo();
+  }
+
+  /** Asks the browser again to keep this registry's data (true when granted). */
+  persist(): Promise<boolean> {
+    return requestPersistence();
+  }
+
+  /** One zip holding a model with its versions, metrics, metadata, artifacts and checkpoints. */
+  exportModel(namespace: string, name: string): Promise<Blob> {
+    return exportModel(this.ctx, namespace, name);
+  }
+
+  /** Imports an archive made by `exportModel`; importing the same archive again changes nothing. */
+  importModel(archive: Blob): Promise<{ namespace: string; name: string }> {
+    return importModel(this.ctx, archive);
+  }
+
+  /** Pending local writes, oldest first (what sync will push). */
+  async pendingMutations(): Promise<number> {
+    return this.ctx.db.outbox.count();
+  }
+
+  /** Closes the database; the object is unusable afterwards. */
+  async close(): Promise<void> {
+    await this.ctx.metrics.flush().catch(() => undefined);
+    this.ctx.db.close();
+  }
+}
+
+/** Opens the registry kept in this browser's IndexedDB. */
+export function openRegistry(opts: OpenOptions = {}): Promise<Hangar> {
+  return Hangar.open(opts);
+}

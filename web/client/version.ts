@@ -1,0 +1,124 @@
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { parseWith } from '../../shared/validate.ts';
+import { VERSION_FIELDS, updateVersionSchema, type UpdateVersion, type VersionStatus } from '../../shared/versions.ts';
+import type { ArtifactUpload } from './artifacts.ts';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoints.ts';
+import type { ClientContext, ParentRef } from './context.ts';
+import type { VersionRecord } from './db.ts';
+import { moveAlias } from './aliases.ts';
+import { applyFields, writeMetadataMap } from './fields.ts';
+import { ParentHandle } from './parent.ts';
+
+/** One trained result of a model. Fields are a snapshot; `refresh()` reads them again. */
+export class VersionHandle extends ParentHandle {
+  readonly modelId: string;
+  /** The model's name. */
+  readonly model: string;
+  /** 1, 2, 3… per model. Provisional while `numberConfirmed` is false: the server may renumber it on sync. */
+  readonly number: number;
+  readonly numberConfirmed: boolean;
+  /** The optional label, unique per model. */
+  readonly version: string | null;
+  readonly name: string | null;
+  readonly description: string | null;
+  readonly framework: string | null;
+  readonly status: VersionStatus;
+  /** The aliases pointing at this version. */
+  readonly uniqueTags: string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+
+  private constructor(ctx: ClientContext, modelName: string, row: VersionRecord, uniqueTags: string[]) {
+    super(ctx, row.id, row.namespace);
+    this.modelId = row.modelId;
+    this.model = modelName;
+    this.number = row.number;
+    this.numberConfirmed = row.numberConfirmed;
+    this.version = row.version;
+    this.name = row.name;
+    this.description = row.description;
+    this.framework = row.framework;
+    this.status = row.status;
+    this.uniqueTags = uniqueTags;
+    this.createdAt = new Date(row.createdAt).toISOString();
+    this.updatedAt = new Date(row.updatedAt).toISOString();
+  }
+
+  /** A handle over a stored row, with the aliases that point at it. */
+  static async load(ctx: ClientContext, modelName: string, row: VersionRecord): Promise<VersionHandle> {
+    const aliases = await ctx.db.aliases.where('versionId').equals(row.id).toArray();
+    return new VersionHandle(ctx, modelName, row, aliases.map((a) => a.alias).sort());
+  }
+
+  protected get ref(): ParentRef {
+    return { kind: 'version', id: this.id, namespace: this.namespace, modelId: this.modelId };
+  }
+
+  private async record(): Promise<VersionRecord> {
+    const row = await this.ctx.db.versions.get(this.id);
+    if (!row || row.deletedAt !== null) {
+      throw new HangarError(ErrorCode.VersionNotFound, `Version ${this.number} of "${this.model}" no longer exists.`, { model: this.model, version: this.number });
+    }
+    return row;
+  }
+
+  /** Reads the version again (its number may have been confirmed, its status changed). */
+  async refresh(): Promise<VersionHandle> {
+    return VersionHandle.load(this.ctx, this.model, await this.record());
+  }
+
+  /** Updates fields (null clears one), metadata keys, or marks the version `failed`. */
+  async update(input: UpdateVersion): Promise<VersionHandle> {
+    const data = parseWith(updateVersionSchema, input, 'version update');
+    const { db, writer } = this.ctx;
+    await writer.write(`version ${this.number} of "${this.model}"`, [db.versions, db.metadata], async ({ hlc, emit }) => {
+      const row = await this.record();
+      if (data.version) {
+        const holders = await db.versions.where('[modelId+version]').equals([this.modelId, data.version]).toArray();
+        if (holders.some((v) => v.deletedAt === null && v.id !== this.id)) {
+          throw new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${this.model}" is already labelled "${data.version}".`, {
+            model: this.model,
+            version: data.version,
+          });
+        }
+      }
+      const fields: Record<string, string | null> = {};
+      for (const f of VERSION_FIELDS) if (data[f] !== undefined) fields[f] = data[f];
+      const next = applyFields(row, fields, hlc);
+      if (data.status) next.status = data.status;
+      await db.versions.put(next);
+      emit({ name: 'version.update', namespace: this.namespace, args: { id: this.id, fields, ...(data.status ? { status: data.status } : {}) } });
+      await writeMetadataMap(this.ctx, { id: this.id, namespace: this.namespace }, data.metadata, hlc, emit);
+    });
+    return this.refresh();
+  }
+
+  /** Deletes the version (a tombstone); aliases that pointed at it are removed, with history. */
+  async delete(): Promise<void> {
+    const { db, writer } = this.ctx;
+    await writer.write(`version ${this.number} of "${this.model}"`, [db.versions, db.aliases, db.aliasHistory], async ({ emit }) => {
+      const row = await this.record();
+      const now = Date.now();
+      await db.versions.put({ ...row, deletedAt: now, updatedAt: now });
+      for (const a of await db.aliases.where('versionId').equals(this.id).toArray()) {
+        await moveAlias(this.ctx, this.ref, a.alias, null, undefined, emit);
+      }
+      emit({ name: 'version.delete', namespace: this.namespace, args: { id: this.id } });
+    });
+  }
+
+  /** Saves files as a named checkpoint (`epoch_3`); moves `default` unless `setAsDefault: false`. */
+  saveCheckpoint(handle: string, files: ArtifactUpload[] | Record<string, Blob>, opts?: { setAsDefault?: boolean }) {
+    return saveCheckpoint(this.ctx, this.ref, handle, files, opts);
+  }
+
+  /** Loads a checkpoint's files; with no handle, the `default` one. */
+  loadCheckpoint(handle?: string) {
+    return loadCheckpoint(this.ctx, this.id, handle);
+  }
+
+  /** The version's checkpoint handles and which one `default` names. */
+  checkpoints() {
+    return listCheckpoints(this.ctx, this.id);
+  }
+}

@@ -1,0 +1,59 @@
+import Dexie, { type Table } from 'dexie';
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { HybridClock } from '../../shared/hlc.ts';
+import type { HangarDb, OutboxRecord } from './db.ts';
+
+/** What a write appends to the outbox: the mutation the server will apply. */
+export interface Mutation {
+  name: string;
+  namespace: string;
+  args: unknown;
+}
+
+/** True for the error a browser throws when the site's storage is full. */
+export function isQuotaError(err: unknown): boolean {
+  const e = err as { name?: string; inner?: { name?: string } } | null;
+  return e?.name === 'QuotaExceededError' || e?.inner?.name === 'QuotaExceededError' || e?.name === Dexie.errnames.QuotaExceeded;
+}
+
+/** Turns a storage failure into Hangar's error, saying what was not saved. */
+export function storageError(err: unknown, what: string): unknown {
+  if (isQuotaError(err)) {
+    return new HangarError(
+      ErrorCode.QuotaExceeded,
+      `The browser's storage for this site is full, so ${what} was not saved. Everything stored before is intact; free space or allow persistent storage, then try again.`,
+      { what },
+    );
+  }
+  return err;
+}
+
+/**
+ * Every write of the client library goes through here: it runs in one read-write Dexie
+ * transaction that also appends the write's outbox mutations, stamped with the registry's
+ * hybrid logical clock. If anything throws, the transaction rolls back and nothing is kept.
+ */
+export class Writer {
+  constructor(
+    readonly db: HangarDb,
+    readonly clock: HybridClock,
+  ) {}
+
+  async write<T>(
+    what: string,
+    tables: Table[],
+    body: (ctx: { hlc: string; emit: (m: Mutation) => void }) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await this.db.transaction('rw', [...tables, this.db.outbox], async () => {
+        const hlc = this.clock.now();
+        const outbox: OutboxRecord[] = [];
+        const result = await body({ hlc, emit: (m) => outbox.push({ ...m, hlc, createdAt: Date.now() }) });
+        if (outbox.length) await this.db.outbox.bulkAdd(outbox);
+        return result;
+      });
+    } catch (err) {
+      throw storageError(err, what);
+    }
+  }
+}
