@@ -20,6 +20,11 @@ function laterFields<R extends { clocks: Clocks }>(local: R, archived: R, fields
   return won;
 }
 
+/** The latest clock among the fields won, so the server orders the merged write as the original. */
+function latest(fields: Record<string, unknown>, clocks: Clocks): string {
+  return Object.keys(fields).reduce((max, f) => ((clocks[f] ?? '') > max ? clocks[f]! : max), '');
+}
+
 /**
  * Merges an archive into the registry in ONE write transaction: the model and versions by
  * id (fields by their clocks), metadata by the greater clock, metric points and alias
@@ -60,7 +65,7 @@ async function mergeModel(db: HangarDb, m: Manifest, emit: Emit): Promise<void> 
   if (!Object.keys(fields).length) return;
   const clocks = { ...local.clocks, ...Object.fromEntries(Object.keys(fields).map((f) => [f, model.clocks[f]!])) };
   await db.models.put({ ...local, ...fields, clocks, updatedAt: Math.max(local.updatedAt, model.updatedAt) });
-  emit({ name: 'model.update', namespace: model.namespace, args: { id: model.id, fields } });
+  emit({ name: 'model.update', namespace: model.namespace, args: { id: model.id, fields }, hlc: latest(fields, model.clocks) });
 }
 
 /** Adds versions new here, merges fields of known ones; returns the ids of live parents (model and versions). */
@@ -80,7 +85,7 @@ async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set
       if (!Object.keys(fields).length) continue;
       const clocks = { ...local.clocks, ...Object.fromEntries(Object.keys(fields).map((f) => [f, v.clocks[f]!])) };
       await db.versions.put({ ...local, ...fields, clocks, updatedAt: Math.max(local.updatedAt, v.updatedAt) });
-      emit({ name: 'version.update', namespace: v.namespace, args: { id: v.id, fields } });
+      emit({ name: 'version.update', namespace: v.namespace, args: { id: v.id, fields }, hlc: latest(fields, v.clocks) });
       continue;
     }
     live.add(v.id);
@@ -109,7 +114,7 @@ async function mergeMetadata(db: HangarDb, m: Manifest, live: Set<string>, emit:
     const local = await db.metadata.get([r.parentId, r.key]);
     if (local && local.hlc >= r.hlc) continue;
     await db.metadata.put(r);
-    emit({ name: 'metadata.set', namespace: r.namespace, args: { parentId: r.parentId, key: r.key, value: r.value } });
+    emit({ name: 'metadata.set', namespace: r.namespace, args: { parentId: r.parentId, key: r.key, value: r.value }, hlc: r.hlc });
   }
 }
 

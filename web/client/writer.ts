@@ -8,6 +8,8 @@ export interface Mutation {
   name: string;
   namespace: string;
   args: unknown;
+  /** The clock of the write, when it is older than this transaction (an imported write keeps its own). */
+  hlc?: string;
 }
 
 /** True for the error a browser throws when the site's storage is full. */
@@ -48,7 +50,7 @@ export class Writer {
       return await this.db.transaction('rw', [...tables, this.db.outbox], async () => {
         const hlc = this.clock.now();
         const outbox: OutboxRecord[] = [];
-        const result = await body({ hlc, emit: (m) => outbox.push({ ...m, hlc, createdAt: Date.now() }) });
+        const result = await body({ hlc, emit: (m) => outbox.push({ ...m, hlc: m.hlc ?? hlc, createdAt: Date.now() }) });
         if (outbox.length) await this.db.outbox.bulkAdd(outbox);
         return result;
       });
