@@ -20,6 +20,13 @@ const SUITES = [
     title: 'Worker API in workerd, local D1',
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/workerd/vitest.config.ts']],
   },
+  {
+    // Needs Chromium (/usr/bin/chromium); its figures name the Chromium version they ran on.
+    name: 'browser',
+    title: 'Client library in headless Chromium, real IndexedDB',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts']],
+    packages: ['dexie', 'vite', 'playwright-core', 'vitest'],
+  },
 ];
 
 /** Runs a command, echoing its output, and resolves with its stdout. */
@@ -55,7 +62,9 @@ function toRecord(raw, runInfo) {
   }
   const ratio = typeof baseline === 'number' && baseline > 0 ? Math.round((value / baseline) * 100) / 100 : null;
   const record = { name, value, unit, baseline, ratio, goal };
-  return { ...record, meetsGoal: meetsGoal(goal, record), ...rest, ...runInfo };
+  // Versions a figure names (the browser's) join the run's package versions.
+  const versions = { ...runInfo.versions, ...rest.versions };
+  return { ...record, meetsGoal: meetsGoal(goal, record), ...rest, ...runInfo, versions };
 }
 
 function machine() {
@@ -132,7 +141,9 @@ async function main() {
       command: `npm run bench -- ${suite.name}`,
       measuredAt: new Date().toISOString(),
       machine: machine(),
-      versions: Object.fromEntries(['wrangler', '@cloudflare/workerd-linux-64', 'vitest'].map((p) => [p, versionOf(p)]).filter(([, v]) => v)),
+      versions: Object.fromEntries(
+        (suite.packages ?? ['wrangler', '@cloudflare/workerd-linux-64', 'vitest']).map((p) => [p, versionOf(p)]).filter(([, v]) => v),
+      ),
     };
     const out = await run(suite.command);
     // Reporters colour their output: strip ANSI escapes so a BENCH line starts its line.

@@ -8,6 +8,7 @@ import { parseWith } from '../../shared/validate.ts';
 import { VERSION_STATUSES } from '../../shared/versions.ts';
 import { readBlob } from './blob-store.ts';
 import type { HangarDb } from './db.ts';
+import { parentMetrics } from './parent.ts';
 
 /** Names the archive format; `ARCHIVE_FORMAT_VERSION` changes with each incompatible change. */
 export const ARCHIVE_FORMAT = 'hangar-model-archive';
@@ -147,7 +148,7 @@ export async function collectManifest(db: HangarDb, namespace: string, name: str
       versions,
       // Values were checked as JSON when they were written.
       metadata: (await each(parents, (p) => db.metadata.where('parentId').equals(p).toArray())) as Manifest['metadata'],
-      metrics: await each(parents, (p) => db.metrics.where('parentId').equals(p).toArray()),
+      metrics: await each(parents, (p) => parentMetrics(db, p).toArray()),
       aliases: (await db.aliases.where('[modelId+alias]').between(ofModel, toModelEnd).toArray()).filter((a) => versionIds.has(a.versionId)),
       aliasHistory: await db.aliasHistory.where('[modelId+alias]').between(ofModel, toModelEnd).toArray(),
       artifacts,

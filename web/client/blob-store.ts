@@ -170,7 +170,7 @@ async function stageBlob(db: HangarDb, blob: Blob, opts: StageOptions = {}): Pro
     for (let at = 0; at < blob.size; at += step, index++) {
       const slice = blob.slice(at, Math.min(at + step, blob.size));
       // Hash this slice (perhaps in the worker) while IndexedDB stores it.
-      const hashed = slice.arrayBuffer().then((bytes) => hasher.update(bytes));
+      const hashed = hasher.updateBlob(slice);
       await Promise.all([hashed, db.blobChunks.add({ chunksId, index, data: slice })]);
       opts.onProgress?.(Math.min(at + step, blob.size), blob.size);
     }

@@ -5,6 +5,7 @@
  */
 import { expose } from 'comlink';
 import { createSHA256, type IHasher } from 'hash-wasm';
+import { readBlobInto } from './read-blob.ts';
 
 const streams = new Map<number, IHasher>();
 let nextId = 1;
@@ -28,6 +29,11 @@ const hashWorkerApi = {
   /** Feeds bytes (transferred, so the page no longer holds them). */
   update(id: number, chunk: ArrayBuffer): void {
     stream(id).update(new Uint8Array(chunk));
+  },
+  /** Feeds a Blob's bytes, read here through one reused buffer. */
+  async updateBlob(id: number, blob: Blob): Promise<void> {
+    const hasher = stream(id);
+    await readBlobInto(blob, (bytes) => void hasher.update(bytes));
   },
   /** Ends a stream: its digest as lower-case hex. */
   digest(id: number): string {

@@ -2,6 +2,7 @@ import { transfer, wrap, type Remote } from 'comlink';
 import { createSHA256 } from 'hash-wasm';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import type { HashWorkerApi } from './hash.worker.ts';
+import { readBlobInto } from './read-blob.ts';
 
 /**
  * Inputs smaller than this are hashed on the calling thread: for them a worker's start-up and
@@ -19,6 +20,11 @@ export interface Sha256Stream {
    * here): do not read it afterwards.
    */
   update(chunk: ArrayBuffer): Promise<void>;
+  /**
+   * Feeds a Blob's bytes, read through one reused buffer wherever the hashing runs, so
+   * hashing a large file costs no memory beyond that buffer.
+   */
+  updateBlob(blob: Blob): Promise<void>;
   /** The digest of everything fed, as lower-case hex. Ends the stream. */
   digest(): Promise<string>;
   /** Ends the stream without a digest (after a failure). */
@@ -47,7 +53,7 @@ export async function sha256OfBlob(
   const stream = await openSha256(blob.size);
   try {
     for (let at = 0; at < blob.size; at += step) {
-      await stream.update(await blob.slice(at, at + step).arrayBuffer());
+      await stream.updateBlob(blob.slice(at, at + step));
       opts.onProgress?.(Math.min(at + step, blob.size), blob.size);
     }
     return await stream.digest();
@@ -67,6 +73,7 @@ async function openInlineStream(): Promise<Sha256Stream> {
   hasher.init();
   return {
     update: async (chunk) => void hasher.update(new Uint8Array(chunk)),
+    updateBlob: (blob) => readBlobInto(blob, (bytes) => void hasher.update(bytes)),
     digest: async () => hasher.digest('hex'),
     abort: () => undefined,
   };
@@ -125,6 +132,8 @@ async function openWorkerStream(): Promise<Sha256Stream> {
   }
   return {
     update: (chunk) => call(hw.api.update(id, transfer(chunk, [chunk]))),
+    // A Blob crosses to the worker as a handle, not bytes; the worker reads it there.
+    updateBlob: (blob) => call(hw.api.updateBlob(id, blob)),
     digest: async () => {
       try {
         return await call(hw.api.digest(id));

@@ -9,7 +9,7 @@ import { keySchema } from '../../shared/names.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type ArtifactUpload } from './artifacts.ts';
 import type { ClientContext, ParentRef } from './context.ts';
-import type { MetricRecord } from './db.ts';
+import type { HangarDb, MetricRecord } from './db.ts';
 
 const metricValuesSchema = z.record(keySchema, z.number()).refine((v) => Object.keys(v).length <= LIMITS.metricsPerRequest, {
   message: `must hold at most ${LIMITS.metricsPerRequest} keys`,
@@ -18,6 +18,30 @@ const metricOptionsSchema = z.object({
   step: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   wallclock: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
+
+const plainInt = (n: unknown) => n === undefined || (Number.isSafeInteger(n) && (n as number) >= 0);
+
+/** The common case of `logMetrics` input, checked without zod; anything else goes to zod. */
+function plainlyValid(values: Record<string, number>, opts: { step?: number; wallclock?: number }): boolean {
+  if (typeof values !== 'object' || values === null || typeof opts !== 'object' || opts === null) return false;
+  if (!plainInt(opts.step) || !plainInt(opts.wallclock)) return false;
+  let keys = 0;
+  for (const key in values) {
+    if (!Object.hasOwn(values, key)) continue;
+    const value = values[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || key.length === 0 || key.length > LIMITS.keyLength || key.includes('\0')) return false;
+    keys++;
+  }
+  return keys <= LIMITS.metricsPerRequest && Object.keys(opts).every((k) => k === 'step' || k === 'wallclock');
+}
+
+/**
+ * Every metric point of a parent, through the compound index: in IndexedDB's key order
+ * `[id]` sorts before every `[id, key, step]` and `[id, []]` after them (arrays sort last).
+ */
+export function parentMetrics(db: HangarDb, parentId: string) {
+  return db.metrics.where('[parentId+key+step]').between([parentId], [parentId, []]);
+}
 
 /** Every point of one metric of a parent, ordered by step (then wallclock). */
 export async function metricPoints(ctx: ClientContext, parentId: string, key: string): Promise<MetricRecord[]> {
@@ -33,7 +57,7 @@ export async function metricPoints(ctx: ClientContext, parentId: string, key: st
 export async function metricSummary(ctx: ClientContext, parentId: string): Promise<Record<string, MetricSummary>> {
   const out: Record<string, MetricSummary> = {};
   const last = new Map<string, MetricRecord>();
-  await ctx.db.metrics.where('parentId').equals(parentId).each((p) => {
+  await parentMetrics(ctx.db, parentId).each((p) => {
     const s = (out[p.key] ??= { last: p.value, min: p.value, max: p.value, count: 0, lastStep: p.step });
     s.min = Math.min(s.min, p.value);
     s.max = Math.max(s.max, p.value);
@@ -67,17 +91,19 @@ export abstract class ParentHandle {
    * are written in few transactions; `hangar.flush()` waits for all of them.
    */
   logMetrics(values: Record<string, number>, opts: { step?: number; wallclock?: number } = {}): Promise<void> {
-    let parsed: Record<string, number>;
-    let options: z.infer<typeof metricOptionsSchema>;
-    try {
-      parsed = parseWith(metricValuesSchema, values, 'metrics');
-      options = parseWith(metricOptionsSchema, opts, 'metric options');
-    } catch (err) {
-      return Promise.reject(err);
+    // Training loops call this per step: plainly valid input skips zod, which then only
+    // runs to say what is wrong.
+    if (!plainlyValid(values, opts)) {
+      try {
+        parseWith(metricValuesSchema, values, 'metrics');
+        parseWith(metricOptionsSchema, opts, 'metric options');
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
-    const step = options.step ?? 0;
-    const wallclock = options.wallclock ?? Date.now();
-    const points = Object.entries(parsed).map(([key, value]) => ({ key, value, step, wallclock }));
+    const step = opts.step ?? 0;
+    const wallclock = opts.wallclock ?? Date.now();
+    const points = Object.keys(values).map((key) => ({ key, value: values[key]!, step, wallclock }));
     return this.ctx.metrics.log(this.id, this.namespace, points);
   }
 

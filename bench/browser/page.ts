@@ -1,0 +1,46 @@
+// The benchmark page: the rounds of each figure, callable from Node (browser.bench-test.ts)
+// one at a time, each in a fresh page. The library comes in as on the test harness page.
+import '../../test/browser/fixtures/dexie.ts';
+import { loadLibrary } from '../../test/browser/fixtures/library.ts';
+import * as artifact from './artifact.ts';
+import * as metrics from './metrics.ts';
+
+const loaded = loadLibrary();
+
+async function library() {
+  const { library, error } = await loaded;
+  if (!library) throw new Error(error);
+  return library;
+}
+
+/** Deletes every IndexedDB database of the origin, so earlier rounds' data weighs on no round. */
+async function clearDatabases(): Promise<void> {
+  for (const { name } of await indexedDB.databases()) if (name) await window.Dexie.delete(name);
+}
+
+let prepared: artifact.Prepared | undefined;
+
+const bench = {
+  clearDatabases,
+  metricsLibrary: async (name: string) => metrics.libraryRound(await library(), name),
+  metricsPlain: (name: string) => metrics.plainRound(name),
+  /** Readies a round of the artifact figure; `artifactRun` then runs it (the heap is watched in between). */
+  artifactPrepare: async (side: 'library' | 'plain', name: string) => {
+    prepared = side === 'library' ? await artifact.prepareLibrary(await library(), name) : await artifact.preparePlain(name);
+  },
+  artifactRun: () => {
+    if (!prepared) throw new Error('artifactPrepare first');
+    return prepared.run();
+  },
+};
+
+export type Bench = typeof bench;
+
+declare global {
+  interface Window {
+    bench: Bench;
+  }
+}
+
+window.bench = bench;
+window.harnessReady = loaded.then(({ library, error }) => ({ library: library !== null, error }));
