@@ -1,7 +1,6 @@
 import 'fake-indexeddb/auto';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HangarError } from '../../shared/errors.ts';
 import { HybridClock } from '../../shared/hlc.ts';
 import { modelId, sha256Hex, uuidv7 } from '../../shared/ids.ts';
 import { exportModel, importModel } from './archive.ts';
@@ -13,6 +12,7 @@ import type { ClientContext, ParentRef } from './context.ts';
 import { HangarDb, type VersionRecord } from './db.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { Writer } from './writer.ts';
+import { codeOf } from './test-helpers.ts';
 
 let n = 0;
 function context(name = `archive-${n++}`, node = 'a'): ClientContext {
@@ -94,15 +94,6 @@ async function digestsOfStoredBytes({ db }: ClientContext): Promise<string[]> {
   return out.sort();
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(HangarError);
-    return (err as HangarError).code;
-  }
-  throw new Error('expected a HangarError');
-}
 
 let previous = 0;
 beforeAll(() => {

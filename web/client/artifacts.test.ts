@@ -1,33 +1,14 @@
 import 'fake-indexeddb/auto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HangarError } from '../../shared/errors.ts';
-import { HybridClock } from '../../shared/hlc.ts';
-import { modelId, sha256Hex, uuidv7 } from '../../shared/ids.ts';
+import { sha256Hex, uuidv7 } from '../../shared/ids.ts';
 import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts } from './artifacts.ts';
 import { setBlobChunkBytes } from './blob-store.ts';
-import type { ClientContext, ParentRef } from './context.ts';
-import { HangarDb } from './db.ts';
-import { MetricQueue } from './metrics-queue.ts';
-import { Writer } from './writer.ts';
+import type { ClientContext } from './context.ts';
+import { errorOf, seededContext } from './test-helpers.ts';
 
 let n = 0;
-async function setup(): Promise<{ ctx: ClientContext; model: ParentRef; version: ParentRef }> {
-  const db = new HangarDb(`artifacts-${n++}`);
-  const writer = new Writer(db, new HybridClock('test'));
-  const id = await modelId('team', 'churn');
-  const now = Date.now();
-  await db.models.add({ id, namespace: 'team', name: 'churn', owner: null, task: null, description: null, clocks: {}, createdAt: now, updatedAt: now, deletedAt: null });
-  const vid = uuidv7();
-  await db.versions.add({
-    ...{ id: vid, modelId: id, namespace: 'team', number: 1, numberConfirmed: false, version: null, name: null, description: null, framework: null },
-    ...{ status: 'ready', clocks: {}, createdAt: now, updatedAt: now, deletedAt: null },
-  });
-  return {
-    ctx: { db, writer, metrics: new MetricQueue(writer) },
-    model: { kind: 'model', id, namespace: 'team', modelId: id },
-    version: { kind: 'version', id: vid, namespace: 'team', modelId: id },
-  };
-}
+const setup = () => seededContext(`artifacts-${n++}`);
 
 const text = (s: string) => new TextEncoder().encode(s);
 const bytesOf = async (b: Blob) => new Uint8Array(await b.arrayBuffer());
@@ -38,15 +19,6 @@ const counts = async ({ db }: ClientContext) => ({
   outbox: await db.outbox.count(),
 });
 
-async function codeOf(p: Promise<unknown>): Promise<{ code: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(HangarError);
-    return err as HangarError;
-  }
-  throw new Error('expected a HangarError');
-}
 
 let previous = 0;
 beforeAll(() => {
@@ -113,7 +85,7 @@ describe('uploadArtifacts', () => {
       [good, { ...good }],
     ];
     for (const files of cases) {
-      const err = await codeOf(uploadArtifacts(ctx, model, files));
+      const err = await errorOf(uploadArtifacts(ctx, model, files));
       expect(err.code).toBe('invalid-argument');
       expect(err.details?.issues).toEqual([expect.objectContaining({ path: expect.stringMatching(/^files\.1/) })]);
     }
@@ -133,7 +105,7 @@ describe('uploadArtifacts', () => {
     const { ctx, model } = await setup();
     const [existing] = await uploadArtifacts(ctx, model, [{ file: new Blob([text('original')]), path: 'a.bin' }]);
     const before = await counts(ctx);
-    const err = await codeOf(
+    const err = await errorOf(
       uploadArtifacts(ctx, model, [
         { file: new Blob([text('a new file')]), path: 'b.bin' },
         { file: new Blob([text('changed!')]), path: 'a.bin' },
@@ -150,7 +122,7 @@ describe('uploadArtifacts', () => {
     await uploadArtifacts(ctx, version, [{ file: new Blob([text('shared bytes')]), path: 'other.bin' }]);
     await uploadArtifacts(ctx, model, [{ file: new Blob([text('first')]), path: 'a.bin' }]);
     const before = await counts(ctx);
-    expect((await codeOf(uploadArtifacts(ctx, model, [{ file: new Blob([text('shared bytes')]), path: 'a.bin' }]))).code).toBe('artifact-conflict');
+    expect((await errorOf(uploadArtifacts(ctx, model, [{ file: new Blob([text('shared bytes')]), path: 'a.bin' }]))).code).toBe('artifact-conflict');
     expect(await counts(ctx)).toEqual(before);
     expect(await bytesOf(await readArtifact(ctx, version.id, 'other.bin'))).toEqual(text('shared bytes'));
   });
@@ -174,10 +146,10 @@ describe('trackArtifacts', () => {
     expect(m!.args).toMatchObject({ parentId: model.id, path: 'data/train.csv', url: 'https://example.com/train.csv', size: 10, sha256: null });
     expect(await trackArtifacts(ctx, model, [{ path: 'data/train.csv', url: 'https://example.com/train.csv', size: 10 }])).toEqual([a]);
     expect(await ctx.db.outbox.count()).toBe(1);
-    const missing = await codeOf(trackArtifacts(ctx, model, [{ path: 'x.csv' } as { path: string; url: string }]));
+    const missing = await errorOf(trackArtifacts(ctx, model, [{ path: 'x.csv' } as { path: string; url: string }]));
     expect(missing).toMatchObject({ code: 'invalid-argument', details: { issues: [{ path: 'items.0.url', message: expect.any(String) }] } });
-    expect((await codeOf(trackArtifacts(ctx, model, [{ path: 'y.csv', url: 'ftp://example.com/y' }]))).code).toBe('invalid-argument');
-    expect((await codeOf(trackArtifacts(ctx, model, [{ path: 'data/train.csv', url: 'https://example.com/v2.csv' }]))).code).toBe('artifact-conflict');
+    expect((await errorOf(trackArtifacts(ctx, model, [{ path: 'y.csv', url: 'ftp://example.com/y' }]))).code).toBe('invalid-argument');
+    expect((await errorOf(trackArtifacts(ctx, model, [{ path: 'data/train.csv', url: 'https://example.com/v2.csv' }]))).code).toBe('artifact-conflict');
   });
 });
 
@@ -200,8 +172,8 @@ describe('listArtifacts and readArtifact', () => {
     const blob = await readArtifact(ctx, model.id, 'model.json');
     expect(blob.type).toBe('application/json');
     expect(await blob.text()).toBe('{"w":[1,2,3]}');
-    expect((await codeOf(readArtifact(ctx, model.id, 'nope.json'))).code).toBe('artifact-not-found');
-    expect((await codeOf(readArtifact(ctx, model.id, '/abs'))).code).toBe('invalid-argument');
+    expect((await errorOf(readArtifact(ctx, model.id, 'nope.json'))).code).toBe('artifact-not-found');
+    expect((await errorOf(readArtifact(ctx, model.id, '/abs'))).code).toBe('invalid-argument');
     const row = (await ctx.db.artifacts.toArray())[0]!;
     await ctx.db.artifacts.add({ ...row, id: uuidv7(), path: 'synced.bin', sha256: 'b'.repeat(64) });
     const missing = await readArtifact(ctx, model.id, 'synced.bin').catch((e: HangarError) => e);
@@ -217,6 +189,6 @@ describe('listArtifacts and readArtifact', () => {
     expect(fetchMock).toHaveBeenCalledWith('https://example.com/a.txt');
     expect([blob.type, await blob.text()]).toEqual(['text/plain', 'remote text']);
     vi.stubGlobal('fetch', async () => new Response('gone', { status: 404 }));
-    expect(await codeOf(readArtifact(ctx, model.id, 'a.txt'))).toMatchObject({ code: 'blob-not-found', details: { status: 404 } });
+    expect(await errorOf(readArtifact(ctx, model.id, 'a.txt'))).toMatchObject({ code: 'blob-not-found', details: { status: 404 } });
   });
 });

@@ -1,45 +1,15 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { HangarError } from '../../shared/errors.ts';
-import { HybridClock } from '../../shared/hlc.ts';
-import { modelId, sha256Hex, uuidv7 } from '../../shared/ids.ts';
+import { sha256Hex } from '../../shared/ids.ts';
 import { uploadArtifacts } from './artifacts.ts';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoints.ts';
-import type { ClientContext, ParentRef } from './context.ts';
-import { HangarDb } from './db.ts';
-import { MetricQueue } from './metrics-queue.ts';
-import { Writer } from './writer.ts';
+import { codeOf, seededContext } from './test-helpers.ts';
 
 let n = 0;
-async function setup(): Promise<{ ctx: ClientContext; model: ParentRef; version: ParentRef }> {
-  const db = new HangarDb(`checkpoints-${n++}`);
-  const writer = new Writer(db, new HybridClock('test'));
-  const id = await modelId('team', 'churn');
-  const now = Date.now();
-  await db.models.add({ id, namespace: 'team', name: 'churn', owner: null, task: null, description: null, clocks: {}, createdAt: now, updatedAt: now, deletedAt: null });
-  const vid = uuidv7();
-  await db.versions.add({
-    ...{ id: vid, modelId: id, namespace: 'team', number: 1, numberConfirmed: false, version: null, name: null, description: null, framework: null },
-    ...{ status: 'ready', clocks: {}, createdAt: now, updatedAt: now, deletedAt: null },
-  });
-  return {
-    ctx: { db, writer, metrics: new MetricQueue(writer) },
-    model: { kind: 'model', id, namespace: 'team', modelId: id },
-    version: { kind: 'version', id: vid, namespace: 'team', modelId: id },
-  };
-}
+const setup = () => seededContext(`checkpoints-${n++}`);
 
 const blob = (s: string) => new Blob([new TextEncoder().encode(s)]);
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(HangarError);
-    return (err as HangarError).code;
-  }
-  throw new Error('expected a HangarError');
-}
 
 describe('checkpoints', () => {
   it('saves files under checkpoints/<handle>/ as CHECKPOINT artifacts, moves default, and loads them back', async () => {

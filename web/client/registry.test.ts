@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HangarError } from '../../shared/errors.ts';
 import { openRegistry, type Hangar } from './index.ts';
+import { codeOf } from './test-helpers.ts';
 
 let open: Hangar[] = [];
 let n = 0;
@@ -15,15 +15,6 @@ afterEach(async () => {
   open = [];
 });
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(HangarError);
-    return (err as HangarError).code;
-  }
-  throw new Error('expected a HangarError');
-}
 
 describe('models and versions', () => {
   it('creates a model and numbers its versions 1, 2, 3, provisionally', async () => {
