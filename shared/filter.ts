@@ -47,6 +47,7 @@
  * Error columns count UTF-16 code units (JavaScript string indices) from 1.
  */
 import { ErrorCode, HangarError } from './errors.ts';
+import { utf8Length } from './encoding.ts';
 import { LIMITS } from './limits.ts';
 
 /** A literal in a filter. */
@@ -379,6 +380,11 @@ class Parser {
     if (endsWithLoneBackslash(token.value)) {
       throw this.error(token, 'The pattern ends with a lone backslash', 'write \\\\ to match a backslash');
     }
+    // The database refuses long patterns; measure the pattern as it will reach it (GLOB escapes lengthen it).
+    const bytes = Math.max(utf8Length(token.value), utf8Length(likeToGlob(likePatternParts(token.value))));
+    if (bytes > LIMITS.likePatternBytes) {
+      throw this.error(token, `The pattern is ${bytes} bytes long; patterns may be at most ${LIMITS.likePatternBytes}`);
+    }
     return token.value;
   }
 
@@ -463,6 +469,17 @@ export function likePatternParts(pattern: string): LikePart[] {
     }
   }
   return parts;
+}
+
+/** Replaces `%` and `_` with GLOB's `*` and `?`, and makes GLOB's metacharacters literal. */
+export function likeToGlob(parts: readonly LikePart[]): string {
+  return parts
+    .map((part) => {
+      if (part.kind === 'any') return '*';
+      if (part.kind === 'one') return '?';
+      return part.char === '*' || part.char === '?' || part.char === '[' ? `[${part.char}]` : part.char;
+    })
+    .join('');
 }
 
 /** Whether `value` matches the pattern parts, by code point (greedy with backtracking, O(n·m)). */

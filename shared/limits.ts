@@ -11,6 +11,12 @@ export const LIMITS = {
   keyLength: 250,
   /** Bytes of a metadata value once serialized as JSON. */
   metadataValueBytes: 64 * 1024,
+  /** How deeply a metadata value may nest arrays and objects (SQLite's JSON functions stop at 1000). */
+  metadataDepth: 64,
+  /** Bytes of a LIKE pattern as the database sees it (D1 refuses LIKE/GLOB patterns over 50). */
+  likePatternBytes: 50,
+  /** Latest expiry a token may have (the largest date JavaScript represents). */
+  maxTimestampMs: 8_640_000_000_000_000,
   /** Characters in a description. */
   descriptionLength: 4000,
   /** Bytes (UTF-8) in an artifact path. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { utf8Length } from './encoding.ts';
 import { LIMITS } from './limits.ts';
 
 /** Names of models, versions' names and checkpoint handles. */
@@ -30,7 +31,6 @@ export const keySchema = z
   .max(LIMITS.keyLength, { message: `must be at most ${LIMITS.keyLength} characters` })
   .refine((s) => !s.includes('\0'), { message: 'must not contain NUL' });
 
-const utf8Length = (s: string) => new TextEncoder().encode(s).length;
 
 /**
  * Why an artifact path is not acceptable, or `undefined` when it is: relative POSIX, no `..`

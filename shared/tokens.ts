@@ -21,7 +21,10 @@ export const createTokenSchema = z.object({
   name: z.string().min(1).max(128),
   origins: z.array(originSchema).max(LIMITS.originsPerToken).optional(),
   /** Unix ms or an ISO 8601 date; must be in the future. */
-  expiresAt: z.union([z.number().int().positive(), z.iso.datetime({ offset: true })]).optional(),
+  expiresAt: z
+    .union([z.number().int().positive().max(LIMITS.maxTimestampMs), z.iso.datetime({ offset: true })])
+    .refine((v) => Number.isFinite(new Date(v).getTime()), { message: 'must be a real date' })
+    .optional(),
 });
 export type CreateToken = z.infer<typeof createTokenSchema>;
 

@@ -19,8 +19,12 @@ export const API_VERSION = '1.0.0';
 
 const api = new Hono<AppEnv>();
 api.use('*', cors);
-api.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }));
-api.get('/openapi.json', (c) => c.json(openApi));
+api.get('/health', function health(c) {
+  return c.json({ status: 'ok', version: API_VERSION });
+});
+api.get('/openapi.json', function openApiDocument(c) {
+  return c.json(openApi);
+});
 api.use('*', authenticate);
 api.route('/tokens', tokens);
 api.route('/namespaces', namespaces);

@@ -14,8 +14,24 @@ export { invalid, parseWith } from '../shared/validate.ts';
 export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const declared = Number(c.req.header('content-length') ?? 0);
   if (declared > LIMITS.jsonBodyBytes) throw tooLarge(declared);
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  if (bytes.byteLength > LIMITS.jsonBodyBytes) throw tooLarge(bytes.byteLength);
+  // Read the stream ourselves and stop at the limit: a chunked body declares no length.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = c.req.raw.body?.getReader();
+  for (let r = await reader?.read(); reader && r && !r.done; r = await reader.read()) {
+    size += r.value.byteLength;
+    if (size > LIMITS.jsonBodyBytes) {
+      await reader.cancel();
+      throw tooLarge(size);
+    }
+    chunks.push(r.value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
@@ -24,7 +40,7 @@ export async function readJsonBody(c: Context<AppEnv>): Promise<unknown> {
 }
 
 const tooLarge = (size: number) =>
-  new HangarError(ErrorCode.PayloadTooLarge, `The request body is ${size} bytes; the limit is ${LIMITS.jsonBodyBytes}.`, {
+  new HangarError(ErrorCode.PayloadTooLarge, `The request body is larger than the limit of ${LIMITS.jsonBodyBytes} bytes (${size} bytes read).`, {
     limit: LIMITS.jsonBodyBytes,
   });
 

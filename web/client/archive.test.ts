@@ -235,9 +235,11 @@ describe('exportModel and importModel', () => {
     const { model } = await seed(source);
     const gone = await addVersion(source, model, 3, { deletedAt: Date.now() });
     await source.db.metadata.put({ parentId: gone.id, key: 'x', namespace: 'team', value: 1, hlc: source.writer.clock.now() });
-    const entries = await readZipDirectory(await exportModel(source, 'team', 'churn'));
+    // One archive: a second export has another timestamp, so its entries sit elsewhere.
+    const archive = await exportModel(source, 'team', 'churn');
+    const entries = await readZipDirectory(archive);
     expect(entries.length).toBeGreaterThan(1);
-    const manifest = JSON.parse(new TextDecoder().decode(await readEntryBytes(await exportModel(source, 'team', 'churn'), entries[0]!))) as {
+    const manifest = JSON.parse(new TextDecoder().decode(await readEntryBytes(archive, entries[0]!))) as {
       versions: { id: string }[];
       metadata: { parentId: string }[];
     };

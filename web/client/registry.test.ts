@@ -69,9 +69,12 @@ describe('models and versions', () => {
     await v.delete();
     expect(await codeOf(m.version(1))).toBe('version-not-found');
     expect((await m.newVersion()).number).toBe(2);
+    await m.logMetrics({ auc: 1 });
     await m.delete();
     expect(await codeOf(h.model('team', 'churn'))).toBe('model-not-found');
     expect((await h.db.models.toArray())[0]?.deletedAt).toBeTypeOf('number');
+    const again = await h.newModel({ namespace: 'team', name: 'churn' });
+    expect({ metadata: await again.metadata(), metrics: await again.metrics(), versions: await again.versions() }).toEqual({ metadata: {}, metrics: {}, versions: [] });
   });
 });
 

@@ -14,7 +14,7 @@ import { HangarDb, type ModelRecord } from './db.ts';
 import { writeMetadataMap } from './fields.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
-import { metricSummary } from './parent.ts';
+import { metricSummary, parentMetrics } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
 import type { VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
@@ -77,10 +77,17 @@ export class Hangar {
     const data = parseWith(createModelSchema, input, 'model');
     const id = await modelId(namespace, data.name);
     const { db, writer } = this.ctx;
-    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata], async ({ hlc, emit }) => {
+    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, db.metrics, db.artifacts], async ({ hlc, emit }) => {
       const existing = await db.models.get(id);
       if (existing && existing.deletedAt === null) {
         throw new HangarError(ErrorCode.ModelExists, `A model "${data.name}" already exists in namespace "${namespace}".`, { namespace, model: data.name });
+      }
+      if (existing) {
+        // As on the server, a revived model starts afresh: the deleted one's own metadata,
+        // metrics and artifacts go; its versions stay deleted and keep their numbers.
+        await db.metadata.where('parentId').equals(id).delete();
+        await parentMetrics(db, id).delete();
+        await db.artifacts.where('parentId').equals(id).delete();
       }
       const now = Date.now();
       const fields = { owner: data.owner ?? null, task: data.task ?? null, description: data.description ?? null };
@@ -90,7 +97,7 @@ export class Hangar {
         name: data.name,
         ...fields,
         clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, hlc])),
-        createdAt: existing?.createdAt ?? now,
+        createdAt: now,
         updatedAt: now,
         deletedAt: null,
       };

@@ -18,8 +18,8 @@
  * which the worker writes, and are checked anyway.
  */
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
-import { likePatternParts } from '../../shared/filter.ts';
-import type { CompareOp, FieldRef, FilterNode, FilterValue, LikePart } from '../../shared/filter.ts';
+import { likePatternParts, likeToGlob } from '../../shared/filter.ts';
+import type { CompareOp, FieldRef, FilterNode, FilterValue } from '../../shared/filter.ts';
 
 /** Where a filter runs: the entity table's alias in the query, and filter field → column. */
 export interface FilterTarget {
@@ -79,16 +79,6 @@ function jsonTypeGuard(sql: string, type: LiteralType): string {
   return type === 'number' ? `json_type(${sql}) IN ('integer', 'real')` : `json_type(${sql}) IN ('true', 'false')`;
 }
 
-/** Replaces `%` and `_` with GLOB's `*` and `?`, and makes GLOB's metacharacters literal. */
-export function likeToGlob(parts: readonly LikePart[]): string {
-  return parts
-    .map((part) => {
-      if (part.kind === 'any') return '*';
-      if (part.kind === 'one') return '?';
-      return part.char === '*' || part.char === '?' || part.char === '[' ? `[${part.char}]` : part.char;
-    })
-    .join('');
-}
 
 const SQL_OPERATORS: Readonly<Record<CompareOp, string>> = { '=': '=', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
 

@@ -2,6 +2,7 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import type { MetricBucket } from '../../shared/downsample.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
+import { b64url, unb64url } from '../../shared/encoding.ts';
 
 /** A metric point as stored: every default filled in, its id fixed. */
 export interface StoredPoint {
@@ -67,8 +68,6 @@ interface Cursor {
   i: string;
 }
 
-const b64url = (s: string) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const unb64url = (s: string) => atob(s.replace(/-/g, '+').replace(/_/g, '/'));
 
 function decodeCursor(token: string): Cursor {
   let c: Partial<Cursor> | null = null;

@@ -1,5 +1,6 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
+import { b64url, unb64url } from '../../shared/encoding.ts';
 
 export interface Order {
   field: string;
@@ -28,8 +29,6 @@ interface Cursor {
   id: string;
 }
 
-const b64url = (s: string) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const unb64url = (s: string) => atob(s.replace(/-/g, '+').replace(/_/g, '/'));
 
 export function encodePageToken(order: Order, value: string | number, id: string): string {
   return b64url(JSON.stringify({ o: `${order.field}:${order.desc ? 'd' : 'a'}`, v: value, id } satisfies Cursor));

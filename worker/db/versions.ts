@@ -31,7 +31,7 @@ const versionNotFound = (model: ModelRow, number: string | number) =>
 
 /** A live version by its number (as it appears in a URL), or 404 `version-not-found`. */
 export async function getVersionRow(db: D1Database, model: ModelRow, number: string | number): Promise<VersionRow> {
-  const n = Number(number);
+  const n = typeof number === 'number' ? number : /^[1-9]\d{0,15}$/.test(number) ? Number(number) : NaN;
   if (!Number.isSafeInteger(n) || n < 1) throw versionNotFound(model, number);
   const row = await db
     .prepare('SELECT * FROM versions WHERE model_id = ? AND number = ? AND deleted_at IS NULL')
@@ -41,8 +41,9 @@ export async function getVersionRow(db: D1Database, model: ModelRow, number: str
   return row;
 }
 
-export async function getVersionRowById(db: D1Database, id: string): Promise<VersionRow | undefined> {
-  return (await db.prepare('SELECT * FROM versions WHERE id = ?').bind(id).first<VersionRow>()) ?? undefined;
+/** A version by id, within one namespace (ids of other namespaces are not to be seen). */
+export async function getVersionRowById(db: D1Database, namespace: string, id: string): Promise<VersionRow | undefined> {
+  return (await db.prepare('SELECT * FROM versions WHERE id = ? AND namespace = ?').bind(id, namespace).first<VersionRow>()) ?? undefined;
 }
 
 /** Rows to API versions, with metadata and the aliases pointing at each. */

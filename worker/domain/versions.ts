@@ -15,6 +15,9 @@ const labelTaken = (model: ModelRow, label: string | null | undefined) =>
     version: label,
   });
 
+const idTaken = (id: string) =>
+  new HangarError(ErrorCode.InvalidArgument, `Version id ${id} is already taken (by another or a deleted version); make a new id.`, { id });
+
 /**
  * Creates a version; the server numbers it 1, 2, 3… per model in arrival order. A client id
  * makes a retried create return the version it already made.
@@ -26,9 +29,9 @@ export async function createVersion(
   ctx: { hlc: string; tokenId: string | null },
 ): Promise<VersionRow> {
   if (input.id) {
-    const existing = await getVersionRowById(db, input.id);
+    const existing = await getVersionRowById(db, model.namespace, input.id);
     if (existing?.model_id === model.id && existing.deleted_at === null) return existing;
-    if (existing) throw new HangarError(ErrorCode.InvalidArgument, `Version id ${input.id} is already used elsewhere.`, { id: input.id });
+    if (existing) throw idTaken(input.id);
   }
   const id = input.id ?? uuidv7();
   const now = Date.now();
@@ -58,10 +61,10 @@ export async function createVersion(
   try {
     await db.batch([insert, change, ...metadataWrites(db, model.namespace, id, input.metadata, ctx.hlc), ...aliases]);
   } catch (err) {
-    if (isUniqueViolation(err)) throw labelTaken(model, input.version);
+    if (isUniqueViolation(err)) throw /versions\.id/.test(String(err)) ? idTaken(id) : labelTaken(model, input.version);
     throw err;
   }
-  return (await getVersionRowById(db, id))!;
+  return (await getVersionRowById(db, model.namespace, id))!;
 }
 
 /** Updates a version's fields (last writer wins per field), its metadata, or marks it failed. */
