@@ -55,8 +55,16 @@ export async function mergeManifest(ctx: ClientContext, m: Manifest, staged: Sta
 async function mergeModel(db: HangarDb, m: Manifest, emit: Emit): Promise<void> {
   const { model } = m;
   const local = await db.models.get(model.id);
-  if (!local || local.deletedAt !== null) {
-    // As `newModel` does for a deleted model: the same (derived) id lives again.
+  if (local && local.deletedAt !== null) {
+    // Its versions are tombstones here, and a delete wins: reviving the model would bring
+    // back an empty shell, so say so instead.
+    throw new HangarError(
+      ErrorCode.InvalidArgument,
+      `Model "${model.name}" was deleted in this registry, and deleted models are not restored by import.`,
+      { namespace: model.namespace, model: model.name },
+    );
+  }
+  if (!local) {
     await db.models.put({ ...model, deletedAt: null });
     emit({ name: 'model.create', namespace: model.namespace, args: { id: model.id, name: model.name, owner: model.owner, task: model.task, description: model.description } });
     return;
@@ -102,7 +110,7 @@ async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set
     emit({
       name: 'version.create',
       namespace: v.namespace,
-      args: { id: v.id, modelId: v.modelId, version: label, name: v.name, description: v.description, framework: v.framework },
+      args: { id: v.id, modelId: v.modelId, version: label, name: v.name, description: v.description, framework: v.framework, status: v.status },
     });
   }
   return live;

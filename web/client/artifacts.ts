@@ -9,6 +9,7 @@ import { readBlob, recordStagedBlob, storedDigests, withStagedBlobs, type Staged
 import type { ClientContext, ParentRef } from './context.ts';
 import type { ArtifactRecord, HangarDb } from './db.ts';
 import type { Mutation } from './writer.ts';
+import { requireLive } from './fields.ts';
 
 /**
  * A file to upload: a `File` (its name is the path), or a Blob with the path to store it at
@@ -167,7 +168,8 @@ export async function uploadArtifacts(
       const onProgress = opts.onProgress && ((loaded: number, total: number) => opts.onProgress?.({ path: u.path, loaded, total }));
       staged.push(await stage(u.file, { onProgress }));
     }
-    return writer.write(`${uploads.length === 1 ? `artifact "${uploads[0]!.path}"` : `${uploads.length} artifacts`}`, [db.artifacts, db.blobs], async ({ emit }) => {
+    return writer.write(`${uploads.length === 1 ? `artifact "${uploads[0]!.path}"` : `${uploads.length} artifacts`}`, [db.artifacts, db.blobs, db.models, db.versions], async ({ emit }) => {
+      await requireLive(db, parent);
       const now = Date.now();
       const out: ArtifactRecord[] = [];
       for (const [i, u] of uploads.entries()) {
@@ -214,7 +216,8 @@ export async function trackArtifacts(
     seen.add(a.path);
   });
   const { db, writer } = ctx;
-  const rows = await writer.write(`tracked artifacts`, [db.artifacts, db.blobs], async ({ emit }) => {
+  const rows = await writer.write(`tracked artifacts`, [db.artifacts, db.blobs, db.models, db.versions], async ({ emit }) => {
+    await requireLive(db, parent);
     const now = Date.now();
     const out: ArtifactRecord[] = [];
     for (const a of parsed) {

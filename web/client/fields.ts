@@ -1,5 +1,6 @@
-import type { ClientContext } from './context.ts';
-import type { Clocks } from './db.ts';
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import type { ClientContext, ParentRef } from './context.ts';
+import type { Clocks, HangarDb } from './db.ts';
 import type { Mutation } from './writer.ts';
 
 /** Applies fields to a record, each only if `hlc` is later than that field's clock (last writer wins). */
@@ -26,4 +27,17 @@ export async function writeMetadataMap(
     await ctx.db.metadata.put({ parentId: parent.id, key, namespace: parent.namespace, value, hlc });
     emit({ name: 'metadata.set', namespace: parent.namespace, args: { parentId: parent.id, key, value } });
   }
+}
+
+/**
+ * Throws `model-not-found` / `version-not-found` unless the parent is live. Called inside a
+ * write's transaction (which must include `models` and `versions`), so a write never lands
+ * on something deleted meanwhile, in this tab or another.
+ */
+export async function requireLive(db: HangarDb, parent: ParentRef): Promise<void> {
+  const row = parent.kind === 'model' ? await db.models.get(parent.id) : await db.versions.get(parent.id);
+  if (row && row.deletedAt === null) return;
+  throw parent.kind === 'model'
+    ? new HangarError(ErrorCode.ModelNotFound, 'This model has been deleted.', { id: parent.id })
+    : new HangarError(ErrorCode.VersionNotFound, 'This version has been deleted.', { id: parent.id });
 }

@@ -4,6 +4,7 @@
  * hashed without copying and without blocking the UI. Several streams may be open at once.
  */
 import { expose } from 'comlink';
+import './comlink-errors.ts';
 import { createSHA256, type IHasher } from 'hash-wasm';
 import { readBlobInto } from './read-blob.ts';
 

@@ -1,4 +1,5 @@
 import { transfer, wrap, type Remote } from 'comlink';
+import './comlink-errors.ts';
 import { createSHA256 } from 'hash-wasm';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import type { HashWorkerApi } from './hash.worker.ts';

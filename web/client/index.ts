@@ -21,3 +21,6 @@ export type { Artifact, FileType } from '../../shared/artifacts.ts';
 export type { AliasHistoryEntry } from '../../shared/aliases.ts';
 export type { MetricSummary, MetricPoint } from '../../shared/metrics.ts';
 export type { MetricBucket } from '../../shared/downsample.ts';
+export type { Checkpoint } from '../../shared/checkpoints.ts';
+export type { VersionStatus } from '../../shared/versions.ts';
+export type { LoadedCheckpoint, CheckpointList } from './checkpoints.ts';

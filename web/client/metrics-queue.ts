@@ -1,6 +1,7 @@
 import { uuidv7 } from '../../shared/ids.ts';
 import { LIMITS } from '../../shared/limits.ts';
-import type { MetricRecord } from './db.ts';
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import type { HangarDb, MetricRecord } from './db.ts';
 import type { Writer } from './writer.ts';
 
 interface Pending {
@@ -29,14 +30,19 @@ export class MetricQueue {
   constructor(private readonly writer: Writer) {}
 
   log(parentId: string, namespace: string, points: Omit<MetricRecord, 'id' | 'parentId'>[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const records = points.map((p) => ({ ...p, id: uuidv7(p.wallclock), parentId }));
+    const logged = new Promise<void>((resolve, reject) => {
+      // Ids take the time of logging, not the caller's wallclock (which may be anything).
+      const records = points.map((p) => ({ ...p, id: uuidv7(), parentId }));
       this.pending.push({ parentId, namespace, points: records, resolve, reject });
       this.queuedPoints += records.length;
       // The points' own promises carry any failure, so these background flushes swallow it.
       if (this.queuedPoints >= FLUSH_AT_POINTS) this.flush().catch(() => undefined);
       else this.scheduled ??= setTimeout(() => this.flush().catch(() => undefined), 0);
     });
+    // A training loop need not await each call: a failure then is no unhandled rejection,
+    // and a caller who awaits still sees it.
+    logged.catch(() => undefined);
+    return logged;
   }
 
   /**
@@ -49,28 +55,50 @@ export class MetricQueue {
     const batch = this.pending;
     this.pending = [];
     this.queuedPoints = 0;
-    if (batch.length) this.inFlight = this.inFlight.catch(() => undefined).then(() => this.write(batch));
-    return this.inFlight;
+    if (!batch.length) return this.inFlight;
+    const done = this.inFlight.then(() => this.write(batch));
+    // The chain itself never rejects: one failed batch must not fail every later flush.
+    this.inFlight = done.catch(() => undefined);
+    return done;
   }
 
   private async write(batch: Pending[]): Promise<void> {
     const { db } = this.writer;
+    let dead = new Set<string>();
     try {
-      await this.writer.write('metric points', [db.metrics], async ({ emit }) => {
-        await db.metrics.bulkPut(batch.flatMap((p) => p.points));
-        for (const [parentId, { namespace, points }] of groupByParent(batch)) {
+      await this.writer.write(
+        'metric points',
+        [db.metrics, db.models, db.versions],
+        async ({ emit }) => {
+          // Points of a model or version deleted since they were logged are refused, not kept.
+          dead = await deadParents(db, new Set(batch.map((p) => p.parentId)));
+          const live = batch.filter((p) => !dead.has(p.parentId));
+          await db.metrics.bulkPut(live.flatMap((p) => p.points));
+          for (const [parentId, { namespace, points }] of groupByParent(live)) {
           for (let i = 0; i < points.length; i += LIMITS.metricsPerRequest) {
             const slice = points.slice(i, i + LIMITS.metricsPerRequest).map(({ id, key, value, step, wallclock }) => ({ id, key, value, step, wallclock }));
             emit({ name: 'metrics.log', namespace, args: { parentId, points: slice } });
           }
         }
-      });
-      for (const p of batch) p.resolve();
+        },
+        { flushFirst: false },
+      );
+      for (const p of batch) {
+        if (dead.has(p.parentId)) p.reject(new HangarError(ErrorCode.VersionNotFound, 'The model or version these points were logged on has been deleted; they were not kept.', { parentId: p.parentId }));
+        else p.resolve();
+      }
     } catch (err) {
       for (const p of batch) p.reject(err);
       throw err;
     }
   }
+}
+
+/** Which of these ids are no live model or version. */
+async function deadParents(db: HangarDb, ids: Set<string>): Promise<Set<string>> {
+  const list = [...ids];
+  const [models, versions] = await Promise.all([db.models.bulkGet(list), db.versions.bulkGet(list)]);
+  return new Set(list.filter((_, i) => (models[i] ?? versions[i])?.deletedAt !== null));
 }
 
 function groupByParent(batch: Pending[]) {

@@ -12,6 +12,9 @@ import { VersionHandle } from './version.ts';
 import { moveAlias, type ExpectedAlias } from './aliases.ts';
 import { applyFields, writeMetadataMap } from './fields.ts';
 
+const versionNotFound = (model: string, number: number) =>
+  new HangarError(ErrorCode.VersionNotFound, `Model "${model}" has no version ${number}.`, { model, version: number });
+
 const notFound = (namespace: string, name: string) =>
   new HangarError(ErrorCode.ModelNotFound, `No model "${name}" in namespace "${namespace}".`, { namespace, model: name });
 
@@ -88,7 +91,7 @@ export class ModelHandle extends ParentHandle {
         deletedAt: null,
       };
       await db.versions.add(record);
-      emit({ name: 'version.create', namespace: this.namespace, args: { id, modelId: this.id, ...fields } });
+      emit({ name: 'version.create', namespace: this.namespace, args: { id, modelId: this.id, ...fields, status: record.status } });
       await writeMetadataMap(this.ctx, { id, namespace: this.namespace }, data.metadata, hlc, emit);
       for (const alias of data.uniqueTags ?? []) await moveAlias(this.ctx, this.ref, alias, record, undefined, emit);
       return record;
@@ -105,9 +108,7 @@ export class ModelHandle extends ParentHandle {
   /** One version by number, or `version-not-found`. */
   async version(number: number): Promise<VersionHandle> {
     const row = await this.ctx.db.versions.where('[modelId+number]').equals([this.id, number]).first();
-    if (!row || row.deletedAt !== null) {
-      throw new HangarError(ErrorCode.VersionNotFound, `Model "${this.name}" has no version ${number}.`, { model: this.name, version: number });
-    }
+    if (!row || row.deletedAt !== null) throw versionNotFound(this.name, number);
     return VersionHandle.load(this.ctx, this.name, row);
   }
 
@@ -119,7 +120,8 @@ export class ModelHandle extends ParentHandle {
     parseWith(aliasSchema, alias, 'alias');
     const { db, writer } = this.ctx;
     await writer.write(`alias "${alias}"`, [db.models, db.versions, db.aliases, db.aliasHistory], async ({ emit }) => {
-      const target = await this.versionRecord(typeof version === 'number' ? version : version.number);
+      // A handle names its version by id: numbers may change when sync confirms them.
+      const target = typeof version === 'number' ? await this.versionRecord(version) : await this.versionRecordById(version.id);
       let expected: ExpectedAlias | undefined;
       if (opts.expected === null) expected = { versionId: null, number: null };
       else if (typeof opts.expected === 'object') expected = { versionId: opts.expected.id, number: opts.expected.number };
@@ -166,8 +168,10 @@ export class ModelHandle extends ParentHandle {
   async update(input: UpdateModel): Promise<ModelHandle> {
     const data = parseWith(updateModelSchema, input, 'model update');
     const { db, writer } = this.ctx;
-    await writer.write(`model "${this.name}"`, [db.models, db.metadata], async ({ hlc, emit }) => {
+    await writer.write(`model "${this.name}"`, [db.models, db.metadata], async ({ emit, observe }) => {
       const row = await getModelRecord(this.ctx, this.namespace, this.name);
+      // Later than every field clock stored, so this edit wins over what it has read.
+      const hlc = observe(Object.values(row.clocks));
       const fields: Record<string, string | null> = {};
       for (const f of MODEL_FIELDS) if (data[f] !== undefined) fields[f] = data[f];
       await db.models.put(applyFields(row, fields, hlc));
@@ -192,11 +196,18 @@ export class ModelHandle extends ParentHandle {
     });
   }
 
+  private async versionRecordById(id: string): Promise<VersionRecord> {
+    const row = await this.ctx.db.versions.get(id);
+    if (!row || row.modelId !== this.id) {
+      throw new HangarError(ErrorCode.InvalidArgument, `That version belongs to another model than "${this.name}".`, { model: this.name, versionId: id });
+    }
+    if (row.deletedAt !== null) throw versionNotFound(this.name, row.number);
+    return row;
+  }
+
   private async versionRecord(number: number): Promise<VersionRecord> {
     const row = await this.ctx.db.versions.where('[modelId+number]').equals([this.id, number]).first();
-    if (!row || row.deletedAt !== null) {
-      throw new HangarError(ErrorCode.VersionNotFound, `Model "${this.name}" has no version ${number}.`, { model: this.name, version: number });
-    }
+    if (!row || row.deletedAt !== null) throw versionNotFound(this.name, number);
     return row;
   }
 }

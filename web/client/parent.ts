@@ -9,6 +9,7 @@ import { keySchema } from '../../shared/names.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type ArtifactUpload } from './artifacts.ts';
 import type { ClientContext, ParentRef } from './context.ts';
+import { requireLive } from './fields.ts';
 import type { HangarDb, MetricRecord } from './db.ts';
 
 const metricValuesSchema = z.record(keySchema, z.number()).refine((v) => Object.keys(v).length <= LIMITS.metricsPerRequest, {
@@ -127,7 +128,10 @@ export abstract class ParentHandle {
     parseWith(keySchema, key, 'metadata key');
     parseWith(metadataValueSchema, value, 'metadata value');
     const { db } = this.ctx;
-    await this.ctx.writer.write(`metadata "${key}"`, [db.metadata], async ({ hlc, emit }) => {
+    await this.ctx.writer.write(`metadata "${key}"`, [db.metadata, db.models, db.versions], async ({ emit, observe }) => {
+      await requireLive(db, this.ref);
+      // Later than whatever (another tab, an import) wrote this key before.
+      const hlc = observe([(await db.metadata.get([this.id, key]))?.hlc]);
       await db.metadata.put({ parentId: this.id, key, namespace: this.namespace, value, hlc });
       emit({ name: 'metadata.set', namespace: this.namespace, args: { parentId: this.id, key, value } });
     });

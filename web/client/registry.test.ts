@@ -181,3 +181,67 @@ describe('listing with the shared filter language', () => {
     expect(await codeOf(h.models({ filter: "task = 'x" }))).toBe('invalid-filter');
   });
 });
+
+describe('writes respect what other writes did', () => {
+  it('refuses writes on a deleted version, queued points included, and keeps the outbox in call order', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'm' });
+    const v = await m.newVersion();
+    const early = v.logMetrics({ loss: 1 });
+    await v.delete();
+    // Logged before the delete, so stored before it.
+    await expect(early).resolves.toBeUndefined();
+    expect(await codeOf(v.updateMetadata('k', 1))).toBe('version-not-found');
+    expect(await codeOf(v.logMetrics({ loss: 2 }))).toBe('version-not-found');
+    expect(await codeOf(v.uploadArtifacts([{ file: new Blob(['x']), path: 'x.txt' }]))).toBe('version-not-found');
+    expect(await codeOf(v.trackArtifacts([{ path: 'y', url: 'https://example.com/y' }]))).toBe('version-not-found');
+    expect((await h.db.outbox.toArray()).slice(-2).map((o) => o.name)).toEqual(['metrics.log', 'version.delete']);
+  });
+
+  it('writes points logged before another write ahead of it in the outbox', async () => {
+    const h = await registry();
+    const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
+    void v.logMetrics({ loss: 1 });
+    await v.updateMetadata('k', 1);
+    expect((await h.db.outbox.toArray()).slice(-2).map((o) => o.name)).toEqual(['metrics.log', 'metadata.set']);
+  });
+
+  it('points an alias at the version a handle names, never at another model', async () => {
+    const h = await registry();
+    const a = await h.newModel({ namespace: 'team', name: 'a' });
+    const b = await h.newModel({ namespace: 'team', name: 'b' });
+    await a.newVersion();
+    const bv = await b.newVersion();
+    expect(await codeOf(a.setAlias('production', bv))).toBe('invalid-argument');
+    expect(await a.aliases()).toEqual({});
+  });
+
+  it('lets an edit win over a field written with a later clock by another tab or device', async () => {
+    const h = await registry();
+    const m = await h.newModel({ namespace: 'team', name: 'm' });
+    // As if a device an hour ahead had written the description (an import, or another tab).
+    const ahead = `${String(Date.now() + 3_600_000).padStart(15, '0')}-000000-other`;
+    await h.db.models.update(m.id, { description: 'from the future', clocks: { description: ahead } });
+    await h.db.metadata.put({ parentId: m.id, key: 'k', namespace: 'team', value: 'future', hlc: ahead });
+    expect((await m.update({ description: 'mine' })).description).toBe('mine');
+    await m.updateMetadata('k', 'mine');
+    expect(await m.metadata()).toEqual({ k: 'mine' });
+    const clocks = (await h.db.outbox.toArray()).slice(-2).map((o) => o.hlc);
+    expect(clocks.every((c) => c > ahead)).toBe(true);
+  });
+
+  it('gives tabs that open at once one client id', async () => {
+    const [a, b] = await Promise.all([registry('same-id'), registry('same-id')]);
+    expect(a!.clientId).toBe(b!.clientId);
+  });
+
+  it('recovers from a failed batch: the next flush succeeds', async () => {
+    const h = await registry();
+    const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
+    const failed = v.logMetrics({ loss: 1 });
+    // Deleted by another tab before the points are written.
+    await h.db.versions.update(v.id, { deletedAt: Date.now() });
+    expect(await codeOf(failed)).toBe('version-not-found');
+    await expect(h.flush()).resolves.toBeUndefined();
+  });
+});

@@ -1,8 +1,10 @@
 import { liveQuery, type Observable } from 'dexie';
+import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { parseFilter, evaluateFilter, type FilterNode } from '../../shared/filter.ts';
 import { HybridClock } from '../../shared/hlc.ts';
 import { modelId } from '../../shared/ids.ts';
+import { LIMITS } from '../../shared/limits.ts';
 import { createModelSchema, MODEL_FIELDS, MODEL_FILTER_FIELDS, MODEL_ORDER_FIELDS, type CreateModel } from '../../shared/models.ts';
 import { namespaceSchema } from '../../shared/names.ts';
 import { parseRef } from '../../shared/refs.ts';
@@ -19,6 +21,7 @@ import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts'
 import type { VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
 
+/** Options of `openRegistry`. */
 export interface OpenOptions {
   /** The IndexedDB database name; one registry per name. Default `hangar`. */
   name?: string;
@@ -26,6 +29,7 @@ export interface OpenOptions {
   persist?: boolean;
 }
 
+/** Options of `hangar.models()`. */
 export interface ListModelsOptions {
   namespace?: string;
   /** The filter language of the API: `task = 'tabular' AND metrics.accuracy > 0.9`. */
@@ -34,6 +38,13 @@ export interface ListModelsOptions {
   orderBy?: string;
   limit?: number;
 }
+
+const listModelsOptionsSchema = z.object({
+  namespace: namespaceSchema.optional(),
+  filter: z.string().max(LIMITS.filterLength).optional(),
+  orderBy: z.string().max(64).optional(),
+  limit: z.number().int().min(1).optional(),
+});
 
 const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -49,15 +60,19 @@ export class Hangar {
   static async open(opts: OpenOptions = {}): Promise<Hangar> {
     const db = new HangarDb(opts.name ?? 'hangar');
     await db.open();
-    let clientId = (await db.state.get('clientId'))?.value as string | undefined;
-    if (!clientId) {
-      clientId = randomHex(8);
-      await db.state.put({ key: 'clientId', value: clientId });
-    }
+    // Read or made in one transaction, so tabs opening at once agree on one id.
+    const clientId = await db.transaction('rw', db.state, async () => {
+      const stored = (await db.state.get('clientId'))?.value as string | undefined;
+      if (stored) return stored;
+      const made = randomHex(8);
+      await db.state.put({ key: 'clientId', value: made });
+      return made;
+    });
     // Tabs of one registry share its client id; each gets its own clock node so two tabs
     // never stamp the same clock.
     const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`));
     const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
+    writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
     if (opts.persist !== false) void requestPersistence();
     return new Hangar(ctx, clientId);
@@ -116,6 +131,7 @@ export class Hangar {
 
   /** Models, filtered with the same language and rules as the server. */
   async models(opts: ListModelsOptions = {}): Promise<ModelHandle[]> {
+    parseWith(listModelsOptionsSchema, opts, 'listing options');
     const filter = parseFilter(opts.filter ?? '', MODEL_FILTER_FIELDS);
     const [field = 'name', dir = 'ASC'] = (opts.orderBy ?? 'name ASC').trim().split(/\s+/);
     if (!(MODEL_ORDER_FIELDS as readonly string[]).includes(field.toLowerCase()) || !/^(ASC|DESC)$/i.test(dir)) {
@@ -196,7 +212,7 @@ export class Hangar {
     return importModel(this.ctx, archive);
   }
 
-  /** Pending local writes, oldest first (what sync will push). */
+  /** How many local writes wait in the outbox for sync to push them. */
   async pendingMutations(): Promise<number> {
     return this.ctx.db.outbox.count();
   }

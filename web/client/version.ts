@@ -2,7 +2,8 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { VERSION_FIELDS, updateVersionSchema, type UpdateVersion, type VersionStatus } from '../../shared/versions.ts';
 import type { ArtifactUpload } from './artifacts.ts';
-import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoints.ts';
+import type { Checkpoint } from '../../shared/checkpoints.ts';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointList, type LoadedCheckpoint } from './checkpoints.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import type { VersionRecord } from './db.ts';
 import { moveAlias } from './aliases.ts';
@@ -71,8 +72,9 @@ export class VersionHandle extends ParentHandle {
   async update(input: UpdateVersion): Promise<VersionHandle> {
     const data = parseWith(updateVersionSchema, input, 'version update');
     const { db, writer } = this.ctx;
-    await writer.write(`version ${this.number} of "${this.model}"`, [db.versions, db.metadata], async ({ hlc, emit }) => {
+    await writer.write(`version ${this.number} of "${this.model}"`, [db.versions, db.metadata], async ({ emit, observe }) => {
       const row = await this.record();
+      const hlc = observe(Object.values(row.clocks));
       if (data.version) {
         const holders = await db.versions.where('[modelId+version]').equals([this.modelId, data.version]).toArray();
         if (holders.some((v) => v.deletedAt === null && v.id !== this.id)) {
@@ -108,17 +110,17 @@ export class VersionHandle extends ParentHandle {
   }
 
   /** Saves files as a named checkpoint (`epoch_3`); moves `default` unless `setAsDefault: false`. */
-  saveCheckpoint(handle: string, files: ArtifactUpload[] | Record<string, Blob>, opts?: { setAsDefault?: boolean }) {
+  saveCheckpoint(handle: string, files: ArtifactUpload[] | Record<string, Blob>, opts?: { setAsDefault?: boolean }): Promise<Checkpoint> {
     return saveCheckpoint(this.ctx, this.ref, handle, files, opts);
   }
 
   /** Loads a checkpoint's files; with no handle, the `default` one. */
-  loadCheckpoint(handle?: string) {
+  loadCheckpoint(handle?: string): Promise<LoadedCheckpoint> {
     return loadCheckpoint(this.ctx, this.id, handle);
   }
 
   /** The version's checkpoint handles and which one `default` names. */
-  checkpoints() {
+  checkpoints(): Promise<CheckpointList> {
     return listCheckpoints(this.ctx, this.id);
   }
 }

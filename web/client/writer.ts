@@ -30,27 +30,62 @@ export function storageError(err: unknown, what: string): unknown {
   return err;
 }
 
+/** What a write's body gets: its clock, a way to append mutations, and to see others' clocks. */
+export interface WriteContext {
+  /** The write's clock (later than every clock `observe` has seen). */
+  readonly hlc: string;
+  /** Appends a mutation to the outbox, in this transaction. */
+  emit(m: Mutation): void;
+  /**
+   * Takes in clocks read from stored rows (another tab's or device's writes) and answers the
+   * write's clock, moved past them if needed, so this write wins over what it has read.
+   */
+  observe(clocks: Iterable<string | undefined>): string;
+}
+
 /**
  * Every write of the client library goes through here: it runs in one read-write Dexie
  * transaction that also appends the write's outbox mutations, stamped with the registry's
  * hybrid logical clock. If anything throws, the transaction rolls back and nothing is kept.
  */
 export class Writer {
+  /**
+   * Runs before every write except the metric queue's own, so points logged before a write
+   * reach the outbox before it does.
+   */
+  beforeWrite: (() => Promise<void>) | undefined;
+
   constructor(
     readonly db: HangarDb,
     readonly clock: HybridClock,
   ) {}
 
-  async write<T>(
-    what: string,
-    tables: Table[],
-    body: (ctx: { hlc: string; emit: (m: Mutation) => void }) => Promise<T>,
-  ): Promise<T> {
+  async write<T>(what: string, tables: Table[], body: (ctx: WriteContext) => Promise<T>, opts: { flushFirst?: boolean } = {}): Promise<T> {
+    // A failed flush has already rejected its own points; it does not stop this write.
+    if (opts.flushFirst !== false) await this.beforeWrite?.().catch(() => undefined);
     try {
       return await this.db.transaction('rw', [...tables, this.db.outbox], async () => {
-        const hlc = this.clock.now();
+        let hlc = this.clock.now();
         const outbox: OutboxRecord[] = [];
-        const result = await body({ hlc, emit: (m) => outbox.push({ ...m, hlc: m.hlc ?? hlc, createdAt: Date.now() }) });
+        const clock = this.clock;
+        const ctx: WriteContext = {
+          get hlc() {
+            return hlc;
+          },
+          emit: (m) => outbox.push({ ...m, hlc: m.hlc ?? hlc, createdAt: Date.now() }),
+          observe(clocks) {
+            let later = false;
+            for (const c of clocks) {
+              if (c !== undefined && c >= hlc) {
+                clock.receive(c);
+                later = true;
+              }
+            }
+            if (later) hlc = clock.now();
+            return hlc;
+          },
+        };
+        const result = await body(ctx);
         if (outbox.length) await this.db.outbox.bulkAdd(outbox);
         return result;
       });
