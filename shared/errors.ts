@@ -42,6 +42,10 @@ export const ErrorCode = {
   CheckpointNotFound: 'checkpoint-not-found',
   /** No token with that id. */
   TokenNotFound: 'token-not-found',
+  /** No job with that id: never made here, or purged after its retention time. */
+  JobNotFound: 'job-not-found',
+  /** The job was canceled or interrupted, so it has no result: resume or run it again. */
+  JobStopped: 'job-stopped',
   /** A model with that name already exists in the namespace: open it instead. */
   ModelExists: 'model-exists',
   /** Another version of the model already has that label: pick another label. */
@@ -66,6 +70,14 @@ export const ErrorCode = {
   RateLimited: 'rate-limited',
   /** The browser's storage is full: free space or ask for persistent storage; nothing was written. */
   QuotaExceeded: 'quota-exceeded',
+  /** The training data cannot be used (empty, no such target column, a feature that is not a number): show the message, fix the data. */
+  InvalidDataset: 'invalid-dataset',
+  /** No module of that type id: pick one of `details.known`. */
+  UnknownModule: 'unknown-module',
+  /** The model's files are missing or are not a model the module can load: pick other files. */
+  InvalidModelFile: 'invalid-model-file',
+  /** None of the requested ML backends can run here: allow another backend (`details.tried` says why each failed). */
+  BackendUnavailable: 'backend-unavailable',
   /** A bug on our side: retry later and report it. */
   Internal: 'internal',
 } as const;

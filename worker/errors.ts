@@ -11,6 +11,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   'invalid-page-token': 400,
   'digest-mismatch': 400,
   'size-mismatch': 400,
+  'invalid-dataset': 400,
+  'unknown-module': 400,
+  'invalid-model-file': 400,
   unauthenticated: 401,
   'token-expired': 401,
   'permission-denied': 403,
@@ -25,6 +28,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   'upload-not-found': 404,
   'checkpoint-not-found': 404,
   'token-not-found': 404,
+  'job-not-found': 404,
+  'job-stopped': 409,
   'model-exists': 409,
   'version-label-taken': 409,
   'artifact-conflict': 409,
@@ -35,6 +40,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   'range-not-satisfiable': 416,
   'rate-limited': 429,
   'quota-exceeded': 507,
+  'backend-unavailable': 503,
   internal: 500,
 };
 

@@ -1,6 +1,7 @@
 import Dexie, { type EntityTable } from 'dexie';
 import type { FileType } from '../../shared/artifacts.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
+import type { Backend, TrainingData } from '../jobs/protocol.ts';
 
 /** Per-field clocks: field name → hybrid logical clock of its last write. */
 export type Clocks = Record<string, string>;
@@ -126,6 +127,39 @@ export interface StateRecord {
   value: unknown;
 }
 
+/** A job's state: queued → running → completed | errored | canceled; `interrupted` when its page closed mid-run. */
+export type JobStatus = 'queued' | 'running' | 'completed' | 'errored' | 'canceled' | 'interrupted';
+
+/** What a training job was asked, kept whole (the dataset Blob too) so an interrupted job can resume. */
+export interface TrainJobRequest {
+  data: TrainingData;
+  target: string;
+  params: Record<string, unknown>;
+  backends: Backend[];
+  checkpointEvery: number;
+  saveAs: { namespace: string; model: string };
+}
+
+/** A training or prediction job (`web/client/jobs/`), kept so it outlives its page. */
+export interface JobRecord {
+  /** `<trainer or predictor type>:<uuidv7>`, e.g. `local:0190…`. */
+  id: string;
+  type: 'train' | 'predict';
+  module: string;
+  status: JobStatus;
+  progress: { epoch: number; epochs: number; metrics: Record<string, number> } | null;
+  submitted: number;
+  started: number | null;
+  completed: number | null;
+  error: { code: string; message: string } | null;
+  /** A training job's request; a prediction's reference (its rows are not kept). */
+  request: TrainJobRequest | { ref: string };
+  /** The version trained, or the version a prediction ran. */
+  versionId: string | null;
+  lastCheckpoint: { epoch: number } | null;
+  backend: Backend | null;
+}
+
 /** The registry's IndexedDB database. */
 export class HangarDb extends Dexie {
   models!: EntityTable<ModelRecord, 'id'>;
@@ -140,6 +174,7 @@ export class HangarDb extends Dexie {
   checkpoints!: Dexie.Table<CheckpointRecord, [string, string]>;
   outbox!: EntityTable<OutboxRecord, 'seq'>;
   state!: EntityTable<StateRecord, 'key'>;
+  jobs!: EntityTable<JobRecord, 'id'>;
 
   constructor(name: string) {
     super(name);
@@ -159,5 +194,7 @@ export class HangarDb extends Dexie {
       outbox: '++seq',
       state: 'key',
     });
+    // Version 2 adds the jobs table; every table of version 1 stays as it is.
+    this.version(2).stores({ jobs: 'id, status, submitted' });
   }
 }

@@ -14,6 +14,13 @@ import { collectGarbage } from './blob-store.ts';
 import type { ClientContext } from './context.ts';
 import { HangarDb, type ModelRecord } from './db.ts';
 import { writeMetadataMap } from './fields.ts';
+import { jobsSettings, type JobsOptions } from './jobs/context.ts';
+import { JobsHub } from './jobs/hub.ts';
+import type { Job, JobInfo } from './jobs/job.ts';
+import type { ImportModelFiles } from './jobs/models.ts';
+import type { Predictor } from './jobs/predictor.ts';
+import type { Trainer } from './jobs/trainer.ts';
+import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
 import { metricSummary, parentMetrics } from './parent.ts';
@@ -27,6 +34,8 @@ export interface OpenOptions {
   name?: string;
   /** Ask the browser to keep the data under storage pressure. Default true. */
   persist?: boolean;
+  /** Training and prediction jobs: retention, concurrency, checkpoint interval, model cache size… */
+  jobs?: JobsOptions;
 }
 
 /** Options of `hangar.models()`. */
@@ -50,14 +59,20 @@ const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8
 
 /** The whole registry in this browser: what `openRegistry` returns. */
 export class Hangar {
+  private readonly hub: JobsHub;
+
   private constructor(
     private readonly ctx: ClientContext,
     /** This registry's id towards a server, kept across reloads. */
     readonly clientId: string,
-  ) {}
+    jobs?: JobsOptions,
+  ) {
+    this.hub = new JobsHub(this, ctx, jobs);
+  }
 
   /** Opens (creating if needed) the registry in IndexedDB. */
   static async open(opts: OpenOptions = {}): Promise<Hangar> {
+    const jobs = jobsSettings(opts.jobs);
     const db = new HangarDb(opts.name ?? 'hangar');
     await db.open();
     // Read or made in one transaction, so tabs opening at once agree on one id.
@@ -74,8 +89,11 @@ export class Hangar {
     const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
+    const hangar = new Hangar(ctx, clientId, jobs);
+    // Jobs a closed page left running become `interrupted`; finished ones past retention go.
+    await hangar.hub.start();
     if (opts.persist !== false) void requestPersistence();
-    return new Hangar(ctx, clientId);
+    return hangar;
   }
 
   /** The underlying Dexie database, for live queries and tools. */
@@ -212,6 +230,31 @@ export class Hangar {
     return importModel(this.ctx, archive);
   }
 
+  /** A trainer by type name (`local`; others registered with `trainers.register`). Unknown type: `invalid-argument`. */
+  trainer(type: string): Trainer {
+    return this.hub.trainer(type);
+  }
+
+  /** A predictor by type name (`local`; others registered with `predictors.register`). Unknown type: `invalid-argument`. */
+  predictor(type: string): Predictor {
+    return this.hub.predictor(type);
+  }
+
+  /** Every training and prediction job kept, newest first. */
+  jobs(): Promise<JobInfo[]> {
+    return this.hub.jobs();
+  }
+
+  /** A job by id (`local:…`), whichever page started it. */
+  job(id: string): Promise<Job<VersionHandle> | Job<PredictOutput>> {
+    return this.hub.job(id);
+  }
+
+  /** Registers existing model files (`tfjs-import`, `onnx-import`) as a new version a predictor can run. */
+  importModelFiles(input: ImportModelFiles): Promise<VersionHandle> {
+    return this.hub.importModelFiles(input);
+  }
+
   /** How many local writes wait in the outbox for sync to push them. */
   async pendingMutations(): Promise<number> {
     return this.ctx.db.outbox.count();
@@ -219,6 +262,7 @@ export class Hangar {
 
   /** Closes the database; the object is unusable afterwards. */
   async close(): Promise<void> {
+    await this.hub.close();
     await this.ctx.metrics.flush().catch(() => undefined);
     this.ctx.db.close();
   }

@@ -124,3 +124,16 @@ export class VersionHandle extends ParentHandle {
     return listCheckpoints(this.ctx, this.id);
   }
 }
+
+/**
+ * Marks a version `pending` (being trained: its model files are not there yet) or `ready`.
+ * Local only: the server derives these two from the bytes it holds, so no mutation is sent.
+ */
+export async function setLocalStatus(ctx: ClientContext, versionId: string, status: 'pending' | 'ready'): Promise<void> {
+  const { db, writer } = ctx;
+  await writer.write('version status', [db.versions], async () => {
+    const row = await db.versions.get(versionId);
+    if (!row || row.deletedAt !== null || row.status === 'failed') return;
+    await db.versions.put({ ...row, status, updatedAt: Date.now() });
+  });
+}

@@ -68,10 +68,25 @@ export type PredictOutput =
   | { predictions: (string | number)[]; probabilities?: number[][] }
   | { tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }> };
 
+/** An input or output tensor of an imported model: its name, dtype and shape (`-1`, `null` or a name: any size). */
+export interface TensorSpec {
+  name: string;
+  dtype: string;
+  shape?: (number | string | null)[];
+}
+
 /** The predictor worker's API (`web/jobs/predict.worker.ts`): load once, predict many times. */
 export interface PredictorWorkerApi {
-  /** Loads a model from its files; answers the backend it runs on. A loaded key is kept until `unload`. */
-  load(key: string, module: string, files: ModelFiles, backends: Backend[]): Promise<{ backend: Backend }>;
+  /**
+   * Loads a model from its files; answers the backend it runs on (and, for imported models, the
+   * tensors `predict` takes and gives). A loaded key is kept until `unload`; loading it again replaces it.
+   */
+  load(
+    key: string,
+    module: string,
+    files: ModelFiles,
+    backends: Backend[],
+  ): Promise<{ backend: Backend; inputs?: TensorSpec[]; outputs?: TensorSpec[] }>;
   predict(key: string, input: PredictInput): Promise<PredictOutput>;
   unload(key: string): Promise<void>;
 }

@@ -1,0 +1,104 @@
+import type { PredictOutput } from '../../jobs/protocol.ts';
+import type { ClientContext } from '../context.ts';
+import type { VersionHandle } from '../version.ts';
+import { jobsSettings, type FactoryContext, type JobsOptions, type JobsSettings, type RegistryApi } from './context.ts';
+import { finders, initializers, predictors, trainers } from './factories.ts';
+import type { Finder } from './finder.ts';
+import type { Initializer } from './initializer.ts';
+import { toJobInfo, type Job, type JobInfo } from './job.ts';
+import { importModelFiles, type ImportModelFiles } from './models.ts';
+import type { Predictor } from './predictor.ts';
+import { JobRecords } from './records.ts';
+import { jobNotFound } from './runner.ts';
+import type { Trainer } from './trainer.ts';
+
+const PURGE_EVERY_MS = 60_000;
+
+/**
+ * A registry's model management: its trainers and predictors (one instance per type, built on
+ * first use), its finder and initializer, and the job table. `Hangar` delegates here.
+ */
+export class JobsHub {
+  readonly settings: JobsSettings;
+  readonly records: JobRecords;
+  private readonly trainerByType = new Map<string, Trainer>();
+  private readonly predictorByType = new Map<string, Predictor>();
+  private finder: Finder | undefined;
+  private initializer: Initializer | undefined;
+  private readonly ctx: Omit<FactoryContext, 'type'>;
+  private lastPurge = 0;
+
+  constructor(
+    private readonly registry: RegistryApi,
+    client: ClientContext,
+    options?: JobsOptions,
+  ) {
+    this.settings = jobsSettings(options);
+    this.records = new JobRecords(client.db);
+    this.ctx = {
+      client,
+      registry,
+      records: this.records,
+      settings: this.settings,
+      finder: () => (this.finder ??= finders.create(this.settings.finder, this.ctx)),
+      initializer: () => (this.initializer ??= initializers.create(this.settings.initializer, this.ctx)),
+      jobEnded: () => this.purgeSoon(),
+    };
+  }
+
+  /** On open: jobs a closed page left queued or running become `interrupted`; old finished jobs go. */
+  async start(): Promise<void> {
+    await this.records.markInterrupted();
+    await this.purge();
+  }
+
+  /** Deletes finished jobs past retention; never fails (a closed database just skips it). */
+  async purge(): Promise<number> {
+    this.lastPurge = Date.now();
+    return this.records.purge(this.settings.retentionMs).catch(() => 0);
+  }
+
+  /**
+   * After a job ends: purges, at most once a minute (sooner with a shorter retention), so a
+   * stream of predictions does not scan the job table after each one.
+   */
+  private purgeSoon(): void {
+    if (Date.now() - this.lastPurge >= Math.min(PURGE_EVERY_MS, this.settings.retentionMs)) void this.purge();
+  }
+
+  trainer(type: string): Trainer {
+    const name = trainers.normalize(type);
+    let trainer = this.trainerByType.get(name);
+    if (!trainer) this.trainerByType.set(name, (trainer = trainers.create(name, this.ctx)));
+    return trainer;
+  }
+
+  predictor(type: string): Predictor {
+    const name = predictors.normalize(type);
+    let predictor = this.predictorByType.get(name);
+    if (!predictor) this.predictorByType.set(name, (predictor = predictors.create(name, this.ctx)));
+    return predictor;
+  }
+
+  /** Every job of the registry (any page's), newest first. */
+  async jobs(): Promise<JobInfo[]> {
+    return (await this.records.list()).map(toJobInfo);
+  }
+
+  /** A handle on a job by id, through the trainer or predictor its id names. */
+  async job(id: string): Promise<Job<VersionHandle> | Job<PredictOutput>> {
+    const record = typeof id === 'string' ? await this.records.get(id) : undefined;
+    if (!record) throw jobNotFound(String(id));
+    const type = id.slice(0, Math.max(0, id.indexOf(':')));
+    return record.type === 'train' ? this.trainer(type).get(id) : this.predictor(type).get(id);
+  }
+
+  importModelFiles(input: ImportModelFiles): Promise<VersionHandle> {
+    return importModelFiles(this.registry, input);
+  }
+
+  /** Stops every worker; jobs running here end `interrupted`, to resume later. */
+  async close(): Promise<void> {
+    await Promise.all([...this.trainerByType.values(), ...this.predictorByType.values()].map((r) => r.close().catch(() => undefined)));
+  }
+}

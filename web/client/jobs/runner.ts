@@ -1,0 +1,212 @@
+import { ErrorCode, HangarError } from '../../../shared/errors.ts';
+import { uuidv7 } from '../../../shared/ids.ts';
+import type { JobRecord } from '../db.ts';
+import type { FactoryContext } from './context.ts';
+import { Job, toJobInfo, type JobHost, type JobInfo, type JobProgress } from './job.ts';
+import { ACTIVE, holdJob, SETTLED } from './records.ts';
+
+/** A job started by this runner, followed in memory until it settles. */
+export interface LiveJob<T> {
+  id: string;
+  /** The first write of its record. */
+  created: Promise<void>;
+  listeners: Set<(p: JobProgress) => void>;
+  /** Settles when the job ends here: its result, or why it has none. */
+  outcome: Promise<T>;
+  settled: boolean;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+  /** Stops the job; resolves once it is marked canceled. */
+  cancel(): Promise<void>;
+  /** Its record writes, chained so they land in order and the final status is the last. */
+  writes: Promise<unknown>;
+}
+
+/** Settled jobs whose outcome stays in memory (a prediction's output is kept nowhere else). */
+const KEEP_SETTLED = 256;
+
+/** No job by that id here (never made, purged, or of another runner type). */
+export const jobNotFound = (id: string) =>
+  new HangarError(ErrorCode.JobNotFound, `No job "${id}" in this registry (finished jobs are purged after their retention time).`, { job: id });
+
+/** A failure as a job stores it: a Hangar code (or `internal`) and a sentence. */
+export function describeError(err: unknown): { code: string; message: string } {
+  if (err instanceof HangarError) return { code: err.code, message: err.message };
+  const message = (err as { message?: unknown } | null)?.message;
+  return { code: ErrorCode.Internal, message: typeof message === 'string' && message ? message : String(err) };
+}
+
+/** Why a job that did not complete has no result. */
+export function noResult(info: Pick<JobInfo, 'id' | 'status' | 'error'>): Error {
+  if (info.status === 'errored' && info.error) return new HangarError(info.error.code as ErrorCode, info.error.message, { job: info.id });
+  const why = info.status === 'interrupted' ? 'was interrupted when its page closed; resume it to finish' : `was ${info.status}`;
+  return new HangarError(ErrorCode.JobStopped, `Job "${info.id}" ${why}, so it has no result.`, { job: info.id, status: info.status });
+}
+
+/**
+ * What trainers and predictors share: job handles, records, waiting, progress, cancel. A job
+ * running in this runner is followed in memory; any other (another tab's, a closed page's) through
+ * its record, so `hangar.job(id)` works for both.
+ */
+export abstract class JobRunner<T> implements JobHost<T> {
+  protected abstract readonly kind: 'train' | 'predict';
+  protected readonly live = new Map<string, LiveJob<T>>();
+  private readonly settledOrder: string[] = [];
+  /** Listeners of jobs not running here, which join the job if it starts here (a resume). */
+  private readonly following = new Map<string, Set<(p: JobProgress) => void>>();
+
+  constructor(protected readonly ctx: FactoryContext) {}
+
+  /** The type name this runner was built under: its jobs' id prefix. */
+  get type(): string {
+    return this.ctx.type;
+  }
+
+  protected newId(): string {
+    return `${this.ctx.type}:${uuidv7()}`;
+  }
+
+  /** Follows a new (or resumed) job in memory; it counts as alive for other pages until it settles. */
+  protected track(id: string, created: Promise<void>, cancel: (job: LiveJob<T>) => Promise<void>): LiveJob<T> {
+    let resolve: (v: T) => void = () => undefined;
+    let reject: (e: unknown) => void = () => undefined;
+    const outcome = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+    outcome.catch(() => undefined);
+    const release = holdJob(id);
+    const job: LiveJob<T> = {
+      id,
+      created,
+      listeners: new Set(),
+      outcome,
+      settled: false,
+      writes: created.catch(() => undefined),
+      resolve: (v) => this.settle(job, release, () => resolve(v)),
+      reject: (e) => this.settle(job, release, () => reject(e)),
+      cancel: () => cancel(job),
+    };
+    for (const listener of this.following.get(id) ?? []) job.listeners.add(listener);
+    this.live.set(id, job);
+    return job;
+  }
+
+  private settle(job: LiveJob<T>, release: () => void, done: () => void): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.listeners.clear();
+    release();
+    done();
+    this.settledOrder.push(job.id);
+    while (this.settledOrder.length > KEEP_SETTLED) {
+      const old = this.settledOrder.shift()!;
+      if (this.live.get(old)?.settled) this.live.delete(old);
+    }
+    this.ctx.jobEnded();
+  }
+
+  /** Writes the job's record after its earlier writes; answers the record as it then stands. */
+  protected write(job: LiveJob<T>, changes: Partial<JobRecord>, onlyIf?: readonly JobRecord['status'][]): Promise<JobRecord | undefined> {
+    const next = job.writes.then(() => this.ctx.records.update(job.id, changes, onlyIf));
+    job.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The result of a job that completed, read back from its record (it did not run here). */
+  protected abstract loadResult(record: JobRecord): Promise<T>;
+
+  /** What else a cancel does for a job that is not running here (a trainer fails its version). */
+  protected async canceledElsewhere(record: JobRecord): Promise<void> {
+    void record;
+  }
+
+  abstract resume(id: string): Promise<Job<T>>;
+
+  /** A handle on one of this runner's jobs, or `invalid-argument` when there is none. */
+  async get(id: string): Promise<Job<T>> {
+    if (!this.live.has(id)) await this.record(id);
+    return new Job(id, this);
+  }
+
+  protected async record(id: string): Promise<JobRecord> {
+    await this.live.get(id)?.created.catch(() => undefined);
+    const row = await this.ctx.records.get(id);
+    if (!row || row.type !== this.kind || !id.startsWith(`${this.ctx.type}:`)) throw jobNotFound(id);
+    return row;
+  }
+
+  async info(id: string): Promise<JobInfo> {
+    return toJobInfo(await this.record(id));
+  }
+
+  onProgress(id: string, listener: (p: JobProgress) => void): () => void {
+    const job = this.live.get(id);
+    if (job) {
+      if (job.settled) return () => undefined;
+      job.listeners.add(listener);
+      return () => void job.listeners.delete(listener);
+    }
+    // Another page runs it: follow its record, from the progress it has now. Should it start
+    // here (a resume), the listener hears it directly instead.
+    const following = this.following.get(id) ?? new Set();
+    this.following.set(id, following.add(listener));
+    let last: number | undefined;
+    const stop = this.ctx.records.watch(id, (row) => {
+      const p = row?.progress;
+      if (last === undefined) last = p?.epoch ?? 0;
+      else if (p && p.epoch !== last && !this.live.has(id)) {
+        last = p.epoch;
+        listener(p);
+      }
+    });
+    return () => {
+      stop();
+      following.delete(listener);
+      if (!following.size) this.following.delete(id);
+      this.live.get(id)?.listeners.delete(listener);
+    };
+  }
+
+  async wait(id: string): Promise<JobInfo> {
+    const job = this.live.get(id);
+    if (job) {
+      await job.outcome.catch(() => undefined);
+      return this.info(id);
+    }
+    await this.record(id);
+    return new Promise<JobInfo>((resolve, reject) => {
+      let stop: (() => void) | undefined;
+      let done = false;
+      const finish = (then: () => void) => {
+        done = true;
+        stop?.();
+        then();
+      };
+      stop = this.ctx.records.watch(id, (row) => {
+        if (done) return;
+        if (!row) finish(() => reject(jobNotFound(id)));
+        else if (SETTLED.includes(row.status)) finish(() => resolve(toJobInfo(row)));
+      });
+      if (done) stop();
+    });
+  }
+
+  async result(id: string): Promise<T> {
+    const job = this.live.get(id);
+    if (job) return job.outcome;
+    const info = await this.wait(id);
+    if (info.status === 'completed') return this.loadResult(await this.record(id));
+    throw noResult(info);
+  }
+
+  async cancel(id: string): Promise<void> {
+    const job = this.live.get(id);
+    if (job) {
+      if (!job.settled) await job.cancel();
+      return;
+    }
+    const row = await this.record(id);
+    if (!ACTIVE.includes(row.status) && row.status !== 'interrupted') return;
+    // The page running it sees the mark at its next step and stops; a closed page's job just ends.
+    const after = await this.ctx.records.update(id, { status: 'canceled', completed: Date.now() }, [...ACTIVE, 'interrupted']);
+    if (after?.status === 'canceled') await this.canceledElsewhere(after);
+  }
+}

@@ -1,0 +1,110 @@
+// Fake workers for the unit tests of job management (Node has no Web Workers): they implement
+// the seam's APIs in memory, so queueing, states, cancel and caching are tested without tfjs.
+// The real workers are exercised in Chromium (test/browser/jobs.test.ts).
+import { ErrorCode, HangarError } from '../../../shared/errors.ts';
+import type { Backend, ModelFiles, PredictInput, PredictOutput, PredictorWorkerApi, TrainerWorkerApi, TrainRequest } from '../../jobs/protocol.ts';
+import type { WorkerHandle } from './workers.ts';
+
+/** A promise and its resolvers. */
+export function deferred<T = void>() {
+  let resolve: (v: T) => void = () => undefined;
+  let reject: (e: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  return { promise, resolve, reject };
+}
+
+const files = (epoch: number): ModelFiles => ({
+  'model.json': new Blob([JSON.stringify({ epoch })], { type: 'application/json' }),
+  'weights.bin': new Blob([new Uint8Array([epoch, 1, 2, 3])]),
+});
+
+export interface FakeTrainWorker extends WorkerHandle<TrainerWorkerApi> {
+  terminated: boolean;
+  requests: TrainRequest[];
+  /** Makes the worker die, as a crashed Web Worker does. */
+  die(): void;
+}
+
+/**
+ * A trainer worker that "trains" `params.epochs` epochs (default 3), from `resume.epoch + 1`,
+ * awaiting `beforeEpoch` before each, checkpointing every `checkpointEvery`. `params.fail`
+ * makes it throw `unknown-module`.
+ */
+export function fakeTrainers(opts: { beforeEpoch?: (epoch: number) => Promise<void> } = {}) {
+  const spawned: FakeTrainWorker[] = [];
+  const spawn = (): FakeTrainWorker => {
+    const dead = deferred<never>();
+    dead.promise.catch(() => undefined);
+    const worker: FakeTrainWorker = {
+      terminated: false,
+      requests: [],
+      failed: dead.promise,
+      terminate: () => void (worker.terminated = true),
+      die: () => dead.reject(new HangarError(ErrorCode.Internal, 'The training worker stopped: boom.')),
+      api: {
+        async train(request, onProgress, onCheckpoint) {
+          worker.requests.push(request);
+          if (request.params.fail) throw new HangarError(ErrorCode.UnknownModule, `There is no module "${request.module}".`);
+          const epochs = typeof request.params.epochs === 'number' ? request.params.epochs : 3;
+          for (let epoch = (request.resume?.epoch ?? 0) + 1; epoch <= epochs; epoch++) {
+            await (opts.beforeEpoch?.(epoch) ?? new Promise((r) => setTimeout(r, 1)));
+            // A terminated worker runs no more code: its call never answers.
+            if (worker.terminated) return new Promise(() => undefined);
+            onProgress({ epoch, epochs, metrics: { loss: 1 / epoch, accuracy: epoch / epochs } });
+            if (request.checkpointEvery && epoch % request.checkpointEvery === 0) await onCheckpoint(epoch, files(epoch));
+          }
+          return { files: files(epochs), metrics: { accuracy: 1 }, backend: 'cpu', datasetSha256: 'a'.repeat(64), params: { ...request.params, filled: true } };
+        },
+      },
+    };
+    spawned.push(worker);
+    return worker;
+  };
+  return { spawn, spawned };
+}
+
+export interface FakePredictWorker extends WorkerHandle<PredictorWorkerApi> {
+  terminated: boolean;
+  loads: string[];
+  unloads: string[];
+  die(): void;
+}
+
+/** A predictor worker whose models answer each row's `x` doubled; `beforePredict` can hold a call. */
+export function fakePredictors(opts: { beforePredict?: () => Promise<void> } = {}) {
+  const spawned: FakePredictWorker[] = [];
+  const spawn = (): FakePredictWorker => {
+    const dead = deferred<never>();
+    dead.promise.catch(() => undefined);
+    const models = new Map<string, string>();
+    const worker: FakePredictWorker = {
+      terminated: false,
+      loads: [],
+      unloads: [],
+      failed: dead.promise,
+      terminate: () => void (worker.terminated = true),
+      die: () => dead.reject(new HangarError(ErrorCode.Internal, 'The prediction worker stopped: boom.')),
+      api: {
+        async load(key: string, module: string, given: ModelFiles, backends: Backend[]) {
+          if (!given['model.json']) throw new HangarError(ErrorCode.InvalidModelFile, 'No model.json.');
+          worker.loads.push(key);
+          models.set(key, module);
+          return { backend: backends[backends.length - 1]! };
+        },
+        async predict(key: string, input: PredictInput): Promise<PredictOutput> {
+          await opts.beforePredict?.();
+          if (!models.has(key)) throw new HangarError(ErrorCode.InvalidArgument, `No model is loaded under "${key}".`);
+          if (!('rows' in input)) return { tensors: {} };
+          return { predictions: input.rows.map((r) => Number(r.x) * 2) };
+        },
+        async unload(key: string) {
+          worker.unloads.push(key);
+          models.delete(key);
+        },
+      },
+    };
+    spawned.push(worker);
+    return worker;
+  };
+  return { spawn, spawned };
+}

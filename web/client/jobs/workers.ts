@@ -1,0 +1,59 @@
+import { proxy, wrap } from 'comlink';
+import '../comlink-errors.ts';
+import { ErrorCode, HangarError } from '../../../shared/errors.ts';
+import type { PredictorWorkerApi, TrainerWorkerApi } from '../../jobs/protocol.ts';
+
+/** A started Web Worker: its API, a way to stop it, and a promise that rejects if it dies. */
+export interface WorkerHandle<Api> {
+  api: Api;
+  /** Hard stop: whatever it was doing ends now. */
+  terminate(): void;
+  /** Rejects (HangarError `internal`) when the worker fails to load or dies; never resolves. */
+  failed: Promise<never>;
+}
+
+/** Starts a worker; tests pass fakes. */
+export type Spawn<Api> = () => WorkerHandle<Api>;
+
+function watch(worker: Worker, what: string): Promise<never> {
+  let fail: (err: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  worker.addEventListener('error', function onJobWorkerError(event) {
+    event.preventDefault();
+    fail(new HangarError(ErrorCode.Internal, `The ${what} worker stopped: ${event.message || 'it could not load'}.`));
+  });
+  worker.addEventListener('messageerror', function onJobWorkerMessageError() {
+    fail(new HangarError(ErrorCode.Internal, `The ${what} worker sent a message that could not be read.`));
+  });
+  return failed;
+}
+
+/**
+ * One module Web Worker per training job (so cancel can terminate it), wrapped with Comlink.
+ * The callbacks cross as proxies; the dataset Blob crosses as a handle, not bytes.
+ */
+export const spawnTrainWorker: Spawn<TrainerWorkerApi> = () => {
+  const worker = new Worker(new URL('../../jobs/train.worker.ts', import.meta.url), { type: 'module', name: 'hangar-train' });
+  const remote = wrap<TrainerWorkerApi>(worker);
+  return {
+    api: { train: (request, onProgress, onCheckpoint) => remote.train(request, proxy(onProgress), proxy(onCheckpoint)) },
+    terminate: () => worker.terminate(),
+    failed: watch(worker, 'training'),
+  };
+};
+
+/** The predictor worker: one per predictor, shared by its prediction jobs. */
+export const spawnPredictWorker: Spawn<PredictorWorkerApi> = () => {
+  const worker = new Worker(new URL('../../jobs/predict.worker.ts', import.meta.url), { type: 'module', name: 'hangar-predict' });
+  const remote = wrap<PredictorWorkerApi>(worker);
+  return {
+    api: {
+      load: (key, module, files, backends) => remote.load(key, module, files, backends),
+      predict: (key, input) => remote.predict(key, input),
+      unload: (key) => remote.unload(key),
+    },
+    terminate: () => worker.terminate(),
+    failed: watch(worker, 'prediction'),
+  };
+};
