@@ -4,6 +4,8 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: 'web/app',
   build: { outDir: '../../dist/app', emptyOutDir: true },
+  // Module workers, so a worker's ML code is split and loaded only when a job needs it.
+  worker: { format: 'es' },
   server: {
     proxy: { '/api': process.env.HANGAR_API_URL ?? 'http://127.0.0.1:8787' },
   },
