@@ -3,6 +3,7 @@
 import '../../test/browser/fixtures/dexie.ts';
 import { loadLibrary } from '../../test/browser/fixtures/library.ts';
 import * as artifact from './artifact.ts';
+import * as jobs from './jobs.ts';
 import * as metrics from './metrics.ts';
 
 const loaded = loadLibrary();
@@ -32,6 +33,10 @@ const bench = {
     if (!prepared) throw new Error('artifactPrepare first');
     return prepared.run();
   },
+  /** A training round on one side: through a job, in the trainer worker directly, or on the main thread. */
+  train: async (side: 'job' | 'worker' | 'main', name: string) =>
+    side === 'job' ? jobs.trainJob(await library(), name) : side === 'worker' ? jobs.trainWorker() : jobs.trainMain(),
+  predict: async (name: string, calls: number, warmup: number) => jobs.predictRound(await library(), name, calls, warmup),
 };
 
 export type Bench = typeof bench;

@@ -1,16 +1,20 @@
-import type { Page } from 'playwright-core';
+import type { Hangar, Job, VersionHandle } from '../../web/client/index.ts';
 import { describe, expect } from 'vitest';
 import { expectNoPageErrors, test } from './browser.ts';
+import { JOBS_PAGE, workersOf } from './fixtures/jobs-tests.ts';
 
-// Job management in real Chromium: the LOCAL trainer and predictor with the real module Web
-// Workers (web/jobs/*.worker.ts), job records in real IndexedDB across a reload, and the
-// hangar:// tfjs routers with a model built in the page.
-const JOBS_PAGE = '/test/browser/fixtures/jobs.html';
+// Training jobs in real Chromium: the LOCAL trainer with the real module Web Worker
+// (web/jobs/train.worker.ts), cancel, two tabs on one job, and job records in real IndexedDB
+// across a reload. Predictions, imported models and bad input: jobs-models.test.ts.
 
-/** Dedicated workers of the page running a given entry (Playwright sees them through CDP). */
-const workersOf = (page: Page, entry: string) => page.workers().filter((w) => w.url().includes(entry));
+/** A job kept on `window` between two `page.evaluate`s, with the epochs it was heard at. */
+interface Running {
+  hangar: Hangar;
+  job: Job<VersionHandle>;
+  epochs: number[];
+}
 
-describe('jobs in the browser', () => {
+describe('training jobs in the browser', () => {
   test('trains Iris through the local trainer: a ready version with live per-epoch metrics, checkpoints, model files and lineage', async ({ browser }) => {
     const page = await browser.newPage(JOBS_PAGE);
     const out = await page.evaluate(async () => {
@@ -88,7 +92,7 @@ describe('jobs in the browser', () => {
     expectNoPageErrors(page);
   });
 
-  test('cancels a training job mid-run: canceled, its worker terminated, its version failed', async ({ browser }) => {
+  test('cancels a training job mid-run from the page running it: canceled, its worker terminated, no progress after, its version failed', async ({ browser }) => {
     const page = await browser.newPage(JOBS_PAGE);
     await page.evaluate(async () => {
       const hangar = await window.openRegistry({ name: 'cancel' });
@@ -99,31 +103,36 @@ describe('jobs in the browser', () => {
         saveAs: { namespace: 'team', model: 'iris' },
         backends: ['cpu'],
       });
-      (window as unknown as { jobId: string }).jobId = job.id;
-      await new Promise<void>((resolve) => job.onProgress((p) => p.epoch >= 2 && resolve()));
+      const running: Running = { hangar, job, epochs: [] };
+      (window as unknown as { running: Running }).running = running;
+      await new Promise<void>((resolve) => job.onProgress((p) => (running.epochs.push(p.epoch), p.epoch >= 2 && resolve())));
     });
     expect(workersOf(page, 'train.worker')).toHaveLength(1);
     const closed = new Promise<void>((resolve) => workersOf(page, 'train.worker')[0]!.on('close', () => resolve()));
     const out = await page.evaluate(async () => {
-      const hangar = await window.openRegistry({ name: 'cancel' });
-      const id = (window as unknown as { jobId: string }).jobId;
-      const job = await hangar.job(id);
-      const started = Date.now();
+      const { hangar, job, epochs } = (window as unknown as { running: Running }).running;
       await job.cancel();
-      const info = await job.info();
       return {
-        info,
-        took: Date.now() - started,
+        heard: epochs.length,
+        info: await job.info(),
         version: (await hangar.find('team/iris/1')).status,
         result: await window.jobsKit.failure(() => job.result()),
       };
     });
+    // Canceled where it runs, the worker is terminated (not left to finish its 5000 epochs).
     await closed;
     expect(workersOf(page, 'train.worker')).toEqual([]);
     expect(out.info.status).toBe('canceled');
     expect(out.info.progress!.epoch).toBeLessThan(5000);
     expect(out.version).toBe('failed');
     expect(out.result?.code).toBe('job-stopped');
+    // With the worker gone, nothing came after the cancel: no progress heard, none recorded.
+    const after = await page.evaluate(async () => {
+      const { job, epochs } = (window as unknown as { running: Running }).running;
+      return { heard: epochs.length, info: await job.info() };
+    });
+    expect(after.heard).toBe(out.heard);
+    expect(after.info).toEqual(out.info);
     expectNoPageErrors(page);
   });
 
@@ -221,104 +230,6 @@ describe('jobs in the browser', () => {
     expect(out.checkpoints).toContain(`epoch_${from}`);
     expect(out.checkpoints).toContain('epoch_300');
     expect(out.files).toBeGreaterThanOrEqual(2);
-    expectNoPageErrors(page);
-  });
-
-  test('predicts with the local predictor exactly as the same files loaded directly', async ({ browser }) => {
-    const page = await browser.newPage(JOBS_PAGE);
-    const out = await page.evaluate(async () => {
-      const hangar = await window.openRegistry({ name: 'predict' });
-      const version = await hangar
-        .trainer('local')
-        .train('tabular-classifier', { data: await window.jobsKit.iris(), target: 'species', params: { epochs: 8 }, saveAs: { namespace: 'team', model: 'iris' }, backends: ['cpu'] })
-        .result();
-      await (await hangar.model('team', 'iris')).setAlias('production', version);
-      const rows = window.jobsKit.rowsOf(await (await window.jobsKit.iris()).text()).filter((_, i) => i % 10 === 0);
-      for (const row of rows) delete row.species;
-      const viaJob = await hangar.predictor('local').predict('team/iris@production', rows).result();
-      const again = hangar.predictor('local').predict('team/iris@production', rows);
-      const cached = await again.result();
-      const files: Record<string, Blob> = {};
-      for (const a of (await version.artifacts()).filter((a) => a.path.startsWith('model/'))) files[a.path.slice('model/'.length)] = await version.readArtifact(a.path);
-      const info = await again.info();
-      // The same backend, so the same arithmetic.
-      const direct = await window.jobsKit.predictDirect('tabular-classifier', files, { rows }, [info.backend!]);
-      return { viaJob, cached, direct, info, versionId: version.id, rows: rows.length };
-    });
-    expect(out.viaJob).toEqual(out.direct);
-    expect(out.cached).toEqual(out.direct);
-    expect((out.viaJob as { predictions: string[] }).predictions).toHaveLength(out.rows);
-    expect(out.info).toMatchObject({ type: 'predict', status: 'completed', module: 'tabular-classifier', versionId: out.versionId });
-    expectNoPageErrors(page);
-  });
-
-  test('saves a tfjs model to hangar:// and loads it back, offline, with the same outputs', async ({ browser }) => {
-    const page = await browser.newPage(JOBS_PAGE);
-    await page.evaluate(async () => {
-      await window.jobsKit.tf();
-    });
-    // Everything from here on runs on the registry alone.
-    await browser.context.setOffline(true);
-    const out = await page.evaluate(async () => {
-      const hangar = await window.openRegistry({ name: 'routers' });
-      const { tf, tfl } = await window.jobsKit.tf();
-      window.hangar!.registerHangarRouters(tf.io, hangar);
-      const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 4, inputShape: [3], activation: 'relu' }), tfl.layers.dense({ units: 2, activation: 'softmax' })] });
-      const x = tf.tensor2d([
-        [0.1, 0.2, 0.3],
-        [1, -1, 0.5],
-      ]);
-      const before = Array.from(await (model.predict(x) as typeof x).data());
-      const saved = await model.save('hangar://team/tiny@production');
-      const version = await hangar.find('team/tiny@production');
-      const loaded = await tfl.loadLayersModel('hangar://team/tiny@production');
-      const after = Array.from(await (loaded.predict(x) as typeof x).data());
-      return {
-        before,
-        after,
-        bytes: saved.modelArtifactsInfo.weightDataBytes,
-        version: { number: version.number, framework: version.framework, module: (await version.metadata()).module },
-        files: (await version.artifacts()).map((a) => [a.path, a.fileType]),
-        badSave: await window.jobsKit.failure(() => model.save('hangar://team/tiny/7')),
-      };
-    });
-    await browser.context.setOffline(false);
-    expect(out.after).toEqual(out.before);
-    expect(out.bytes).toBe((3 * 4 + 4 + 4 * 2 + 2) * 4);
-    expect(out.version).toEqual({ number: 1, framework: 'tfjs', module: 'tfjs-import' });
-    expect(out.files).toEqual([
-      ['model/model.json', 'MODEL'],
-      ['model/weights.bin', 'MODEL'],
-    ]);
-    expect(out.badSave?.code).toBe('invalid-argument');
-    expectNoPageErrors(page);
-  });
-
-  test('bad input: an unknown module errors the job with its code, an unknown trainer type or a bad reference fails the call', async ({ browser }) => {
-    const page = await browser.newPage(JOBS_PAGE);
-    const out = await page.evaluate(async () => {
-      const hangar = await window.openRegistry({ name: 'bad-input' });
-      const job = hangar.trainer('local').train('no-such-module', { data: [{ a: 1, b: 'x' }], target: 'b', saveAs: { namespace: 'team', model: 'bad' } });
-      const info = await job.wait();
-      const predictMissing = hangar.predictor('local').predict('team/ghost@production', [{ a: 1 }]);
-      return {
-        info,
-        result: await window.jobsKit.failure(() => job.result()),
-        version: (await (await hangar.model('team', 'bad')).versions()).map((v) => v.status),
-        unknownTrainer: await window.jobsKit.failure(() => hangar.trainer('nope')),
-        badRef: await window.jobsKit.failure(() => hangar.predictor('local').predict('not a ref', [])),
-        missing: { failure: await window.jobsKit.failure(() => predictMissing.result()), status: (await predictMissing.info()).status },
-      };
-    });
-    expect(out.info.status).toBe('errored');
-    expect(out.info.error).toMatchObject({ code: 'unknown-module' });
-    expect(out.result).toMatchObject({ name: 'HangarError', code: 'unknown-module' });
-    expect(out.version).toEqual(['failed']);
-    expect(out.unknownTrainer).toMatchObject({ code: 'invalid-argument' });
-    expect(out.unknownTrainer?.message).toContain('"local"');
-    expect(out.badRef).toMatchObject({ code: 'invalid-argument' });
-    expect(out.missing).toEqual({ failure: expect.objectContaining({ code: 'model-not-found' }), status: 'errored' });
-    expect(workersOf(page, 'train.worker')).toEqual([]);
     expectNoPageErrors(page);
   });
 });

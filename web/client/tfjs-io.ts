@@ -23,7 +23,9 @@ const WEIGHTS = 'weights.bin';
  * Registers `hangar://` load and save routers on tfjs (passed in, so the client library never
  * imports tfjs itself):
  * - `tf.loadLayersModel('hangar://ns/m@production')` (or `ns/m/3`, or `ns/m` for the latest
- *   ready version) reads the version's `model/model.json` and its weight files, offline;
+ *   ready version) reads the version's model JSON under `model/` (`model/model.json`, or one at
+ *   any depth such as `model/web_model/model.json`) and its weight files, relative to it, offline;
+ *   files that do not make a tfjs model are `invalid-model-file`;
  * - `model.save('hangar://ns/m')` creates the model if missing and a new version holding
  *   `model/model.json` + `model/weights.bin`, with module `tfjs-import` so predictors run it;
  *   `hangar://ns/m@alias` also points the alias at the new version.
@@ -50,24 +52,74 @@ export function registerHangarRouters(io: TfIo, hangar: RegistryPart): void {
   io.registerSaveRouter(saveRouter as Router);
 }
 
-/** `./group1-shard1of1.bin` → `group1-shard1of1.bin`: weight paths are relative to model.json. */
-const relative = (path: string) => path.replace(/^(\.\/)+/, '');
+const invalidFile = (message: string, details: Record<string, unknown>) => new HangarError(ErrorCode.InvalidModelFile, message, details);
+
+/** A JSON model file, parsed; `invalid-model-file` when it is not JSON. */
+async function readJson(read: (path: string) => Promise<Blob>, url: string, path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await (await read(path)).text()) as unknown;
+  } catch (err) {
+    if (err instanceof HangarError) throw err;
+    throw invalidFile(`${url}: ${MODEL_DIR}${path} is not valid JSON.`, { ref: url, path: `${MODEL_DIR}${path}` });
+  }
+}
+
+/**
+ * Where the model JSON is among the model files (paths below `model/`), as the tfjs-import module
+ * finds it: the one `model.json` at any depth (`web_model/model.json`), else the one JSON file
+ * holding a `modelTopology`.
+ */
+async function findModelJson(paths: string[], read: (path: string) => Promise<Blob>, url: string): Promise<string> {
+  const named = paths.filter((p) => p === MODEL_JSON || p.endsWith(`/${MODEL_JSON}`));
+  if (named.length === 1) return named[0]!;
+  const candidates: string[] = [];
+  for (const path of paths.filter((p) => p.endsWith('.json'))) {
+    const json = await readJson(read, url, path).catch(() => undefined);
+    if (json && typeof json === 'object' && 'modelTopology' in json) candidates.push(path);
+  }
+  if (candidates.length === 1) return candidates[0]!;
+  const why = candidates.length ? `several model JSON files (${candidates.join(', ')})` : `no ${MODEL_JSON} with a modelTopology`;
+  throw invalidFile(`${url}: ${why} among the version's files under ${MODEL_DIR}.`, { ref: url, files: paths });
+}
+
+/** `dir/` + `./a/../b` → `dir/b`: a weight path taken relative to the model JSON's folder, as tfjs resolves it against the JSON's URL. */
+function resolvePath(dir: string, path: string): string {
+  const parts: string[] = [];
+  for (const part of `${dir}${path}`.split('/')) {
+    if (part === '..') parts.pop();
+    else if (part !== '' && part !== '.') parts.push(part);
+  }
+  return parts.join('/');
+}
 
 async function load(io: TfIo, hangar: RegistryPart, url: string): Promise<tf.io.ModelArtifacts> {
   const version = await hangar.find(url);
-  const text = await (await version.readArtifact(`${MODEL_DIR}${MODEL_JSON}`)).text();
-  let json: tf.io.ModelJSON;
-  try {
-    json = JSON.parse(text) as tf.io.ModelJSON;
-  } catch {
-    throw new HangarError(ErrorCode.InvalidArgument, `${url}: model/model.json is not JSON.`, { ref: url });
+  const paths = (await version.artifacts()).map((a) => a.path).filter((p) => p.startsWith(MODEL_DIR)).map((p) => p.slice(MODEL_DIR.length));
+  if (!paths.length) {
+    throw new HangarError(ErrorCode.ArtifactNotFound, `Version ${version.number} of "${version.model}" has no model files under "${MODEL_DIR}".`, { ref: url });
   }
-  return io.getModelArtifactsForJSON(json, async (manifest) => {
+  const read = (path: string) => version.readArtifact(`${MODEL_DIR}${path}`);
+  const jsonPath = await findModelJson(paths, read, url);
+  const json = await readJson(read, url, jsonPath);
+  if (!json || typeof json !== 'object' || !('modelTopology' in json) || !Array.isArray((json as tf.io.ModelJSON).weightsManifest ?? [])) {
+    throw invalidFile(`${url}: ${MODEL_DIR}${jsonPath} is not a tfjs model JSON (a modelTopology and a weightsManifest list).`, { ref: url, path: `${MODEL_DIR}${jsonPath}` });
+  }
+  const dir = jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1);
+  /** A weight path named by the JSON: relative to it, else (as tfjs-import does) any file of that name. */
+  const locate = (shard: string) => {
+    const exact = resolvePath(dir, shard);
+    const name = exact.slice(exact.lastIndexOf('/') + 1);
+    return paths.includes(exact) ? exact : paths.find((p) => p === name || p.endsWith(`/${name}`));
+  };
+  return io.getModelArtifactsForJSON(json as tf.io.ModelJSON, async (manifest) => {
     const specs = manifest.flatMap((group) => group.weights);
-    const shards: Blob[] = [];
-    for (const group of manifest) for (const path of group.paths) shards.push(await version.readArtifact(`${MODEL_DIR}${relative(path)}`));
+    const shards = manifest.flatMap((group) => group.paths).map((shard) => ({ shard, path: locate(shard) }));
+    const missing = shards.filter((s) => s.path === undefined).map((s) => s.shard);
+    if (missing.length) throw invalidFile(`${url}: weight files named by ${MODEL_DIR}${jsonPath} are missing: ${missing.join(', ')}.`, { ref: url, missing });
+    const blobs: Blob[] = [];
+    for (const { path } of shards) blobs.push(await read(path!));
     // One buffer: every tfjs version decodes it, whatever it makes of sharded weight data.
-    return [specs, await new Blob(shards).arrayBuffer()];
+    return [specs, await new Blob(blobs).arrayBuffer()];
   });
 }
 

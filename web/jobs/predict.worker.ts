@@ -3,28 +3,28 @@
 import { expose, transfer } from 'comlink';
 import '../client/comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { asHangarError } from './errors.ts';
+import { tfjsMemory } from './modules/backends.ts';
 import { loadModule } from './modules/index.ts';
 import type { LoadedModel } from './modules/module.ts';
-import type { Backend, ModelFiles, PredictInput, PredictorWorkerApi, PredictOutput } from './protocol.ts';
+import type { Backend, ModelFiles, PredictInput, PredictorWorkerApi, PredictorWorkerDebugApi, PredictOutput } from './protocol.ts';
 
-export type { PredictorWorkerApi };
+export type { PredictorWorkerApi, PredictorWorkerDebugApi };
+
+// tfjs models take turns here (`tfjsTask` in modules/backends.ts): tfjs's active backend is global
+// to the worker, so each load and prediction runs alone, with its own model's backend set.
 
 /** Loaded models by key; a load in progress is kept too, so a predict that follows it waits for it. */
 const models = new Map<string, Promise<LoadedModel>>();
 
-function asHangarError(err: unknown, doing: string): HangarError {
-  if (err instanceof HangarError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new HangarError(ErrorCode.Internal, `${doing} failed: ${message}`, { cause: message });
-}
-
-/** The output's typed-array buffers, to transfer rather than copy. */
+/** The output's typed-array buffers (each its own: modules copy what they answer), to transfer rather than copy. */
 function buffers(output: PredictOutput): ArrayBuffer[] {
   if (!('tensors' in output)) return [];
-  return Object.values(output.tensors).map((t) => t.data.buffer as ArrayBuffer);
+  // A buffer listed twice is a DataCloneError.
+  return [...new Set(Object.values(output.tensors).map((t) => t.data.buffer as ArrayBuffer))];
 }
 
-const predictor: PredictorWorkerApi = {
+const predictor: PredictorWorkerDebugApi = {
   async load(key: string, module: string, files: ModelFiles, backends: Backend[]) {
     const loading = (async () => (await loadModule(module)).load(files, backends))();
     const previous = models.get(key);
@@ -33,7 +33,12 @@ const predictor: PredictorWorkerApi = {
     try {
       const model = await loading;
       previous?.then((m) => m !== model && m.dispose(), () => undefined);
-      return { backend: model.backend, ...(model.inputs && { inputs: model.inputs }), ...(model.outputs && { outputs: model.outputs }) };
+      return {
+        backend: model.backend,
+        ...(model.skipped && { skipped: model.skipped }),
+        ...(model.inputs && { inputs: model.inputs }),
+        ...(model.outputs && { outputs: model.outputs }),
+      };
     } catch (err) {
       if (models.get(key) === loading) {
         if (previous) models.set(key, previous);
@@ -59,6 +64,8 @@ const predictor: PredictorWorkerApi = {
     models.delete(key);
     await loaded?.then((m) => m.dispose(), () => undefined);
   },
+
+  memory: () => tfjsMemory(),
 };
 
 expose(predictor);

@@ -13,9 +13,15 @@ export type ModelFiles = Record<string, Blob>;
 /** Training data: a CSV file (parsed in the worker, first row = header) or rows already parsed. */
 export type TrainingData = { csv: Blob } | { rows: Record<string, string | number>[] };
 
+/**
+ * One training run, as job management (`web/client/jobs/trainer.ts`) asks the trainer worker for
+ * it: which module trains on which data, with which parameters, on which backend, and whether it
+ * goes on from a checkpoint. Crosses to the worker by structured clone (the CSV as a Blob handle).
+ */
 export interface TrainRequest {
-  /** A module type id: `tabular-classifier`, `tabular-regressor`. */
+  /** A trainable module type id: `tabular-classifier`, `tabular-regressor` (`MODULE_TYPES`). */
   module: string;
+  /** The rows to learn from; the module holds some out for validation when its parameters say so. */
   data: TrainingData;
   /** The column to predict. */
   target: string;
@@ -37,12 +43,26 @@ export interface TrainProgress {
   metrics: Record<string, number>;
 }
 
+/** A backend asked for that could not start, and why (e.g. `{ backend: 'wasm', error: 'TypeError: Failed to fetch' }`). */
+export interface SkippedBackend {
+  backend: Backend;
+  error: string;
+}
+
+/**
+ * What a finished training run answers: the model as files (the version's artifacts), how it did,
+ * and what it was made from and on (the version's lineage). Every epoch's progress has reached
+ * `onProgress` before this arrives.
+ */
 export interface TrainResult {
+  /** The trained model: `model.json`, `weights.bin` and the module's own files (`preprocessing.json`). */
   files: ModelFiles;
   /** Final metrics (held-out where a validation split was used). */
   metrics: Record<string, number>;
   /** The backend training ran on. */
   backend: Backend;
+  /** Backends asked for before `backend` that could not start, and why; absent when the first one started. */
+  skipped?: SkippedBackend[];
   /** SHA-256 of the training data as given (the CSV's bytes, or the rows as JSON). */
   datasetSha256: string;
   /** The parameters as used, defaults filled in. */
@@ -51,9 +71,16 @@ export interface TrainResult {
 
 /** The trainer worker's API (`web/jobs/train.worker.ts`), called through Comlink. */
 export interface TrainerWorkerApi {
+  /**
+   * Trains one model. `onProgress` is called after every epoch; training does not wait for it
+   * between checkpoints, but every progress call sent so far has been answered (the callback has
+   * returned, and its promise settled if it returns one) before `onCheckpoint` is called and
+   * before `train` answers: the page sees epoch N's progress before epoch N's checkpoint, and no
+   * progress after the result. Training waits for `onCheckpoint`.
+   */
   train(
     request: TrainRequest,
-    onProgress: (p: TrainProgress) => void,
+    onProgress: (p: TrainProgress) => void | Promise<void>,
     onCheckpoint: (epoch: number, files: ModelFiles) => Promise<void>,
   ): Promise<TrainResult>;
 }
@@ -63,10 +90,14 @@ export type PredictInput =
   | { rows: Record<string, string | number>[] }
   | { tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }> };
 
-/** Predictions: one per row (a class label or a number), or named output tensors. */
-export type PredictOutput =
+/**
+ * Predictions: one per row (a class label or a number), or named output tensors; with the
+ * backend the prediction actually ran on (set by the predictor worker).
+ */
+export type PredictOutput = (
   | { predictions: (string | number)[]; probabilities?: number[][] }
-  | { tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }> };
+  | { tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }> }
+) & { backend?: Backend };
 
 /** An input or output tensor of an imported model: its name, dtype and shape (`-1`, `null` or a name: any size). */
 export interface TensorSpec {
@@ -86,9 +117,30 @@ export interface PredictorWorkerApi {
     module: string,
     files: ModelFiles,
     backends: Backend[],
-  ): Promise<{ backend: Backend; inputs?: TensorSpec[]; outputs?: TensorSpec[] }>;
+  ): Promise<{ backend: Backend; skipped?: SkippedBackend[]; inputs?: TensorSpec[]; outputs?: TensorSpec[] }>;
+  /**
+   * Predicts with a loaded model. tfjs models take turns (tfjs has one active backend per
+   * worker), each on the backend it was loaded on; the answer says which (`backend`).
+   */
   predict(key: string, input: PredictInput): Promise<PredictOutput>;
   unload(key: string): Promise<void>;
+}
+
+/** tfjs's memory in a worker: its tensors, and the data buffers each started backend holds. */
+export interface TfjsMemory {
+  numTensors: number;
+  numBytes: number;
+  /** Data buffers (tensors and variables) per started backend, e.g. `{ cpu: 12, wasm: 4 }`. */
+  backends: Partial<Record<Backend, number>>;
+}
+
+/**
+ * What `web/jobs/predict.worker.ts` exposes: the predictor API, plus a debugging call job
+ * management does not use (tests and benchmarks do).
+ */
+export interface PredictorWorkerDebugApi extends PredictorWorkerApi {
+  /** tfjs's memory in the worker now; null while no tfjs model has loaded there. */
+  memory(): Promise<TfjsMemory | null>;
 }
 
 /** Default backend priority per framework. */

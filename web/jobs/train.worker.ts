@@ -6,6 +6,7 @@ import '../client/comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { sha256OfBlob } from '../client/hashing.ts';
 import { readTrainingData } from './csv.ts';
+import { asHangarError } from './errors.ts';
 import { loadTrainableModule } from './modules/index.ts';
 import type { ModelFiles, TrainerWorkerApi, TrainProgress, TrainRequest, TrainResult } from './protocol.ts';
 
@@ -17,19 +18,36 @@ function datasetSha256(data: TrainRequest['data']): Promise<string> {
   return sha256OfBlob(blob);
 }
 
-/** An unexpected failure (a tfjs or ORT error) becomes `internal` with its message; a HangarError stays as it is. */
-function asHangarError(err: unknown): HangarError {
-  if (err instanceof HangarError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new HangarError(ErrorCode.Internal, `Training failed: ${message}`, { cause: message });
+/**
+ * Progress calls sent to the page and not yet answered. Sending does not wait (training does not
+ * wait on the page between checkpoints), but progress and checkpoints travel over separate
+ * Comlink proxies, with no order between them, and the result over a third: `settled` waits for
+ * every progress call sent so far, so the page has seen them all before a checkpoint or the result.
+ */
+function progressSender(onProgress: (p: TrainProgress) => void | Promise<void>) {
+  let pending: Promise<unknown>[] = [];
+  return {
+    send(p: TrainProgress): void {
+      // A progress call that fails (the page is going away) is not a training failure.
+      pending.push(Promise.resolve(onProgress(p)).catch(() => undefined));
+    },
+    async settled(): Promise<void> {
+      while (pending.length > 0) {
+        const sent = pending;
+        pending = [];
+        await Promise.all(sent);
+      }
+    },
+  };
 }
 
 const trainer: TrainerWorkerApi = {
   async train(
     request: TrainRequest,
-    onProgress: (p: TrainProgress) => void,
+    onProgress: (p: TrainProgress) => void | Promise<void>,
     onCheckpoint: (epoch: number, files: ModelFiles) => Promise<void>,
   ): Promise<TrainResult> {
+    const progress = progressSender(onProgress);
     try {
       if (!request || typeof request !== 'object' || !request.data) {
         throw new HangarError(ErrorCode.InvalidArgument, 'A training request needs module, data, target, params, backends and checkpointEvery.');
@@ -46,16 +64,23 @@ const trainer: TrainerWorkerApi = {
         backends: request.backends,
         checkpointEvery: request.checkpointEvery ?? 0,
         ...(request.resume && { resume: request.resume }),
-        // Progress is not awaited: training does not wait on the page. Its messages keep their order.
-        onProgress: (p) => void Promise.resolve(onProgress(p)).catch(() => undefined),
-        onCheckpoint: (epoch, files) => Promise.resolve(onCheckpoint(epoch, files)),
+        onProgress: (p) => progress.send(p),
+        // Epoch N's progress reaches the page before epoch N's checkpoint.
+        onCheckpoint: async (epoch, files) => {
+          await progress.settled();
+          await onCheckpoint(epoch, files);
+        },
       });
       // The model is in its files now; this worker keeps nothing between jobs.
       trained.model.dispose();
-      const { files, metrics, backend, params } = trained;
-      return { files, metrics, backend, params, datasetSha256: await digest };
+      const { files, metrics, backend, skipped, params } = trained;
+      const datasetSha = await digest;
+      // No progress after the result: the page ends the job (and this worker) once it has it.
+      await progress.settled();
+      return { files, metrics, backend, ...(skipped && { skipped }), params, datasetSha256: datasetSha };
     } catch (err) {
-      throw asHangarError(err);
+      await progress.settled();
+      throw asHangarError(err, 'Training');
     }
   },
 };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CreateModel } from '../../../shared/models.ts';
 import { parseWith } from '../../../shared/validate.ts';
-import type { Backend } from '../../jobs/protocol.ts';
+import { DEFAULT_BACKENDS, type Backend } from '../../jobs/protocol.ts';
 import type { ClientContext } from '../context.ts';
 import type { ModelHandle } from '../model.ts';
 import type { VersionHandle } from '../version.ts';
@@ -11,7 +11,11 @@ import type { JobRecords } from './records.ts';
 
 /** Options of jobs, given as `openRegistry({ jobs: { … } })`. */
 export interface JobsOptions {
-  /** Finished jobs are purged this long after they end. Default 24 h. */
+  /**
+   * Finished and interrupted jobs are purged this long after they end (an interrupted job: after
+   * it was stopped, or found stopped on open), on open, after a job ends and every quarter of this
+   * (at least a minute) while the registry is open. Resume an interrupted job within it. Default 24 h.
+   */
   retentionMs?: number;
   /** Training jobs running at once per trainer; the rest wait in a queue. Default 2. */
   concurrency?: number;
@@ -31,7 +35,8 @@ export interface JobsOptions {
 /** `JobsOptions` with every default filled in. */
 export type JobsSettings = Required<JobsOptions>;
 
-const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+/** A backend name: any that some framework runs on (`DEFAULT_BACKENDS`). */
+export const backendSchema = z.enum([...new Set(Object.values(DEFAULT_BACKENDS).flat())] as [Backend, ...Backend[]]);
 
 const optionsSchema = z.object({
   retentionMs: z.number().int().min(0).optional(),
@@ -39,7 +44,7 @@ const optionsSchema = z.object({
   checkpointEvery: z.number().int().min(0).optional(),
   modelCacheSize: z.number().int().min(1).max(1024).optional(),
   predictorIdleMs: z.number().int().min(0).optional(),
-  backends: z.record(z.string(), z.array(z.enum(BACKENDS)).min(1)).optional(),
+  backends: z.record(z.string(), z.array(backendSchema).min(1)).optional(),
   finder: z.string().min(1).optional(),
   initializer: z.string().min(1).optional(),
 });

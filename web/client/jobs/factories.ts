@@ -39,6 +39,7 @@ export class FactoryRegistry<T> {
     this.factories.set(this.normalize(type), factory);
   }
 
+  /** Whether a factory is registered under `type` (case-insensitive); false for anything that is not a string. */
   has(type: string): boolean {
     return typeof type === 'string' && this.factories.has(type.toLowerCase());
   }

@@ -12,6 +12,7 @@ import { JobRecords } from './records.ts';
 import { jobNotFound } from './runner.ts';
 import type { Trainer } from './trainer.ts';
 
+/** Purges after a job ends come at most this often (sooner with a shorter retention); timed purges at least this far apart. */
 const PURGE_EVERY_MS = 60_000;
 
 /**
@@ -27,6 +28,7 @@ export class JobsHub {
   private initializer: Initializer | undefined;
   private readonly ctx: Omit<FactoryContext, 'type'>;
   private lastPurge = 0;
+  private purgeTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly registry: RegistryApi,
@@ -46,13 +48,19 @@ export class JobsHub {
     };
   }
 
-  /** On open: jobs a closed page left queued or running become `interrupted`; old finished jobs go. */
+  /**
+   * On open: jobs a closed page left queued or running become `interrupted`; jobs past retention
+   * go, now and every quarter of the retention time (at least a minute) until `close`.
+   */
   async start(): Promise<void> {
     await this.records.markInterrupted();
     await this.purge();
+    clearInterval(this.purgeTimer);
+    // Timers take at most 2^31 - 1 ms (about 24.8 days); a longer delay would fire at once.
+    this.purgeTimer = setInterval(() => void this.purge(), Math.min(2 ** 31 - 1, Math.max(PURGE_EVERY_MS, this.settings.retentionMs / 4)));
   }
 
-  /** Deletes finished jobs past retention; never fails (a closed database just skips it). */
+  /** Deletes finished and interrupted jobs past retention; never fails (a closed database just skips it). */
   async purge(): Promise<number> {
     this.lastPurge = Date.now();
     return this.records.purge(this.settings.retentionMs).catch(() => 0);
@@ -97,8 +105,10 @@ export class JobsHub {
     return importModelFiles(this.registry, input);
   }
 
-  /** Stops every worker; jobs running here end `interrupted`, to resume later. */
+  /** Stops every worker and the timed purge; jobs running here end `interrupted`, to resume later. */
   async close(): Promise<void> {
+    clearInterval(this.purgeTimer);
+    this.purgeTimer = undefined;
     await Promise.all([...this.trainerByType.values(), ...this.predictorByType.values()].map((r) => r.close().catch(() => undefined)));
   }
 }

@@ -19,6 +19,7 @@ export interface JobInfo {
   /** ISO 8601 times. */
   submitted: string;
   started: string | null;
+  /** When it ended (completed, errored, canceled, or interrupted: stopped or found stopped); null while it runs. */
   completed: string | null;
   /** Why an `errored` job failed: a Hangar error code and a sentence. */
   error: { code: string; message: string } | null;
@@ -87,7 +88,8 @@ export class Job<T> {
 
   /**
    * Cancels the job: a queued one never starts; a running one's worker is terminated. The
-   * job ends `canceled` (a training job's version `failed`). Nothing happens to a finished job.
+   * job ends `canceled` (a training job's version `failed`). Nothing happens to a finished job,
+   * nor to a trained version already ready (saving its files, the job is past canceling).
    */
   cancel(): Promise<void> {
     return this.host.cancel(this.id);

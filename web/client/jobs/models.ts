@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { aliasSchema, namespaceSchema, nameSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
+import { MODULE_IDS, MODULE_TYPES } from '../../jobs/modules/index.ts';
 import type { ModelFiles } from '../../jobs/protocol.ts';
 import type { ModelHandle } from '../model.ts';
 import type { VersionHandle } from '../version.ts';
@@ -10,6 +11,23 @@ import { frameworkOf } from './initializer.ts';
 
 /** Where a version keeps its runnable model files among its artifacts. */
 export const MODEL_DIR = 'model/';
+
+/**
+ * Why `module` cannot train (`use: 'train'`) or run imported files (`use: 'import'`), read from
+ * MODULE_TYPES without loading any ML code: `unknown-module` for no such module, `invalid-argument`
+ * for one of the other use; undefined when it fits.
+ */
+export function moduleProblem(module: string, use: 'train' | 'import'): HangarError | undefined {
+  const type = Object.hasOwn(MODULE_TYPES, module) ? MODULE_TYPES[module] : undefined;
+  const fit = MODULE_IDS.filter((id) => MODULE_TYPES[id]!.trainable === (use === 'train'));
+  const what = use === 'train' ? 'modules that train' : 'modules that import model files';
+  if (!type) return new HangarError(ErrorCode.UnknownModule, `There is no module "${module}"; ${what}: ${fit.join(', ')}.`, { module, known: fit });
+  if (type.trainable !== (use === 'train')) {
+    const why = use === 'train' ? 'cannot train' : 'trains its own models, it does not import files';
+    return new HangarError(ErrorCode.InvalidArgument, `The module "${module}" ${why}; ${what}: ${fit.join(', ')}.`, { module, known: fit });
+  }
+  return undefined;
+}
 
 /** A model by name, created (with `task`) when missing; two jobs creating it at once get the same one. */
 export async function ensureModel(registry: RegistryApi, namespace: string, name: string, task?: string): Promise<ModelHandle> {
@@ -50,7 +68,7 @@ export interface ImportModelFiles {
   namespace: string;
   /** The model's name; created when missing. */
   model: string;
-  /** The module that runs the files: `tfjs-import` (model.json + weight shards) or `onnx-import` (model.onnx). */
+  /** The module that runs the files: `tfjs-import` (model.json + weight shards) or `onnx-import` (model.onnx); another is refused (`unknown-module`). */
   module: 'tfjs-import' | 'onnx-import' | (string & {});
   /** Files by name (`{ 'model.json': blob, 'weights.bin': blob }`), or Files named by their own names. */
   files: Record<string, Blob> | File[];
@@ -77,6 +95,8 @@ export async function importModelFiles(registry: RegistryApi, input: ImportModel
   const data = parseWith(importSchema, input, 'model files');
   const files: ModelFiles = Array.isArray(data.files) ? Object.fromEntries(data.files.map((f) => [(f as File).name, f])) : data.files;
   if (!Object.keys(files).length) throw new HangarError(ErrorCode.InvalidArgument, 'Invalid model files: files must hold at least one file.', { issues: [{ path: 'files', message: 'must not be empty' }] });
+  const problem = moduleProblem(data.module, 'import');
+  if (problem) throw problem;
   const model = await ensureModel(registry, data.namespace, data.model);
   const version = await model.newVersion({
     framework: frameworkOf(data.module),

@@ -1,9 +1,12 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRegistry, type Hangar, type JobsOptions } from '../index.ts';
-import { codeOf } from '../test-helpers.ts';
+import { codeOf, errorOf } from '../test-helpers.ts';
 import { predictors } from './factories.ts';
+import type { VersionHandle } from '../version.ts';
+import { LocalInitializer } from './initializer.ts';
 import { LocalPredictor } from './predictor.ts';
+import { PredictSession } from './session.ts';
 import { deferred, fakePredictors } from './test-fakes.ts';
 
 let open: Hangar[] = [];
@@ -120,6 +123,41 @@ describe('prediction jobs', () => {
   });
 });
 
+describe('the predictor worker stopping under predictions', () => {
+  const config = (id: string) => ({
+    ref: `team/${id}`,
+    version: { id } as VersionHandle,
+    module: 'tfjs-import',
+    framework: 'tfjs' as const,
+    files: async () => ({ 'model.json': new Blob(['{}']) }),
+  });
+
+  it('rejects every call under way with job-stopped when the session closes', async () => {
+    const hold = deferred();
+    const workers = fakePredictors({ beforePredict: () => hold.promise });
+    const session = new PredictSession(workers.spawn, 4, 60_000);
+    const calls = ['a', 'b'].map((id) => session.predict(`job-${id}`, config(id), new LocalInitializer(), { rows: [{ x: 1 }] }));
+    await expect.poll(() => workers.spawned[0]?.loads.length).toBe(2);
+    session.close();
+    for (const call of calls) expect(await codeOf(call)).toBe('job-stopped');
+    expect(workers.spawned[0]!.terminated).toBe(true);
+    expect(session.running).toBe(false);
+  });
+
+  it('ends predictions under way interrupted when the predictor closes', async () => {
+    const hold = deferred();
+    const workers = fake({ beforePredict: () => hold.promise });
+    const h = await registry();
+    await imported(h, 'iris');
+    const job = h.predictor('fake').predict('team/iris', [{ x: 1 }]);
+    await expect.poll(() => workers.spawned[0]?.loads.length).toBe(1);
+    await h.predictor('fake').close();
+    expect(await codeOf(job.result())).toBe('job-stopped');
+    expect((await job.info()).status).toBe('interrupted');
+    expect(workers.spawned[0]!.terminated).toBe(true);
+  });
+});
+
 describe('importModelFiles', () => {
   it('stores the files under model/ with module metadata, creating the model', async () => {
     const h = await registry();
@@ -129,5 +167,15 @@ describe('importModelFiles', () => {
     expect((await v.artifacts()).map((a) => [a.path, a.fileType])).toEqual([['model/model.onnx', 'MODEL']]);
     expect((await v.metadata()).module).toBe('onnx-import');
     expect(await codeOf(h.importModelFiles({ namespace: 'team', model: 'x', module: 'tfjs-import', files: {} }))).toBe('invalid-argument');
+  });
+
+  it('refuses a module that does not import files before making a model or version', async () => {
+    const h = await registry();
+    const files = { 'model.json': new Blob(['{}']) };
+    const unknown = await errorOf(h.importModelFiles({ namespace: 'team', model: 'x', module: 'no-such-module', files }));
+    expect(unknown.code).toBe('unknown-module');
+    expect(unknown.message).toContain('tfjs-import, onnx-import');
+    expect(await codeOf(h.importModelFiles({ namespace: 'team', model: 'x', module: 'tabular-classifier', files }))).toBe('invalid-argument');
+    expect(await codeOf(h.model('team', 'x'))).toBe('model-not-found');
   });
 });

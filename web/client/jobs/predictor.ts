@@ -5,8 +5,8 @@ import { parseWith } from '../../../shared/validate.ts';
 import type { PredictInput, PredictOutput, PredictorWorkerApi } from '../../jobs/protocol.ts';
 import type { JobRecord } from '../db.ts';
 import type { FactoryContext } from './context.ts';
-import { Job, toJobInfo } from './job.ts';
-import { describeError, JobRunner, noResult, type LiveJob } from './runner.ts';
+import { Job } from './job.ts';
+import { describeError, JobRunner, type LiveJob } from './runner.ts';
 import { PredictSession } from './session.ts';
 import { spawnPredictWorker, type Spawn } from './workers.ts';
 
@@ -15,6 +15,7 @@ export type PredictRows = Record<string, string | number>[];
 
 /** Runs prediction jobs (caikit's predictor). Built by the `predictors` factories: `hangar.predictor('local')`. */
 export interface Predictor {
+  /** The type name it was built under (`local`), lower-cased: the prefix of its jobs' ids. */
   readonly type: string;
   /**
    * Predicts with a version (`ns/m@alias`, `ns/m/3`, `ns/m`) as a job, answered at once:
@@ -24,7 +25,7 @@ export interface Predictor {
   get(id: string): Promise<Job<PredictOutput>>;
   /** Cannot resume a prediction: run it again. */
   resume(id: string): Promise<Job<PredictOutput>>;
-  /** Stops the predictor worker, unloading every model. */
+  /** Stops the predictor worker, unloading every model; predictions under way end `interrupted`. */
   close(): Promise<void>;
 }
 
@@ -68,7 +69,7 @@ export class LocalPredictor extends JobRunner<PredictOutput> implements Predicto
       ...{ request: { ref }, versionId: null, lastCheckpoint: null, backend: null },
     };
     // Predictions do not queue: the shared worker takes them in turn.
-    const job = this.track(id, this.ctx.records.add(record), (j) => this.stop(j));
+    const job = this.create(record, (j) => this.stop(j));
     void this.run(job, ref, payload);
     return new Job(id, this);
   }
@@ -95,9 +96,9 @@ export class LocalPredictor extends JobRunner<PredictOutput> implements Predicto
       await this.write(job, { module: config.module, versionId: config.version.id });
       const { output, backend } = await this.session.predict(job.id, config, this.ctx.initializer(), input);
       if (job.settled || this.canceling.has(job.id)) return;
-      const row = await this.write(job, { status: 'completed', completed: Date.now(), backend }, ['running']);
-      if (row?.status === 'completed') job.resolve(output);
-      else if (row) job.reject(noResult(toJobInfo(row)));
+      // Another page may have ended its record meanwhile (a cancel): the job then ends as it says.
+      if (await this.write(job, { status: 'completed', completed: Date.now(), backend }, ['running'])) job.resolve(output);
+      else await this.end(job, 'canceled');
     } catch (err) {
       if (!job.settled && !this.canceling.has(job.id)) await this.end(job, 'errored', describeError(err));
     }
@@ -109,13 +110,6 @@ export class LocalPredictor extends JobRunner<PredictOutput> implements Predicto
     this.session.abandon(job.id);
     await this.end(job, 'canceled');
     this.canceling.delete(job.id);
-  }
-
-  private async end(job: LiveJob<PredictOutput>, status: 'canceled' | 'errored' | 'interrupted', error?: { code: string; message: string }): Promise<void> {
-    await job.created.catch(() => undefined);
-    const changes = status === 'interrupted' ? { status } : { status, completed: Date.now(), error: error ?? null };
-    await this.write(job, changes, ['running']).catch(() => undefined);
-    job.reject(noResult({ id: job.id, status: error ? 'errored' : status, error: error ?? null }));
   }
 }
 

@@ -11,36 +11,47 @@ export const ACTIVE: readonly JobStatus[] = ['queued', 'running'];
 export const SETTLED: readonly JobStatus[] = [...FINISHED, 'interrupted'];
 
 /**
- * Jobs live in this realm (page or worker), whatever registry instance runs them: a second
- * `openRegistry` in the same page must not take them for jobs of a page that closed.
+ * Jobs held in this realm (page or worker), whatever registry instance runs them: a second
+ * `openRegistry` in the same page must not take them for jobs of a page that closed, and two
+ * registries of one page must not run the same job.
  */
 const liveHere = new Set<string>();
 
-const lockName = (id: string) => `hangar-job:${id}`;
+export const lockName = (id: string) => `hangar-job:${id}`;
+
+const lockManager = (): LockManager | undefined => (typeof navigator === 'undefined' ? undefined : navigator.locks);
 
 /**
- * Marks a job as alive in this page until the returned function is called: in this realm, and
- * with a Web Lock other tabs can see (a lock goes when its page closes, however it closes).
+ * Takes a job for this page until the returned function is called: in this realm, and by the
+ * job's Web Lock, which other tabs see and which goes when its page closes, however it closes.
+ * Resolves once the lock is held, so a record written afterwards is never seen without it; resolves
+ * undefined, taking nothing, when the job is held already (here, or by another tab). Without Web
+ * Locks (Node) only this realm counts.
  */
-export function holdJob(id: string): () => void {
+export function holdJob(id: string): Promise<(() => void) | undefined> {
+  if (liveHere.has(id)) return Promise.resolve(undefined);
   liveHere.add(id);
-  let release: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
-  void locks?.request(lockName(id), () => held).catch(() => undefined);
-  return () => {
+  let unlock: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (unlock = resolve));
+  const release = () => {
     liveHere.delete(id);
-    release();
+    unlock();
   };
-}
-
-/** Ids of jobs alive in this page or (by their Web Locks) in another tab. */
-async function aliveJobs(): Promise<Set<string>> {
-  const alive = new Set(liveHere);
-  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
-  const held = await locks?.query().catch(() => undefined);
-  for (const lock of held?.held ?? []) if (lock.name?.startsWith('hangar-job:')) alive.add(lock.name.slice('hangar-job:'.length));
-  return alive;
+  const locks = lockManager();
+  if (!locks) return Promise.resolve(release);
+  return new Promise((resolve) => {
+    const granted = (lock: Lock | null) => {
+      if (lock) {
+        resolve(release);
+        return held;
+      }
+      liveHere.delete(id);
+      resolve(undefined);
+      return undefined;
+    };
+    // A lock manager that refuses (an opaque origin) leaves this realm's mark alone to count.
+    locks.request(lockName(id), { ifAvailable: true }, granted).catch(() => resolve(release));
+  });
 }
 
 /** The `jobs` table: small reads and writes, each its own transaction. */
@@ -56,13 +67,14 @@ export class JobRecords {
   }
 
   /**
-   * Applies `changes` when the job's status is one of `onlyIf` (any status without it) and
-   * answers the record as it stands afterwards, changed or not; undefined when it is gone.
+   * Applies `changes` when the job's status is one of `onlyIf` (any status without it). Answers
+   * the record as changed, or undefined when nothing changed: the job is gone, or its status was
+   * another (another page may have changed it first; read it again to see how).
    */
   async update(id: string, changes: Partial<JobRecord>, onlyIf?: readonly JobStatus[]): Promise<JobRecord | undefined> {
     return this.db.transaction('rw', this.db.jobs, async () => {
       const row = await this.db.jobs.get(id);
-      if (!row || (onlyIf && !onlyIf.includes(row.status))) return row;
+      if (!row || (onlyIf && !onlyIf.includes(row.status))) return undefined;
       const next = { ...row, ...changes };
       await this.db.jobs.put(next);
       return next;
@@ -75,32 +87,38 @@ export class JobRecords {
   }
 
   /**
-   * Jobs left queued or running by a page that has closed become `interrupted`. Jobs still
-   * alive in this page or another tab are left alone. Answers how many were marked.
+   * Jobs left queued or running by a page that has closed become `interrupted`. A job is marked
+   * only while this page holds its lock, taken only if free: a job alive in this page or another
+   * tab (which holds its lock from before its record was written) is left alone. Answers how many
+   * were marked.
    */
   async markInterrupted(): Promise<number> {
-    const alive = await aliveJobs();
-    return this.db.transaction('rw', this.db.jobs, () =>
-      this.db.jobs
-        .where('status')
-        .anyOf([...ACTIVE])
-        .and((r) => !alive.has(r.id))
-        .modify((r) => {
-          r.status = 'interrupted';
-        }),
-    );
+    const ids = await this.db.jobs.where('status').anyOf([...ACTIVE]).primaryKeys();
+    let marked = 0;
+    for (const id of ids) {
+      const release = await holdJob(id);
+      if (!release) continue;
+      try {
+        if (await this.update(id, { status: 'interrupted', completed: Date.now() }, ACTIVE)) marked++;
+      } finally {
+        release();
+      }
+    }
+    return marked;
   }
 
   /**
-   * Deletes finished jobs that ended more than `retentionMs` ago, and interrupted predictions
-   * (which cannot resume) submitted that long ago. Answers how many went.
+   * Deletes jobs that ended more than `retentionMs` ago: finished ones, and interrupted ones too
+   * (an interrupted training job keeps its whole request, dataset included, so it is kept only
+   * that long for a resume). A job ended at its `completed` time (for an interrupted job, when it
+   * was stopped or found stopped), or else when it was submitted. Answers how many went.
    */
   async purge(retentionMs: number, now = Date.now()): Promise<number> {
     const before = now - retentionMs;
     return this.db.jobs
       .where('status')
-      .anyOf([...FINISHED, 'interrupted'])
-      .and((r) => (r.status === 'interrupted' ? r.type === 'predict' && r.submitted <= before : (r.completed ?? r.submitted) <= before))
+      .anyOf([...SETTLED])
+      .and((r) => (r.completed ?? r.submitted) <= before)
       .delete();
   }
 

@@ -3,7 +3,7 @@ import { uuidv7 } from '../../../shared/ids.ts';
 import type { JobRecord } from '../db.ts';
 import type { FactoryContext } from './context.ts';
 import { Job, toJobInfo, type JobHost, type JobInfo, type JobProgress } from './job.ts';
-import { ACTIVE, holdJob, SETTLED } from './records.ts';
+import { ACTIVE, FINISHED, holdJob, SETTLED } from './records.ts';
 
 /** A job started by this runner, followed in memory until it settles. */
 export interface LiveJob<T> {
@@ -66,13 +66,26 @@ export abstract class JobRunner<T> implements JobHost<T> {
     return `${this.ctx.type}:${uuidv7()}`;
   }
 
-  /** Follows a new (or resumed) job in memory; it counts as alive for other pages until it settles. */
-  protected track(id: string, created: Promise<void>, cancel: (job: LiveJob<T>) => Promise<void>): LiveJob<T> {
+  /**
+   * Starts a new job: takes its lock, then adds its record, so no other tab ever sees the record
+   * without its lock (and takes the job for one a closed page left); follows it in memory.
+   */
+  protected create(record: JobRecord, cancel: (job: LiveJob<T>) => Promise<void>): LiveJob<T> {
+    const held = holdJob(record.id);
+    const created = held.then(async (release) => {
+      if (!release) throw new HangarError(ErrorCode.Internal, `Job "${record.id}" is held by another page.`, { job: record.id });
+      await this.ctx.records.add(record);
+    });
+    return this.track(record.id, held, created, cancel);
+  }
+
+  /** Follows a job in memory; it counts as alive for other pages until it settles, when `held`'s lock goes. */
+  protected track(id: string, held: Promise<(() => void) | undefined>, created: Promise<void>, cancel: (job: LiveJob<T>) => Promise<void>): LiveJob<T> {
     let resolve: (v: T) => void = () => undefined;
     let reject: (e: unknown) => void = () => undefined;
     const outcome = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
     outcome.catch(() => undefined);
-    const release = holdJob(id);
+    const release = () => void held.then((unhold) => unhold?.());
     const job: LiveJob<T> = {
       id,
       created,
@@ -103,11 +116,21 @@ export abstract class JobRunner<T> implements JobHost<T> {
     this.ctx.jobEnded();
   }
 
-  /** Writes the job's record after its earlier writes; answers the record as it then stands. */
+  /** Writes the job's record after its earlier writes; answers the record as changed, or undefined when it did not change (see `JobRecords.update`). */
   protected write(job: LiveJob<T>, changes: Partial<JobRecord>, onlyIf?: readonly JobRecord['status'][]): Promise<JobRecord | undefined> {
     const next = job.writes.then(() => this.ctx.records.update(job.id, changes, onlyIf));
     job.writes = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Ends a job that did not complete: its record becomes `status` unless another page ended it
+   * first, and whoever waits hears why there is no result (the record's own status in that case).
+   */
+  protected async end(job: LiveJob<T>, status: 'canceled' | 'errored' | 'interrupted', error?: { code: string; message: string }): Promise<void> {
+    const changes = { status, completed: Date.now(), error: error ?? null };
+    const row = (await this.write(job, changes, ACTIVE).catch(() => undefined)) ?? (await this.ctx.records.get(job.id).catch(() => undefined));
+    job.reject(noResult(row && SETTLED.includes(row.status) ? row : { id: job.id, status, error: error ?? null }));
   }
 
   /** The result of a job that completed, read back from its record (it did not run here). */
@@ -133,6 +156,12 @@ export abstract class JobRunner<T> implements JobHost<T> {
     return row;
   }
 
+  /** Whether the job runs in this runner now (its progress then comes straight from its worker). */
+  private runsHere(id: string): boolean {
+    const job = this.live.get(id);
+    return job !== undefined && !job.settled;
+  }
+
   async info(id: string): Promise<JobInfo> {
     return toJobInfo(await this.record(id));
   }
@@ -144,25 +173,34 @@ export abstract class JobRunner<T> implements JobHost<T> {
       job.listeners.add(listener);
       return () => void job.listeners.delete(listener);
     }
-    // Another page runs it: follow its record, from the progress it has now. Should it start
-    // here (a resume), the listener hears it directly instead.
+    // Another page runs it: follow its record, from the progress it has now, until it finishes
+    // (an interrupted job is still followed: a resume, here or in another tab, goes on with it).
+    // Should it start here (a resume), the listener hears it directly instead.
     const following = this.following.get(id) ?? new Set();
     this.following.set(id, following.add(listener));
     let last: number | undefined;
-    const stop = this.ctx.records.watch(id, (row) => {
+    let stopped = false;
+    let unwatch: (() => void) | undefined;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      unwatch?.();
+      following.delete(listener);
+      if (!following.size && this.following.get(id) === following) this.following.delete(id);
+      this.live.get(id)?.listeners.delete(listener);
+    };
+    unwatch = this.ctx.records.watch(id, (row) => {
+      if (stopped) return;
       const p = row?.progress;
       if (last === undefined) last = p?.epoch ?? 0;
-      else if (p && p.epoch !== last && !this.live.has(id)) {
+      else if (p && p.epoch !== last && !this.runsHere(id)) {
         last = p.epoch;
         listener(p);
       }
+      if (!row || FINISHED.includes(row.status)) stop();
     });
-    return () => {
-      stop();
-      following.delete(listener);
-      if (!following.size) this.following.delete(id);
-      this.live.get(id)?.listeners.delete(listener);
-    };
+    if (stopped) unwatch();
+    return stop;
   }
 
   async wait(id: string): Promise<JobInfo> {
@@ -207,6 +245,6 @@ export abstract class JobRunner<T> implements JobHost<T> {
     if (!ACTIVE.includes(row.status) && row.status !== 'interrupted') return;
     // The page running it sees the mark at its next step and stops; a closed page's job just ends.
     const after = await this.ctx.records.update(id, { status: 'canceled', completed: Date.now() }, [...ACTIVE, 'interrupted']);
-    if (after?.status === 'canceled') await this.canceledElsewhere(after);
+    if (after) await this.canceledElsewhere(after);
   }
 }

@@ -5,7 +5,8 @@ import type { ModelConfig } from './finder.ts';
 import type { Initializer } from './initializer.ts';
 import type { Spawn, WorkerHandle } from './workers.ts';
 
-const abandoned = () => new HangarError(ErrorCode.Internal, 'The prediction was canceled.');
+/** Why a call under way has no answer: it was given up, or its worker stopped before answering. */
+const stopped = (why: string) => new HangarError(ErrorCode.JobStopped, why);
 
 /**
  * The predictor worker of one predictor and the models loaded in it: an LRU keyed by version id
@@ -21,8 +22,8 @@ export class PredictSession {
   private readonly inUse = new Map<string, number>();
   /** Evicted while in use: unloaded when the last user is done. */
   private readonly toUnload = new Set<string>();
-  /** Job id → a way to abandon its call. */
-  private readonly calls = new Map<string, () => void>();
+  /** Job id → a way to stop its call (it rejects with that error). */
+  private readonly calls = new Map<string, (err: HangarError) => void>();
 
   constructor(
     private readonly spawn: Spawn<PredictorWorkerApi>,
@@ -46,12 +47,13 @@ export class PredictSession {
   async predict(jobId: string, config: ModelConfig, initializer: Initializer, input: PredictInput): Promise<{ output: PredictOutput; backend: Backend }> {
     const worker = this.start();
     const key = config.version.id;
-    let abandon: () => void = () => undefined;
-    const stopped = new Promise<never>((_, reject) => (abandon = () => reject(abandoned())));
-    stopped.catch(() => undefined);
-    this.calls.set(jobId, abandon);
+    let stop: (err: HangarError) => void = () => undefined;
+    const halted = new Promise<never>((_, reject) => (stop = reject));
+    halted.catch(() => undefined);
+    this.calls.set(jobId, stop);
     this.inUse.set(key, (this.inUse.get(key) ?? 0) + 1);
-    const race = <R>(p: Promise<R>): Promise<R> => Promise.race([p, worker.failed, stopped]);
+    // A terminated worker never answers: a call also ends when it is given up or its worker retired.
+    const race = <R>(p: Promise<R>): Promise<R> => Promise.race([p, worker.failed, halted]);
     try {
       const { backend } = await race(this.load(worker, key, config, initializer));
       const output = await race(worker.api.predict(key, input));
@@ -73,13 +75,13 @@ export class PredictSession {
    * whatever it computes stops now, and its models go with it); otherwise the call's answer is dropped.
    */
   abandon(jobId: string): void {
-    const abandon = this.calls.get(jobId);
-    if (!abandon) return;
+    const stop = this.calls.get(jobId);
+    if (!stop) return;
     if (this.calls.size === 1) this.retire();
-    abandon();
+    stop(stopped('The prediction was canceled.'));
   }
 
-  /** Stops the worker now. */
+  /** Stops the worker now; calls under way reject with `job-stopped`. */
   close(): void {
     this.retire();
   }
@@ -111,10 +113,12 @@ export class PredictSession {
     this.idle = setTimeout(() => this.retire(), this.idleMs);
   }
 
+  /** Stops the worker; calls under way reject with `job-stopped` (a dead worker's calls with its own error, which comes first). */
   private retire(): void {
     clearTimeout(this.idle);
     this.worker?.terminate();
     this.worker = undefined;
+    for (const stop of this.calls.values()) stop(stopped('The prediction worker was stopped before it answered.'));
     this.cache.clear();
     this.toUnload.clear();
   }

@@ -1,8 +1,13 @@
 // Fake workers for the unit tests of job management (Node has no Web Workers): they implement
 // the seam's APIs in memory, so queueing, states, cancel and caching are tested without tfjs.
-// The real workers are exercised in Chromium (test/browser/jobs.test.ts).
+// The real workers are exercised in Chromium (test/browser/jobs*.test.ts).
+import { afterEach } from 'vitest';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import type { Backend, ModelFiles, PredictInput, PredictOutput, PredictorWorkerApi, TrainerWorkerApi, TrainRequest } from '../../jobs/protocol.ts';
+import type { JobRecord } from '../db.ts';
+import { openRegistry, type Hangar, type JobsOptions } from '../index.ts';
+import { trainers } from './factories.ts';
+import { LocalTrainer } from './trainer.ts';
 import type { WorkerHandle } from './workers.ts';
 
 /** A promise and its resolvers. */
@@ -107,4 +112,82 @@ export function fakePredictors(opts: { beforePredict?: () => Promise<void> } = {
     return worker;
   };
   return { spawn, spawned };
+}
+
+/** Registries a test file opens (`open`), closed after each test unless a test closed them (`close`). */
+export function testRegistries(prefix: string) {
+  const open = new Set<Hangar>();
+  let n = 0;
+  afterEach(async () => {
+    await Promise.all([...open].map((h) => h.close()));
+    open.clear();
+  });
+  return {
+    async open(name = `${prefix}-${n++}`, jobs: JobsOptions = {}): Promise<Hangar> {
+      const h = await openRegistry({ name, persist: false, jobs });
+      open.add(h);
+      return h;
+    },
+    async close(h: Hangar): Promise<void> {
+      open.delete(h);
+      await h.close();
+    },
+  };
+}
+
+/** Registers trainer type `fake`, a LocalTrainer over fake workers; answers them. */
+export function fakeTrainer(opts: Parameters<typeof fakeTrainers>[0] = {}) {
+  const workers = fakeTrainers(opts);
+  trainers.register('fake', (ctx) => new LocalTrainer(ctx, workers.spawn));
+  return workers;
+}
+
+/** A stored training job of trainer `fake` over two rows, as a page may have left it. */
+export function trainRecord(id: string, status: JobRecord['status'], changes: Partial<JobRecord> = {}): JobRecord {
+  const now = Date.now();
+  const request = { data: { rows: [{ x: 1, y: 'a' }] }, target: 'y', params: { epochs: 2 }, backends: ['cpu' as const], checkpointEvery: 0, saveAs: { namespace: 'team', model: 'iris' } };
+  return {
+    ...{ id, type: 'train', module: 'tabular-classifier', status, progress: null, submitted: now, started: now, completed: null, error: null },
+    ...{ request, versionId: null, lastCheckpoint: null, backend: null, ...changes },
+  };
+}
+
+/**
+ * An in-memory Web Locks manager (exclusive locks; `ifAvailable`), granting a macrotask after the
+ * request as a browser's does; `hold` takes a lock as another tab would, until its `release`.
+ */
+export function fakeLocks() {
+  const held = new Set<string>();
+  const waiting = new Map<string, (() => void)[]>();
+  async function request<T>(name: string, a: LockOptions | ((lock: Lock | null) => T), b?: (lock: Lock | null) => T): Promise<Awaited<T>> {
+    const options = typeof a === 'function' ? {} : a;
+    const callback = (typeof a === 'function' ? a : b)!;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (held.has(name)) {
+      if (options.ifAvailable) return await callback(null);
+      // Handed over by the holder on release: it stays held.
+      await new Promise<void>((resolve) => waiting.set(name, [...(waiting.get(name) ?? []), resolve]));
+    } else {
+      held.add(name);
+    }
+    try {
+      return await callback({ name, mode: 'exclusive' } as Lock);
+    } finally {
+      const next = waiting.get(name)?.shift();
+      if (next) next();
+      else held.delete(name);
+    }
+  }
+  return {
+    manager: { request, query: async () => ({ held: [...held].map((name) => ({ name, mode: 'exclusive' as const, clientId: 'fake' })), pending: [] }) },
+    isHeld: (name: string) => held.has(name),
+    /** Takes a lock as another tab: resolves once held. */
+    async hold(name: string): Promise<{ release(): void }> {
+      const gate = deferred();
+      const taken = deferred();
+      void request(name, () => (taken.resolve(), gate.promise));
+      await taken.promise;
+      return { release: () => gate.resolve() };
+    },
+  };
 }

@@ -1,29 +1,12 @@
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { openRegistry, type Hangar, type JobsOptions } from '../index.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { codeOf } from '../test-helpers.ts';
-import { trainers } from './factories.ts';
-import { deferred, fakeTrainers } from './test-fakes.ts';
-import { LocalTrainer } from './trainer.ts';
+import { JobRecords } from './records.ts';
+import { deferred, fakeTrainer as fake, testRegistries } from './test-fakes.ts';
 
-let open: Hangar[] = [];
-let n = 0;
-async function registry(name = `trainer-${n++}`, jobs: JobsOptions = {}): Promise<Hangar> {
-  const h = await openRegistry({ name, persist: false, jobs });
-  open.push(h);
-  return h;
-}
-afterEach(async () => {
-  await Promise.all(open.map((h) => h.close()));
-  open = [];
-});
-
-/** Registers trainer type `fake` over fake workers; answers them. */
-function fake(opts: Parameters<typeof fakeTrainers>[0] = {}) {
-  const workers = fakeTrainers(opts);
-  trainers.register('fake', (ctx) => new LocalTrainer(ctx, workers.spawn));
-  return workers;
-}
+const registries = testRegistries('trainer');
+const registry = registries.open;
+afterEach(() => void vi.restoreAllMocks());
 
 const rows = [
   { x: 1, y: 'a' },
@@ -114,7 +97,7 @@ describe('training jobs', () => {
   it('captures a worker error on the job with its code, fails the version, leaves no worker', async () => {
     const workers = fake();
     const h = await registry();
-    const job = h.trainer('fake').train('no-such-module', opts({ fail: true }));
+    const job = h.trainer('fake').train('tabular-classifier', opts({ fail: true }));
     expect(await codeOf(job.result())).toBe('unknown-module');
     const info = await job.wait();
     expect(info.status).toBe('errored');
@@ -160,86 +143,72 @@ describe('training jobs', () => {
     await expect(job.result()).rejects.toMatchObject({ code: 'job-stopped' });
     expect(workers.spawned[0]!.terminated).toBe(true);
   });
-});
 
-describe('interrupted jobs', () => {
-  it('marks a job interrupted on close and resumes it from its last checkpoint', async () => {
-    const stopAt3 = deferred();
-    fake({ beforeEpoch: (epoch) => (epoch === 4 ? stopAt3.promise : Promise.resolve()) });
-    const a = await registry('resume');
-    const job = a.trainer('fake').train('tabular-classifier', opts({ epochs: 6 }));
-    await expect.poll(async () => (await job.info()).progress?.epoch).toBe(3);
-    await a.close();
-    open = open.filter((h) => h !== a);
-
+  it('errors a job whose module cannot train at the call: no model, no version, no worker', async () => {
     const workers = fake();
-    const b = await registry('resume');
-    const again = await b.trainer('fake').get(job.id);
-    const info = await again.info();
-    expect(info).toMatchObject({ status: 'interrupted', lastCheckpoint: { epoch: 2 } });
-    await expect(again.result()).rejects.toMatchObject({ code: 'job-stopped' });
-    // As if the page had closed before its record caught up with the metrics it logged.
-    await b.db.jobs.update(job.id, { progress: null });
-    const heard: number[] = [];
-    again.onProgress((p) => heard.push(p.epoch));
-    await again.resume();
-    const version = await again.result();
-    expect(workers.spawned[0]!.requests[0]!.resume?.epoch).toBe(2);
-    expect(heard).toEqual([3, 4, 5, 6]);
-    expect(Object.keys(workers.spawned[0]!.requests[0]!.resume!.files).sort()).toEqual(['model.json', 'weights.bin']);
-    expect((await again.info()).status).toBe('completed');
-    // Epochs 1–3 were logged by the first run; the resumed run logs 4–6, none twice.
-    expect((await version.metricHistory('loss')).map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect((await version.checkpoints()).items.map((c) => c.handle)).toEqual(['epoch_2', 'epoch_4', 'epoch_6']);
-    expect(await codeOf(again.resume())).toBe('invalid-argument');
+    const h = await registry();
+    const unknown = h.trainer('fake').train('no-such-module', opts());
+    expect(await codeOf(unknown.result())).toBe('unknown-module');
+    expect(await unknown.info()).toMatchObject({ status: 'errored', error: { code: 'unknown-module' }, versionId: null, started: null });
+    expect((await unknown.info()).error?.message).toContain('tabular-classifier');
+    const importOnly = h.trainer('fake').train('tfjs-import', opts());
+    expect(await codeOf(importOnly.result())).toBe('invalid-argument');
+    expect((await importOnly.wait()).status).toBe('errored');
+    expect(await codeOf(h.model('team', 'iris'))).toBe('model-not-found');
+    expect(workers.spawned).toEqual([]);
   });
 
-  it('marks queued and running jobs of a closed page interrupted on open, and resumes one with no checkpoint from the start', async () => {
-    const a = await registry('crashed');
-    const now = Date.now();
-    const base = { type: 'train' as const, module: 'tabular-classifier', progress: null, submitted: now, started: now, completed: null, error: null };
-    const request = { data: { rows }, target: 'y', params: { epochs: 2 }, backends: ['cpu' as const], checkpointEvery: 0, saveAs: { namespace: 'team', model: 'iris' } };
-    await a.db.jobs.bulkAdd([
-      { ...base, id: 'fake:1', status: 'running', request, versionId: null, lastCheckpoint: null, backend: null },
-      { ...base, id: 'fake:2', status: 'queued', request, versionId: null, lastCheckpoint: null, backend: null },
-    ]);
+  it('keeps the rest of the queue when a queued job whose record failed to be written is canceled', async () => {
+    const gate = deferred();
+    const workers = fake({ beforeEpoch: () => gate.promise });
+    const h = await registry(undefined, { concurrency: 1 });
+    const add = JobRecords.prototype.add;
+    const refused = deferred();
+    let adds = 0;
+    vi.spyOn(JobRecords.prototype, 'add').mockImplementation(function (this: JobRecords, record) {
+      return ++adds === 2 ? refused.promise : add.call(this, record);
+    });
+    const trainer = h.trainer('fake');
+    const first = trainer.train('tabular-classifier', opts({ epochs: 1 }));
+    const second = trainer.train('tabular-classifier', opts({ epochs: 1 }));
+    const third = trainer.train('tabular-classifier', { ...opts({ epochs: 1 }), saveAs: { namespace: 'team', model: 'third' } });
+    await expect.poll(() => workers.spawned.length).toBe(1);
+    const canceled = second.cancel(); // off the queue at once; then its record fails to be written
+    refused.reject(new Error('disk full'));
+    await canceled;
+    gate.resolve();
+    await first.result();
+    expect((await third.result()).status).toBe('ready');
+    expect(workers.spawned).toHaveLength(2);
+  });
+
+  it('stops at its next epoch when another page marks its record interrupted, leaving its version to resume', async () => {
+    const gate = deferred();
+    const workers = fake({ beforeEpoch: (epoch) => (epoch === 3 ? gate.promise : epoch > 3 ? new Promise(() => undefined) : Promise.resolve()) });
+    const h = await registry();
+    const job = h.trainer('fake').train('tabular-classifier', opts({ epochs: 6 }));
+    await expect.poll(async () => (await job.info()).progress?.epoch).toBe(2);
+    await h.db.jobs.update(job.id, { status: 'interrupted' });
+    gate.resolve();
+    expect(await codeOf(job.result())).toBe('job-stopped');
+    expect((await job.info()).status).toBe('interrupted');
+    expect(workers.spawned[0]!.terminated).toBe(true);
+    expect((await h.find('team/iris/1')).status).toBe('pending');
+  });
+
+  it('keeps a finished version ready when another page ends the record just before the job completes it', async () => {
     const workers = fake();
-    const b = await registry('crashed');
-    expect((await b.jobs()).map((j) => j.status)).toEqual(['interrupted', 'interrupted']);
-    const job = await b.trainer('fake').resume('fake:1');
-    const version = await job.result();
-    expect(workers.spawned[0]!.requests[0]!.resume).toBeUndefined();
-    expect(version.status).toBe('ready');
-    await (await b.job('fake:2')).cancel();
-    expect((await b.job('fake:2').then((j) => j.info())).status).toBe('canceled');
-  });
-});
-
-describe('retention', () => {
-  it('purges finished jobs past retention on open, keeping interrupted training jobs', async () => {
-    const a = await registry('retention');
-    const old = Date.now() - 10_000;
-    const base = { module: 'm', progress: null, submitted: old, started: old, error: null, versionId: null, lastCheckpoint: null, backend: null };
-    await a.db.jobs.bulkAdd([
-      { ...base, id: 'local:done', type: 'train', status: 'completed', completed: old, request: { ref: 'a/b' } },
-      { ...base, id: 'local:fresh', type: 'train', status: 'errored', completed: Date.now(), request: { ref: 'a/b' } },
-      { ...base, id: 'local:int-train', type: 'train', status: 'interrupted', completed: null, request: { ref: 'a/b' } },
-      { ...base, id: 'local:int-predict', type: 'predict', status: 'interrupted', completed: null, request: { ref: 'a/b' } },
-    ]);
-    const b = await registry('retention', { retentionMs: 5_000 });
-    expect((await b.jobs()).map((j) => j.id).sort()).toEqual(['local:fresh', 'local:int-train']);
-    expect(await codeOf(b.job('local:done'))).toBe('job-not-found');
-  });
-
-  it('purges after a job ends', async () => {
-    fake();
-    const h = await registry(undefined, { retentionMs: 0 });
-    const job = h.trainer('fake').train('tabular-classifier', opts({ epochs: 1 }));
-    await job.result();
-    await expect.poll(async () => (await h.jobs()).length).toBe(0);
-  });
-
-  it('refuses bad job options at open', async () => {
-    expect(await codeOf(openRegistry({ name: 'bad-options', persist: false, jobs: { concurrency: 0 } }))).toBe('invalid-argument');
+    const h = await registry();
+    const update = JobRecords.prototype.update;
+    vi.spyOn(JobRecords.prototype, 'update').mockImplementation(async function (this: JobRecords, id, changes, onlyIf) {
+      // Another tab's cancel lands between the version becoming ready and the final record write.
+      if (changes.status === 'completed') await update.call(this, id, { status: 'canceled', completed: Date.now() });
+      return update.call(this, id, changes, onlyIf);
+    });
+    const job = h.trainer('fake').train('tabular-classifier', opts({ epochs: 2 }));
+    expect(await codeOf(job.result())).toBe('job-stopped');
+    expect((await job.info()).status).toBe('canceled');
+    expect((await h.find('team/iris/1')).status).toBe('ready');
+    expect(workers.spawned[0]!.terminated).toBe(true);
   });
 });

@@ -2,16 +2,16 @@ import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { namespaceSchema, nameSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
-import type { Backend, ModelFiles, TrainerWorkerApi, TrainingData, TrainProgress, TrainRequest, TrainResult } from '../../jobs/protocol.ts';
+import type { Backend, ModelFiles, TrainerWorkerApi, TrainingData, TrainProgress, TrainRequest } from '../../jobs/protocol.ts';
 import type { JobRecord, TrainJobRequest } from '../db.ts';
-import { VersionHandle } from '../version.ts';
-import type { FactoryContext } from './context.ts';
-import { frameworkOf } from './initializer.ts';
+import { setLocalStatus, type VersionHandle } from '../version.ts';
+import { backendSchema, type FactoryContext } from './context.ts';
 import { Job } from './job.ts';
-import { ensureModel, uploadModelFiles } from './models.ts';
-import { describeError, jobNotFound, JobRunner, noResult, type LiveJob } from './runner.ts';
+import { moduleProblem } from './models.ts';
+import { holdJob } from './records.ts';
+import { describeError, jobNotFound, JobRunner, type LiveJob } from './runner.ts';
+import { loggedEpochs, newTrainedVersion, resumePoint, saveTrained, versionById } from './training.ts';
 import { spawnTrainWorker, type Spawn, type WorkerHandle } from './workers.ts';
-import { setLocalStatus } from '../version.ts';
 
 /** Options of `trainer.train(module, opts)`. */
 export interface TrainOptions {
@@ -31,10 +31,18 @@ export interface TrainOptions {
 
 /** Starts training jobs (caikit's trainer). Built by the `trainers` factories: `hangar.trainer('local')`. */
 export interface Trainer {
+  /** The type name it was built under (`local`), lower-cased: the prefix of its jobs' ids. */
   readonly type: string;
-  /** Starts (or queues) a job at once and answers it; bad options throw `invalid-argument` here. */
+  /**
+   * Starts (or queues) a job at once and answers it; bad options throw `invalid-argument` here.
+   * A module that does not train ends the job `errored` at once (`unknown-module`, or
+   * `invalid-argument` for an import module), with no model or version made.
+   */
   train(module: string, opts: TrainOptions): Job<VersionHandle>;
-  /** Restarts an `interrupted` job from its last checkpoint, under the same id. */
+  /**
+   * Restarts an `interrupted` job from its last checkpoint, under the same id. Resuming a job this
+   * trainer is already running answers it; one running in another page is `invalid-argument`.
+   */
   resume(id: string): Promise<Job<VersionHandle>>;
   /** A handle on one of this trainer's jobs. */
   get(id: string): Promise<Job<VersionHandle>>;
@@ -48,18 +56,14 @@ const optionsSchema = z.object({
   target: z.string().min(1),
   params: z.record(z.string(), z.unknown()).optional(),
   saveAs: z.object({ namespace: namespaceSchema, model: nameSchema }),
-  backends: z.array(z.enum(['webgpu', 'webgl', 'wasm', 'cpu'])).min(1).optional(),
+  backends: z.array(backendSchema).min(1).optional(),
   checkpointEvery: z.number().int().min(0).optional(),
 });
 
-const CANCELED = Symbol('canceled');
+/** Thrown inside a run: the job stopped (canceled, or its record ended by another page) before completing. */
+const STOPPED = Symbol('stopped');
 
-type Json = z.infer<ReturnType<typeof z.json>>;
-/** A value as plain JSON (metadata takes nothing else): undefined and functions dropped. */
-const json = (value: unknown): Json => JSON.parse(JSON.stringify(value ?? null)) as Json;
-const EPOCH_HANDLE = /^epoch_(\d+)$/;
-
-/** One running job's worker and stop switch. */
+/** One running job's worker and stop switch (aborted with how it ends: `canceled` or `interrupted`). */
 interface Run {
   abort: AbortController;
   worker?: WorkerHandle<TrainerWorkerApi>;
@@ -74,6 +78,8 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
   protected readonly kind = 'train';
   private readonly queue: string[] = [];
   private readonly runs = new Map<string, Run>();
+  /** Resumes under way, so two at once in this page answer one job. */
+  private readonly resuming = new Map<string, Promise<Job<VersionHandle>>>();
   private running = 0;
 
   constructor(
@@ -96,24 +102,29 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
       saveAs: o.saveAs,
     };
     const id = this.newId();
+    // A module that cannot train ends the job here, before any model or version is made.
+    const problem = moduleProblem(module, 'train');
+    const now = Date.now();
+    const end = problem ? { status: 'errored' as const, completed: now, error: describeError(problem) } : { status: 'queued' as const, completed: null, error: null };
     const record: JobRecord = {
-      ...{ id, type: 'train', module, status: 'queued', progress: null, submitted: Date.now(), started: null, completed: null, error: null },
+      ...{ id, type: 'train', module, progress: null, submitted: now, started: null, ...end },
       ...{ request, versionId: null, lastCheckpoint: null, backend: null },
     };
-    this.enqueue(id, this.ctx.records.add(record));
+    const job = this.create(record, (j) => this.stop(j));
+    if (problem) void job.created.then(() => job.reject(problem), (err: unknown) => job.reject(err));
+    else this.enqueue(job);
     return new Job(id, this);
   }
 
-  async resume(id: string): Promise<Job<VersionHandle>> {
+  resume(id: string): Promise<Job<VersionHandle>> {
     const current = this.live.get(id);
-    if (current && !current.settled) return new Job(id, this);
-    await this.record(id);
-    const record = await this.ctx.records.update(id, { status: 'queued', error: null, completed: null }, ['interrupted']);
-    if (record?.status !== 'queued') {
-      throw new HangarError(ErrorCode.InvalidArgument, `Job "${id}" is ${record?.status}; only an interrupted job can resume.`, { job: id, status: record?.status });
+    if (current && !current.settled) return Promise.resolve(new Job(id, this));
+    let resuming = this.resuming.get(id);
+    if (!resuming) {
+      resuming = this.restart(id).finally(() => this.resuming.delete(id));
+      this.resuming.set(id, resuming);
     }
-    this.enqueue(id, Promise.resolve());
-    return new Job(id, this);
+    return resuming;
   }
 
   async close(): Promise<void> {
@@ -126,23 +137,54 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
 
   protected async loadResult(record: JobRecord): Promise<VersionHandle> {
     if (!record.versionId) throw jobNotFound(record.id);
-    return this.versionById(record.versionId);
+    return versionById(this.ctx.client, record.versionId);
   }
 
+  /** A job canceled through its record fails its version, unless the version was already finished (ready). */
   protected override async canceledElsewhere(record: JobRecord): Promise<void> {
-    if (record.versionId) await (await this.versionById(record.versionId)).update({ status: 'failed' }).catch(() => undefined);
+    const version = record.versionId ? await versionById(this.ctx.client, record.versionId).catch(() => undefined) : undefined;
+    if (version && version.status !== 'ready') await version.update({ status: 'failed' }).catch(() => undefined);
   }
 
-  private enqueue(id: string, created: Promise<void>): void {
-    const job = this.track(id, created, (j) => this.stop(j));
-    this.queue.push(id);
-    created.then(
+  /**
+   * Resumes an interrupted job: takes its lock (free unless another page has it), then moves its
+   * record from `interrupted` to `queued`; only when that applied does the job run here.
+   */
+  private async restart(id: string): Promise<Job<VersionHandle>> {
+    await this.record(id);
+    const release = await holdJob(id);
+    let record: JobRecord | undefined;
+    try {
+      record = release && (await this.ctx.records.update(id, { status: 'queued', error: null, completed: null }, ['interrupted']));
+    } finally {
+      if (!record) release?.();
+    }
+    if (!record) {
+      const status = (await this.ctx.records.get(id))?.status;
+      const why = release ? `is ${status}` : 'runs in another page';
+      throw new HangarError(ErrorCode.InvalidArgument, `Job "${id}" ${why}; only an interrupted job can resume.`, { job: id, status });
+    }
+    this.enqueue(this.track(id, Promise.resolve(release), Promise.resolve(), (j) => this.stop(j)));
+    return new Job(id, this);
+  }
+
+  private enqueue(job: LiveJob<VersionHandle>): void {
+    this.queue.push(job.id);
+    job.created.then(
       () => this.pump(),
       (err: unknown) => {
-        this.queue.splice(this.queue.indexOf(id), 1);
+        this.unqueue(job.id);
         job.reject(err);
       },
     );
+  }
+
+  /** Takes a job off the queue; false when it is not there (started, or taken off already). */
+  private unqueue(id: string): boolean {
+    const at = this.queue.indexOf(id);
+    if (at < 0) return false;
+    this.queue.splice(at, 1);
+    return true;
   }
 
   private pump(): void {
@@ -157,9 +199,7 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
   }
 
   private async stop(job: LiveJob<VersionHandle>): Promise<void> {
-    const queued = this.queue.indexOf(job.id);
-    if (queued >= 0) {
-      this.queue.splice(queued, 1);
+    if (this.unqueue(job.id)) {
       await job.created.catch(() => undefined);
       await this.end(job, 'canceled');
     } else {
@@ -168,30 +208,12 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
     await job.outcome.catch(() => undefined);
   }
 
-  private async versionById(id: string): Promise<VersionHandle> {
-    const row = await this.ctx.client.db.versions.get(id);
-    const model = row && (await this.ctx.client.db.models.get(row.modelId));
-    if (!row || !model || row.deletedAt !== null) throw new HangarError(ErrorCode.VersionNotFound, 'The version this job trained no longer exists.', { versionId: id });
-    return VersionHandle.load(this.ctx.client, model.name, row);
-  }
-
   /** The version being trained: the one an earlier run made, or a new one. */
   private async versionFor(job: LiveJob<VersionHandle>, record: JobRecord, request: TrainJobRequest): Promise<VersionHandle> {
-    if (record.versionId) return this.versionById(record.versionId);
-    const model = await ensureModel(this.ctx.registry, request.saveAs.namespace, request.saveAs.model, 'tabular');
-    const version = await model.newVersion({ framework: frameworkOf(record.module), metadata: { module: record.module, params: json(request.params) } });
+    if (record.versionId) return versionById(this.ctx.client, record.versionId);
+    const version = await newTrainedVersion(this.ctx.registry, record.module, request);
     await this.write(job, { versionId: version.id });
     return version;
-  }
-
-  /** The latest `epoch_N` checkpoint of the version, to resume from. */
-  private async resumePoint(version: VersionHandle): Promise<TrainRequest['resume']> {
-    const epochs = (await version.checkpoints()).items.map((c) => Number(EPOCH_HANDLE.exec(c.handle)?.[1] ?? NaN)).filter((n) => Number.isSafeInteger(n));
-    if (!epochs.length) return undefined;
-    const epoch = Math.max(...epochs);
-    const files: ModelFiles = {};
-    for (const f of (await version.loadCheckpoint(`epoch_${epoch}`)).files) files[f.path] = f.blob;
-    return { epoch, files };
   }
 
   private async run(job: LiveJob<VersionHandle>): Promise<void> {
@@ -199,23 +221,22 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
     this.runs.set(job.id, run);
     const { signal } = run.abort;
     const check = () => {
-      if (signal.aborted) throw CANCELED;
+      if (signal.aborted) throw STOPPED;
     };
     let version: VersionHandle | undefined;
+    let ready = false;
     try {
       const record = await this.write(job, { status: 'running', started: Date.now() }, ['queued']);
-      if (record?.status !== 'running') throw CANCELED;
+      if (!record) throw STOPPED;
       const request = record.request as TrainJobRequest;
-      version = await this.versionFor(job, record, request);
+      const trained = (version = await this.versionFor(job, record, request));
       // Pending while it trains, so `ns/m` (the latest ready version) never picks it half-made.
-      await setLocalStatus(this.ctx.client, version.id, 'pending');
-      // Epochs an earlier run logged are not logged twice when it resumes. The version's own
-      // points say how far it got: its page may have closed before the record caught up.
-      const logged = Math.max(record.progress?.epoch ?? 0, ...Object.values(await version.metrics()).map((m) => m.lastStep));
+      await setLocalStatus(this.ctx.client, trained.id, 'pending');
+      // Epochs an earlier run logged are not logged twice when it resumes.
+      const logged = await loggedEpochs(trained);
       check();
-      const resume = await this.resumePoint(version);
+      const resume = await resumePoint(trained);
       check();
-      const trained = version;
       const worker = (run.worker = this.spawn());
       const onProgress = (p: TrainProgress) => this.progress(job, run, trained, p, logged);
       const onCheckpoint = async (epoch: number, files: ModelFiles) => {
@@ -226,15 +247,21 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
       const { data, target, params, backends, checkpointEvery } = request;
       const train: TrainRequest = { module: record.module, data, target, params, backends, checkpointEvery, ...(resume ? { resume } : {}) };
       // Cancel terminates the worker, whose pending call then never answers: race it.
-      const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(CANCELED), { once: true }));
+      const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(STOPPED), { once: true }));
       const result = await Promise.race([worker.api.train(train, onProgress, onCheckpoint), worker.failed, stopped]);
       worker.terminate();
       check();
-      await this.finish(job, trained, result);
+      await saveTrained(this.ctx.client, trained, { id: job.id, module: record.module }, result);
+      // From here the version is finished: a cancel comes too late, and should another page have
+      // ended the record meanwhile, the job ends as it says while the version stays ready.
+      ready = true;
+      if (!(await this.write(job, { status: 'completed', completed: Date.now(), backend: result.backend }, ['running']))) throw STOPPED;
+      job.resolve(await trained.refresh());
     } catch (err) {
       run.worker?.terminate();
-      const how = signal.aborted ? (signal.reason === 'interrupted' ? 'interrupted' : 'canceled') : err === CANCELED ? 'canceled' : 'errored';
-      if (version && how !== 'interrupted') await version.update({ status: 'failed' }).catch(() => undefined);
+      const halted = err === STOPPED || signal.aborted;
+      const how = !halted ? 'errored' : signal.aborted && !ready ? (signal.reason as 'canceled' | 'interrupted') : 'canceled';
+      if (version && !ready && how !== 'interrupted') await version.update({ status: 'failed' }).catch(() => undefined);
       await this.end(job, how, how === 'errored' ? describeError(err) : undefined);
     } finally {
       this.runs.delete(job.id);
@@ -242,7 +269,8 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
   }
 
   private progress(job: LiveJob<VersionHandle>, run: Run, version: VersionHandle, p: TrainProgress, logged: number): void {
-    if (run.abort.signal.aborted) return;
+    const { signal } = run.abort;
+    if (signal.aborted) return;
     for (const listener of job.listeners) {
       try {
         listener(p);
@@ -252,31 +280,14 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
     }
     const metrics = Object.fromEntries(Object.entries(p.metrics).filter(([, v]) => Number.isFinite(v)));
     if (p.epoch > logged) void version.logMetrics(metrics, { step: p.epoch }).catch(() => undefined);
-    // Another tab may have canceled it through its record: stop at this epoch.
-    void this.write(job, { progress: p }, ['running']).then(
-      (r) => r?.status === 'canceled' && run.abort.abort('canceled'),
-      () => undefined,
-    );
-  }
-
-  private async finish(job: LiveJob<VersionHandle>, version: VersionHandle, result: TrainResult): Promise<void> {
-    await uploadModelFiles(version, result.files);
-    const lineage = { module: (await this.record(job.id)).module, params: result.params, datasetSha256: result.datasetSha256, job: job.id, backend: result.backend };
-    await version.update({ metadata: { params: json(result.params), lineage: json(lineage) } });
-    await this.ctx.client.metrics.flush();
-    await setLocalStatus(this.ctx.client, version.id, 'ready');
-    if (this.runs.get(job.id)?.abort.signal.aborted) throw CANCELED;
-    const done = await this.write(job, { status: 'completed', completed: Date.now(), backend: result.backend }, ['running']);
-    if (done?.status !== 'completed') throw CANCELED;
-    job.resolve(await version.refresh());
-  }
-
-  /** Ends a job that did not complete, in its record and for whoever waits. */
-  private async end(job: LiveJob<VersionHandle>, status: 'canceled' | 'errored' | 'interrupted', error?: { code: string; message: string }): Promise<void> {
-    const changes = status === 'interrupted' ? { status } : { status, completed: Date.now(), error: error ?? null };
-    const row = await this.write(job, changes, ['queued', 'running']).catch(() => undefined);
-    const info = { id: job.id, status: row?.status ?? status, error: row?.error ?? error ?? null };
-    job.reject(noResult(info));
+    // Another page may have ended its record (a cancel, or taken it for interrupted): stop at this epoch.
+    void this.write(job, { progress: p }, ['running'])
+      .then(async (changed) => {
+        if (changed || signal.aborted) return;
+        const status = (await this.ctx.records.get(job.id))?.status;
+        run.abort.abort(status === 'interrupted' ? 'interrupted' : 'canceled');
+      })
+      .catch(() => undefined);
   }
 }
 

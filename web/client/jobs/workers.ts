@@ -1,7 +1,7 @@
-import { proxy, wrap } from 'comlink';
+import { proxy, transfer, wrap } from 'comlink';
 import '../comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
-import type { PredictorWorkerApi, TrainerWorkerApi } from '../../jobs/protocol.ts';
+import type { PredictInput, PredictorWorkerApi, TrainerWorkerApi } from '../../jobs/protocol.ts';
 
 /** A started Web Worker: its API, a way to stop it, and a promise that rejects if it dies. */
 export interface WorkerHandle<Api> {
@@ -43,14 +43,42 @@ export const spawnTrainWorker: Spawn<TrainerWorkerApi> = () => {
   };
 };
 
-/** The predictor worker: one per predictor, shared by its prediction jobs. */
+/**
+ * A prediction's input as it goes to the worker, with the buffers to transfer. Tensor data is
+ * copied first, always: the caller's typed arrays stay theirs and usable (a caller may predict
+ * with the same input again; transferring their buffers would empty their arrays), and a view
+ * on part of a larger buffer sends only its own bytes (structured clone would copy the whole
+ * buffer under it, twice). The copies, each an exact-size buffer, are transferred, not cloned.
+ */
+export function predictMessage(input: PredictInput): [PredictInput, ArrayBuffer[]] {
+  if (!input || typeof input !== 'object' || !('tensors' in input) || !input.tensors || typeof input.tensors !== 'object') return [input, []];
+  const tensors: Extract<PredictInput, { tensors: unknown }>['tensors'] = {};
+  const buffers: ArrayBuffer[] = [];
+  for (const [name, t] of Object.entries(input.tensors)) {
+    if (t?.data instanceof Float32Array || t?.data instanceof Int32Array) {
+      // slice(): a new typed array over a new buffer of exactly its bytes.
+      const data = t.data.slice();
+      tensors[name] = { ...t, data };
+      buffers.push(data.buffer);
+    } else {
+      // Not ours to fix here: the worker refuses it, saying why.
+      tensors[name] = t;
+    }
+  }
+  return [{ ...input, tensors }, buffers];
+}
+
+/** The predictor worker: one per predictor, shared by its prediction jobs. Tensor inputs are transferred (see `predictMessage`). */
 export const spawnPredictWorker: Spawn<PredictorWorkerApi> = () => {
   const worker = new Worker(new URL('../../jobs/predict.worker.ts', import.meta.url), { type: 'module', name: 'hangar-predict' });
   const remote = wrap<PredictorWorkerApi>(worker);
   return {
     api: {
       load: (key, module, files, backends) => remote.load(key, module, files, backends),
-      predict: (key, input) => remote.predict(key, input),
+      predict: (key, input) => {
+        const [message, buffers] = predictMessage(input);
+        return remote.predict(key, transfer(message, buffers));
+      },
       unload: (key) => remote.unload(key),
     },
     terminate: () => worker.terminate(),

@@ -43,7 +43,8 @@ export const MODULE_TYPES: Readonly<Record<string, ModuleType>> = Object.freeze(
   },
 });
 
-export const MODULE_IDS = Object.keys(MODULE_TYPES);
+/** The id of every module type, in `MODULE_TYPES` order: what error messages list as the known modules. */
+export const MODULE_IDS: readonly string[] = Object.freeze(Object.keys(MODULE_TYPES));
 
 /** The module with this id, its code loaded; `unknown-module` when there is none. */
 export async function loadModule(id: string): Promise<Module> {

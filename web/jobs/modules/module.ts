@@ -1,4 +1,4 @@
-import type { Backend, ModelFiles, PredictInput, PredictOutput, TrainProgress, TrainResult } from '../protocol.ts';
+import type { Backend, ModelFiles, PredictInput, PredictOutput, SkippedBackend, TrainProgress, TrainResult } from '../protocol.ts';
 import type { Table } from '../csv.ts';
 import type { TensorSpec } from './tensors.ts';
 
@@ -16,7 +16,7 @@ export interface TrainJob {
   checkpointEvery: number;
   /** Files of a checkpoint saved after `epoch` epochs: training continues from there. */
   resume?: { epoch: number; files: ModelFiles };
-  /** Called after every epoch, not awaited. `epoch` counts finished epochs, from 1. */
+  /** Called after every epoch, not awaited (the worker orders it before checkpoints). `epoch` counts finished epochs, from 1. */
   onProgress(progress: TrainProgress): void;
   /** Called every `checkpointEvery` epochs with the model as it stands; training waits for it. */
   onCheckpoint(epoch: number, files: ModelFiles): Promise<void>;
@@ -31,12 +31,14 @@ export interface Trained extends Omit<TrainResult, 'datasetSha256'> {
 /** A model in memory, on one backend. */
 export interface LoadedModel {
   backend: Backend;
+  /** Backends asked for before `backend` that could not start, and why; absent when the first one started. */
+  skipped?: SkippedBackend[];
   /** Imported models: the input tensors `predict` takes, by name. */
   inputs?: TensorSpec[];
   /** Imported models: the output tensors `predict` answers, by name. */
   outputs?: TensorSpec[];
   predict(input: PredictInput): Promise<PredictOutput>;
-  /** Frees its tensors or session; the model cannot predict afterwards. */
+  /** Frees its tensors (weights and, after training, its optimizer's) or session; the model cannot predict afterwards. */
   dispose(): void;
 }
 

@@ -1,12 +1,14 @@
 import type * as Ort from 'onnxruntime-web';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
-import type { Backend, ModelFiles, PredictInput, PredictOutput } from '../protocol.ts';
+import { DEFAULT_BACKENDS, type Backend, type ModelFiles, type PredictInput, type PredictOutput } from '../protocol.ts';
 import { createOrtSession, supported } from './backends.ts';
 import type { LoadedModel, Module } from './module.ts';
 import { namedInputs, toOutputArray, type TensorData, type TensorSpec } from './tensors.ts';
 
 const ID = 'onnx-import';
-const BACKENDS: readonly Backend[] = ['webgpu', 'wasm'];
+/** The execution providers Hangar runs ONNX models on, best first: the ONNX defaults (a copy: the default is the page's to change). */
+const BACKENDS: readonly Backend[] = Object.freeze([...DEFAULT_BACKENDS.onnx]);
+/** The model file's usual name among an imported model's files. */
 export const MODEL_ONNX = 'model.onnx';
 
 /** The `.onnx` file among the files: `model.onnx`, or the only `.onnx` file. */
@@ -44,11 +46,12 @@ export const onnxImport: Module = {
   async load(files: ModelFiles, backends: Backend[]): Promise<LoadedModel> {
     const usable = supported(backends, BACKENDS, ID);
     const bytes = new Uint8Array(await modelFile(files).arrayBuffer());
-    const { session, backend, ort } = await createOrtSession(bytes, usable);
+    const { session, backend, skipped, ort } = await createOrtSession(bytes, usable);
     const inputs = session.inputMetadata.map(spec);
     const outputs = session.outputMetadata.map(spec);
     return {
       backend,
+      ...(skipped.length > 0 && { skipped }),
       inputs,
       outputs,
       async predict(input: PredictInput): Promise<PredictOutput> {
@@ -72,7 +75,8 @@ export const onnxImport: Module = {
             value.dispose();
           }
         }
-        return { tensors };
+        // A session runs on the execution provider it was created with.
+        return { tensors, backend };
       },
       dispose: () => void session.release(),
     };

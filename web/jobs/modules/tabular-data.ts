@@ -7,14 +7,18 @@ import { readJsonFile } from './tfjs-files.ts';
 // what comes out. Saved as preprocessing.json with the model, so a loaded model predicts from
 // rows exactly as the trained one did.
 
+/** The file of a tabular model that holds its `Preprocessing`, beside `model.json` and `weights.bin`. */
 export const PREPROCESSING_JSON = 'preprocessing.json';
 
+/** How rows become the network's input and its output becomes predictions: `preprocessing.json`. */
 export interface Preprocessing {
   /** Bumped when the layout changes. */
   format: 1;
   /** The module that wrote it, e.g. `tabular-classifier`. */
   module: string;
+  /** The feature columns, in the order the network takes them. */
   features: string[];
+  /** The column the model predicts. */
   target: string;
   /** Each feature becomes (value − mean) / std before it reaches the network. */
   scaling: { method: 'standardize'; mean: number[]; std: number[] };
@@ -28,8 +32,11 @@ export interface Preprocessing {
 export interface TabularParams {
   /** Units of each hidden dense layer (ReLU); `[]` for none. */
   hidden: number[];
+  /** Passes over the training rows. */
   epochs: number;
+  /** Adam's learning rate. */
   learningRate: number;
+  /** Rows per gradient step. */
   batchSize: number;
   /** Share of rows held out (after a seeded shuffle) to report `val_*` metrics. */
   validationSplit: number;
@@ -39,6 +46,7 @@ export interface TabularParams {
   features?: string[];
 }
 
+/** The parameters a tabular module uses where a job gives none. */
 export const TABULAR_DEFAULTS: TabularParams = { hidden: [16], epochs: 50, learningRate: 0.01, batchSize: 32, validationSplit: 0.2, seed: 42 };
 
 const invalidParam = (name: string, rule: string, value: unknown) =>
@@ -152,4 +160,5 @@ export async function readPreprocessing(files: ModelFiles, module: string): Prom
   return prep;
 }
 
+/** `preprocessing.json` as a file, to save with the model. */
 export const preprocessingFile = (prep: Preprocessing) => new Blob([JSON.stringify(prep, null, 2)], { type: 'application/json' });

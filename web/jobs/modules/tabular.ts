@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { toDataset, type Dataset } from '../csv.ts';
-import type { Backend, ModelFiles, PredictInput, PredictOutput } from '../protocol.ts';
-import { supported, useTfjsBackend } from './backends.ts';
+import { DEFAULT_BACKENDS, type Backend, type ModelFiles, type PredictInput, type PredictOutput, type SkippedBackend } from '../protocol.ts';
+import { supported, switchTfjsBackend, tfjsTask, useTfjsBackend } from './backends.ts';
 import type { LoadedModel, Module, TrainJob, Trained } from './module.ts';
 import {
   checkSameData,
@@ -36,8 +36,8 @@ export interface TabularHead {
   decode(prep: Preprocessing, output: Float32Array, rows: number): PredictOutput;
 }
 
-/** The tfjs backends the tabular modules run on, best first. */
-const BACKENDS: readonly Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** The tfjs backends the tabular modules run on, best first: all of them (a copy: the default is the page's to change). */
+const BACKENDS: readonly Backend[] = Object.freeze([...DEFAULT_BACKENDS.tfjs]);
 
 /** A tabular module (`tabular-classifier`, `tabular-regressor`): a dense network over standardized numeric features. */
 export function tabularModule(id: string, head: TabularHead): Module {
@@ -47,23 +47,30 @@ export function tabularModule(id: string, head: TabularHead): Module {
     backends: BACKENDS,
     train: (job) => train(id, head, job),
     async load(files, backends) {
-      const backend = await useTfjsBackend(supported(backends, BACKENDS, id));
-      const prep = await readPreprocessing(files, id);
-      const model = await loadLayers(files);
-      return loaded(model, prep, head, backend);
+      const usable = supported(backends, BACKENDS, id);
+      return tfjsTask(async () => {
+        const { backend, skipped } = await useTfjsBackend(usable);
+        const prep = await readPreprocessing(files, id);
+        // To predict with: a checkpoint's optimizer state (Adam's moments) is left out.
+        const model = await loadLayers(files, { optimizer: false });
+        return loaded(model, prep, head, backend, skipped);
+      });
     },
   };
 }
 
-async function loadLayers(files: ModelFiles): Promise<tfl.LayersModel> {
+/** A layers model from its files; `optimizer: true` restores the optimizer a checkpoint holds, to train on. */
+async function loadLayers(files: ModelFiles, { optimizer }: { optimizer: boolean }): Promise<tfl.LayersModel> {
   const { artifacts } = await filesToArtifacts(files);
   try {
-    return await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+    // Without its training config tfjs makes no optimizer, and frees the optimizer weights it read.
+    return await tfl.loadLayersModel(tf.io.fromMemory(optimizer ? artifacts : { ...artifacts, trainingConfig: undefined }));
   } catch (err) {
     throw new HangarError(ErrorCode.InvalidModelFile, `The model's files do not load as a tfjs layers model: ${(err as Error).message}`);
   }
 }
 
+/** A new network for the data, compiled with its own Adam optimizer (which the caller frees: `model.dispose()` does not). */
 function build(prep: Preprocessing, head: TabularHead, p: TabularParams): tfl.LayersModel {
   const units = [...p.hidden, head.units(prep)];
   const model = tfl.sequential();
@@ -99,7 +106,20 @@ async function train(id: string, head: TabularHead, job: TrainJob): Promise<Trai
   const trainRows = order.slice(0, n - held);
   const valRows = order.slice(n - held);
 
-  const backend = await useTfjsBackend(supported(job.backends, BACKENDS, id));
+  const usable = supported(job.backends, BACKENDS, id);
+  return tfjsTask(() => trainOn(usable, id, head, job, { p, dataset, trainRows, valRows }));
+}
+
+/** Training proper, its data split: on the first of `backends` that starts, inside a `tfjsTask`. */
+async function trainOn(
+  backends: Backend[],
+  id: string,
+  head: TabularHead,
+  job: TrainJob,
+  { p, dataset, trainRows, valRows }: { p: TabularParams; dataset: Dataset; trainRows: number[]; valRows: number[] },
+): Promise<Trained> {
+  const { backend, skipped } = await useTfjsBackend(backends);
+  const n = dataset.x.length;
   let start = 0;
   let prep: Preprocessing;
   let model: tfl.LayersModel;
@@ -111,7 +131,7 @@ async function train(id: string, head: TabularHead, job: TrainJob): Promise<Trai
     prep = await readPreprocessing(job.resume.files, id);
     checkSameData(prep, dataset);
     // The checkpoint holds the optimizer's state too (Adam's moments), so training goes on as if never stopped.
-    model = await loadLayers(job.resume.files);
+    model = await loadLayers(job.resume.files, { optimizer: true });
   } else {
     prep = {
       format: 1,
@@ -123,13 +143,17 @@ async function train(id: string, head: TabularHead, job: TrainJob): Promise<Trai
     };
     model = build(prep, head, p);
   }
+  // tfjs frees an optimizer with its model only when it made it from a name; ours is an instance
+  // (from `build`, or from the checkpoint's training config), so it is freed here, whatever happens.
+  const optimizer = model.optimizer;
 
+  const held = valRows.length;
   const width = prep.features.length;
   const units = head.units(prep);
-  const x = tf.tensor2d(scale(prep, dataset.x), [n, width]);
-  const y = tf.tensor2d(head.encode(prep, dataset.y), [n, units]);
+  let x: tf.Tensor | undefined;
+  let y: tf.Tensor | undefined;
+  let validation: [tf.Tensor, tf.Tensor] | undefined;
   const pick = (t: tf.Tensor, rows: number[]) => tf.gather(t, tf.tensor1d(rows, 'int32'));
-  const validation = held > 0 ? tf.tidy(() => [pick(x, valRows), pick(y, valRows)] as [tf.Tensor, tf.Tensor]) : undefined;
   const save = async (includeOptimizer: boolean): Promise<ModelFiles> => ({
     ...(await saveModelFiles(model, { includeOptimizer })),
     [PREPROCESSING_JSON]: preprocessingFile(prep),
@@ -137,11 +161,17 @@ async function train(id: string, head: TabularHead, job: TrainJob): Promise<Trai
 
   let metrics: Record<string, number> = {};
   try {
+    // Encoding a resumed run's labels may fail (a label the checkpoint does not know): inside the try, so the model goes.
+    const target = head.encode(prep, dataset.y);
+    x = tf.tensor2d(scale(prep, dataset.x), [n, width]);
+    y = tf.tensor2d(target, [n, units]);
+    const [xAll, yAll] = [x, y];
+    validation = held > 0 ? tf.tidy(() => [pick(xAll, valRows), pick(yAll, valRows)] as [tf.Tensor, tf.Tensor]) : undefined;
     for (let epoch = start; epoch < p.epochs; epoch++) {
       // One epoch per fit, over the training rows in this epoch's seeded order: tfjs's own shuffle is unseeded.
       const [xs, ys] = tf.tidy(() => {
         const rows = shuffled(trainRows, p.seed + 7919 * (epoch + 1));
-        return [pick(x, rows), pick(y, rows)];
+        return [pick(xAll, rows), pick(yAll, rows)];
       });
       try {
         const history = await model.fit(xs, ys, {
@@ -161,33 +191,46 @@ async function train(id: string, head: TabularHead, job: TrainJob): Promise<Trai
       if (job.checkpointEvery > 0 && (epoch + 1) % job.checkpointEvery === 0) await job.onCheckpoint(epoch + 1, await save(true));
     }
     const files = await save(false);
-    return { files, metrics, backend, params: { ...p }, model: loaded(model, prep, head, backend) };
+    return {
+      files,
+      metrics,
+      backend,
+      ...(skipped.length > 0 && { skipped }),
+      params: { ...p },
+      model: loaded(model, prep, head, backend, skipped),
+    };
   } catch (err) {
     model.dispose();
     throw err;
   } finally {
-    tf.dispose([x, y, ...(validation ?? [])]);
+    optimizer?.dispose();
+    tf.dispose([...(x ? [x] : []), ...(y ? [y] : []), ...(validation ?? [])]);
   }
 }
 
 /** A tabular model in memory: predicts from rows named like the training columns. */
-function loaded(model: tfl.LayersModel, prep: Preprocessing, head: TabularHead, backend: Backend): LoadedModel {
+function loaded(model: tfl.LayersModel, prep: Preprocessing, head: TabularHead, backend: Backend, skipped: SkippedBackend[]): LoadedModel {
   return {
     backend,
+    ...(skipped.length > 0 && { skipped }),
     async predict(input: PredictInput): Promise<PredictOutput> {
       if (!('rows' in input)) {
         throw new HangarError(ErrorCode.InvalidArgument, `A ${prep.module} model predicts from rows of ${prep.features.join(', ')}, not tensors.`);
       }
       const values = featureMatrix(prep, input.rows);
-      if (values.length === 0) return head.decode(prep, new Float32Array(0), 0);
-      // The worker may have switched backends for another model since: use this model's again.
-      if (tf.getBackend() !== backend) await tf.setBackend(backend);
-      const output = tf.tidy(() => model.predict(tf.tensor2d(scale(prep, values), [values.length, prep.features.length])) as tf.Tensor);
-      try {
-        return head.decode(prep, (await output.data()) as Float32Array, values.length);
-      } finally {
-        output.dispose();
-      }
+      if (values.length === 0) return { ...head.decode(prep, new Float32Array(0), 0), backend };
+      const scaled = scale(prep, values);
+      return tfjsTask(async () => {
+        // Another model in this worker may have switched backends since: use this model's again.
+        await switchTfjsBackend(backend);
+        const used = tf.getBackend() as Backend;
+        const output = tf.tidy(() => model.predict(tf.tensor2d(scaled, [values.length, prep.features.length])) as tf.Tensor);
+        try {
+          return { ...head.decode(prep, (await output.data()) as Float32Array, values.length), backend: used };
+        } finally {
+          output.dispose();
+        }
+      });
     },
     dispose: () => model.dispose(),
   };

@@ -13,19 +13,49 @@ const invalidFile = (message: string, details?: Record<string, unknown>) => new 
 /** Anything tfjs can save: a LayersModel (a GraphModel too). */
 interface Saveable {
   save(handler: tf.io.IOHandler, config?: tf.io.SaveConfig): Promise<tf.io.SaveResult>;
+  /** A LayersModel's optimizer, saved with it when `includeOptimizer` is set. */
+  readonly optimizer?: tf.Optimizer | null;
 }
 
 /** Saves a model as `model.json` + `weights.bin` Blobs (`includeOptimizer` for a checkpoint that resumes training). */
 export async function saveModelFiles(model: Saveable, config?: tf.io.SaveConfig): Promise<ModelFiles> {
   let files: ModelFiles | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async function captureArtifacts(artifacts) {
-      files = artifactsToFiles(artifacts);
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-    config,
-  );
+  const save = () =>
+    model.save(
+      tf.io.withSaveHandler(async function captureArtifacts(artifacts) {
+        files = artifactsToFiles(artifacts);
+        return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+      }),
+      config,
+    );
+  const optimizer = config?.includeOptimizer ? model.optimizer : undefined;
+  if (optimizer) await withOptimizerWeightsFreed(optimizer, save);
+  else await save();
   return files!;
+}
+
+/**
+ * Runs `save` and frees the tensors the optimizer's `getWeights` made meanwhile. A LayersModel
+ * saved with its optimizer asks it for its weights: its variables (kept), and a new scalar of its
+ * step count that tfjs never frees, one more tensor per checkpoint. Only this call's
+ * `getWeights` is watched, and only what is not a variable is freed.
+ */
+async function withOptimizerWeightsFreed(optimizer: tf.Optimizer, save: () => Promise<unknown>): Promise<void> {
+  const made: Awaited<ReturnType<tf.Optimizer['getWeights']>> = [];
+  const own = Object.getOwnPropertyDescriptor(optimizer, 'getWeights');
+  const getWeights = optimizer.getWeights;
+  optimizer.getWeights = async function getWeightsWatched() {
+    const weights = await getWeights.call(optimizer);
+    made.push(...weights);
+    return weights;
+  };
+  try {
+    await save();
+  } finally {
+    if (own) Object.defineProperty(optimizer, 'getWeights', own);
+    else delete (optimizer as { getWeights?: unknown }).getWeights;
+    tf.dispose(made.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+  }
 }
 
 /** The files of a model's artifacts: the JSON as tfjs-converter writes it, the weights in one shard. */

@@ -2,14 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
-import type { Backend, ModelFiles, PredictInput, PredictOutput } from '../protocol.ts';
-import { supported, useTfjsBackend } from './backends.ts';
+import { DEFAULT_BACKENDS, type Backend, type ModelFiles, type PredictInput, type PredictOutput } from '../protocol.ts';
+import { supported, switchTfjsBackend, tfjsTask, useTfjsBackend } from './backends.ts';
 import type { LoadedModel, Module } from './module.ts';
 import { namedInputs, toOutputArray, type TensorData, type TensorSpec } from './tensors.ts';
 import { filesToArtifacts } from './tfjs-files.ts';
 
 const ID = 'tfjs-import';
-const BACKENDS: readonly Backend[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** Every tfjs backend, best first (a copy: the default is the page's to change). */
+const BACKENDS: readonly Backend[] = Object.freeze([...DEFAULT_BACKENDS.tfjs]);
 
 /** The runnable part of either kind of tfjs model. */
 interface Runner {
@@ -23,9 +24,16 @@ const isGraph = (json: tf.io.ModelJSON) =>
   json.format === 'graph-model' || (json.format !== 'layers-model' && Array.isArray((json.modelTopology as { node?: unknown }).node));
 
 async function layersRunner(artifacts: tf.io.ModelArtifacts): Promise<Runner> {
-  const model = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-  // A Sequential model makes its inner model, which names its inputs and outputs, on first use.
-  if (model instanceof tfl.Sequential && !model.built) model.build();
+  // Without its training config (a model saved with its optimizer has one) tfjs makes no
+  // optimizer, whose variables `model.dispose()` would leave behind: this model only predicts.
+  const model = await tfl.loadLayersModel(tf.io.fromMemory({ ...artifacts, trainingConfig: undefined }));
+  try {
+    // A Sequential model makes its inner model, which names its inputs and outputs, on first use.
+    if (model instanceof tfl.Sequential && !model.built) model.build();
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
   return {
     inputs: model.inputs.map((t, i) => ({ name: model.inputNames[i]!, dtype: t.dtype, shape: t.shape })),
     outputs: model.outputs.map((t, i) => ({ name: model.outputNames[i]!, dtype: t.dtype, shape: t.shape })),
@@ -68,46 +76,60 @@ export const tfjsImport: Module = {
   framework: 'tfjs',
   backends: BACKENDS,
   async load(files: ModelFiles, backends: Backend[]): Promise<LoadedModel> {
-    const backend = await useTfjsBackend(supported(backends, BACKENDS, ID));
-    const { json, artifacts } = await filesToArtifacts(files);
-    let runner: Runner;
-    try {
-      runner = isGraph(json) ? await graphRunner(artifacts) : await layersRunner(artifacts);
-    } catch (err) {
-      throw new HangarError(ErrorCode.InvalidModelFile, `The files do not load as a tfjs ${isGraph(json) ? 'graph' : 'layers'} model: ${(err as Error).message}`);
-    }
-    return {
-      backend,
-      inputs: runner.inputs,
-      outputs: runner.outputs,
-      async predict(input: PredictInput): Promise<PredictOutput> {
-        const given = namedInputs(input, runner.inputs.map((s) => s.name), ID);
-        if (tf.getBackend() !== backend) await tf.setBackend(backend);
-        const tensors = given.map((t: TensorData, i) =>
-          tf.tidy(() => {
-            const dtype = t.data instanceof Int32Array ? 'int32' : 'float32';
-            const tensor = tf.tensor(t.data, t.shape, dtype);
-            const wanted = runner.inputs[i]!.dtype;
-            return wanted !== dtype && (wanted === 'float32' || wanted === 'int32') ? tf.cast(tensor, wanted) : tensor;
-          }),
-        );
+    const usable = supported(backends, BACKENDS, ID);
+    return tfjsTask(() => load(files, usable));
+  },
+};
+
+/** Loads the model on the first of `backends` that starts, inside a `tfjsTask`. */
+async function load(files: ModelFiles, backends: Backend[]): Promise<LoadedModel> {
+  const { backend, skipped } = await useTfjsBackend(backends);
+  const { json, artifacts } = await filesToArtifacts(files);
+  let runner: Runner;
+  try {
+    runner = isGraph(json) ? await graphRunner(artifacts) : await layersRunner(artifacts);
+  } catch (err) {
+    throw new HangarError(ErrorCode.InvalidModelFile, `The files do not load as a tfjs ${isGraph(json) ? 'graph' : 'layers'} model: ${(err as Error).message}`);
+  }
+  return {
+    backend,
+    ...(skipped.length > 0 && { skipped }),
+    inputs: runner.inputs,
+    outputs: runner.outputs,
+    async predict(input: PredictInput): Promise<PredictOutput> {
+      const given = namedInputs(input, runner.inputs.map((s) => s.name), ID);
+      return tfjsTask(async () => {
+        // Another model in this worker may have switched backends since: use this model's again.
+        await switchTfjsBackend(backend);
+        const used = tf.getBackend() as Backend;
+        const tensors: tf.Tensor[] = [];
         let out: tf.Tensor[] = [];
         try {
+          given.forEach((t: TensorData, i) =>
+            tensors.push(
+              tf.tidy(() => {
+                const dtype = t.data instanceof Int32Array ? 'int32' : 'float32';
+                const tensor = tf.tensor(t.data, t.shape, dtype);
+                const wanted = runner.inputs[i]!.dtype;
+                return wanted !== dtype && (wanted === 'float32' || wanted === 'int32') ? tf.cast(tensor, wanted) : tensor;
+              }),
+            ),
+          );
           out = await runner.run(tensors);
           const result: Record<string, TensorData> = {};
           for (const [i, t] of out.entries()) {
             if (t.dtype === 'string') throw new HangarError(ErrorCode.InvalidArgument, 'The model outputs strings, which Hangar does not return.');
             result[runner.outputs[i]?.name ?? `output_${i}`] = { data: toOutputArray((await t.data()) as Float32Array, t.dtype), shape: [...t.shape] };
           }
-          return { tensors: result };
+          return { tensors: result, backend: used };
         } catch (err) {
           if (err instanceof HangarError) throw err;
           throw new HangarError(ErrorCode.InvalidArgument, `The model cannot run on these inputs: ${(err as Error).message}`);
         } finally {
           tf.dispose([...tensors, ...out]);
         }
-      },
-      dispose: () => runner.dispose(),
-    };
-  },
-};
+      });
+    },
+    dispose: () => runner.dispose(),
+  };
+}
