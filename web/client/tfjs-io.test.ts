@@ -21,7 +21,7 @@ const artifacts = (): tf.io.ModelArtifacts => ({
 });
 
 // The real routers exercised through tfjs-core's own registry (no backend needed for IO);
-// test/browser/jobs.test.ts saves and loads a real layers model with them.
+// test/browser/jobs-models.test.ts saves and loads a real layers model with them.
 describe('hangar:// tfjs routers', () => {
   it('saves a version with model/ files and loads it back, once registered however often', async () => {
     const h = await openRegistry({ name: 'tfjs-io', persist: false });
