@@ -278,8 +278,7 @@ it('predicts through the predictor worker within 1 ms (p50) and 3 ms (p95) of pr
       note:
         `Value: ${tag} of ${job}, less ${tag} of the ${direct}, interleaved with it; baseline: the ${budget} ms budget, not a measurement. ` +
         `Medians: job ${tag} ${med(stat('jobPhase', 'job', tag))}, direct ${tag} ${med(stat('jobPhase', 'direct', tag))}. ` +
-        `Where a job's time goes, each part timed alone in the same phase: resolving the reference as LocalFinder does (hangar.find + version.metadata(), IndexedDB reads) ${tag} ${med(stat('jobPhase', 'find', tag))}; ` +
-        `the job record's three writes as LocalPredictor makes them (one add, then two read-modify-write transactions of the jobs table) ${tag} ${med(stat('jobPhase', 'records', tag))}; ` +
+        `A prediction job is kept in memory and resolves its reference with one read-only check of IndexedDB; ` +
         `the worker call itself (the figure above) ${tag} ${med(stat('workerPhase', 'worker', tag))}. ${model}; ${input}; ${how}.`,
       samples: overhead('jobPhase', 'job', tag),
       baselineSamples: stat('jobPhase', 'direct', tag),

@@ -22,11 +22,8 @@
 //            echo    a bare module worker answering the same message with postMessage (echo.worker.ts): the substrate
 //   phase 2  direct  as above
 //            job     hangar.predictor('local').predict('bench/dense/1', input).result()
-//            find    what LocalFinder does per prediction: hangar.find(ref) and version.metadata()
-//            records the job record's writes per prediction: an add and two read-modify-write transactions
 import type { Backend, ModelFiles, PredictInput, PredictOutput, TrainProgress, TrainRequest } from '../../web/jobs/protocol.ts';
 import type { HangarLibrary } from '../../test/browser/fixtures/globals.d.ts';
-import type { JobRecord } from '../../web/client/db.ts';
 
 export const EPOCHS = 40;
 export const SEED = 42;
@@ -228,7 +225,7 @@ export interface PredictRound {
    * Phase 2: the page's own predict, the full prediction job, and (diagnostics, not predictions)
    * what the job path does per prediction besides the worker call.
    */
-  jobPhase: { direct: Latency; job: Latency; find: Latency; records: Latency };
+  jobPhase: { direct: Latency; job: Latency };
   /** Whether the three gave the same output for the same input (they run the same arithmetic on cpu). */
   sameOutput: boolean;
   backend: string;
@@ -324,28 +321,8 @@ export async function predictRound(library: HangarLibrary, name: string, calls: 
     const outputs = await Promise.all(Object.values(sides).map((side) => side().then(outputOf)));
     const sameOutput = outputs.every((o) => o.length === UNITS && o.every((v, i) => v === outputs[0]![i]));
 
-    const { db } = hangar;
-    let made = 0;
-    const update = (id: string, changes: Partial<JobRecord>) =>
-      db.transaction('rw', db.jobs, async () => {
-        const row = await db.jobs.get(id);
-        await db.jobs.put({ ...row!, ...changes });
-      });
-    const diagnostics = {
-      find: async () => (await hangar.find(ref)).metadata(),
-      records: async () => {
-        const id = `local:bench-${made++}`;
-        const now = Date.now();
-        await db.jobs.add({
-          ...{ id, type: 'predict', module: '', status: 'running', progress: null, submitted: now, started: now, completed: null, error: null },
-          ...{ request: { ref }, versionId: null, lastCheckpoint: null, backend: null },
-        });
-        await update(id, { module: 'tfjs-import', versionId: version.id });
-        await update(id, { status: 'completed', completed: Date.now(), backend: 'cpu' });
-      },
-    };
     const workerPhase = await interleave({ direct: sides.direct, worker: sides.worker, echo: () => echo.call(input) }, calls, warmup);
-    const jobPhase = await interleave({ direct: sides.direct, job: sides.job, ...diagnostics }, calls, warmup);
+    const jobPhase = await interleave({ direct: sides.direct, job: sides.job }, calls, warmup);
     return { workerPhase, jobPhase, sameOutput, backend: direct.backend, tfjs: tf.version_core };
   } finally {
     direct.dispose();

@@ -25,12 +25,35 @@ describe('predictions and imported models in the browser', () => {
       const info = await again.info();
       // The same backend, so the same arithmetic.
       const direct = await window.jobsKit.predictDirect('tabular-classifier', files, { rows }, [info.backend!]);
-      return { viaJob, cached, direct, info, versionId: version.id, rows: rows.length };
+      // Predictions are kept in memory only: the training job has the only record.
+      const stored = (await hangar.db.jobs.toArray()).map((r) => r.type);
+      const listed = (await hangar.jobs()).map((j) => [j.id === again.id, j.type, j.status]);
+      // The alias moved to a copy of the version, here, then back by another tab: each next prediction follows it.
+      const model = await hangar.model('team', 'iris');
+      const copy = await model.newVersion({ framework: 'tfjs', metadata: { module: 'tabular-classifier' } });
+      await copy.uploadArtifacts(Object.entries(files).map(([name, file]) => ({ file, path: `model/${name}`, fileType: 'MODEL' as const })));
+      await model.setAlias('production', copy);
+      const moved = hangar.predictor('local').predict('team/iris@production', rows);
+      const movedOut = await moved.result();
+      const otherTab = await window.openRegistry({ name: 'predict' });
+      await (await otherTab.model('team', 'iris')).setAlias('production', version);
+      await otherTab.close();
+      const back = hangar.predictor('local').predict('team/iris@production', rows);
+      const backOut = await back.result();
+      const follows = { moved: (await moved.info()).versionId === copy.id, back: (await back.info()).versionId === version.id, same: [movedOut, backOut] };
+      return { viaJob, cached, direct, info, versionId: version.id, rows: rows.length, stored, listed, follows };
     });
     expect(out.viaJob).toEqual(out.direct);
     expect(out.cached).toEqual(out.direct);
     expect((out.viaJob as { predictions: string[] }).predictions).toHaveLength(out.rows);
     expect(out.info).toMatchObject({ type: 'predict', status: 'completed', module: 'tabular-classifier', versionId: out.versionId });
+    expect(out.stored).toEqual(['train']);
+    expect(out.follows).toEqual({ moved: true, back: true, same: [out.direct, out.direct] });
+    expect(out.listed).toEqual([
+      [true, 'predict', 'completed'],
+      [false, 'predict', 'completed'],
+      [false, 'train', 'completed'],
+    ]);
     expectNoPageErrors(page);
   });
 

@@ -88,16 +88,22 @@ export class JobsHub {
     return predictor;
   }
 
-  /** Every job of the registry (any page's), newest first. */
+  /** Every job of the registry (any page's), newest first, with the predictions this registry ran (kept in memory only). */
   async jobs(): Promise<JobInfo[]> {
-    return (await this.records.list()).map(toJobInfo);
+    const recorded = (await this.records.list()).map(toJobInfo);
+    const here = [...this.predictorByType.values()].flatMap((p) => p.jobs?.() ?? []);
+    if (!here.length) return recorded;
+    return [...recorded, ...here].sort((a, b) => (a.submitted === b.submitted ? (a.id < b.id ? 1 : -1) : a.submitted < b.submitted ? 1 : -1));
   }
 
   /** A handle on a job by id, through the trainer or predictor its id names. */
   async job(id: string): Promise<Job<VersionHandle> | Job<PredictOutput>> {
     const record = typeof id === 'string' ? await this.records.get(id) : undefined;
+    const type = typeof id === 'string' ? id.slice(0, Math.max(0, id.indexOf(':'))) : '';
+    // A prediction has no record: the predictor that ran it (if built here) keeps it in memory.
+    const predictor = this.predictorByType.get(type);
+    if (!record && predictor) return predictor.get(id);
     if (!record) throw jobNotFound(String(id));
-    const type = id.slice(0, Math.max(0, id.indexOf(':')));
     return record.type === 'train' ? this.trainer(type).get(id) : this.predictor(type).get(id);
   }
 

@@ -1,22 +1,26 @@
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openRegistry, type Hangar, type JobsOptions } from '../index.ts';
 import { codeOf, errorOf } from '../test-helpers.ts';
 import { predictors } from './factories.ts';
-import type { VersionHandle } from '../version.ts';
+import { VersionHandle } from '../version.ts';
 import { LocalInitializer } from './initializer.ts';
 import { LocalPredictor } from './predictor.ts';
+import { JobRecords } from './records.ts';
+import { KEEP_SETTLED } from './runner.ts';
 import { PredictSession } from './session.ts';
-import { deferred, fakePredictors } from './test-fakes.ts';
+import { deferred, fakeLocks, fakePredictors, trainRecord } from './test-fakes.ts';
 
 let open: Hangar[] = [];
 let n = 0;
-async function registry(jobs: JobsOptions = {}): Promise<Hangar> {
-  const h = await openRegistry({ name: `predictor-${n++}`, persist: false, jobs });
+async function registry(jobs: JobsOptions = {}, name = `predictor-${n++}`): Promise<Hangar> {
+  const h = await openRegistry({ name, persist: false, jobs });
   open.push(h);
   return h;
 }
 afterEach(async () => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
   await Promise.all(open.map((h) => h.close()));
   open = [];
 });
@@ -34,7 +38,7 @@ async function imported(h: Hangar, name: string, uniqueTags?: string[]) {
 }
 
 describe('prediction jobs', () => {
-  it('predicts through a job and records it', async () => {
+  it('predicts through a job', async () => {
     const workers = fake();
     const h = await registry();
     const v = await imported(h, 'iris', ['production']);
@@ -120,6 +124,221 @@ describe('prediction jobs', () => {
     await expect(job.result()).rejects.toMatchObject({ code: 'job-stopped' });
     expect(workers.spawned[0]!.terminated).toBe(true);
     expect(await codeOf(job.resume())).toBe('invalid-argument');
+  });
+});
+
+describe('prediction jobs in memory', () => {
+  it('writes no job record and takes no Web Lock, whether a prediction completes, errors or is canceled', async () => {
+    const locks = fakeLocks();
+    const request = vi.fn(locks.manager.request);
+    vi.stubGlobal('navigator', { locks: { ...locks.manager, request } });
+    const add = vi.spyOn(JobRecords.prototype, 'add');
+    const update = vi.spyOn(JobRecords.prototype, 'update');
+    const hold = deferred();
+    let held = false;
+    const workers = fake({ beforePredict: () => (held ? hold.promise : Promise.resolve()) });
+    const h = await registry();
+    await imported(h, 'iris', ['production']);
+    const p = h.predictor('fake');
+    expect(await p.predict('team/iris@production', [{ x: 1 }]).result()).toEqual({ predictions: [2] });
+    expect(await codeOf(p.predict('team/ghost', [{ x: 1 }]).result())).toBe('model-not-found');
+    held = true;
+    const canceled = p.predict('team/iris', [{ x: 1 }]);
+    await expect.poll(() => workers.spawned[0]?.terminated === false && (p as LocalPredictor).jobs().some((j) => j.id === canceled.id && j.versionId)).toBe(true);
+    await canceled.cancel();
+    expect((await canceled.wait()).status).toBe('canceled');
+    expect(await h.db.jobs.count()).toBe(0);
+    expect(add).not.toHaveBeenCalled();
+    expect(update).not.toHaveBeenCalled();
+    expect(request.mock.calls.filter(([name]) => String(name).startsWith('hangar-job:'))).toEqual([]);
+    hold.resolve();
+  });
+
+  it('lists and finds this registry’s predictions with the recorded jobs, newest first; another tab does not see them', async () => {
+    fake();
+    const h = await registry({}, 'predictor-listed');
+    await imported(h, 'iris');
+    await h.db.jobs.add(trainRecord('fake:0000-trained', 'completed', { submitted: Date.now() - 60_000 }));
+    const p = h.predictor('fake');
+    const first = p.predict('team/iris', [{ x: 1 }]);
+    await first.wait();
+    const failed = p.predict('team/ghost', [{ x: 1 }]);
+    await failed.wait();
+    const listed = await h.jobs();
+    expect(listed.map((j) => [j.id, j.type, j.status])).toEqual([
+      [failed.id, 'predict', 'errored'],
+      [first.id, 'predict', 'completed'],
+      ['fake:0000-trained', 'train', 'completed'],
+    ]);
+    const again = await h.job(first.id);
+    expect(await again.info()).toMatchObject({ id: first.id, type: 'predict', status: 'completed', module: 'tfjs-import', backend: 'cpu' });
+    expect(await again.result()).toEqual({ predictions: [2] });
+    expect((await again.wait()).status).toBe('completed');
+    expect(await codeOf((await h.job(failed.id)).result())).toBe('model-not-found');
+    expect(await codeOf(h.job('fake:no-such-job'))).toBe('job-not-found');
+    expect(await codeOf(h.job('nobody:no-such-job'))).toBe('job-not-found');
+    expect(await codeOf(p.get('fake:no-such-job'))).toBe('job-not-found');
+    // Another tab (a second registry on the same database) keeps its own predictions.
+    const other = await registry({}, 'predictor-listed');
+    expect((await other.jobs()).map((j) => j.id)).toEqual(['fake:0000-trained']);
+    expect(await codeOf(other.job(first.id))).toBe('job-not-found');
+  });
+
+  it(`keeps every running prediction and the last ${KEEP_SETTLED} settled ones`, async () => {
+    const hold = deferred();
+    let held = true;
+    fake({ beforePredict: () => (held ? ((held = false), hold.promise) : Promise.resolve()) });
+    const h = await registry();
+    await imported(h, 'iris');
+    const p = h.predictor('fake');
+    const running = p.predict('team/iris', [{ x: 1 }]);
+    await expect.poll(async () => (await running.info()).versionId).not.toBeNull();
+    const settled = [];
+    for (let i = 0; i <= KEEP_SETTLED; i++) settled.push(p.predict('team/iris', [{ x: i }]));
+    await Promise.all(settled.map((j) => j.wait()));
+    expect((await h.jobs()).length).toBe(KEEP_SETTLED + 1);
+    expect(await codeOf(settled[0]!.info())).toBe('job-not-found');
+    expect(await codeOf(h.job(settled[0]!.id))).toBe('job-not-found');
+    expect(await settled[1]!.result()).toEqual({ predictions: [2] });
+    expect((await running.info()).status).toBe('running');
+    hold.resolve();
+    expect(await running.result()).toEqual({ predictions: [2] });
+    expect((await h.jobs()).length).toBe(KEEP_SETTLED);
+  });
+
+  it('cancel: before the reference is resolved, after the job completed, and twice', async () => {
+    const workers = fake();
+    const h = await registry();
+    await imported(h, 'iris');
+    const p = h.predictor('fake');
+    const early = p.predict('team/iris', [{ x: 1 }]);
+    await early.cancel();
+    expect(await early.info()).toMatchObject({ status: 'canceled', error: null });
+    expect(await errorOf(early.result())).toMatchObject({ code: 'job-stopped', message: expect.stringContaining('was canceled') });
+    await early.cancel();
+    expect((await early.wait()).status).toBe('canceled');
+    const done = p.predict('team/iris', [{ x: 3 }]);
+    expect(await done.result()).toEqual({ predictions: [6] });
+    await done.cancel();
+    expect((await done.info()).status).toBe('completed');
+    expect(await done.result()).toEqual({ predictions: [6] });
+    // The early one never reached the worker.
+    expect(workers.spawned).toHaveLength(1);
+    expect(workers.spawned[0]!.loads).toHaveLength(1);
+  });
+});
+
+describe('resolving references', () => {
+  const versionOf = async (h: Hangar, ref: string) => {
+    const job = h.predictor('fake').predict(ref, [{ x: 1 }]);
+    await job.wait();
+    const info = await job.info();
+    if (info.status !== 'completed') throw Object.assign(new Error(info.error?.message), { code: info.error?.code });
+    return info.versionId;
+  };
+
+  it('sees a moved alias at the next prediction, in this tab or another', async () => {
+    const workers = fake();
+    const h = await registry({}, 'predictor-alias');
+    const v1 = await imported(h, 'iris', ['production']);
+    expect(await versionOf(h, 'team/iris@production')).toBe(v1.id);
+    const v2 = await imported(h, 'iris', ['production']);
+    expect(await versionOf(h, 'team/iris@production')).toBe(v2.id);
+    const model = await h.model('team', 'iris');
+    await model.setAlias('production', v1);
+    expect(await versionOf(h, 'team/iris@production')).toBe(v1.id);
+    // Moved by another tab (its own database connection): seen here at once.
+    const other = await registry({}, 'predictor-alias');
+    await (await other.model('team', 'iris')).setAlias('production', 2);
+    expect(await versionOf(h, 'team/iris@production')).toBe(v2.id);
+    expect(workers.spawned[0]!.loads).toEqual([v1.id, v2.id]);
+    await model.deleteAlias('production');
+    expect(await codeOf(h.predictor('fake').predict('team/iris@production', [{ x: 1 }]).result())).toBe('alias-not-found');
+    await model.setAlias('production', v1);
+    expect(await versionOf(h, 'team/iris@production')).toBe(v1.id);
+    await v1.delete();
+    expect(await codeOf(h.predictor('fake').predict('team/iris@production', [{ x: 1 }]).result())).toBe('alias-not-found');
+  });
+
+  it('sees new, failed and deleted versions, a changed module and a deleted model', async () => {
+    fake();
+    const h = await registry();
+    const v1 = await imported(h, 'iris');
+    expect(await versionOf(h, 'team/iris')).toBe(v1.id);
+    expect(await versionOf(h, 'team/iris/1')).toBe(v1.id);
+    const v2 = await imported(h, 'iris');
+    expect(await versionOf(h, 'team/iris')).toBe(v2.id);
+    expect(await versionOf(h, 'team/iris/2')).toBe(v2.id);
+    await v2.update({ status: 'failed' });
+    expect(await versionOf(h, 'team/iris')).toBe(v1.id);
+    await v1.updateMetadata('module', 'onnx-import');
+    const job = h.predictor('fake').predict('team/iris/1', [{ x: 1 }]);
+    await job.wait();
+    expect(await job.info()).toMatchObject({ status: 'completed', module: 'onnx-import', versionId: v1.id });
+    await v1.updateMetadata('module', '');
+    expect(await codeOf(h.predictor('fake').predict('team/iris/1', [{ x: 1 }]).result())).toBe('invalid-argument');
+    await v2.delete();
+    expect(await codeOf(h.predictor('fake').predict('team/iris/2', [{ x: 1 }]).result())).toBe('version-not-found');
+    await (await h.model('team', 'iris')).delete();
+    for (const ref of ['team/iris', 'team/iris/1']) expect(await codeOf(h.predictor('fake').predict(ref, [{ x: 1 }]).result())).toBe('model-not-found');
+    const fresh = await imported(h, 'iris');
+    expect(fresh.number).toBe(3);
+    expect(await versionOf(h, 'team/iris')).toBe(fresh.id);
+    expect(await codeOf(h.predictor('fake').predict('team/iris/1', [{ x: 1 }]).result())).toBe('version-not-found');
+    // The model row alone marked deleted (as a sync could leave it for a moment): seen too.
+    expect(await versionOf(h, 'team/iris/3')).toBe(fresh.id);
+    await h.db.models.update(fresh.modelId, { deletedAt: Date.now() });
+    expect(await codeOf(h.predictor('fake').predict('team/iris/3', [{ x: 1 }]).result())).toBe('model-not-found');
+  });
+
+  it('reads one read-only transaction per prediction, two right after a change', async () => {
+    fake();
+    // Dexie binds the database's transaction method when it opens it: spied on before.
+    const transaction = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const h = await registry();
+    const v1 = await imported(h, 'iris', ['production']);
+    const v2 = await imported(h, 'iris');
+    const p = h.predictor('fake');
+    // Both models loaded: from here on a prediction reads no model files.
+    for (const ref of ['team/iris/1', 'team/iris/2']) await p.predict(ref, [{ x: 1 }]).result();
+    const modes = async (ref: string) => {
+      transaction.mockClear();
+      await p.predict(ref, [{ x: 1 }]).result();
+      return transaction.mock.calls.map(([, mode]) => mode ?? 'readonly');
+    };
+    const load = vi.spyOn(VersionHandle, 'load');
+    // Resolved (first time), then checked.
+    expect(await modes('team/iris@production')).toEqual(['readonly']);
+    expect(load).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 3; i++) expect(await modes('team/iris@production')).toEqual(['readonly']);
+    expect(load).toHaveBeenCalledTimes(1);
+    // Checked, found moved, resolved again.
+    await (await h.model('team', 'iris')).setAlias('production', v2);
+    expect(await modes('team/iris@production')).toEqual(['readonly', 'readonly']);
+    expect(load).toHaveBeenCalledTimes(2);
+    expect((await h.jobs())[0]!.versionId).toBe(v2.id);
+    expect(await modes('team/iris@production')).toEqual(['readonly']);
+    await (await h.model('team', 'iris')).setAlias('production', v1);
+    expect(await modes('team/iris@production')).toEqual(['readonly', 'readonly']);
+    expect((await h.jobs())[0]!.versionId).toBe(v1.id);
+    for (const ref of ['team/iris', 'team/iris/1']) {
+      expect(await modes(ref)).toEqual(['readonly']);
+      expect(await modes(ref)).toEqual(['readonly']);
+    }
+  });
+
+  it('falls back to resolving when the check cannot read (the connection closed under it)', async () => {
+    fake();
+    const h = await registry();
+    const v1 = await imported(h, 'iris', ['production']);
+    expect(await versionOf(h, 'team/iris@production')).toBe(v1.id);
+    vi.spyOn(h.db, 'backendDB').mockImplementation(() => {
+      throw new Error('closed');
+    });
+    expect(await versionOf(h, 'team/iris@production')).toBe(v1.id);
+    vi.restoreAllMocks();
+    h.db.close();
+    expect(await codeOf(h.predictor('fake').predict('team/iris@production', [{ x: 1 }]).result())).toBe('internal');
   });
 });
 

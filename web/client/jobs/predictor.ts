@@ -5,7 +5,7 @@ import { parseWith } from '../../../shared/validate.ts';
 import type { PredictInput, PredictOutput, PredictorWorkerApi } from '../../jobs/protocol.ts';
 import type { JobRecord } from '../db.ts';
 import type { FactoryContext } from './context.ts';
-import { Job } from './job.ts';
+import { Job, type JobInfo } from './job.ts';
 import { describeError, JobRunner, type LiveJob } from './runner.ts';
 import { PredictSession } from './session.ts';
 import { spawnPredictWorker, type Spawn } from './workers.ts';
@@ -23,6 +23,11 @@ export interface Predictor {
    */
   predict(ref: string, input: PredictRows | PredictInput): Job<PredictOutput>;
   get(id: string): Promise<Job<PredictOutput>>;
+  /**
+   * The jobs it keeps in memory only, newest first: `hangar.jobs()` lists them with the recorded
+   * ones. A LOCAL predictor's predictions have no record, so they are listed through this.
+   */
+  jobs?(): JobInfo[];
   /** Cannot resume a prediction: run it again. */
   resume(id: string): Promise<Job<PredictOutput>>;
   /** Stops the predictor worker, unloading every model; predictions under way end `interrupted`. */
@@ -38,9 +43,13 @@ const inputSchema = z.union([
 ]);
 
 /**
- * LOCAL: every prediction is a job (recorded, cancelable) run in one predictor worker per
- * registry, shared by all its predictions, with the models it loaded kept in an LRU keyed by
- * resolved version.
+ * LOCAL: every prediction is a job (cancelable) run in one predictor worker per registry, shared
+ * by all its predictions, with the models it loaded kept in an LRU keyed by resolved version.
+ * Prediction jobs live in this predictor's memory only: no record in IndexedDB and no Web Lock,
+ * so a prediction costs no write. They are kept while they run and, once settled, among the last
+ * `KEEP_SETTLED` (256); `hangar.jobs()` and `hangar.job(id)` find them through the predictor, in
+ * the registry instance that ran them. A prediction cannot outlive its page anyway: it is never
+ * resumed, and its output was never stored.
  */
 export class LocalPredictor extends JobRunner<PredictOutput> implements Predictor {
   protected readonly kind = 'predict';
@@ -69,9 +78,13 @@ export class LocalPredictor extends JobRunner<PredictOutput> implements Predicto
       ...{ request: { ref }, versionId: null, lastCheckpoint: null, backend: null },
     };
     // Predictions do not queue: the shared worker takes them in turn.
-    const job = this.create(record, (j) => this.stop(j));
+    const job = this.createInMemory(record, (j) => this.stop(j));
     void this.run(job, ref, payload);
     return new Job(id, this);
+  }
+
+  jobs(): JobInfo[] {
+    return this.inMemory();
   }
 
   async resume(id: string): Promise<Job<PredictOutput>> {
@@ -84,19 +97,19 @@ export class LocalPredictor extends JobRunner<PredictOutput> implements Predicto
   }
 
   protected async loadResult(record: JobRecord): Promise<PredictOutput> {
-    // Predictions are kept in memory only, by the page that ran them.
+    // Predictions are kept in memory only, by the page that ran them: a prediction record is one
+    // an earlier version of Hangar wrote.
     throw new HangarError(ErrorCode.InvalidArgument, `Job "${record.id}" ran in another page; its predictions were not kept. Run it again.`, { job: record.id });
   }
 
   private async run(job: LiveJob<PredictOutput>, ref: string, input: PredictInput): Promise<void> {
     try {
-      await job.created;
       const config = await this.ctx.finder().find(ref);
       if (job.settled || this.canceling.has(job.id)) return;
       await this.write(job, { module: config.module, versionId: config.version.id });
       const { output, backend } = await this.session.predict(job.id, config, this.ctx.initializer(), input);
       if (job.settled || this.canceling.has(job.id)) return;
-      // Another page may have ended its record meanwhile (a cancel): the job then ends as it says.
+      // Only this predictor ends its jobs (they have no record): a job still here is running.
       if (await this.write(job, { status: 'completed', completed: Date.now(), backend }, ['running'])) job.resolve(output);
       else await this.end(job, 'canceled');
     } catch (err) {

@@ -20,10 +20,18 @@ export interface LiveJob<T> {
   cancel(): Promise<void>;
   /** Its record writes, chained so they land in order and the final status is the last. */
   writes: Promise<unknown>;
+  /**
+   * The record of a job kept in memory only (a prediction; see `JobRunner.createInMemory`): its
+   * writes change this and nothing goes to the jobs table. Undefined for a recorded job.
+   */
+  memory?: JobRecord;
 }
 
-/** Settled jobs whose outcome stays in memory (a prediction's output is kept nowhere else). */
-const KEEP_SETTLED = 256;
+/**
+ * Settled jobs kept in memory (a prediction's output, and a prediction itself, are kept nowhere
+ * else); running ones are all kept.
+ */
+export const KEEP_SETTLED = 256;
 
 /** No job by that id here (never made, purged, or of another runner type). */
 export const jobNotFound = (id: string) =>
@@ -46,7 +54,8 @@ export function noResult(info: Pick<JobInfo, 'id' | 'status' | 'error'>): Error 
 /**
  * What trainers and predictors share: job handles, records, waiting, progress, cancel. A job
  * running in this runner is followed in memory; any other (another tab's, a closed page's) through
- * its record, so `hangar.job(id)` works for both.
+ * its record, so `hangar.job(id)` works for both. A job made with `createInMemory` (a prediction)
+ * has no record: it lives in this runner's memory alone.
  */
 export abstract class JobRunner<T> implements JobHost<T> {
   protected abstract readonly kind: 'train' | 'predict';
@@ -77,6 +86,26 @@ export abstract class JobRunner<T> implements JobHost<T> {
       await this.ctx.records.add(record);
     });
     return this.track(record.id, held, created, cancel);
+  }
+
+  /**
+   * Starts a new job kept in memory only, for this runner alone: no record and no Web Lock (no
+   * other page ever sees it, so none can take it for a closed page's job). `info`, `wait`,
+   * `result`, `cancel` answer from memory, as long as it is kept: while it runs, and among the
+   * last `KEEP_SETTLED` settled jobs afterwards; then it is gone (`job-not-found`).
+   */
+  protected createInMemory(record: JobRecord, cancel: (job: LiveJob<T>) => Promise<void>): LiveJob<T> {
+    const job = this.track(record.id, Promise.resolve(undefined), Promise.resolve(), cancel);
+    job.memory = { ...record };
+    return job;
+  }
+
+  /** The jobs kept in memory only (see `createInMemory`), newest first. */
+  protected inMemory(): JobInfo[] {
+    const jobs: JobInfo[] = [];
+    for (const job of this.live.values()) if (job.memory) jobs.push(toJobInfo(job.memory));
+    // The map keeps creation order, and in-memory jobs are never set again.
+    return jobs.reverse();
   }
 
   /** Follows a job in memory; it counts as alive for other pages until it settles, when `held`'s lock goes. */
@@ -113,11 +142,19 @@ export abstract class JobRunner<T> implements JobHost<T> {
       const old = this.settledOrder.shift()!;
       if (this.live.get(old)?.settled) this.live.delete(old);
     }
-    this.ctx.jobEnded();
+    // Only a recorded job leaves something for the purge.
+    if (!job.memory) this.ctx.jobEnded();
   }
 
   /** Writes the job's record after its earlier writes; answers the record as changed, or undefined when it did not change (see `JobRecords.update`). */
   protected write(job: LiveJob<T>, changes: Partial<JobRecord>, onlyIf?: readonly JobRecord['status'][]): Promise<JobRecord | undefined> {
+    const kept = job.memory;
+    if (kept) {
+      // In memory, a write lands at once, so writes land in the order they are made.
+      if (onlyIf && !onlyIf.includes(kept.status)) return Promise.resolve(undefined);
+      Object.assign(kept, changes);
+      return Promise.resolve({ ...kept });
+    }
     const next = job.writes.then(() => this.ctx.records.update(job.id, changes, onlyIf));
     job.writes = next.catch(() => undefined);
     return next;
@@ -129,7 +166,8 @@ export abstract class JobRunner<T> implements JobHost<T> {
    */
   protected async end(job: LiveJob<T>, status: 'canceled' | 'errored' | 'interrupted', error?: { code: string; message: string }): Promise<void> {
     const changes = { status, completed: Date.now(), error: error ?? null };
-    const row = (await this.write(job, changes, ACTIVE).catch(() => undefined)) ?? (await this.ctx.records.get(job.id).catch(() => undefined));
+    const row =
+      (await this.write(job, changes, ACTIVE).catch(() => undefined)) ?? job.memory ?? (await this.ctx.records.get(job.id).catch(() => undefined));
     job.reject(noResult(row && SETTLED.includes(row.status) ? row : { id: job.id, status, error: error ?? null }));
   }
 
@@ -150,7 +188,9 @@ export abstract class JobRunner<T> implements JobHost<T> {
   }
 
   protected async record(id: string): Promise<JobRecord> {
-    await this.live.get(id)?.created.catch(() => undefined);
+    const job = this.live.get(id);
+    if (job?.memory) return { ...job.memory };
+    await job?.created.catch(() => undefined);
     const row = await this.ctx.records.get(id);
     if (!row || row.type !== this.kind || !id.startsWith(`${this.ctx.type}:`)) throw jobNotFound(id);
     return row;
