@@ -42,3 +42,21 @@ export async function tokenFor(namespace: string, role: 'read' | 'write' | 'admi
   expect(r.status).toBe(201);
   return r.body.token as string;
 }
+
+let fresh = 0;
+
+/** A new model in namespace `ns`; returns its path under /api/v1. */
+export async function freshModel(ns: string): Promise<string> {
+  const name = `m${++fresh}`;
+  const r = await call('POST', `/namespaces/${ns}/models`, { body: { name } });
+  expect(r.status).toBe(201);
+  return `/namespaces/${ns}/models/${name}`;
+}
+
+/** A new version of a new model in namespace `ns`; returns both paths. */
+export async function freshVersion(ns: string): Promise<{ model: string; version: string }> {
+  const model = await freshModel(ns);
+  const r = await call('POST', `${model}/versions`, { body: {} });
+  expect(r.status).toBe(201);
+  return { model, version: `${model}/versions/${r.body.number}` };
+}

@@ -1,24 +1,10 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, expectError, tokenFor } from './api.ts';
+import { call, expectError, freshModel, freshVersion, tokenFor } from './api.ts';
 
 const NS = 'meta';
-let models = 0;
-
-/** A fresh model in the test namespace; returns its path under /api/v1. */
-async function newModel(): Promise<string> {
-  const name = `m${++models}`;
-  const r = await call('POST', `/namespaces/${NS}/models`, { body: { name } });
-  expect(r.status).toBe(201);
-  return `/namespaces/${NS}/models/${name}`;
-}
-
-async function newVersion(): Promise<{ model: string; version: string }> {
-  const model = await newModel();
-  const r = await call('POST', `${model}/versions`, { body: {} });
-  expect(r.status).toBe(201);
-  return { model, version: `${model}/versions/${r.body.number}` };
-}
+const newModel = () => freshModel(NS);
+const newVersion = () => freshVersion(NS);
 
 const put = (parent: string, key: string, value: unknown, token?: string) =>
   call('PUT', `${parent}/metadata/${encodeURIComponent(key)}`, { body: JSON.stringify(value), token });

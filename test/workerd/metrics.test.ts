@@ -1,25 +1,10 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, expectError, tokenFor } from './api.ts';
+import { call, expectError, freshModel, freshVersion, tokenFor } from './api.ts';
 
 const NS = 'metrics';
-let models = 0;
-
-/** A fresh model in the test namespace; returns its path under /api/v1. */
-async function newModel(): Promise<string> {
-  const name = `m${++models}`;
-  const r = await call('POST', `/namespaces/${NS}/models`, { body: { name } });
-  expect(r.status).toBe(201);
-  return `/namespaces/${NS}/models/${name}`;
-}
-
-/** A fresh version of a fresh model; returns both paths. */
-async function newVersion(): Promise<{ model: string; version: string }> {
-  const model = await newModel();
-  const r = await call('POST', `${model}/versions`, { body: {} });
-  expect(r.status).toBe(201);
-  return { model, version: `${model}/versions/${r.body.number}` };
-}
+const newModel = () => freshModel(NS);
+const newVersion = () => freshVersion(NS);
 
 const points = (n: number, key = 'loss', from = 0) =>
   Array.from({ length: n }, (_, i) => ({ key, value: (from + i) / 10, step: from + i, wallclock: 1_700_000_000_000 + from + i }));
