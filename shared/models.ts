@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.ts';
 import { metadataMapSchema, type Metadata } from './metadata.ts';
-import { nameSchema } from './names.ts';
+import { nameSchema, textSchema as text } from './names.ts';
 
-const text = (max: number) => z.string().max(max, { message: `must be at most ${max} characters` });
 
 /** Body of `POST /namespaces/{ns}/models`. */
 export const createModelSchema = z.object({

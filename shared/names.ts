@@ -24,6 +24,9 @@ export const aliasSchema = z
   .regex(ALIAS_PATTERN, { message: 'must start with a letter and hold at most 63 letters, digits, "_" or "-"' })
   .refine((s) => !RESERVED_ALIAS_PATTERN.test(s), { message: 'must not look like a version number (v1, v2…)' });
 
+/** Free text of at most `max` characters (owners, descriptions, frameworks). */
+export const textSchema = (max: number) => z.string().max(max, { message: `must be at most ${max} characters` });
+
 /** Metric keys, metadata keys. */
 export const keySchema = z
   .string()

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.ts';
 import { metadataMapSchema, type Metadata } from './metadata.ts';
-import { aliasSchema, nameSchema } from './names.ts';
+import { aliasSchema, nameSchema, textSchema as text } from './names.ts';
 
-const text = (max: number) => z.string().max(max, { message: `must be at most ${max} characters` });
 
 export const VERSION_STATUSES = ['pending', 'ready', 'failed'] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];

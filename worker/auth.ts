@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { ErrorCode, HangarError } from '../shared/errors.ts';
+import { toHex } from '../shared/ids.ts';
 import { NAMESPACE_PATTERN } from '../shared/names.ts';
 import { roleRank, type Role } from '../shared/tokens.ts';
 import { findTokenByDigest } from './db/tokens.ts';
@@ -11,11 +12,9 @@ async function digest(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest('SHA-256', encoder.encode(text));
 }
 
-export const hex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
-
 /** SHA-256 of a token, as stored in D1. */
 export async function tokenDigest(token: string): Promise<string> {
-  return hex(await digest(token));
+  return toHex(await digest(token));
 }
 
 /** Compares two digests in constant time (equal lengths by construction). */
@@ -37,7 +36,7 @@ async function resolveCaller(c: Context<AppEnv>): Promise<Caller> {
   if (admin && sameDigest(given, await digest(admin))) {
     return { tokenId: null, namespace: '*', role: 'admin', origins: null };
   }
-  const row = await findTokenByDigest(c.env.DB, hex(given));
+  const row = await findTokenByDigest(c.env.DB, toHex(given));
   // The lookup is by digest; compare again in constant time so timing never tells how close a guess was.
   if (!row || row.revokedAt !== null || !sameDigest(given, hexToBuffer(row.digest))) {
     throw unauthenticated('The token is not valid; ask an admin for a new one.');

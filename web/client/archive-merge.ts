@@ -10,6 +10,7 @@ import { checkpointFiles, checkpointSaveFiles, sameFiles } from './checkpoints.t
 import type { ClientContext } from './context.ts';
 import type { ArtifactRecord, Clocks, HangarDb } from './db.ts';
 import type { Mutation } from './writer.ts';
+import { labelHeldByOther } from './fields.ts';
 
 type Emit = (m: Mutation) => void;
 
@@ -79,8 +80,7 @@ async function mergeModel(db: HangarDb, m: Manifest, emit: Emit): Promise<void> 
 /** Adds versions new here, merges fields of known ones; returns the ids of live parents (model and versions). */
 async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set<string>> {
   const live = new Set([m.model.id]);
-  const labelTaken = async (label: string, self: string) =>
-    (await db.versions.where('[modelId+version]').equals([m.model.id, label]).toArray()).some((v) => v.deletedAt === null && v.id !== self);
+  const labelTaken = (label: string, self: string) => labelHeldByOther(db, m.model.id, label, self);
   // Tombstones are not imported: an archive carries live versions only.
   for (const v of m.versions.filter((x) => x.deletedAt === null).sort((a, b) => a.number - b.number)) {
     const local = await db.versions.get(v.id);

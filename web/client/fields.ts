@@ -41,3 +41,21 @@ export async function requireLive(db: HangarDb, parent: ParentRef): Promise<void
     ? new HangarError(ErrorCode.ModelNotFound, 'This model has been deleted.', { id: parent.id })
     : new HangarError(ErrorCode.VersionNotFound, 'This version has been deleted.', { id: parent.id });
 }
+
+/**
+ * Throws `version-label-taken` if a live version of the model other than `self` holds the
+ * label (first to arrive keeps it, as on the server).
+ */
+export async function requireLabelFree(db: HangarDb, model: { id: string; name: string }, label: string, self?: string): Promise<void> {
+  if (!(await labelHeldByOther(db, model.id, label, self))) return;
+  throw new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${model.name}" is already labelled "${label}".`, {
+    model: model.name,
+    version: label,
+  });
+}
+
+/** Whether a live version of the model other than `self` holds the label. */
+export async function labelHeldByOther(db: HangarDb, modelId: string, label: string, self?: string): Promise<boolean> {
+  const holders = await db.versions.where('[modelId+version]').equals([modelId, label]).toArray();
+  return holders.some((v) => v.deletedAt === null && v.id !== self);
+}

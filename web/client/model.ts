@@ -10,7 +10,7 @@ import type { ModelRecord, VersionRecord } from './db.ts';
 import { ParentHandle } from './parent.ts';
 import { VersionHandle } from './version.ts';
 import { moveAlias, type ExpectedAlias } from './aliases.ts';
-import { applyFields, writeMetadataMap } from './fields.ts';
+import { applyFields, requireLabelFree, writeMetadataMap } from './fields.ts';
 
 const versionNotFound = (model: string, number: number) =>
   new HangarError(ErrorCode.VersionNotFound, `Model "${model}" has no version ${number}.`, { model, version: number });
@@ -68,12 +68,7 @@ export class ModelHandle extends ParentHandle {
         if (existing.modelId === this.id && existing.deletedAt === null) return existing;
         throw new HangarError(ErrorCode.InvalidArgument, `Version id ${id} is already used elsewhere.`, { id });
       }
-      if (data.version && (await labelHolder(this.ctx, this.id, data.version))) {
-        throw new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${this.name}" is already labelled "${data.version}".`, {
-          model: this.name,
-          version: data.version,
-        });
-      }
+      if (data.version) await requireLabelFree(db, this, data.version);
       const last = await db.versions.where('[modelId+number]').between([this.id, 0], [this.id, Infinity]).last();
       const now = Date.now();
       const fields = { version: data.version ?? null, name: data.name ?? null, description: data.description ?? null, framework: data.framework ?? null };
@@ -210,9 +205,4 @@ export class ModelHandle extends ParentHandle {
     if (!row || row.deletedAt !== null) throw versionNotFound(this.name, number);
     return row;
   }
-}
-
-/** The live version of a model holding a label, if any. */
-export async function labelHolder(ctx: ClientContext, modelId: string, label: string): Promise<VersionRecord | undefined> {
-  return (await ctx.db.versions.where('[modelId+version]').equals([modelId, label]).toArray()).find((v) => v.deletedAt === null);
 }

@@ -7,7 +7,7 @@ import { listCheckpoints, loadCheckpoint, saveCheckpoint, type CheckpointList, t
 import type { ClientContext, ParentRef } from './context.ts';
 import type { VersionRecord } from './db.ts';
 import { moveAlias } from './aliases.ts';
-import { applyFields, writeMetadataMap } from './fields.ts';
+import { applyFields, requireLabelFree, writeMetadataMap } from './fields.ts';
 import { ParentHandle } from './parent.ts';
 
 /** One trained result of a model. Fields are a snapshot; `refresh()` reads them again. */
@@ -75,15 +75,7 @@ export class VersionHandle extends ParentHandle {
     await writer.write(`version ${this.number} of "${this.model}"`, [db.versions, db.metadata], async ({ emit, observe }) => {
       const row = await this.record();
       const hlc = observe(Object.values(row.clocks));
-      if (data.version) {
-        const holders = await db.versions.where('[modelId+version]').equals([this.modelId, data.version]).toArray();
-        if (holders.some((v) => v.deletedAt === null && v.id !== this.id)) {
-          throw new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${this.model}" is already labelled "${data.version}".`, {
-            model: this.model,
-            version: data.version,
-          });
-        }
-      }
+      if (data.version) await requireLabelFree(db, { id: this.modelId, name: this.model }, data.version, this.id);
       const fields: Record<string, string | null> = {};
       for (const f of VERSION_FIELDS) if (data[f] !== undefined) fields[f] = data[f];
       const next = applyFields(row, fields, hlc);
