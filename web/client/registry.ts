@@ -158,17 +158,19 @@ export class Hangar {
     const collection = opts.namespace ? this.ctx.db.models.where('namespace').equals(opts.namespace) : this.ctx.db.models.toCollection();
     const rows = (await collection.toArray()).filter((r) => r.deletedAt === null);
     const kept: ModelRecord[] = [];
-    for (const row of rows) if (!filter || (await this.matches(filter, row))) kept.push(row);
+    // What the filter reads is known once; each row then loads only that.
+    const text = JSON.stringify(filter ?? null);
+    const needs = { tags: text.includes('"tag"'), metrics: text.includes('"metric"') };
+    for (const row of rows) if (!filter || (await this.matches(filter, needs, row))) kept.push(row);
     const key = field.toLowerCase() === 'name' ? 'name' : field.toLowerCase() === 'created_at' ? 'createdAt' : 'updatedAt';
     const sign = /^desc$/i.test(dir) ? -1 : 1;
     kept.sort((a, b) => sign * (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : a.id < b.id ? -1 : 1));
     return kept.slice(0, opts.limit ?? kept.length).map((r) => new ModelHandle(this.ctx, r));
   }
 
-  private async matches(filter: FilterNode, row: ModelRecord): Promise<boolean> {
-    const text = JSON.stringify(filter);
-    const tags = text.includes('"tag"') ? Object.fromEntries((await this.ctx.db.metadata.where('parentId').equals(row.id).toArray()).map((m) => [m.key, m.value])) : {};
-    const metrics = text.includes('"metric"')
+  private async matches(filter: FilterNode, needs: { tags: boolean; metrics: boolean }, row: ModelRecord): Promise<boolean> {
+    const tags = needs.tags ? Object.fromEntries((await this.ctx.db.metadata.where('parentId').equals(row.id).toArray()).map((m) => [m.key, m.value])) : {};
+    const metrics = needs.metrics
       ? Object.fromEntries(Object.entries(await metricSummary(this.ctx, row.id)).map(([k, s]) => [k, s.last]))
       : {};
     const fields = { name: row.name, owner: row.owner, task: row.task, description: row.description, created_at: row.createdAt, updated_at: row.updatedAt };
