@@ -1,23 +1,10 @@
-import path from 'node:path';
-import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { root, workerdPool } from '../../test/workerd/pool.ts';
 
 // Benchmarks that run in workerd against real (local) D1, like the workerd tests, but only
 // through `npm run bench` (bench/run.mjs): `npm test` never picks up `*.bench-test.ts`.
-const root = path.resolve(import.meta.dirname, '../..');
-
 export default defineConfig(async () => ({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: path.join(root, 'wrangler.toml') },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: await readD1Migrations(path.join(root, 'worker/migrations')),
-          HANGAR_ADMIN_TOKEN: 'hgr_test_admin_token',
-        },
-      },
-    }),
-  ],
+  plugins: [await workerdPool()],
   test: {
     root,
     include: ['bench/workerd/**/*.bench-test.ts'],
