@@ -78,6 +78,14 @@ export const ErrorCode = {
   InvalidModelFile: 'invalid-model-file',
   /** None of the requested ML backends can run here: allow another backend (`details.tried` says why each failed). */
   BackendUnavailable: 'backend-unavailable',
+  /** The server cannot serve this client's sync protocol version: update the app (`details.supported`). */
+  ProtocolUnsupported: 'protocol-unsupported',
+  /** The client says the server applied mutations it has no record of: the server's state is older than the client's; see `details`. */
+  SequenceGap: 'sequence-gap',
+  /** This client id belongs to another token: a new token starts a new client id. */
+  ClientMismatch: 'client-mismatch',
+  /** The pull cursor is past the end of the change log: it came from another server; pull again from 0. */
+  CursorAhead: 'cursor-ahead',
   /** A bug on our side: retry later and report it. */
   Internal: 'internal',
 } as const;

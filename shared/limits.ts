@@ -44,6 +44,12 @@ export const LIMITS = {
   metadataKeysPerRequest: 100,
   /** Files in one checkpoint. */
   filesPerCheckpoint: 1000,
+  /** Mutations in one sync push (the body also stays under `jsonBodyBytes`). */
+  mutationsPerPush: 500,
+  /** Default and largest number of change-log rows in one pull page. */
+  pullPageMax: 1000,
+  /** Bytes of change data a pull page stops at (a page always holds at least one change). */
+  pullPageBytes: 4 * 1024 * 1024,
 } as const;
 
 /** The largest blob Hangar stores: every part full. */

@@ -12,6 +12,7 @@ import { metadata, metadataDocs } from './routes/metadata.ts';
 import { metricDocs, metrics } from './routes/metrics.ts';
 import { modelDocs, models } from './routes/models.ts';
 import { namespaceDocs, namespaces } from './routes/namespaces.ts';
+import { syncDocs, sync } from './routes/sync.ts';
 import { tokenDocs, tokens } from './routes/tokens.ts';
 import { versionDocs, versions } from './routes/versions.ts';
 
@@ -40,6 +41,7 @@ api.route('/namespaces/:ns/blobs', blobs);
 api.route('/namespaces/:ns/models/:model/artifacts', artifacts);
 api.route('/namespaces/:ns/models/:model/versions/:number/artifacts', artifacts);
 api.route('/namespaces/:ns/models/:model/versions/:number/checkpoints', checkpoints);
+api.route('/namespaces/:ns/sync', sync);
 
 /** Every route's documentation; a test checks it matches the routes registered above. */
 export const routeDocs: RouteDoc[] = [
@@ -55,6 +57,7 @@ export const routeDocs: RouteDoc[] = [
   ...blobDocs,
   ...artifactDocs,
   ...checkpointDocs,
+  ...syncDocs,
 ];
 const openApi = buildOpenApi(routeDocs, API_VERSION);
 

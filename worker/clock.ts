@@ -6,3 +6,6 @@ const clock = new HybridClock('server');
 
 /** The clock of a write made on the server now. */
 export const serverHlc = () => clock.now();
+
+/** Takes in a client's clock, so the server's next writes are later than what it has seen. */
+export const observeHlc = (hlc: string) => clock.receive(hlc);

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { saveCheckpointSchema } from './checkpoints.ts';
+import type { ErrorEnvelope } from './errors.ts';
+import { isHlc } from './hlc.ts';
+import { LIMITS } from './limits.ts';
+import { metadataValueSchema } from './metadata.ts';
+import { metricPointInputSchema } from './metrics.ts';
+import { updateModelSchema } from './models.ts';
+import { aliasSchema, keySchema, nameSchema } from './names.ts';
+import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
+
+/**
+ * The sync protocol's version. A client sends it with every push and pull; a server answers
+ * `protocol-unsupported` to a client outside [MIN_PROTOCOL_VERSION, PROTOCOL_VERSION].
+ *
+ * History (one line per change):
+ * - 1: push of outbox mutations with `afterSeq`, pull of the change log after a cursor.
+ */
+export const PROTOCOL_VERSION = 1;
+export const MIN_PROTOCOL_VERSION = 1;
+/** The header that carries the client's protocol version on every sync request. */
+export const PROTOCOL_HEADER = 'hangar-protocol';
+
+const id = z.uuid();
+/** The fields a model or version mutation may carry; `null` clears one. */
+const modelFields = updateModelSchema.omit({ metadata: true });
+const versionFields = updateVersionSchema.omit({ metadata: true, status: true });
+const status = z.enum(VERSION_STATUSES).optional();
+
+/**
+ * Every mutation a client may push: its name and the shape of its `args`. `artifact.register`
+ * carries the body of `POST …/artifacts` beside its parent, checked against that schema when
+ * applied.
+ */
+export const mutationArgs = {
+  'model.create': modelFields.extend({ id, name: nameSchema }),
+  'model.update': z.object({ id, fields: modelFields }),
+  'model.delete': z.object({ id }),
+  'version.create': versionFields.extend({ id, modelId: id, status }),
+  'version.update': z.object({ id, fields: versionFields, status }),
+  'version.delete': z.object({ id }),
+  'metadata.set': z.object({ parentId: id, key: keySchema, value: metadataValueSchema }),
+  'metrics.log': z.object({ parentId: id, points: z.array(metricPointInputSchema.required({ id: true })).max(LIMITS.metricsPerRequest) }),
+  'alias.set': z.object({ modelId: id, alias: aliasSchema, versionId: id, expectedVersionId: id.nullable() }),
+  'alias.delete': z.object({ modelId: id, alias: aliasSchema, expectedVersionId: id.nullable() }),
+  'artifact.register': z.looseObject({ parentId: id }),
+  'checkpoint.save': saveCheckpointSchema.extend({ versionId: id, handle: nameSchema }),
+} as const;
+
+export type MutationName = keyof typeof mutationArgs;
+export type MutationArgs<N extends MutationName> = z.infer<(typeof mutationArgs)[N]>;
+export const MUTATION_NAMES = Object.keys(mutationArgs) as MutationName[];
+
+/** One outbox entry on the wire; `args` is checked against its name's schema when applied. */
+export const wireMutationSchema = z.object({
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  name: z.enum(MUTATION_NAMES as [MutationName, ...MutationName[]]),
+  args: z.unknown(),
+  hlc: z.string().refine(isHlc, { message: 'must be a hybrid logical clock' }),
+});
+export type WireMutation = z.infer<typeof wireMutationSchema>;
+
+/** Body of `POST /namespaces/{ns}/sync/push`. */
+export const pushRequestSchema = z
+  .object({
+    clientId: id,
+    /** The last seq of this client the server has applied in this namespace, as the client knows it (0 at first). */
+    afterSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    mutations: z.array(wireMutationSchema).min(1).max(LIMITS.mutationsPerPush),
+  })
+  .superRefine((body, ctx) => {
+    let prev = body.afterSeq;
+    body.mutations.forEach((m, i) => {
+      if (m.seq <= prev) ctx.addIssue({ code: 'custom', path: ['mutations', i, 'seq'], message: `must be greater than ${prev}: seqs increase` });
+      prev = m.seq;
+    });
+  });
+export type PushRequest = z.infer<typeof pushRequestSchema>;
+
+/** What a conflict is about; the kinds of DESIGN §3 that keep a losing write. */
+export type ConflictKind = 'alias' | 'version-label' | 'artifact' | 'deleted';
+
+/** The server's answer for one mutation. */
+export type MutationResult =
+  | { seq: number; status: 'applied' }
+  | { seq: number; status: 'conflict'; kind: ConflictKind; message: string; server: unknown }
+  | { seq: number; status: 'rejected'; error: ErrorEnvelope['error'] };
+
+export interface PushResponse {
+  results: MutationResult[];
+  /** The last seq of this client applied in this namespace, after this push. */
+  lastMutationSeq: number;
+}
+
+/** Query of `GET /namespaces/{ns}/sync/pull`. */
+export const pullQuerySchema = z.object({
+  clientId: id,
+  /** The `cursor` of the last page pulled; absent or `0` at first. */
+  cursor: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  limit: z.coerce.number().int().min(1).max(LIMITS.pullPageMax).default(LIMITS.pullPageMax),
+});
+
+/** One row of the namespace's change log. */
+export interface Change {
+  seq: number;
+  entity: 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint';
+  entityId: string;
+  op: string;
+  data: Record<string, unknown>;
+  hlc: string;
+}
+
+export interface PullResponse {
+  changes: Change[];
+  /** Pass back as `cursor` for the next page. */
+  cursor: number;
+  /** True while more changes wait after `cursor`. */
+  more: boolean;
+  /** The last seq of this client applied in this namespace. */
+  lastMutationSeq: number;
+}

@@ -1,0 +1,42 @@
+import { Hono, type Context } from 'hono';
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, pullQuerySchema, pushRequestSchema } from '../../shared/sync.ts';
+import { pull, push } from '../domain/sync.ts';
+import type { AppEnv } from '../env.ts';
+import { readBody, readQuery } from '../http.ts';
+import type { RouteDoc } from '../openapi.ts';
+
+/** `/namespaces/{ns}/sync`: the sync protocol of DESIGN §6. */
+export const sync = new Hono<AppEnv>();
+
+/** Refuses a client whose protocol this server cannot speak, before anything else. */
+function checkProtocol(c: Context<AppEnv>): void {
+  const sent = c.req.header(PROTOCOL_HEADER);
+  const version = sent !== undefined && /^\d{1,6}$/.test(sent) ? Number(sent) : NaN;
+  if (!(version >= MIN_PROTOCOL_VERSION && version <= PROTOCOL_VERSION)) {
+    throw new HangarError(
+      ErrorCode.ProtocolUnsupported,
+      sent === undefined
+        ? `Sync requests carry the header "${PROTOCOL_HEADER}"; this server speaks versions ${MIN_PROTOCOL_VERSION}–${PROTOCOL_VERSION}.`
+        : `This server speaks sync protocol ${MIN_PROTOCOL_VERSION}–${PROTOCOL_VERSION}, not ${sent}: update the app.`,
+      { sent: sent ?? null, supported: { min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION } },
+    );
+  }
+}
+
+sync.post('/push', async function pushRoute(c) {
+  checkProtocol(c);
+  const body = await readBody(c, pushRequestSchema);
+  return c.json(await push(c.env.DB, c.get('caller'), c.req.param('ns')!, body));
+});
+
+sync.get('/pull', async function pullRoute(c) {
+  checkProtocol(c);
+  return c.json(await pull(c.env.DB, c.req.param('ns')!, readQuery(c, pullQuerySchema)));
+});
+
+const base = '/namespaces/{ns}/sync';
+export const syncDocs: RouteDoc[] = [
+  { method: 'post', path: `${base}/push`, summary: 'Apply outbox mutations once each, in order; an answer per mutation', body: pushRequestSchema, role: 'write' },
+  { method: 'get', path: `${base}/pull`, summary: "The namespace's change log after a cursor, in pages", query: pullQuerySchema, role: 'read' },
+];
