@@ -1,0 +1,187 @@
+import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import type { Hangar, ModelHandle } from '../../client/index.ts';
+import { describe, download } from '../errors.ts';
+import { onSelect } from '../select.ts';
+import { pageStyles } from '../styles.ts';
+
+interface VersionRow {
+  number: number;
+  numberConfirmed: boolean;
+  status: string;
+  metrics: Record<string, number>;
+}
+
+interface State {
+  model: ModelHandle;
+  aliases: Record<string, number>;
+  versions: VersionRow[];
+  keys: string[];
+}
+
+/** One model: the widget's view of it and its versions, moving an alias, comparing versions' metrics, export. */
+export class ModelPage extends LitElement {
+  static override properties = {
+    hangar: { attribute: false },
+    namespace: { attribute: false },
+    model: { attribute: false },
+    state: { state: true },
+    error: { state: true },
+    aliasNote: { state: true },
+    aliasError: { state: true },
+    busy: { state: true },
+  };
+  declare hangar: Hangar;
+  declare namespace: string;
+  declare model: string;
+  declare state: State | null;
+  declare error: string | null;
+  declare aliasNote: string | null;
+  declare aliasError: string | null;
+  declare busy: string | null;
+  private subscription: { unsubscribe(): void } | null = null;
+  static override styles = pageStyles;
+
+  constructor() {
+    super();
+    this.state = null;
+    this.error = null;
+    this.aliasNote = null;
+    this.aliasError = null;
+    this.busy = null;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (!changed.has('namespace') && !changed.has('model')) return;
+    this.subscription?.unsubscribe();
+    this.state = null;
+    this.subscription = this.hangar.live(() => this.load()).subscribe({
+      next: (s) => {
+        this.state = s;
+        this.error = null;
+      },
+      error: (err: unknown) => (this.error = describe(err)),
+    });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+  }
+
+  private async load(): Promise<State> {
+    const model = await this.hangar.model(this.namespace, this.model);
+    const versions = await Promise.all(
+      (await model.versions()).map(async (v) => ({
+        number: v.number,
+        numberConfirmed: v.numberConfirmed,
+        status: v.status,
+        metrics: Object.fromEntries(Object.entries(await v.metrics()).map(([k, s]) => [k, s.last])),
+      })),
+    );
+    const keys = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort();
+    return { model, aliases: await model.aliases(), versions, keys };
+  }
+
+  private async moveAlias(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const data = new FormData(event.target as HTMLFormElement);
+    const alias = String(data.get('alias') ?? '').trim();
+    const number = Number(data.get('version'));
+    const { model, aliases } = this.state!;
+    this.aliasNote = null;
+    this.aliasError = null;
+    try {
+      // Only if the alias still points where this page showed it: a move made meanwhile (another tab, a sync) is not overwritten.
+      await model.setAlias(alias, number, { expected: aliases[alias] ?? null });
+      this.aliasNote = `${alias} now points at version ${number}.`;
+    } catch (err) {
+      this.aliasError = describe(err);
+    }
+  }
+
+  private async export(): Promise<void> {
+    this.error = null;
+    this.busy = 'Exporting the model, its versions and artifacts…';
+    try {
+      const blob = await this.hangar.exportModel(this.namespace, this.model);
+      download(blob, `${this.namespace}-${this.model}.zip`);
+    } catch (err) {
+      this.error = `The model was not exported: ${describe(err)}`;
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  override render() {
+    const s = this.state;
+    const ref = `${this.namespace}/${this.model}`;
+    return html`
+      <h1>${ref}</h1>
+      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+      <hangar-model .client=${this.hangar} ref=${ref} @hangar-select=${onSelect}></hangar-model>
+      ${s ? this.renderTools(s) : this.error ? nothing : html`<p role="status">Loading the model…</p>`}
+    `;
+  }
+
+  private renderTools(s: State) {
+    const aliasNames = Object.keys(s.aliases);
+    return html`
+      <section aria-labelledby="compare-heading">
+        <h2 id="compare-heading">Compare versions</h2>
+        ${s.versions.length === 0
+          ? html`<p class="empty">No versions yet. <a href="/train">Train this model</a> to make its first version.</p>`
+          : s.keys.length === 0
+            ? html`<p class="empty">No version has logged metrics yet; training logs loss and accuracy per epoch.</p>`
+            : html`
+                ${s.keys.length ? html`<hangar-metrics-chart .client=${this.hangar} ref=${`${this.namespace}/${this.model}`} keys=${s.keys[0]!}></hangar-metrics-chart>` : nothing}
+                <div class="table-wrap">
+                  <table>
+                    <caption class="muted">Last value of each metric per version</caption>
+                    <thead><tr><th scope="col">Version</th><th scope="col">Status</th>${s.keys.map((k) => html`<th scope="col">${k}</th>`)}</tr></thead>
+                    <tbody>
+                      ${s.versions.map(
+                        (v) => html`<tr>
+                          <th scope="row"><a href="/models/${encodeURIComponent(this.namespace)}/${encodeURIComponent(this.model)}/versions/${v.number}">${v.number}${v.numberConfirmed ? '' : ' (provisional)'}</a></th>
+                          <td>${v.status}</td>
+                          ${s.keys.map((k) => html`<td>${v.metrics[k]?.toFixed(4) ?? '—'}</td>`)}
+                        </tr>`,
+                      )}
+                    </tbody>
+                  </table>
+                </div>
+              `}
+      </section>
+      <section aria-labelledby="alias-heading">
+        <h2 id="alias-heading">Move an alias</h2>
+        ${aliasNames.length
+          ? html`<p>${aliasNames.map((a, i) => html`${i ? ', ' : ''}<code>${a}</code> → version ${s.aliases[a]}`)}</p>`
+          : html`<p class="muted">No aliases yet. Point one (say <code>production</code>) at a version, then predict with <code>${this.namespace}/${this.model}@production</code>.</p>`}
+        ${s.versions.length
+          ? html`<form @submit=${this.moveAlias}>
+              <div class="row">
+                <label>Alias <input name="alias" list="alias-names" required autocomplete="off" value=${aliasNames[0] ?? 'production'} /></label>
+                <datalist id="alias-names">${aliasNames.map((a) => html`<option value=${a}></option>`)}</datalist>
+                <label>Version
+                  <select name="version" required>
+                    ${[...s.versions].reverse().map((v) => html`<option value=${v.number}>${v.number} (${v.status})</option>`)}
+                  </select>
+                </label>
+                <button type="submit">Move alias</button>
+              </div>
+            </form>`
+          : nothing}
+        ${this.aliasNote ? html`<p role="status" class="ok">${this.aliasNote}</p>` : nothing}
+        ${this.aliasError ? html`<p class="error" role="alert">${this.aliasError}</p>` : nothing}
+      </section>
+      <section aria-labelledby="export-heading">
+        <h2 id="export-heading">Export</h2>
+        <p class="muted">One .zip with the model, its versions, metrics, metadata, artifacts and checkpoints; import it in another browser from the Models page.</p>
+        <div class="actions"><button class="secondary" @click=${this.export} ?disabled=${!!this.busy}>Export model</button></div>
+        ${this.busy ? html`<p role="status"><progress aria-label="Exporting"></progress> ${this.busy}</p>` : nothing}
+      </section>
+    `;
+  }
+}
+
+customElements.define('app-model-page', ModelPage);

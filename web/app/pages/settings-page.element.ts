@@ -1,0 +1,161 @@
+import { html, LitElement, nothing } from 'lit';
+import type { Hangar, StorageInfo } from '../../client/index.ts';
+import { bytes, describe } from '../errors.ts';
+import { pageStyles } from '../styles.ts';
+import { checkServer, loadServerSettings, saveServerSettings, syncApi, type ServerSettings } from '../sync-api.ts';
+
+/** The server to sync with (URL, token, namespaces), and this browser's storage. */
+export class SettingsPage extends LitElement {
+  static override properties = {
+    hangar: { attribute: false },
+    saved: { state: true },
+    found: { state: true },
+    serverError: { state: true },
+    serverBusy: { state: true },
+    serverNote: { state: true },
+    storage: { state: true },
+    persistNote: { state: true },
+  };
+  declare hangar: Hangar;
+  declare saved: ServerSettings | null;
+  /** What the last check found: the server and token it checked, and the namespaces the token sees. */
+  declare found: { url: string; token: string; namespaces: string[] } | null;
+  declare serverError: string | null;
+  declare serverBusy: string | null;
+  declare serverNote: string | null;
+  declare storage: StorageInfo | null;
+  declare persistNote: string | null;
+  static override styles = pageStyles;
+
+  constructor() {
+    super();
+    this.saved = loadServerSettings();
+    this.found = null;
+    this.serverError = null;
+    this.serverBusy = null;
+    this.serverNote = null;
+    this.storage = null;
+    this.persistNote = null;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.readStorage();
+  }
+
+  private async readStorage(): Promise<void> {
+    this.storage = await this.hangar.storage();
+  }
+
+  private async check(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const data = new FormData(event.target as HTMLFormElement);
+    const url = String(data.get('url') ?? '').trim().replace(/\/+$/, '');
+    const token = String(data.get('token') ?? '').trim();
+    this.serverError = null;
+    this.serverNote = null;
+    this.found = null;
+    this.serverBusy = 'Checking the server…';
+    try {
+      const namespaces = await checkServer(url, token);
+      if (namespaces.length === 0) throw new Error('This token sees no namespace on that server: ask its admin for a token of a namespace.');
+      this.found = { url, token, namespaces };
+    } catch (err) {
+      this.serverError = describe(err);
+    } finally {
+      this.serverBusy = null;
+    }
+  }
+
+  private async start(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    const found = this.found!;
+    const namespaces = new FormData(event.target as HTMLFormElement).getAll('namespace').map(String);
+    this.serverError = null;
+    if (namespaces.length === 0) {
+      this.serverError = 'Choose at least one namespace to sync.';
+      return;
+    }
+    const sync = syncApi(this.hangar);
+    const settings: ServerSettings = { url: found.url, token: found.token, namespaces };
+    this.serverBusy = 'Starting sync…';
+    try {
+      if (!sync) throw new Error('This build of Hangar cannot sync yet: the server settings were not saved.');
+      await sync.sync(settings);
+      saveServerSettings(settings);
+      this.saved = settings;
+      this.found = null;
+      this.serverNote = `Syncing ${namespaces.join(', ')} with ${found.url}. The Sync page shows how it goes.`;
+    } catch (err) {
+      this.serverError = describe(err);
+    } finally {
+      this.serverBusy = null;
+    }
+  }
+
+  private async stop(): Promise<void> {
+    this.serverError = null;
+    try {
+      await syncApi(this.hangar)?.stopSync();
+      saveServerSettings(null);
+      this.saved = null;
+      this.serverNote = 'Sync stopped. Everything stays in this browser.';
+    } catch (err) {
+      this.serverError = describe(err);
+    }
+  }
+
+  private async persist(): Promise<void> {
+    const granted = await this.hangar.persist();
+    this.persistNote = granted
+      ? 'Granted: the browser will keep Hangar’s data even when storage runs low.'
+      : 'The browser said no (it may grant it once the app is installed or used more). Hangar works either way.';
+    await this.readStorage();
+  }
+
+  override render() {
+    const s = this.storage;
+    return html`
+      <h1>Settings</h1>
+      <section aria-labelledby="server-heading">
+        <h2 id="server-heading">Server</h2>
+        ${this.saved
+          ? html`<p>Syncing <strong>${this.saved.namespaces.join(', ')}</strong> with <code>${this.saved.url}</code>.</p>
+              <div class="actions"><button class="secondary" @click=${this.stop}>Stop syncing</button></div>`
+          : html`<p class="muted">Hangar works with no server. To share models with a team, connect to a Hangar server with a token its admin gave you.</p>`}
+        <form @submit=${this.check}>
+          <label>Server URL <input name="url" type="url" required autocomplete="url" placeholder="https://hangar.example.com" .value=${this.saved?.url ?? ''} /></label>
+          <label>Token <input name="token" type="password" required autocomplete="off" placeholder="hgr_…" /></label>
+          <div class="actions"><button type="submit" ?disabled=${!!this.serverBusy}>Check server</button></div>
+        </form>
+        ${this.found
+          ? html`<form @submit=${this.start}>
+              <fieldset>
+                <legend>Namespaces to sync</legend>
+                ${this.found.namespaces.map((n) => html`<label class="check"><span><input type="checkbox" name="namespace" value=${n} checked /> ${n}</span></label>`)}
+              </fieldset>
+              <div class="actions"><button type="submit" ?disabled=${!!this.serverBusy}>Start syncing</button></div>
+            </form>`
+          : nothing}
+        ${this.serverBusy ? html`<p role="status">${this.serverBusy}</p>` : nothing}
+        ${this.serverNote ? html`<p role="status" class="ok">${this.serverNote}</p>` : nothing}
+        ${this.serverError ? html`<p class="error" role="alert">${this.serverError}</p>` : nothing}
+      </section>
+      <section aria-labelledby="storage-heading">
+        <h2 id="storage-heading">Storage</h2>
+        ${s
+          ? html`<dl>
+                <dt>Used</dt>
+                <dd>${bytes(s.usage)}${s.quota ? html` of ${bytes(s.quota)} <meter min="0" max=${s.quota} .value=${s.usage ?? 0} aria-label="Storage used"></meter>` : nothing}</dd>
+                <dt>Kept under storage pressure</dt>
+                <dd>${s.persisted ? 'Yes (persistent storage granted)' : 'Not guaranteed: the browser may clear it when space runs low'}</dd>
+              </dl>
+              ${s.persisted ? nothing : html`<div class="actions"><button @click=${this.persist}>Ask to keep my data</button></div>`}`
+          : html`<p role="status">Reading storage use…</p>`}
+        ${this.persistNote ? html`<p role="status">${this.persistNote}</p>` : nothing}
+      </section>
+    `;
+  }
+}
+
+customElements.define('app-settings-page', SettingsPage);

@@ -1,0 +1,143 @@
+import { html, LitElement, nothing } from 'lit';
+import type { Hangar } from '../../client/index.ts';
+import { bytes, describe } from '../errors.ts';
+import { pageStyles } from '../styles.ts';
+import { syncApi, type Conflict, type SyncApi, type SyncStatus } from '../sync-api.ts';
+
+const show = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v));
+
+/** Sync status (online, pending changes and uploads, last sync, errors) and the conflicts to resolve. */
+export class SyncPage extends LitElement {
+  static override properties = {
+    hangar: { attribute: false },
+    status: { state: true },
+    conflicts: { state: true },
+    error: { state: true },
+    busy: { state: true },
+  };
+  declare hangar: Hangar;
+  declare status: SyncStatus | null;
+  declare conflicts: Conflict[];
+  declare error: string | null;
+  declare busy: boolean;
+  private api: SyncApi | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private conflictCount = -1;
+  static override styles = pageStyles;
+
+  constructor() {
+    super();
+    this.status = null;
+    this.conflicts = [];
+    this.error = null;
+    this.busy = false;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.api = syncApi(this.hangar);
+    if (!this.api) return;
+    this.onStatus(this.api.syncStatus.value);
+    this.unsubscribe = this.api.syncStatus.subscribe((s) => this.onStatus(s));
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.unsubscribe?.();
+  }
+
+  private onStatus(s: SyncStatus): void {
+    this.status = s;
+    if (s.conflicts !== this.conflictCount) {
+      this.conflictCount = s.conflicts;
+      void this.loadConflicts();
+    }
+  }
+
+  private async loadConflicts(): Promise<void> {
+    try {
+      this.conflicts = (await this.api!.conflicts()).sort((a, b) => b.at - a.at);
+    } catch (err) {
+      this.error = describe(err);
+    }
+  }
+
+  private async run(work: () => Promise<void>): Promise<void> {
+    this.error = null;
+    this.busy = true;
+    try {
+      await work();
+    } catch (err) {
+      this.error = describe(err);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private resolve(id: string, choice: 'mine' | 'theirs') {
+    return this.run(async () => {
+      await this.api!.resolveConflict(id, choice);
+      await this.loadConflicts();
+    });
+  }
+
+  override render() {
+    const s = this.status;
+    if (!this.api) return html`<h1>Sync</h1><p class="empty">This build of Hangar cannot sync: everything stays in this browser.</p>`;
+    if (!s) return html`<h1>Sync</h1><p role="status">Reading the sync status…</p>`;
+    return html`
+      <h1>Sync</h1>
+      ${s.enabled
+        ? nothing
+        : html`<p class="empty">Not syncing: everything stays in this browser. To share models, <a href="/settings">connect to a server in Settings</a>.</p>`}
+      ${s.updateNeeded ? html`<p class="error" role="alert">The server needs a newer Hangar: reload the app to update it.</p>` : nothing}
+      ${s.error ? html`<p class="error" role="alert">Sync stopped: ${s.error.message}</p>` : nothing}
+      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+      <dl aria-label="Sync status">
+        <dt>Connection</dt>
+        <dd>${s.online ? 'Online' : 'Offline: changes wait here until the server answers'}</dd>
+        <dt>State</dt>
+        <dd>${!s.enabled ? 'Off' : s.syncing ? 'Syncing…' : 'Idle'}</dd>
+        <dt>Pending changes</dt>
+        <dd data-testid="pending">${s.pendingMutations}</dd>
+        <dt>Pending uploads</dt>
+        <dd>${bytes(s.pendingBytes)}</dd>
+        <dt>Last sync</dt>
+        <dd>${s.lastSync ? new Date(s.lastSync).toLocaleString() : 'Never'}</dd>
+        <dt>Conflicts</dt>
+        <dd>${s.conflicts}</dd>
+      </dl>
+      ${s.uploads.length
+        ? html`<h2>Uploads</h2>
+            <ul>
+              ${s.uploads.map(
+                (u) => html`<li><code>${u.sha256.slice(0, 12)}</code> <progress max=${u.size} .value=${u.sent} aria-label="Upload ${u.sha256.slice(0, 12)}"></progress> ${bytes(u.sent)} of ${bytes(u.size)}</li>`,
+              )}
+            </ul>`
+        : nothing}
+      ${s.enabled ? html`<div class="actions"><button @click=${() => this.run(() => this.api!.syncNow())} ?disabled=${this.busy || s.syncing}>Sync now</button></div>` : nothing}
+      <h2 id="conflicts-heading">Conflicts</h2>
+      ${this.conflicts.length === 0
+        ? html`<p class="empty">No conflicts. When this browser and the server disagree (an alias moved on both, a label taken twice), it shows here for you to decide; nothing is lost meanwhile.</p>`
+        : html`<ul aria-labelledby="conflicts-heading" class="conflicts">
+            ${this.conflicts.map(
+              (c) => html`<li>
+                <p><strong>${c.kind}</strong> in <code>${c.namespace}</code>: ${c.message}</p>
+                <dl>
+                  <dt>This browser</dt>
+                  <dd><code>${show(c.mine)}</code></dd>
+                  <dt>The server</dt>
+                  <dd><code>${show(c.theirs)}</code></dd>
+                </dl>
+                <div class="actions">
+                  <button @click=${() => this.resolve(c.id, 'mine')} ?disabled=${this.busy} aria-label="Keep mine: ${c.message}">Keep mine</button>
+                  <button class="secondary" @click=${() => this.resolve(c.id, 'theirs')} ?disabled=${this.busy} aria-label="Take theirs: ${c.message}">Take theirs</button>
+                </div>
+              </li>`,
+            )}
+          </ul>`}
+    `;
+  }
+}
+
+customElements.define('app-sync-page', SyncPage);
