@@ -1,0 +1,142 @@
+// The source over a Hangar server's HTTP API (DESIGN §4), read with a bearer token. The server
+// answers a browser only from the origins the token names, so a refused origin shows up here
+// as a network error: the message says so.
+import type { Artifact } from '../../shared/artifacts.ts';
+import { HangarError } from '../../shared/errors.ts';
+import { LIMITS } from '../../shared/limits.ts';
+import type { MetricSummary } from '../../shared/metrics.ts';
+import type { Model } from '../../shared/models.ts';
+import type { Page } from '../../shared/pages.ts';
+import { parseRef } from '../../shared/refs.ts';
+import type { ModelVersion } from '../../shared/versions.ts';
+import type { ChartPoint, CheckpointSummary, ModelSummary, Target, VersionDetail, WidgetSource } from './source.ts';
+
+export interface ServerOptions {
+  /** The Worker's base URL, without `/api/v1`. */
+  server: string;
+  token: string;
+  /** Lists only this namespace's models; without it, every namespace the token can see. */
+  namespace?: string;
+}
+
+const seg = encodeURIComponent;
+const pathOf = (t: Target) => `/namespaces/${seg(t.namespace)}/models/${seg(t.model)}${t.number === undefined ? '' : `/versions/${t.number}`}`;
+
+const modelSummary = (m: Model): ModelSummary => ({
+  namespace: m.namespace,
+  name: m.name,
+  owner: m.owner,
+  task: m.task,
+  description: m.description,
+  updatedAt: m.updatedAt,
+});
+
+const versionDetail = (v: ModelVersion): VersionDetail => ({ ...v, numberConfirmed: true });
+
+export function serverSource({ server, token, namespace }: ServerOptions): WidgetSource {
+  const base = `${server.replace(/\/+$/, '')}/api/v1`;
+
+  async function request(path: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    } catch (err) {
+      // A CORS refusal and an unreachable server look the same to a page.
+      throw new Error(
+        `Could not read from the Hangar server at ${server}: it is unreachable, or it does not allow this site (${location.origin}) with this token. (${(err as Error).message})`,
+      );
+    }
+    if (res.ok) return res;
+    const body: unknown = await res.json().catch(() => undefined);
+    throw HangarError.fromEnvelope(body) ?? new Error(`The Hangar server at ${server} answered ${res.status} ${res.statusText}: is it a Hangar server?`);
+  }
+
+  const get = async <T>(path: string): Promise<T> => (await request(path)).json() as Promise<T>;
+
+  /** Every item of a listing, page after page. */
+  async function all<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    let pageToken: string | undefined;
+    do {
+      const sep = path.includes('?') ? '&' : '?';
+      const page = await get<Page<T>>(`${path}${sep}pageSize=${LIMITS.pageSizeMax}${pageToken ? `&pageToken=${seg(pageToken)}` : ''}`);
+      items.push(...page.items);
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    return items;
+  }
+
+  async function namespaces(): Promise<string[]> {
+    if (namespace) return [namespace];
+    return (await get<{ items: { name: string }[] }>('/namespaces')).items.map((n) => n.name);
+  }
+
+  return {
+    label: server,
+    async models({ namespace: ns, filter }) {
+      const query = filter ? `?filter=${seg(filter)}` : '';
+      const lists = await Promise.all((ns ? [ns] : await namespaces()).map((n) => all<Model>(`/namespaces/${seg(n)}/models${query}`)));
+      return lists.flat().map(modelSummary);
+    },
+    async model(ns, name) {
+      const m = await get<Model>(pathOf({ namespace: ns, model: name }));
+      return { ...modelSummary(m), metadata: m.metadata, aliases: m.aliases };
+    },
+    async versions(ns, model) {
+      return (await all<ModelVersion>(`${pathOf({ namespace: ns, model })}/versions?orderBy=number%20ASC`)).map(versionDetail);
+    },
+    async version(text) {
+      const ref = parseRef(text);
+      const model = pathOf({ namespace: ref.namespace, model: ref.model });
+      let number: number;
+      if (ref.kind === 'number') number = ref.number;
+      else if (ref.kind === 'alias') number = (await get<{ version: number }>(`${model}/aliases/${seg(ref.alias)}`)).version;
+      else {
+        const page = await get<Page<ModelVersion>>(`${model}/versions?filter=${seg("status = 'ready'")}&orderBy=number%20DESC&pageSize=1`);
+        const latest = page.items[0];
+        if (!latest) throw new Error(`Model "${ref.model}" has no ready version yet.`);
+        return versionDetail(latest);
+      }
+      return versionDetail(await get<ModelVersion>(`${model}/versions/${number}`));
+    },
+    async metrics(t) {
+      return (await get<{ metrics: Record<string, MetricSummary> }>(`${pathOf(t)}/metrics`)).metrics;
+    },
+    async metricHistory(t, key, opts = {}) {
+      const path = `${pathOf(t)}/metrics/${seg(key)}`;
+      if (opts.maxPoints !== undefined) {
+        const maxPoints = Math.min(Math.max(opts.maxPoints, 2), LIMITS.maxPointsMax);
+        return (await get<{ points: ChartPoint[] }>(`${path}?maxPoints=${maxPoints}`)).points;
+      }
+      const points: ChartPoint[] = [];
+      let pageToken: string | undefined;
+      do {
+        const page = await get<{ points: ChartPoint[]; nextPageToken?: string }>(
+          `${path}?pageSize=${LIMITS.pageSizeMax}${pageToken ? `&pageToken=${seg(pageToken)}` : ''}`,
+        );
+        points.push(...page.points);
+        pageToken = page.nextPageToken;
+      } while (pageToken);
+      return points;
+    },
+    async artifacts(t) {
+      return (await get<{ items: Artifact[] }>(`${pathOf(t)}/artifacts`)).items;
+    },
+    async readArtifact(t, path) {
+      return (await request(`${pathOf(t)}/artifacts/${path.split('/').map(seg).join('/')}`)).blob();
+    },
+    async checkpoints(t) {
+      const list = await get<{ items: { handle: string; createdAt: string; files: unknown[] }[]; default: string | null }>(`${pathOf(t)}/checkpoints`);
+      const items: CheckpointSummary[] = list.items.map((c) => ({ handle: c.handle, createdAt: c.createdAt, files: c.files.length }));
+      return { items, default: list.default };
+    },
+    watch(query, next, error) {
+      // A server pushes nothing to a widget: read once.
+      let live = true;
+      query().then((v) => live && next(v), (e) => live && error(e));
+      return () => {
+        live = false;
+      };
+    },
+  };
+}
