@@ -1,9 +1,9 @@
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { expectNoPageErrors, test } from './browser.ts';
+import { WIDGET_PAGE } from './fixtures/widget/page.ts';
 
 // The widget's elements over a client instance (the page's own IndexedDB registry).
-export const WIDGET_PAGE = '/test/browser/fixtures/widget/widget.html';
 
 /** A registry named `name` with two models; churn has two versions with metrics, an alias, params, lineage and an artifact. */
 async function seed(page: Page, name: string): Promise<void> {
@@ -144,6 +144,39 @@ describe('the widget over a client instance', () => {
 
     await mount(page, 'hangar-metrics-chart', { ref: 'team/nope/1', id: 'missing' }, 'chart');
     await page.locator('#missing [part="error"]', { hasText: 'nope' }).waitFor();
+    expectNoPageErrors(page);
+  });
+
+  test('keyboard only: Tab reaches the list, arrows move, Enter picks and fires hangar-select', async ({ browser }) => {
+    const page = await browser.newPage(WIDGET_PAGE);
+    await seed(page, 'keys');
+    await mount(page, 'hangar-models', {}, 'keys');
+    await page.locator('hangar-models [role="option"]', { hasText: 'fraud' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.querySelector('hangar-models')!.shadowRoot!.activeElement?.getAttribute('part'))).toBe('search-input');
+    await page.keyboard.press('Tab');
+    const focused = () => page.evaluate(() => document.querySelector('hangar-models')!.shadowRoot!.activeElement?.getAttribute('role'));
+    expect(await focused()).toBe('listbox');
+    // The focused list shows a visible focus ring.
+    expect(await page.locator('hangar-models [part="list"]').evaluate((el) => getComputedStyle(el).outlineStyle)).not.toBe('none');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.locator('hangar-models [part~="row-active"] .name').textContent()).toBe('fraud');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => window.selections)).toEqual([{ ref: 'team/fraud', namespace: 'team', model: 'fraud' }]);
+    expectNoPageErrors(page);
+  });
+
+  test('fits a 360px-wide screen without scrolling sideways', async ({ browser }) => {
+    const page = await browser.newPage(WIDGET_PAGE);
+    await page.setViewportSize({ width: 360, height: 740 });
+    await seed(page, 'narrow');
+    for (const [tag, ref] of [['hangar-models', ''], ['hangar-model', 'team/churn'], ['hangar-version', 'team/churn/2']] as const) {
+      await mount(page, tag, ref ? { ref } : {}, 'narrow');
+    }
+    await page.waitForFunction(() => [...document.querySelector('hangar-version')!.shadowRoot!.querySelectorAll('hangar-metrics-chart')].some((c) => c.drawn));
+    await page.waitForFunction(() => document.querySelector('hangar-model')?.shadowRoot?.querySelector('hangar-metrics-chart')?.drawn);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await browser.screenshots('widget-360px');
     expectNoPageErrors(page);
   });
 });

@@ -140,6 +140,7 @@ export class HangarModels extends HangarElement {
         aria-label="Models"
         tabindex=${models.length ? 0 : -1}
         ?hidden=${!models.length}
+        style="height:min(var(--hangar-list-height, 24rem), ${models.length * ROW + 2}px)"
         aria-activedescendant=${models.length ? `row-${active}` : nothing}
         @scroll=${(e: Event) => (this.top = (e.target as HTMLElement).scrollTop)}
         @keydown=${this.onKey}
@@ -194,7 +195,6 @@ export class HangarModels extends HangarElement {
       [part~='list'] {
         position: relative;
         overflow-y: auto;
-        height: var(--hangar-list-height, 24rem);
         border: 1px solid var(--hangar-border, #c9ced8);
         border-radius: var(--hangar-radius, 6px);
         contain: strict;

@@ -51,7 +51,14 @@ export function serverSource({ server, token, namespace }: ServerOptions): Widge
     throw HangarError.fromEnvelope(body) ?? new Error(`The Hangar server at ${server} answered ${res.status} ${res.statusText}: is it a Hangar server?`);
   }
 
-  const get = async <T>(path: string): Promise<T> => (await request(path)).json() as Promise<T>;
+  async function get<T>(path: string): Promise<T> {
+    const res = await request(path);
+    try {
+      return (await res.json()) as T;
+    } catch {
+      throw new Error(`The server at ${server} did not answer with JSON: is it a Hangar server?`);
+    }
+  }
 
   /** Every item of a listing, page after page. */
   async function all<T>(path: string): Promise<T[]> {

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
+import { expectNoPageErrors, test } from './browser.ts';
+import { startServer, type HangarServer } from './server.ts';
+import { WIDGET_PAGE } from './fixtures/widget/page.ts';
+
+// The widget on a host page served from one origin (the Vite server) reading a Hangar server
+// on another (wrangler dev on its own port), with read tokens that allow or do not allow the
+// host page's origin.
+let server: HangarServer;
+let allowed: string;
+let refused: string;
+
+beforeAll(async () => {
+  server = await startServer();
+  const ok = async (res: Promise<Response>) => {
+    const r = await res;
+    if (!r.ok) throw new Error(`${r.url} answered ${r.status}: ${await r.text()}`);
+  };
+  await ok(server.api('/namespaces/team/models', { json: { name: 'churn', task: 'tabular' } }));
+  await ok(server.api('/namespaces/team/models', { json: { name: 'fraud', task: 'anomaly' } }));
+  for (const label of ['q2', 'q3']) await ok(server.api('/namespaces/team/models/churn/versions', { json: { version: label } }));
+  for (const n of [1, 2]) {
+    const metrics = Array.from({ length: 20 }, (_, step) => ({ key: 'loss', value: n / (step + 1), step }));
+    await ok(server.api(`/namespaces/team/models/churn/versions/${n}/metrics`, { json: { metrics } }));
+  }
+  await ok(server.api('/namespaces/team/models/churn/aliases/production', { method: 'PUT', json: { version: 2 } }));
+  allowed = await server.token('team', 'read', { origins: [inject('baseUrl')] });
+  refused = await server.token('team', 'read', { origins: ['http://elsewhere.example'] });
+}, 120_000);
+
+afterAll(() => server?.close());
+
+describe('the widget reading a server from another origin', () => {
+  test('renders the server models with a token that allows the page, and hangar-select reaches the host', async ({ browser }) => {
+    expect(new URL(server.url).origin).not.toBe(browser.baseUrl);
+    const page = await browser.newPage(WIDGET_PAGE);
+    await page.evaluate(
+      ({ url, token }) => {
+        document.body.innerHTML = `<hangar-models server="${url}" token="${token}" namespace="team"></hangar-models>
+          <hangar-model server="${url}" token="${token}" ref="team/churn"></hangar-model>`;
+      },
+      { url: server.url, token: allowed },
+    );
+    await page.locator('hangar-models [role="option"]', { hasText: 'fraud' }).waitFor();
+    expect(await page.locator('hangar-models [role="option"] .name').allTextContents()).toEqual(['churn', 'fraud']);
+    await page.locator('hangar-models [role="option"]', { hasText: 'fraud' }).click();
+
+    const versions = page.locator('hangar-model [part="version"]');
+    await versions.nth(1).waitFor();
+    // Numbered by the server: none provisional.
+    expect(await versions.allInnerTexts()).toEqual([expect.stringMatching(/^Version 1\s+ready\s+q2$/), expect.stringMatching(/^Version 2\s+ready\s+q3\s+production$/)]);
+    await page.waitForFunction(() => document.querySelector('hangar-model')?.shadowRoot?.querySelector('hangar-metrics-chart')?.drawn);
+    expect(await page.evaluate(() => document.querySelector('hangar-model')!.shadowRoot!.querySelector('hangar-metrics-chart')!.drawn)).toEqual({
+      series: ['v1 q2', 'v2 q3'],
+      points: 20,
+    });
+    await versions.nth(1).click();
+    expect(await page.evaluate(() => window.selections)).toEqual([
+      { ref: 'team/fraud', namespace: 'team', model: 'fraud' },
+      { ref: 'team/churn/2', namespace: 'team', model: 'churn', version: 2 },
+    ]);
+    expectNoPageErrors(page);
+  });
+
+  test('shows an error, and the server refuses, when the token does not allow the page origin', async ({ browser }) => {
+    const page = await browser.newPage(WIDGET_PAGE);
+    const listing = `${server.url}/api/v1/namespaces/team/models`;
+    const failed = page.waitForEvent('requestfailed', (r) => r.url().startsWith(listing) && r.method() === 'GET');
+    await page.evaluate(
+      ({ url, token }) => {
+        document.body.innerHTML = `<hangar-models server="${url}" token="${token}" namespace="team"></hangar-models>`;
+      },
+      { url: server.url, token: refused },
+    );
+    // The browser got no answer it may read…
+    expect((await failed).failure()?.errorText).toBe('net::ERR_FAILED');
+    // …because the server refuses that origin with this token (and only this one).
+    const asked = await server.api('/namespaces/team/models', { token: refused, headers: { origin: browser.baseUrl } });
+    expect(asked.status).toBe(403);
+    expect(asked.headers.get('access-control-allow-origin')).toBeNull();
+    expect(((await asked.json()) as { error: { code: string } }).error.code).toBe('origin-not-allowed');
+    const ok = await server.api('/namespaces/team/models', { token: allowed, headers: { origin: browser.baseUrl } });
+    expect([ok.status, ok.headers.get('access-control-allow-origin')]).toEqual([200, browser.baseUrl]);
+    const error = page.locator('hangar-models [part="error"]');
+    await error.waitFor();
+    expect(await error.innerText()).toContain(`does not allow this site (${browser.baseUrl})`);
+    expect(await page.locator('hangar-models [role="option"]').count()).toBe(0);
+  });
+
+  test('says so when the server URL is not a Hangar server', async ({ browser }) => {
+    const page = await browser.newPage(WIDGET_PAGE);
+    // The page's own origin (the Vite server) answers, but not as Hangar does.
+    await page.evaluate((url) => {
+      document.body.innerHTML = `<hangar-models server="${url}" token="hgr_x" namespace="team"></hangar-models>`;
+    }, browser.baseUrl);
+    const error = page.locator('hangar-models [part="error"]');
+    await error.waitFor();
+    expect(await error.innerText()).toMatch(/is it a Hangar server\?/);
+  });
+});
