@@ -250,9 +250,17 @@ export async function listArtifacts(ctx: ClientContext, parentId: string): Promi
   return rows.map((r) => toArtifact(r, r.sha256 !== null && stored.has(r.sha256)));
 }
 
-/** The bytes of a stored artifact, or `blob-not-found` saying they have not reached this device. */
-export async function readStoredBytes(db: HangarDb, row: ArtifactRecord): Promise<Blob> {
-  const blob = row.sha256 === null ? undefined : await readBlob(db, row.sha256, row.mimeType);
+/**
+ * The bytes of a stored artifact, fetched from the sync server first when this device lacks
+ * them; `blob-not-found` when they are neither here nor reachable.
+ */
+export async function readStoredBytes(ctx: ClientContext, row: ArtifactRecord): Promise<Blob> {
+  const read = () => (row.sha256 === null ? undefined : readBlob(ctx.db, row.sha256, row.mimeType));
+  let blob = await read();
+  if (!blob && row.sha256 !== null && ctx.remote) {
+    await ctx.remote.fetch(row.namespace, row.sha256, row.size);
+    blob = await read();
+  }
   if (blob) return blob;
   throw new HangarError(
     ErrorCode.BlobNotFound,
@@ -270,7 +278,7 @@ export async function readArtifact(ctx: ClientContext, parentId: string, path: s
   if (problem) throw invalidArgument(`Invalid artifact path: ${problem}.`, [{ path: 'path', message: problem }], { path });
   const row = await artifactAt(ctx.db, parentId, path);
   if (!row) throw new HangarError(ErrorCode.ArtifactNotFound, `No artifact at "${path}".`, { path });
-  if (row.url === null) return readStoredBytes(ctx.db, row);
+  if (row.url === null) return readStoredBytes(ctx, row);
   const response = await fetch(row.url).catch((err: unknown) => {
     throw new HangarError(ErrorCode.BlobNotFound, `Could not fetch "${path}" from ${row.url}: ${err instanceof Error ? err.message : String(err)}.`, {
       path,

@@ -145,7 +145,7 @@ export async function loadCheckpoint(ctx: ClientContext, versionId: string, hand
   const prefix = checkpointPrefix(target.handle);
   const files: LoadedCheckpoint['files'] = [];
   for (const f of await checkpointFiles(db, versionId, target.handle)) {
-    const blob = await readStoredBytes(db, f);
+    const blob = await readStoredBytes(ctx, f);
     files.push({ path: f.path.slice(prefix.length), blob, size: f.size ?? blob.size, sha256: f.sha256 ?? '', mimeType: f.mimeType });
   }
   return { handle, ...(row.target !== null ? { target: row.target } : {}), files };

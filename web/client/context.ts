@@ -7,6 +7,14 @@ export interface ClientContext {
   db: HangarDb;
   writer: Writer;
   metrics: MetricQueue;
+  /** Fetches bytes this device lacks from the server; set while sync is configured. */
+  remote?: RemoteBlobs;
+}
+
+/** Where bytes not on this device come from. */
+export interface RemoteBlobs {
+  /** Downloads, verifies and stores the blob; resolves when it is on this device. */
+  fetch(namespace: string, sha256: string, size: number | null, onProgress?: (loaded: number, total: number) => void): Promise<void>;
 }
 
 /** What metrics, metadata and artifacts hang off: a model or one of its versions. */

@@ -21,7 +21,7 @@ const V1 = {
 };
 
 describe('HangarDb upgrade', () => {
-  it('opens a version 1 database as version 2: every row kept, a jobs table added', async () => {
+  it('opens a version 1 database as the current version: every row kept, jobs and sync tables added', async () => {
     const old = new Dexie('upgrade-v1');
     old.version(1).stores(V1);
     await old.open();
@@ -37,12 +37,16 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v1');
     await db.open();
-    expect(db.verno).toBe(2);
+    expect(db.verno).toBe(3);
     expect(await db.models.get('m1')).toMatchObject({ name: 'churn', task: 'tabular' });
     expect(await db.versions.where('[modelId+number]').equals(['m1', 1]).count()).toBe(1);
     expect(await db.metrics.where('[parentId+key+step]').between(['v1', 'loss', 0], ['v1', 'loss', 10]).count()).toBe(3);
     expect(await (await db.blobChunks.get(['c1', 0]))?.data.text()).toBe('bytes');
     expect(await db.outbox.count()).toBe(1);
+    // Version 3 indexes the outbox by namespace, rows written before included.
+    expect(await db.outbox.where('namespace').equals('team').count()).toBe(1);
+    expect(await db.conflicts.count()).toBe(0);
+    expect(await db.uploads.count()).toBe(0);
     expect((await db.state.get('clientId'))?.value).toBe('abc');
     expect(await db.jobs.count()).toBe(0);
     await db.jobs.add({

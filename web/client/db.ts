@@ -160,6 +160,34 @@ export interface JobRecord {
   backend: Backend | null;
 }
 
+/** A write the server did not take as it was (DESIGN §3), kept until the user resolves it. */
+export interface ConflictRecord {
+  id: string;
+  kind: 'alias' | 'version-label' | 'artifact' | 'deleted' | 'rejected';
+  namespace: string;
+  /** The pushed mutation that lost: its name and arguments. */
+  mutation: { name: string; args: unknown };
+  /** What the server holds instead (its answer's `server`, or the error for `rejected`). */
+  theirs: unknown;
+  message: string;
+  at: number;
+  /** 0 while open, 1 once resolved (an index needs a number, not a boolean). */
+  resolved: 0 | 1;
+}
+
+/** A blob on its way to the server: which parts have arrived, so an upload resumes. */
+export interface UploadRecord {
+  namespace: string;
+  sha256: string;
+  size: number;
+  uploadId: string | null;
+  partSize: number;
+  /** Part numbers (1-based) the server has confirmed. */
+  doneParts: number[];
+  /** True once the server holds the bytes. */
+  done: boolean;
+}
+
 /** The registry's IndexedDB database. */
 export class HangarDb extends Dexie {
   models!: EntityTable<ModelRecord, 'id'>;
@@ -175,6 +203,8 @@ export class HangarDb extends Dexie {
   outbox!: EntityTable<OutboxRecord, 'seq'>;
   state!: EntityTable<StateRecord, 'key'>;
   jobs!: EntityTable<JobRecord, 'id'>;
+  conflicts!: EntityTable<ConflictRecord, 'id'>;
+  uploads!: Dexie.Table<UploadRecord, [string, string]>;
 
   constructor(name: string) {
     super(name);
@@ -196,5 +226,7 @@ export class HangarDb extends Dexie {
     });
     // Version 2 adds the jobs table; every table of version 1 stays as it is.
     this.version(2).stores({ jobs: 'id, status, submitted' });
+    // Version 3 adds sync: conflicts, blob uploads, and the outbox by namespace.
+    this.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
   }
 }

@@ -27,6 +27,8 @@ import { metricSummary, parentMetrics } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
 import type { VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
+import { listConflicts, resolveConflict, type Conflict } from './sync/conflicts.ts';
+import { SyncEngine, type LiveValue, type SyncOptions, type SyncStatus } from './sync/engine.ts';
 
 /** Options of `openRegistry`. */
 export interface OpenOptions {
@@ -36,6 +38,8 @@ export interface OpenOptions {
   persist?: boolean;
   /** Training and prediction jobs: retention, concurrency, checkpoint interval, model cache size… */
   jobs?: JobsOptions;
+  /** The `fetch` sync uses; default the global one. */
+  fetch?: typeof fetch;
 }
 
 /** Options of `hangar.models()`. */
@@ -60,14 +64,17 @@ const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8
 /** The whole registry in this browser: what `openRegistry` returns. */
 export class Hangar {
   private readonly hub: JobsHub;
+  private readonly syncEngine: SyncEngine;
 
   private constructor(
     private readonly ctx: ClientContext,
     /** This registry's id towards a server, kept across reloads. */
     readonly clientId: string,
     jobs?: JobsOptions,
+    fetcher?: typeof fetch,
   ) {
     this.hub = new JobsHub(this, ctx, jobs);
+    this.syncEngine = new SyncEngine(ctx, fetcher);
   }
 
   /** Opens (creating if needed) the registry in IndexedDB. */
@@ -89,9 +96,10 @@ export class Hangar {
     const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
-    const hangar = new Hangar(ctx, clientId, jobs);
+    const hangar = new Hangar(ctx, clientId, jobs, opts.fetch);
     // Jobs a closed page left running become `interrupted`; finished ones past retention go.
     await hangar.hub.start();
+    await hangar.syncEngine.resume();
     if (opts.persist !== false) void requestPersistence();
     return hangar;
   }
@@ -262,8 +270,42 @@ export class Hangar {
     return this.ctx.db.outbox.count();
   }
 
+  /**
+   * Starts syncing with a Hangar server (remembered across reloads): pushes local writes,
+   * pulls others', uploads and downloads artifact bytes, in the background.
+   */
+  sync(opts: SyncOptions): Promise<void> {
+    return this.syncEngine.configure(opts);
+  }
+
+  /** Stops syncing and forgets the server; local data stays. */
+  stopSync(): Promise<void> {
+    return this.syncEngine.stop();
+  }
+
+  /** Live: online/offline, pending mutations and bytes, last sync, conflicts, errors. */
+  get syncStatus(): LiveValue<SyncStatus> {
+    return this.syncEngine.status;
+  }
+
+  /** Syncs now; resolves once everything local is pushed and everything new is pulled. */
+  syncNow(): Promise<void> {
+    return this.syncEngine.syncNow();
+  }
+
+  /** Open conflicts: writes the server did not take as they were, kept until resolved. */
+  conflicts(): Promise<Conflict[]> {
+    return listConflicts(this.ctx);
+  }
+
+  /** Keeps the server's value (`theirs`) or writes the losing change again (`mine`). */
+  resolveConflict(id: string, choice: 'mine' | 'theirs'): Promise<void> {
+    return resolveConflict(this.ctx, id, choice);
+  }
+
   /** Closes the database; the object is unusable afterwards. */
   async close(): Promise<void> {
+    this.syncEngine.close();
     await this.hub.close();
     await this.ctx.metrics.flush().catch(() => undefined);
     this.ctx.db.close();

@@ -9,6 +9,7 @@ import type { VersionRecord } from './db.ts';
 import { moveAlias } from './aliases.ts';
 import { applyFields, requireLabelFree, writeMetadataMap } from './fields.ts';
 import { ParentHandle } from './parent.ts';
+import { pinParent } from './sync/blobs.ts';
 
 /** One trained result of a model. Fields are a snapshot; `refresh()` reads them again. */
 export class VersionHandle extends ParentHandle {
@@ -114,6 +115,14 @@ export class VersionHandle extends ParentHandle {
   /** The version's checkpoint handles and which one `default` names. */
   checkpoints(): Promise<CheckpointList> {
     return listCheckpoints(this.ctx, this.id);
+  }
+
+  /**
+   * Keeps the version for offline use: downloads from the sync server every artifact's bytes
+   * (checkpoints included) not yet on this device, verified against their SHA-256.
+   */
+  pin(opts: { onProgress?: (p: { loaded: number; total: number }) => void } = {}): Promise<void> {
+    return pinParent(this.ctx, this.id, opts.onProgress);
   }
 }
 

@@ -1,0 +1,201 @@
+import type { FileType } from '../../../shared/artifacts.ts';
+import { uuidv7 } from '../../../shared/ids.ts';
+import { MODEL_FIELDS } from '../../../shared/models.ts';
+import type { Change } from '../../../shared/sync.ts';
+import { VERSION_FIELDS, type VersionStatus } from '../../../shared/versions.ts';
+import type { Clocks, HangarDb, OutboxRecord } from '../db.ts';
+
+/** The tables a pulled page writes, for the transaction that applies it. */
+export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints];
+
+/**
+ * Field values that win by clock (last writer wins per field): those of `incoming` whose clock
+ * `hlc` is later than the one the field last saw. Returns the fields to write and the new clocks.
+ */
+export function lwwMerge(clocks: Clocks, incoming: Record<string, unknown>, hlc: string, fields: readonly string[]) {
+  const won: Record<string, unknown> = {};
+  const next = { ...clocks };
+  for (const f of fields) {
+    if (!(f in incoming) || incoming[f] === undefined) continue;
+    if (hlc > (clocks[f] ?? '')) {
+      won[f] = incoming[f];
+      next[f] = hlc;
+    }
+  }
+  return { won, clocks: next };
+}
+
+/** What pending local writes the pulled changes must not undo (the rebase of DESIGN §6). */
+export interface Pending {
+  /** `modelId/alias` of aliases with a move not yet pushed: the local move stays on top. */
+  aliases: Set<string>;
+}
+
+export function pendingOf(outbox: OutboxRecord[]): Pending {
+  const aliases = new Set<string>();
+  for (const m of outbox) {
+    if (m.name === 'alias.set' || m.name === 'alias.delete') {
+      const a = m.args as { modelId: string; alias: string };
+      aliases.add(`${a.modelId}/${a.alias}`);
+    }
+  }
+  return { aliases };
+}
+
+type Data = Record<string, unknown>;
+
+/**
+ * Applies one page of the server's change log, inside a transaction over {@link applyTables}.
+ * Models and versions merge per field by clock, metric points by id, aliases follow the server
+ * unless a local move waits to be pushed; versions take the server's numbers. Returns the ids
+ * of models whose versions were touched, to renumber their provisional versions.
+ */
+export async function applyChanges(db: HangarDb, namespace: string, changes: Change[], pending: Pending): Promise<Set<string>> {
+  const touched = new Set<string>();
+  const now = Date.now();
+  for (const c of changes) {
+    const d = c.data as Data;
+    switch (`${c.entity}.${c.op}`) {
+      case 'model.create':
+      case 'model.update': {
+        const fields = (c.op === 'update' ? d : { owner: d.owner, task: d.task, description: d.description }) as Data;
+        const row = await db.models.get(c.entityId);
+        if (!row) {
+          if (c.op === 'update') break;
+          await db.models.put({
+            id: c.entityId,
+            namespace,
+            name: d.name as string,
+            owner: (d.owner as string | null) ?? null,
+            task: (d.task as string | null) ?? null,
+            description: (d.description as string | null) ?? null,
+            clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, c.hlc])),
+            createdAt: now,
+            updatedAt: now,
+            deletedAt: null,
+          });
+          break;
+        }
+        const { won, clocks } = lwwMerge(row.clocks, fields, c.hlc, MODEL_FIELDS);
+        // A create after a delete on the server revives the model there, so here too.
+        const revive = c.op === 'create' && row.deletedAt !== null ? { deletedAt: null } : {};
+        await db.models.update(c.entityId, { ...won, ...revive, clocks, updatedAt: now });
+        break;
+      }
+      case 'model.delete':
+        await db.models.update(c.entityId, { deletedAt: now, updatedAt: now });
+        await db.aliases.where('[modelId+alias]').between([c.entityId, ''], [c.entityId, '\uffff']).delete();
+        break;
+      case 'version.create':
+      case 'version.update': {
+        const row = await db.versions.get(c.entityId);
+        if (!row) {
+          if (c.op === 'update') break;
+          await db.versions.put({
+            id: c.entityId,
+            modelId: d.modelId as string,
+            namespace,
+            number: d.number as number,
+            numberConfirmed: true,
+            version: (d.version as string | null) ?? null,
+            name: (d.name as string | null) ?? null,
+            description: (d.description as string | null) ?? null,
+            framework: (d.framework as string | null) ?? null,
+            status: (d.status as VersionStatus) ?? 'ready',
+            clocks: Object.fromEntries(VERSION_FIELDS.map((f) => [f, c.hlc])),
+            createdAt: now,
+            updatedAt: now,
+            deletedAt: null,
+          });
+          touched.add(d.modelId as string);
+          break;
+        }
+        const { won, clocks } = lwwMerge(row.clocks, d, c.hlc, VERSION_FIELDS);
+        const numbered = c.op === 'create' ? { number: d.number as number, numberConfirmed: true } : {};
+        await db.versions.update(c.entityId, { ...won, ...numbered, clocks, updatedAt: now });
+        touched.add(row.modelId);
+        break;
+      }
+      case 'version.status':
+        await db.versions.update(c.entityId, { status: d.status as VersionStatus, updatedAt: now });
+        break;
+      case 'version.delete':
+        await db.versions.update(c.entityId, { deletedAt: now, updatedAt: now });
+        break;
+      case 'metadata.set': {
+        const row = await db.metadata.get([c.entityId, d.key as string]);
+        if (!row || c.hlc > row.hlc) await db.metadata.put({ parentId: c.entityId, key: d.key as string, namespace, value: d.value, hlc: c.hlc });
+        break;
+      }
+      case 'metadata.delete': {
+        const row = await db.metadata.get([c.entityId, d.key as string]);
+        if (row && c.hlc > row.hlc) await db.metadata.delete([c.entityId, d.key as string]);
+        break;
+      }
+      case 'metrics.log': {
+        const points = d.points as { id: string; key: string; value: number; step: number; wallclock: number }[];
+        await db.metrics.bulkPut(points.map((p) => ({ id: p.id, parentId: c.entityId, key: p.key, value: p.value, step: p.step, wallclock: p.wallclock })));
+        break;
+      }
+      case 'alias.set':
+      case 'alias.delete': {
+        const alias = d.alias as string;
+        if (pending.aliases.has(`${c.entityId}/${alias}`)) break;
+        const current = await db.aliases.get([c.entityId, alias]);
+        const versionId = (d.versionId as string | null) ?? null;
+        if ((current?.versionId ?? null) === versionId) break;
+        await db.aliasHistory.add({ id: uuidv7(now), modelId: c.entityId, alias, versionId, previousVersionId: current?.versionId ?? null, at: now });
+        if (versionId) await db.aliases.put({ modelId: c.entityId, alias, versionId, updatedAt: now });
+        else await db.aliases.delete([c.entityId, alias]);
+        break;
+      }
+      case 'artifact.create': {
+        const existing = await db.artifacts.where('[parentId+path]').equals([d.parentId as string, d.path as string]).first();
+        if (existing) break;
+        await db.artifacts.put({
+          id: d.id as string,
+          namespace,
+          modelId: d.modelId as string,
+          parentId: d.parentId as string,
+          path: d.path as string,
+          mimeType: d.mimeType as string,
+          fileType: d.fileType as FileType,
+          size: (d.size as number | null) ?? null,
+          sha256: (d.sha256 as string | null) ?? null,
+          url: (d.url as string | null) ?? null,
+          createdAt: now,
+        });
+        break;
+      }
+      case 'checkpoint.save':
+        if (!(await db.checkpoints.get([d.versionId as string, d.handle as string]))) {
+          await db.checkpoints.put({ versionId: d.versionId as string, handle: d.handle as string, target: null, createdAt: now, updatedAt: now });
+        }
+        break;
+      case 'checkpoint.default':
+        await db.checkpoints.put({ versionId: d.versionId as string, handle: 'default', target: d.target as string, createdAt: now, updatedAt: now });
+        break;
+      default:
+        // A change this client does not know (a newer server): nothing to apply.
+        break;
+    }
+  }
+  return touched;
+}
+
+/**
+ * Gives the provisional (not yet server-numbered) versions of these models the numbers after
+ * the server's, in the order they were made here: the rebase of local versions on top.
+ */
+export async function renumberProvisional(db: HangarDb, modelIds: Iterable<string>): Promise<void> {
+  for (const modelId of modelIds) {
+    const versions = await db.versions.where('modelId').equals(modelId).toArray();
+    const confirmed = versions.filter((v) => v.numberConfirmed);
+    const provisional = versions.filter((v) => !v.numberConfirmed).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    let next = Math.max(0, ...confirmed.map((v) => v.number)) + 1;
+    for (const v of provisional) {
+      if (v.number !== next) await db.versions.update(v.id, { number: next });
+      next++;
+    }
+  }
+}

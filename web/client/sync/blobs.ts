@@ -1,0 +1,138 @@
+import { ErrorCode, HangarError } from '../../../shared/errors.ts';
+import { LIMITS } from '../../../shared/limits.ts';
+import { recordStagedBlob, readBlob, storedDigests, withStagedBlobs } from '../blob-store.ts';
+import type { ClientContext, RemoteBlobs } from '../context.ts';
+import type { HangarDb, UploadRecord } from '../db.ts';
+import type { SyncHttp } from './http.ts';
+
+/** Bytes asked for in one Range request when downloading. */
+export const DOWNLOAD_RANGE_BYTES = LIMITS.uploadPartBytes;
+
+/** An upload in flight, for `syncStatus.uploads`. */
+export interface UploadProgress {
+  sha256: string;
+  size: number;
+  sent: number;
+}
+
+/**
+ * Adds to the upload queue every blob of these namespaces' artifacts that is on this device
+ * and not yet known to be on the server. Returns the queue's open entries.
+ */
+export async function queueUploads(db: HangarDb, namespaces: string[]): Promise<UploadRecord[]> {
+  const artifacts = await db.artifacts.where('sha256').above('').toArray();
+  const wanted = new Map<string, { namespace: string; sha256: string; size: number }>();
+  for (const a of artifacts) {
+    if (a.sha256 && a.size !== null && namespaces.includes(a.namespace)) wanted.set(`${a.namespace}/${a.sha256}`, { namespace: a.namespace, sha256: a.sha256, size: a.size });
+  }
+  const held = await storedDigests(db, [...wanted.values()].map((w) => w.sha256));
+  return db.transaction('rw', db.uploads, async () => {
+    const known = await db.uploads.bulkGet([...wanted.values()].map((w) => [w.namespace, w.sha256] as [string, string]));
+    const fresh = [...wanted.values()].filter((w, i) => !known[i] && held.has(w.sha256));
+    await db.uploads.bulkAdd(fresh.map((w) => ({ ...w, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: false })));
+    return db.uploads.filter((u) => !u.done).toArray();
+  });
+}
+
+type StartUpload = { exists: true } | { exists: false; uploadId: string; partSize: number; partCount: number; receivedParts: number[] };
+
+/**
+ * Sends one blob: skipped when the server holds it, in one request when small, else part by
+ * part through the resumable upload API, each finished part recorded here so a reload or a lost
+ * connection resumes from the last finished part. The server verifies size and SHA-256.
+ */
+export async function uploadBlob(db: HangarDb, http: SyncHttp, u: UploadRecord, onProgress: (sent: number) => void): Promise<void> {
+  const blob = await readBlob(db, u.sha256);
+  if (!blob) return; // Its artifact went and the bytes with it: nothing to send.
+  const base = `/blobs`;
+  if (u.size <= LIMITS.uploadPartBytes) {
+    await http.request(u.namespace, `${base}/sha256/${u.sha256}`, { method: 'PUT', body: blob, headers: { 'content-type': 'application/octet-stream' } });
+  } else {
+    const start = await http.json<StartUpload>(`/namespaces/${u.namespace}${base}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sha256: u.sha256, size: u.size }),
+    });
+    if (!start.exists) {
+      const done = new Set<number>(u.uploadId === start.uploadId ? [...u.doneParts, ...start.receivedParts] : start.receivedParts);
+      await db.uploads.update([u.namespace, u.sha256], { uploadId: start.uploadId, partSize: start.partSize, doneParts: [...done] });
+      const sentOf = () => [...done].reduce((sum, n) => sum + Math.min(start.partSize, u.size - (n - 1) * start.partSize), 0);
+      onProgress(sentOf());
+      for (let n = 1; n <= start.partCount; n++) {
+        if (done.has(n)) continue;
+        const part = blob.slice((n - 1) * start.partSize, Math.min(n * start.partSize, u.size));
+        await http.request(u.namespace, `${base}/uploads/${start.uploadId}/parts/${n}`, { method: 'PUT', body: part });
+        done.add(n);
+        await db.uploads.update([u.namespace, u.sha256], { doneParts: [...done] });
+        onProgress(sentOf());
+      }
+      await http.request(u.namespace, `${base}/uploads/${start.uploadId}/complete`, { method: 'POST' });
+    }
+  }
+  onProgress(u.size);
+  await db.uploads.update([u.namespace, u.sha256], { done: true, doneParts: [] });
+}
+
+/**
+ * Downloads blobs from the server with Range requests, verifies them against their SHA-256
+ * while storing them, and keeps nothing that does not match.
+ */
+export class BlobDownloader implements RemoteBlobs {
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly db: HangarDb,
+    private readonly http: () => SyncHttp | undefined,
+  ) {}
+
+  fetch(namespace: string, sha256: string, size: number | null, onProgress?: (loaded: number, total: number) => void): Promise<void> {
+    const key = `${namespace}/${sha256}`;
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = this.download(namespace, sha256, size, onProgress).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  private async download(namespace: string, sha256: string, size: number | null, onProgress?: (loaded: number, total: number) => void) {
+    if ((await storedDigests(this.db, [sha256])).has(sha256)) return;
+    const http = this.http();
+    if (!http) throw new HangarError(ErrorCode.BlobNotFound, 'These bytes are not on this device and no sync server is configured.', { sha256 });
+    const path = `/blobs/sha256/${sha256}`;
+    const total = size ?? Number((await http.request(namespace, path, { method: 'HEAD' })).headers.get('content-length'));
+    const parts: Blob[] = [];
+    for (let at = 0; at < total || (total === 0 && parts.length === 0); at += DOWNLOAD_RANGE_BYTES) {
+      const end = Math.min(at + DOWNLOAD_RANGE_BYTES, total) - 1;
+      const res = await http.request(namespace, path, total === 0 ? {} : { headers: { range: `bytes=${at}-${end}` } });
+      parts.push(await res.blob());
+      onProgress?.(Math.min(end + 1, total), total);
+      if (total === 0) break;
+    }
+    await withStagedBlobs(this.db, async (stage) => {
+      const staged = await stage(new Blob(parts));
+      if (staged.sha256 !== sha256 || staged.size !== total) {
+        throw new HangarError(ErrorCode.DigestMismatch, `The bytes downloaded for ${sha256} do not match their digest; nothing was kept.`, { sha256 });
+      }
+      await this.db.transaction('rw', this.db.blobs, () => recordStagedBlob(this.db, staged));
+    });
+  }
+}
+
+/** Downloads every artifact's bytes of a model or version that this device lacks. */
+export async function pinParent(ctx: ClientContext, parentId: string, onProgress?: (p: { loaded: number; total: number }) => void): Promise<void> {
+  const rows = (await ctx.db.artifacts.where('parentId').equals(parentId).toArray()).filter((r) => r.sha256 !== null && r.url === null);
+  const held = await storedDigests(ctx.db, rows.map((r) => r.sha256!));
+  const missing = [...new Map(rows.filter((r) => !held.has(r.sha256!)).map((r) => [r.sha256!, r])).values()];
+  const total = missing.reduce((sum, r) => sum + (r.size ?? 0), 0);
+  let done = 0;
+  onProgress?.({ loaded: 0, total });
+  for (const r of missing) {
+    if (!ctx.remote) {
+      throw new HangarError(ErrorCode.BlobNotFound, `The bytes of "${r.path}" are not on this device and no sync server is configured.`, { path: r.path });
+    }
+    await ctx.remote.fetch(r.namespace, r.sha256!, r.size, (loaded) => onProgress?.({ loaded: done + loaded, total }));
+    done += r.size ?? 0;
+  }
+  onProgress?.({ loaded: total, total });
+}

@@ -1,0 +1,65 @@
+import { ErrorCode, HangarError } from '../../../shared/errors.ts';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, type PullResponse, type PushRequest, type PushResponse } from '../../../shared/sync.ts';
+
+/** The server could not be reached (offline, refused, dropped): retry later. */
+export class NetworkError extends Error {
+  override readonly name = 'NetworkError';
+}
+
+/** Where a registry syncs: the Worker's base URL (without `/api/v1`) and a token. */
+export interface Remote {
+  url: string;
+  token: string;
+}
+
+/** The sync server's API as the engine uses it. Every failure is a HangarError or a NetworkError. */
+export class SyncHttp {
+  constructor(
+    readonly remote: Remote,
+    private readonly fetcher: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  private async send(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${this.remote.token}`);
+    headers.set(PROTOCOL_HEADER, String(PROTOCOL_VERSION));
+    let res: Response;
+    try {
+      res = await this.fetcher(`${this.remote.url.replace(/\/+$/, '')}/api/v1${path}`, { ...init, headers });
+    } catch (err) {
+      throw new NetworkError(`The sync server at ${this.remote.url} cannot be reached: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (res.ok) return res;
+    const body = await res.json().catch(() => undefined);
+    const error = HangarError.fromEnvelope(body);
+    if (error) throw error;
+    // Gateways and proxies answer 502–504 while the server restarts: the same as unreachable.
+    if (res.status >= 500) throw new NetworkError(`The sync server answered ${res.status}.`);
+    throw notHangar(this.remote.url, res.status);
+  }
+
+  async json<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const res = await this.send(path, init);
+    try {
+      return (await res.json()) as T;
+    } catch {
+      throw notHangar(this.remote.url, res.status);
+    }
+  }
+
+  push(namespace: string, body: PushRequest): Promise<PushResponse> {
+    return this.json(`/namespaces/${namespace}/sync/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  }
+
+  pull(namespace: string, q: { clientId: string; cursor: number }): Promise<PullResponse> {
+    return this.json(`/namespaces/${namespace}/sync/pull?clientId=${q.clientId}&cursor=${q.cursor}`);
+  }
+
+  /** A raw request under the namespace (blob uploads and downloads). */
+  request(namespace: string, path: string, init: RequestInit = {}): Promise<Response> {
+    return this.send(`/namespaces/${namespace}${path}`, init);
+  }
+}
+
+const notHangar = (url: string, status: number) =>
+  new HangarError(ErrorCode.InvalidArgument, `${url} does not answer as a Hangar server (HTTP ${status}); check the server URL.`, { url, status });
