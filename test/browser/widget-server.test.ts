@@ -1,3 +1,4 @@
+import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, inject } from 'vitest';
 import { expectNoPageErrors, test } from './browser.ts';
 import { startServer, type HangarServer } from './server.ts';
@@ -6,11 +7,16 @@ import { WIDGET_PAGE } from './fixtures/widget/page.ts';
 // The widget on a host page served from one origin (the Vite server) reading a Hangar server
 // on another (wrangler dev on its own port), with read tokens that allow or do not allow the
 // host page's origin.
+/** A host page that loads the built widget (dist/widget/hangar-widget.js, built for the test) with a script tag. */
+const SCRIPT_TAG_PAGE = '/test/browser/fixtures/widget/script-tag.html';
+const root = new URL('../..', import.meta.url).pathname;
+
 let server: HangarServer;
 let allowed: string;
 let refused: string;
 
 beforeAll(async () => {
+  await build({ root, configFile: `${root}vite.widget.config.ts`, logLevel: 'warn', build: { outDir: `${root}test-results/widget-build` } });
   server = await startServer();
   const ok = async (res: Promise<Response>) => {
     const r = await res;
@@ -33,7 +39,8 @@ afterAll(() => server?.close());
 describe('the widget reading a server from another origin', () => {
   test('renders the server models with a token that allows the page, and hangar-select reaches the host', async ({ browser }) => {
     expect(new URL(server.url).origin).not.toBe(browser.baseUrl);
-    const page = await browser.newPage(WIDGET_PAGE);
+    const page = await browser.newPage(SCRIPT_TAG_PAGE);
+    await page.waitForFunction(() => customElements.get('hangar-models') && customElements.get('hangar-model'));
     await page.evaluate(
       ({ url, token }) => {
         document.body.innerHTML = `<hangar-models server="${url}" token="${token}" namespace="team"></hangar-models>

@@ -1,8 +1,8 @@
 // <hangar-model ref="ns/m">: a model's versions (number, provisional marker, status, label),
 // its aliases, and one metric compared across versions on one chart (a line per version).
 import { css, html, nothing, type PropertyDeclarations } from 'lit';
-import { parseRef } from '../../shared/refs.ts';
 import { HangarElement, Watch } from './base.ts';
+import { splitRef } from './ref.ts';
 import type { ChartSeries } from './chart-data.ts';
 import type { ModelDetail, VersionSummary } from './source.ts';
 import { baseStyles } from './styles.ts';
@@ -34,7 +34,7 @@ export class HangarModel extends HangarElement {
 
   private get target(): { namespace: string; model: string } {
     if (!this.ref) throw new Error('Set the ref attribute to a model: ref="namespace/model".');
-    const { namespace, model } = parseRef(this.ref);
+    const { namespace, model } = splitRef(this.ref);
     return { namespace, model };
   }
 

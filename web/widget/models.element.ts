@@ -25,13 +25,11 @@ export class HangarModels extends HangarElement {
   declare private viewport: number;
   declare private active: number;
 
-  private readonly filter = () => searchFilter(this.query);
   private readonly list = new Watch<ModelSummary[]>(
     this,
     () => [this.namespace, this.query],
     (source) => {
-      const { filter, error } = this.filter();
-      if (error) throw new Error(error);
+      const filter = searchFilter(this.query);
       return () => source.models({ ...(this.namespace ? { namespace: this.namespace } : {}), ...(filter ? { filter } : {}) });
     },
   );

@@ -1,25 +1,18 @@
-// The search box's text → a filter in the API's language (shared/filter.ts). A filter
-// expression is used as written; plain text means `name LIKE '%text%'`.
-import { parseFilter } from '../../shared/filter.ts';
-import { MODEL_FILTER_FIELDS } from '../../shared/models.ts';
+// The search box's text → a filter in the API's language (shared/filter.ts). Text that reads
+// as a filter is sent as written (the source parses it and says what is wrong, if anything);
+// plain text means `name LIKE '%text%'`.
 
 /**
- * Text that reads as a filter someone is writing: an operator or quote, a keyword between
- * spaces, or a dotted key. Names hold no spaces, so `nothing-like-this` stays plain text.
+ * An operator or quote, a keyword between spaces, or a dotted key. Names hold no spaces, so
+ * `nothing-like-this` stays plain text.
  */
 const FILTERISH = /[=<>()'"]|\s(AND|OR|NOT|LIKE|ILIKE|IN|IS)\s|^NOT\s|^(tags|params|metrics)\./i;
 
-/** `{ filter }` to send (undefined: list everything), or `{ error }` to show. */
-export function searchFilter(text: string): { filter?: string; error?: string } {
+/** The filter to send for the search box's text; undefined lists everything. */
+export function searchFilter(text: string): string | undefined {
   const t = text.trim();
-  if (!t) return {};
-  try {
-    parseFilter(t, MODEL_FILTER_FIELDS);
-    return { filter: t };
-  } catch (err) {
-    if (FILTERISH.test(t)) return { error: (err as Error).message };
-  }
-  // LIKE's own characters and the quote are made literal.
-  const literal = t.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/'/g, "''");
-  return { filter: `name LIKE '%${literal}%'` };
+  if (!t) return undefined;
+  if (FILTERISH.test(t)) return t;
+  // LIKE's own characters are made literal.
+  return `name LIKE '%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%'`;
 }

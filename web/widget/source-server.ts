@@ -7,8 +7,8 @@ import { LIMITS } from '../../shared/limits.ts';
 import type { MetricSummary } from '../../shared/metrics.ts';
 import type { Model } from '../../shared/models.ts';
 import type { Page } from '../../shared/pages.ts';
-import { parseRef } from '../../shared/refs.ts';
 import type { ModelVersion } from '../../shared/versions.ts';
+import { splitRef } from './ref.ts';
 import type { ChartPoint, CheckpointSummary, ModelSummary, Target, VersionDetail, WidgetSource } from './source.ts';
 
 export interface ServerOptions {
@@ -93,12 +93,11 @@ export function serverSource({ server, token, namespace }: ServerOptions): Widge
       return (await all<ModelVersion>(`${pathOf({ namespace: ns, model })}/versions?orderBy=number%20ASC`)).map(versionDetail);
     },
     async version(text) {
-      const ref = parseRef(text);
+      const ref = splitRef(text);
       const model = pathOf({ namespace: ref.namespace, model: ref.model });
-      let number: number;
-      if (ref.kind === 'number') number = ref.number;
-      else if (ref.kind === 'alias') number = (await get<{ version: number }>(`${model}/aliases/${seg(ref.alias)}`)).version;
-      else {
+      let number = ref.number;
+      if (ref.alias !== undefined) number = (await get<{ version: number }>(`${model}/aliases/${seg(ref.alias)}`)).version;
+      if (number === undefined) {
         const page = await get<Page<ModelVersion>>(`${model}/versions?filter=${seg("status = 'ready'")}&orderBy=number%20DESC&pageSize=1`);
         const latest = page.items[0];
         if (!latest) throw new Error(`Model "${ref.model}" has no ready version yet.`);
