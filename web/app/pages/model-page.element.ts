@@ -1,24 +1,17 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import type { Hangar, ModelHandle } from '../../client/index.ts';
+import '../../widget/index.ts';
 import { describe, download } from '../errors.ts';
 import { onSelect } from '../select.ts';
 import { pageStyles } from '../styles.ts';
 
-interface VersionRow {
-  number: number;
-  numberConfirmed: boolean;
-  status: string;
-  metrics: Record<string, number>;
-}
-
 interface State {
   model: ModelHandle;
   aliases: Record<string, number>;
-  versions: VersionRow[];
-  keys: string[];
+  versions: { number: number; status: string }[];
 }
 
-/** One model: the widget's view of it and its versions, moving an alias, comparing versions' metrics, export. */
+/** One model: the widget's view (versions, aliases, a metric compared across versions), moving an alias, export. */
 export class ModelPage extends LitElement {
   static override properties = {
     hangar: { attribute: false },
@@ -71,16 +64,8 @@ export class ModelPage extends LitElement {
 
   private async load(): Promise<State> {
     const model = await this.hangar.model(this.namespace, this.model);
-    const versions = await Promise.all(
-      (await model.versions()).map(async (v) => ({
-        number: v.number,
-        numberConfirmed: v.numberConfirmed,
-        status: v.status,
-        metrics: Object.fromEntries(Object.entries(await v.metrics()).map(([k, s]) => [k, s.last])),
-      })),
-    );
-    const keys = [...new Set(versions.flatMap((v) => Object.keys(v.metrics)))].sort();
-    return { model, aliases: await model.aliases(), versions, keys };
+    const versions = (await model.versions()).map((v) => ({ number: v.number, status: v.status }));
+    return { model, aliases: await model.aliases(), versions };
   }
 
   private async moveAlias(event: SubmitEvent): Promise<void> {
@@ -95,6 +80,7 @@ export class ModelPage extends LitElement {
       // Only if the alias still points where this page showed it: a move made meanwhile (another tab, a sync) is not overwritten.
       await model.setAlias(alias, number, { expected: aliases[alias] ?? null });
       this.aliasNote = `${alias} now points at version ${number}.`;
+      this.state = await this.load();
     } catch (err) {
       this.aliasError = describe(err);
     }
@@ -127,31 +113,7 @@ export class ModelPage extends LitElement {
   private renderTools(s: State) {
     const aliasNames = Object.keys(s.aliases);
     return html`
-      <section aria-labelledby="compare-heading">
-        <h2 id="compare-heading">Compare versions</h2>
-        ${s.versions.length === 0
-          ? html`<p class="empty">No versions yet. <a href="/train">Train this model</a> to make its first version.</p>`
-          : s.keys.length === 0
-            ? html`<p class="empty">No version has logged metrics yet; training logs loss and accuracy per epoch.</p>`
-            : html`
-                ${s.keys.length ? html`<hangar-metrics-chart .client=${this.hangar} ref=${`${this.namespace}/${this.model}`} keys=${s.keys[0]!}></hangar-metrics-chart>` : nothing}
-                <div class="table-wrap">
-                  <table>
-                    <caption class="muted">Last value of each metric per version</caption>
-                    <thead><tr><th scope="col">Version</th><th scope="col">Status</th>${s.keys.map((k) => html`<th scope="col">${k}</th>`)}</tr></thead>
-                    <tbody>
-                      ${s.versions.map(
-                        (v) => html`<tr>
-                          <th scope="row"><a href="/models/${encodeURIComponent(this.namespace)}/${encodeURIComponent(this.model)}/versions/${v.number}">${v.number}${v.numberConfirmed ? '' : ' (provisional)'}</a></th>
-                          <td>${v.status}</td>
-                          ${s.keys.map((k) => html`<td>${v.metrics[k]?.toFixed(4) ?? '—'}</td>`)}
-                        </tr>`,
-                      )}
-                    </tbody>
-                  </table>
-                </div>
-              `}
-      </section>
+      ${s.versions.length === 0 ? html`<p class="empty">No versions yet. <a href="/train">Train this model</a> to make its first version.</p>` : nothing}
       <section aria-labelledby="alias-heading">
         <h2 id="alias-heading">Move an alias</h2>
         ${aliasNames.length

@@ -1,5 +1,6 @@
 import { html, LitElement, nothing } from 'lit';
 import type { Hangar } from '../../client/index.ts';
+import '../../widget/index.ts';
 import { describe } from '../errors.ts';
 import { modelPath, navigate } from '../router.ts';
 import { pageStyles } from '../styles.ts';

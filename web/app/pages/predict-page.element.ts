@@ -71,10 +71,10 @@ export class PredictPage extends LitElement {
     try {
       const version = await this.hangar.find(ref);
       const paths = (await version.artifacts()).map((a) => a.path);
-      if (!paths.includes('preprocessing.json')) {
+      if (!paths.includes('model/preprocessing.json')) {
         throw new Error(`${ref} is not a tabular model (it has no preprocessing.json): this page predicts with models trained here.`);
       }
-      const prep = JSON.parse(await (await version.readArtifact('preprocessing.json')).text()) as { features: string[]; target: string };
+      const prep = JSON.parse(await (await version.readArtifact('model/preprocessing.json')).text()) as { features: string[]; target: string };
       this.inputs = { ref, features: prep.features, target: prep.target };
     } catch (err) {
       this.error = describe(err);

@@ -1,18 +1,17 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
-import type { Artifact, Hangar, VersionHandle } from '../../client/index.ts';
-import { bytes, describe, download } from '../errors.ts';
+import type { Hangar, VersionHandle } from '../../client/index.ts';
+import '../../widget/index.ts';
+import { bytes, describe } from '../errors.ts';
 import { onSelect } from '../select.ts';
 import { pageStyles } from '../styles.ts';
 
 interface State {
   version: VersionHandle;
-  keys: string[];
-  artifacts: Artifact[];
 }
 
 type Pinnable = VersionHandle & { pin?(opts?: { onProgress?: (p: { loaded: number; total: number }) => void }): Promise<void> };
 
-/** One version: the widget's view (metadata, parameters, lineage, checkpoints), its metric charts, artifacts to download, pin for offline. */
+/** One version: the widget's view (metadata, parameters, lineage, metric charts, artifacts to download, checkpoints), and keeping it offline. */
 export class VersionPage extends LitElement {
   static override properties = {
     hangar: { attribute: false },
@@ -64,17 +63,7 @@ export class VersionPage extends LitElement {
   }
 
   private async load(): Promise<State> {
-    const version = await this.hangar.find(this.ref);
-    return { version, keys: Object.keys(await version.metrics()).sort(), artifacts: await version.artifacts() };
-  }
-
-  private async download(path: string): Promise<void> {
-    this.error = null;
-    try {
-      download(await this.state!.version.readArtifact(path), path.split('/').pop() ?? path);
-    } catch (err) {
-      this.error = `${path} could not be read: ${describe(err)}`;
-    }
+    return { version: await this.hangar.find(this.ref) };
   }
 
   private async pinVersion(): Promise<void> {
@@ -102,41 +91,17 @@ export class VersionPage extends LitElement {
   }
 
   private renderState(s: State) {
-    const pinnable = typeof (s.version as Pinnable).pin === 'function';
+    if (typeof (s.version as Pinnable).pin !== 'function') return nothing;
     return html`
-      <section aria-labelledby="metrics-heading">
-        <h2 id="metrics-heading">Metrics</h2>
-        ${s.keys.length
-          ? s.keys.map((k) => html`<hangar-metrics-chart .client=${this.hangar} ref=${this.ref} keys=${k} x="step"></hangar-metrics-chart>`)
-          : html`<p class="empty">No metrics logged. Training logs loss and accuracy here each epoch.</p>`}
-      </section>
-      <section aria-labelledby="artifacts-heading">
-        <h2 id="artifacts-heading">Artifacts</h2>
-        ${s.artifacts.length
-          ? html`<div class="table-wrap">
-              <table>
-                <thead><tr><th scope="col">Path</th><th scope="col">Type</th><th scope="col">Size</th><th scope="col"><span class="muted">Download</span></th></tr></thead>
-                <tbody>
-                  ${s.artifacts.map(
-                    (a) => html`<tr>
-                      <td><code>${a.path}</code></td>
-                      <td>${a.fileType}</td>
-                      <td>${bytes(a.size)}</td>
-                      <td>${a.url ? html`<a href=${a.url} rel="noopener">Open</a>` : html`<button class="secondary" @click=${() => this.download(a.path)} aria-label="Download ${a.path}">Download</button>`}</td>
-                    </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>`
-          : html`<p class="empty">No artifacts. A trained version holds its model files here.</p>`}
-        ${pinnable
-          ? html`<div class="actions"><button class="secondary" @click=${this.pinVersion} ?disabled=${!!this.pin && !this.pin.done}>Keep offline</button></div>
-              ${this.pin
-                ? html`<p role="status">
-                    <progress max=${this.pin.total || 1} .value=${this.pin.loaded} aria-label="Downloading for offline use"></progress>
-                    ${this.pin.done ? 'Every artifact of this version is in this browser.' : `${bytes(this.pin.loaded)} of ${bytes(this.pin.total)}`}
-                  </p>`
-                : nothing}`
+      <section aria-labelledby="offline-heading">
+        <h2 id="offline-heading">Offline</h2>
+        <p class="muted">Artifacts synced from a server download when first opened. Keep this version offline to fetch all its files now.</p>
+        <div class="actions"><button class="secondary" @click=${this.pinVersion} ?disabled=${!!this.pin && !this.pin.done}>Keep offline</button></div>
+        ${this.pin
+          ? html`<p role="status">
+              <progress max=${this.pin.total || 1} .value=${this.pin.loaded} aria-label="Downloading for offline use"></progress>
+              ${this.pin.done ? 'Every artifact of this version is in this browser.' : `${bytes(this.pin.loaded)} of ${bytes(this.pin.total)}`}
+            </p>`
           : nothing}
       </section>
     `;
