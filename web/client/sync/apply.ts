@@ -4,6 +4,7 @@ import { MODEL_FIELDS } from '../../../shared/models.ts';
 import type { Change } from '../../../shared/sync.ts';
 import { VERSION_FIELDS, type VersionStatus } from '../../../shared/versions.ts';
 import type { Clocks, HangarDb, OutboxRecord } from '../db.ts';
+import { parentMetrics } from '../parent.ts';
 
 /** The tables a pulled page writes, for the transaction that applies it. */
 export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints];
@@ -76,13 +77,22 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           });
           break;
         }
+        if (c.op === 'create' && row.deletedAt !== null) {
+          // A create after a delete revives the model afresh, as on the server: every field
+          // from this create, and none of the deleted one's metadata, metrics or artifacts.
+          await db.models.update(c.entityId, { ...fields, clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, c.hlc])), deletedAt: null, updatedAt: now });
+          await db.metadata.where('parentId').equals(c.entityId).delete();
+          await parentMetrics(db, c.entityId).delete();
+          await db.artifacts.where('parentId').equals(c.entityId).delete();
+          break;
+        }
         const { won, clocks } = lwwMerge(row.clocks, fields, c.hlc, MODEL_FIELDS);
-        // A create after a delete on the server revives the model there, so here too.
-        const revive = c.op === 'create' && row.deletedAt !== null ? { deletedAt: null } : {};
-        await db.models.update(c.entityId, { ...won, ...revive, clocks, updatedAt: now });
+        await db.models.update(c.entityId, { ...won, clocks, updatedAt: now });
         break;
       }
       case 'model.delete':
+        // Its versions the server knew come with their own deletes; one made here and not
+        // pushed yet goes when the server answers its create (a `deleted` conflict).
         await db.models.update(c.entityId, { deletedAt: now, updatedAt: now });
         await db.aliases.where('[modelId+alias]').between([c.entityId, ''], [c.entityId, '\uffff']).delete();
         break;

@@ -397,6 +397,9 @@ export class SyncEngine {
       const key: [string, string] = [args.modelId as string, args.alias as string];
       if (theirs) await db.aliases.put({ modelId: key[0], alias: key[1], versionId: theirs.versionId, updatedAt: Date.now() });
       else await db.aliases.delete(key);
+    } else if (c.kind === 'deleted' && c.mutation.name === 'version.create') {
+      // Made on a model deleted meanwhile: the version goes too, as on the server.
+      await db.versions.update(args.id as string, { deletedAt: Date.now() });
     } else if (c.kind === 'version-label') {
       await db.versions.update(args.id as string, { version: null });
     } else if (c.kind === 'artifact' && c.mutation.name === 'artifact.register') {
