@@ -1,48 +1,6 @@
-import type { Hangar } from '../client/index.ts';
-
-/** Sync's part of the registry (DESIGN §7a), as the sync and settings pages use it. */
-export interface SyncStatus {
-  enabled: boolean;
-  online: boolean;
-  syncing: boolean;
-  pendingMutations: number;
-  pendingBytes: number;
-  lastSync: number | null;
-  conflicts: number;
-  error: { code: string; message: string } | null;
-  updateNeeded: boolean;
-  uploads: { sha256: string; size: number; sent: number }[];
-}
-
-export interface Conflict {
-  id: string;
-  kind: 'alias' | 'version-label' | 'artifact' | 'deleted';
-  namespace: string;
-  message: string;
-  mine: unknown;
-  theirs: unknown;
-  at: number;
-}
-
-export interface SyncApi {
-  sync(opts: { url: string; token: string; namespaces: string[] }): Promise<void>;
-  stopSync(): Promise<void>;
-  syncStatus: { readonly value: SyncStatus; subscribe(listener: (s: SyncStatus) => void): () => void };
-  syncNow(): Promise<void>;
-  conflicts(): Promise<Conflict[]>;
-  resolveConflict(id: string, choice: 'mine' | 'theirs'): Promise<void>;
-}
-
-/** The registry's sync surface, or null in a build of the library without sync. */
-export function syncApi(hangar: Hangar): SyncApi | null {
-  const h = hangar as unknown as Partial<SyncApi>;
-  return typeof h.sync === 'function' && h.syncStatus ? (hangar as unknown as SyncApi) : null;
-}
-
-/** Where the app syncs to: kept in this browser (the token too: it is this user's own). */
+/** Where the app syncs to, to show on the settings page (the registry keeps the token itself). */
 export interface ServerSettings {
   url: string;
-  token: string;
   namespaces: string[];
 }
 

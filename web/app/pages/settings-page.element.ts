@@ -2,7 +2,7 @@ import { html, LitElement, nothing } from 'lit';
 import type { Hangar, StorageInfo } from '../../client/index.ts';
 import { bytes, describe } from '../errors.ts';
 import { pageStyles } from '../styles.ts';
-import { checkServer, loadServerSettings, saveServerSettings, syncApi, type ServerSettings } from '../sync-api.ts';
+import { checkServer, loadServerSettings, saveServerSettings, type ServerSettings } from '../sync-api.ts';
 
 /** The server to sync with (URL, token, namespaces), and this browser's storage. */
 export class SettingsPage extends LitElement {
@@ -76,12 +76,10 @@ export class SettingsPage extends LitElement {
       this.serverError = 'Choose at least one namespace to sync.';
       return;
     }
-    const sync = syncApi(this.hangar);
-    const settings: ServerSettings = { url: found.url, token: found.token, namespaces };
+    const settings: ServerSettings = { url: found.url, namespaces };
     this.serverBusy = 'Starting sync…';
     try {
-      if (!sync) throw new Error('This build of Hangar cannot sync yet: the server settings were not saved.');
-      await sync.sync(settings);
+      await this.hangar.sync({ ...settings, token: found.token });
       saveServerSettings(settings);
       this.saved = settings;
       this.found = null;
@@ -96,7 +94,7 @@ export class SettingsPage extends LitElement {
   private async stop(): Promise<void> {
     this.serverError = null;
     try {
-      await syncApi(this.hangar)?.stopSync();
+      await this.hangar.stopSync();
       saveServerSettings(null);
       this.saved = null;
       this.serverNote = 'Sync stopped. Everything stays in this browser.';

@@ -1,8 +1,7 @@
 import { html, LitElement, nothing } from 'lit';
-import type { Hangar } from '../../client/index.ts';
+import type { Conflict, Hangar, SyncStatus } from '../../client/index.ts';
 import { bytes, describe } from '../errors.ts';
 import { pageStyles } from '../styles.ts';
-import { syncApi, type Conflict, type SyncApi, type SyncStatus } from '../sync-api.ts';
 
 const show = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v));
 
@@ -20,7 +19,6 @@ export class SyncPage extends LitElement {
   declare conflicts: Conflict[];
   declare error: string | null;
   declare busy: boolean;
-  private api: SyncApi | null = null;
   private unsubscribe: (() => void) | null = null;
   private conflictCount = -1;
   static override styles = pageStyles;
@@ -35,10 +33,8 @@ export class SyncPage extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.api = syncApi(this.hangar);
-    if (!this.api) return;
-    this.onStatus(this.api.syncStatus.value);
-    this.unsubscribe = this.api.syncStatus.subscribe((s) => this.onStatus(s));
+    this.onStatus(this.hangar.syncStatus.value);
+    this.unsubscribe = this.hangar.syncStatus.subscribe((s) => this.onStatus(s));
   }
 
   override disconnectedCallback(): void {
@@ -56,7 +52,7 @@ export class SyncPage extends LitElement {
 
   private async loadConflicts(): Promise<void> {
     try {
-      this.conflicts = (await this.api!.conflicts()).sort((a, b) => b.at - a.at);
+      this.conflicts = (await this.hangar.conflicts()).sort((a, b) => b.at - a.at);
     } catch (err) {
       this.error = describe(err);
     }
@@ -76,14 +72,13 @@ export class SyncPage extends LitElement {
 
   private resolve(id: string, choice: 'mine' | 'theirs') {
     return this.run(async () => {
-      await this.api!.resolveConflict(id, choice);
+      await this.hangar.resolveConflict(id, choice);
       await this.loadConflicts();
     });
   }
 
   override render() {
     const s = this.status;
-    if (!this.api) return html`<h1>Sync</h1><p class="empty">This build of Hangar cannot sync: everything stays in this browser.</p>`;
     if (!s) return html`<h1>Sync</h1><p role="status">Reading the sync status…</p>`;
     return html`
       <h1>Sync</h1>
@@ -115,7 +110,7 @@ export class SyncPage extends LitElement {
               )}
             </ul>`
         : nothing}
-      ${s.enabled ? html`<div class="actions"><button @click=${() => this.run(() => this.api!.syncNow())} ?disabled=${this.busy || s.syncing}>Sync now</button></div>` : nothing}
+      ${s.enabled ? html`<div class="actions"><button @click=${() => this.run(() => this.hangar.syncNow())} ?disabled=${this.busy || s.syncing}>Sync now</button></div>` : nothing}
       <h2 id="conflicts-heading">Conflicts</h2>
       ${this.conflicts.length === 0
         ? html`<p class="empty">No conflicts. When this browser and the server disagree (an alias moved on both, a label taken twice), it shows here for you to decide; nothing is lost meanwhile.</p>`
@@ -130,7 +125,7 @@ export class SyncPage extends LitElement {
                   <dd><code>${show(c.theirs)}</code></dd>
                 </dl>
                 <div class="actions">
-                  <button @click=${() => this.resolve(c.id, 'mine')} ?disabled=${this.busy} aria-label="Keep mine: ${c.message}">Keep mine</button>
+                  <button @click=${() => this.resolve(c.id, 'mine')} ?disabled=${this.busy || !c.canKeepMine} aria-label="Keep mine: ${c.message}">Keep mine</button>
                   <button class="secondary" @click=${() => this.resolve(c.id, 'theirs')} ?disabled=${this.busy} aria-label="Take theirs: ${c.message}">Take theirs</button>
                 </div>
               </li>`,

@@ -9,8 +9,6 @@ interface State {
   version: VersionHandle;
 }
 
-type Pinnable = VersionHandle & { pin?(opts?: { onProgress?: (p: { loaded: number; total: number }) => void }): Promise<void> };
-
 /** One version: the widget's view (metadata, parameters, lineage, metric charts, artifacts to download, checkpoints), and keeping it offline. */
 export class VersionPage extends LitElement {
   static override properties = {
@@ -67,11 +65,11 @@ export class VersionPage extends LitElement {
   }
 
   private async pinVersion(): Promise<void> {
-    const v = this.state!.version as Pinnable;
+    const v = this.state!.version;
     this.error = null;
     this.pin = { loaded: 0, total: 0, done: false };
     try {
-      await v.pin!({ onProgress: (p) => (this.pin = { ...p, done: false }) });
+      await v.pin({ onProgress: (p) => (this.pin = { ...p, done: false }) });
       this.pin = { ...this.pin, done: true };
     } catch (err) {
       this.pin = null;
@@ -86,12 +84,13 @@ export class VersionPage extends LitElement {
       <p><a href="/models/${encodeURIComponent(this.namespace)}/${encodeURIComponent(this.model)}">Back to ${this.namespace}/${this.model}</a></p>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
       <hangar-version .client=${this.hangar} ref=${this.ref} @hangar-select=${onSelect}></hangar-version>
-      ${s ? this.renderState(s) : this.error ? nothing : html`<p role="status">Loading the version…</p>`}
+      ${s ? this.renderOffline() : this.error ? nothing : html`<p role="status">Loading the version…</p>`}
     `;
   }
 
-  private renderState(s: State) {
-    if (typeof (s.version as Pinnable).pin !== 'function') return nothing;
+  private renderOffline() {
+    // Without a server every artifact is already here.
+    if (!this.hangar.syncStatus.value.enabled) return nothing;
     return html`
       <section aria-labelledby="offline-heading">
         <h2 id="offline-heading">Offline</h2>

@@ -1,0 +1,91 @@
+// The app's settings and sync pages against the real Worker (wrangler dev, local D1 and R2).
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { expectNoPageErrors, test } from './browser.ts';
+import { buildApp, serveApp, type AppServer } from './fixtures/app/serve.ts';
+import { go, heading, shoot } from './fixtures/app/ui.ts';
+import { startServer, type HangarServer } from './server.ts';
+
+let app: AppServer;
+let server: HangarServer;
+
+beforeAll(async () => {
+  [server, app] = await Promise.all([startServer(), buildApp('app-sync-dist').then(serveApp)]);
+}, 180_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await server?.close();
+});
+
+describe('the sync page', () => {
+  test('refuses a URL that is not Hangar and a token the server does not know, with nothing saved', async ({ browser }) => {
+    const page = await browser.newPage(`${app.url}/settings`);
+    await expect.poll(() => heading(page)).toBe('Settings');
+    // The app's own origin answers every path with index.html: a web server, not a Hangar API.
+    await page.getByLabel('Server URL').fill(app.url);
+    await page.getByLabel('Token').fill('hgr_whatever');
+    await page.getByRole('button', { name: 'Check server' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('it is not a Hangar server');
+
+    await page.getByLabel('Server URL').fill(server.url);
+    await page.getByLabel('Token').fill('hgr_not_a_token_this_server_made');
+    await page.getByRole('button', { name: 'Check server' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('The server does not accept this token');
+    expect(await page.getByRole('button', { name: 'Start syncing' }).count()).toBe(0);
+
+    await go(page, 'Sync', 'Sync');
+    expect(await page.getByText('Not syncing').count()).toBe(1);
+  });
+
+  test('syncs with the server, shows its status, and resolves an alias conflict from the page', { timeout: 120_000 }, async ({ browser }) => {
+    // On the server: team/churn with three versions, `production` on version 1.
+    const json = async (res: Promise<Response>) => {
+      const r = await res;
+      if (!r.ok) throw new Error(`${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    await json(server.api('/namespaces/team/models', { json: { name: 'churn', task: 'tabular' } }));
+    for (let i = 0; i < 3; i++) await json(server.api('/namespaces/team/models/churn/versions', { json: {} }));
+    await json(server.api('/namespaces/team/models/churn/aliases/production', { method: 'PUT', json: { version: 1 } }));
+    const token = await server.token('team', 'write');
+
+    const page = await browser.newPage(`${app.url}/settings`);
+    await page.getByLabel('Server URL').fill(server.url);
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Check server' }).click();
+    await expect.poll(() => page.getByRole('checkbox', { name: 'team' }).isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Start syncing' }).click();
+    await expect.poll(() => page.getByText('Syncing team with').count()).toBeGreaterThan(0);
+
+    await go(page, 'Sync', 'Sync');
+    await expect.poll(() => page.locator('dd', { hasText: 'Never' }).count(), { timeout: 30_000 }).toBe(0);
+    expect(await page.getByTestId('pending').textContent()).toBe('0');
+    expect(await page.getByText('No conflicts.').count()).toBe(1);
+    await shoot(page, 'sync');
+
+    // A teammate moves `production` to 3 on the server while this browser, not yet told, moves it to 2.
+    await json(server.api('/namespaces/team/models/churn/aliases/production', { method: 'PUT', json: { version: 3 } }));
+    // Within the app (a reload would sync, and learn of the move first).
+    await go(page, 'Models', 'Models');
+    await page.getByRole('option', { name: /churn/ }).click();
+    await expect.poll(() => heading(page)).toBe('team/churn');
+    await page.getByLabel('Alias', { exact: true }).fill('production');
+    await page.locator('app-model-page').getByRole('combobox', { name: /^Version/ }).selectOption('2');
+    await page.getByRole('button', { name: 'Move alias' }).click();
+    await expect.poll(() => page.getByText('production now points at version 2.').count()).toBe(1);
+
+    await go(page, 'Sync', 'Sync');
+    const conflict = page.getByRole('listitem').filter({ hasText: 'alias' });
+    await expect.poll(() => conflict.count(), { timeout: 30_000 }).toBe(1);
+    await shoot(page, 'sync-conflict');
+    await conflict.getByRole('button', { name: /^Take theirs/ }).click();
+    await expect.poll(() => page.getByText('No conflicts.').count()).toBe(1);
+
+    // The server's move stands here too.
+    await page.goto(`${app.url}/models/team/churn`);
+    await expect.poll(() => page.locator('app-model-page').getByText('production → version 3').count()).toBeGreaterThan(0);
+    const alias = await json(server.api('/namespaces/team/models/churn/aliases/production'));
+    expect(alias.version).toBe(3);
+    expectNoPageErrors(page);
+  });
+});
