@@ -24,8 +24,18 @@ const SUITES = [
     // Needs Chromium (/usr/bin/chromium); its figures name the Chromium version they ran on.
     name: 'browser',
     title: 'Client library in headless Chromium, real IndexedDB',
-    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts']],
+    command: [
+      process.execPath,
+      [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts'],
+    ],
     packages: ['dexie', 'vite', 'playwright-core', 'vitest'],
+  },
+  {
+    // The widget's elements in headless Chromium, from the built script-tag bundle.
+    name: 'widget',
+    title: 'Widget elements in headless Chromium',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/widget.bench-test.ts']],
+    packages: ['lit', 'uplot', 'vite', 'playwright-core', 'vitest'],
   },
 ];
 
