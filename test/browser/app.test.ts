@@ -1,22 +1,30 @@
 // The web app as a user meets it: the production build (service worker and all) served by
 // `vite preview`, driven through its pages in real Chromium, then offline.
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { expectNoPageErrors, test } from './browser.ts';
 import { buildApp, serveApp, type AppServer } from './fixtures/app/serve.ts';
-import { go, shoot, heading, trainIris, waitForServiceWorker } from './fixtures/app/ui.ts';
+import { focused, go, heading, IRIS, shoot, tabTo, trainIris, waitForServiceWorker } from './fixtures/app/ui.ts';
 
 let app: AppServer;
 let outDir: string;
+/** The journey stops the server to go offline; the next test gets it back (on another port). */
+let stopped = false;
 
 beforeAll(async () => {
   outDir = await buildApp('app-dist');
   app = await serveApp(outDir);
 }, 120_000);
 
+afterEach(async () => {
+  if (stopped) app = await serveApp(outDir);
+  stopped = false;
+});
+
 afterAll(() => app?.stop());
 
 const at = (path: string) => `${app.url}${path}`;
+const fixtures = new URL('./fixtures/app/', import.meta.url).pathname;
 
 describe('the app', () => {
   test('trains on a CSV, sets an alias and predicts; then, server stopped, deep links and prediction still work', { timeout: 300_000 }, async ({ browser }) => {
@@ -72,6 +80,7 @@ describe('the app', () => {
 
     // Offline: the server is gone; a deep link reloads from the service worker, data and ML included.
     await app.stop();
+    stopped = true;
     await expect(fetch(at('/')).then((r) => r.status)).rejects.toThrow();
     await page.goto(at('/models/local/iris/versions/1'));
     await expect.poll(() => heading(page)).toBe('local/iris/1');
@@ -84,7 +93,99 @@ describe('the app', () => {
     await trainIris(page, { model: 'iris', epochs: 3 });
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Trained version 2 of local/iris' }).count(), { timeout: 120_000 }).toBe(1);
     expectNoPageErrors(page);
-    app = await serveApp(outDir);
+  });
+
+  test('runs the main flow from the keyboard alone, focus always visible', { timeout: 180_000 }, async ({ browser }) => {
+    const page = await browser.newPage(at('/'));
+    await tabTo(page, 'Train');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => heading(page)).toBe('Train a model');
+    // Navigation moves focus to the new page's heading.
+    expect(await focused(page)).toMatchObject({ tag: 'h1', name: 'Train a model' });
+
+    await tabTo(page, 'Model name');
+    await page.keyboard.type('kbd');
+    await tabTo(page, 'CSV file');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+    await chooser.setFiles(IRIS);
+    await tabTo(page, 'Epochs');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('5');
+    await tabTo(page, 'Start training');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Trained version 1 of local/kbd' }).count(), { timeout: 120_000 }).toBe(1);
+
+    await tabTo(page, 'Open the trained version');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => heading(page)).toBe('local/kbd/1');
+    await tabTo(page, 'Back to local/kbd');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => heading(page)).toBe('local/kbd');
+    await tabTo(page, 'Alias');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('champion');
+    await tabTo(page, 'Move alias');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByText('champion now points at version 1.').count()).toBe(1);
+
+    await tabTo(page, 'Predict');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => heading(page)).toBe('Predict');
+    await tabTo(page, 'Version');
+    await page.keyboard.type('local/kbd@champion');
+    await page.keyboard.press('Enter');
+    for (const [name, value] of [['sepal_length', '6.7'], ['sepal_width', '3.0'], ['petal_length', '5.2'], ['petal_width', '2.3']]) {
+      await tabTo(page, name!);
+      await page.keyboard.type(value!);
+    }
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByRole('table').getByRole('row').count(), { timeout: 60_000 }).toBe(2);
+    expectNoPageErrors(page);
+  });
+
+  test('says what is wrong with a bad CSV, before training or from the worker', { timeout: 120_000 }, async ({ browser }) => {
+    const page = await browser.newPage(at('/train'));
+    await expect.poll(() => heading(page)).toBe('Train a model');
+    await page.getByLabel('Model name').fill('bad');
+    await page.getByLabel(/^CSV file/).setInputFiles(`${fixtures}one-column.csv`);
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('at least two columns');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    // Nothing started: no job, no model.
+    await go(page, 'Jobs', 'Jobs');
+    expect(await page.getByText('No jobs yet.').count()).toBe(1);
+    await go(page, 'Models', 'Models');
+    expect(await page.getByRole('option').count()).toBe(0);
+
+    // A column that is not numbers passes the header check; the worker refuses it, and says why.
+    await go(page, 'Train', 'Train a model');
+    await page.getByLabel('Model name').fill('bad');
+    await page.getByLabel(/^CSV file/).setInputFiles(`${fixtures}not-numbers.csv`);
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 60_000 }).toMatch(/^Training failed: .*sepal_width/);
+    await shoot(page, 'train-error');
+  });
+
+  test('fits a 360 px wide screen on every page', { timeout: 60_000 }, async ({ browser }) => {
+    const page = await browser.newPage(at('/'));
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.getByLabel('Name', { exact: true }).fill('narrow');
+    await page.getByRole('button', { name: 'Create model' }).click();
+    await expect.poll(() => heading(page)).toBe('local/narrow');
+    for (const [path, title] of [
+      ['/', 'Models'],
+      ['/models/local/narrow', 'local/narrow'],
+      ['/train', 'Train a model'],
+      ['/predict', 'Predict'],
+      ['/jobs', 'Jobs'],
+      ['/sync', 'Sync'],
+      ['/settings', 'Settings'],
+    ] as const) {
+      await page.goto(at(path));
+      await expect.poll(() => heading(page)).toBe(title);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), `${path} is wider than the screen`).toBeLessThanOrEqual(360);
+    }
+    await page.goto(at('/train'));
+    await shoot(page, 'phone-train');
   });
 });
 

@@ -119,9 +119,15 @@ export class AppShell extends LitElement {
     // After a navigation, move focus to the new page's heading, so keyboard and screen-reader users start there.
     if (!this.navigated || !this.hangar || this.loaded !== this.route.page) return;
     const page = this.renderRoot.querySelector('main > *');
-    const heading = page?.shadowRoot?.querySelector('h1') ?? page?.querySelector('h1');
-    if (!heading) return;
+    if (!page) return;
     this.navigated = false;
+    void this.focusHeading(page as HTMLElement & { updateComplete?: Promise<unknown> });
+  }
+
+  private async focusHeading(page: HTMLElement & { updateComplete?: Promise<unknown> }): Promise<void> {
+    await page.updateComplete;
+    const heading = page.shadowRoot?.querySelector('h1') ?? page.querySelector('h1');
+    if (!heading) return;
     heading.setAttribute('tabindex', '-1');
     heading.focus();
     document.title = `${heading.textContent?.trim()} · Hangar`;

@@ -34,4 +34,8 @@ export const pageStyles = css`
   dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0; }
   dt { font-weight: 600; }
   dd { margin: 0; overflow-wrap: anywhere; }
+  @media (max-width: 480px) {
+    dl { grid-template-columns: minmax(0, 1fr); }
+    dd { margin-bottom: 0.4rem; }
+  }
 `;
