@@ -23,7 +23,7 @@ export interface Prepared {
 }
 
 /** 256 MiB of random bytes as a Blob, made 1 MiB at a time (the page never holds it all), and its SHA-256. */
-async function makeInput(): Promise<{ blob: Blob; sha256: string }> {
+export async function makeInput(): Promise<{ blob: Blob; sha256: string }> {
   const hasher = await createSHA256();
   const chunk = new Uint8Array(MiB);
   const parts: Blob[] = [];
