@@ -26,7 +26,7 @@ const SUITES = [
     title: 'Client library in headless Chromium, real IndexedDB',
     command: [
       process.execPath,
-      [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts'],
+      [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts', '--exclude', 'bench/browser/app.bench-test.ts'],
     ],
     packages: ['dexie', 'vite', 'playwright-core', 'vitest'],
   },
@@ -36,6 +36,13 @@ const SUITES = [
     title: 'Widget elements in headless Chromium',
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/widget.bench-test.ts']],
     packages: ['lit', 'uplot', 'vite', 'playwright-core', 'vitest'],
+  },
+  {
+    // The web app's production build (service worker included) in headless Chromium.
+    name: 'app',
+    title: 'The web app in headless Chromium: production build, served offline by its service worker',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/app.bench-test.ts']],
+    packages: ['vite', 'vite-plugin-pwa', 'lit', 'playwright-core', 'vitest'],
   },
 ];
 
