@@ -114,6 +114,8 @@ export class SyncEngine {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
   private leading = false;
+  /** Called when this tab takes the lead: a follower's `syncNow` waiting for a leader that left. */
+  private readonly leadWaiters = new Set<() => void>();
   private release: (() => void) | undefined;
   private readonly channel: BroadcastChannel | undefined;
   private readonly unwatch: () => void;
@@ -227,6 +229,8 @@ export class SyncEngine {
       if (this.closed || this.release !== release) return;
       this.leading = true;
       this.failures = 0;
+      for (const notify of this.leadWaiters) notify();
+      this.leadWaiters.clear();
       this.schedule(0);
       await released;
     };
@@ -456,20 +460,32 @@ export class SyncEngine {
     }
   }
 
-  /** Another tab leads: ask it for a round and wait for its answer. */
+  /**
+   * Another tab leads: ask it for a round and wait for its answer. If that tab goes away
+   * first, this one takes the lead and runs the round itself.
+   */
   private askLeader(): Promise<void> {
     const channel = this.channel;
     if (!channel) return this.round();
     const id = uuidv7();
-    return new Promise((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        channel.removeEventListener('message', onReply);
+        this.leadWaiters.delete(onLead);
+      };
       const onReply = (e: MessageEvent) => {
         const msg = e.data as { type: string; id: string; error?: { code: string; message: string } };
         if (msg.type !== 'round-done' || msg.id !== id) return;
-        channel.removeEventListener('message', onReply);
+        done();
         if (msg.error) reject(HangarError.fromEnvelope({ error: msg.error }) ?? new Error(msg.error.message));
         else resolve();
       };
+      const onLead = () => {
+        done();
+        this.round().then(resolve, reject);
+      };
       channel.addEventListener('message', onReply);
+      this.leadWaiters.add(onLead);
       channel.postMessage({ type: 'sync-now', id });
     });
   }
