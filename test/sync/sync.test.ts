@@ -119,4 +119,85 @@ describe('sync between registries and the server', () => {
     await a.hangar.close();
     await b.hangar.close();
   });
+
+  it('pins a version: every artifact\'s bytes come down before they are needed, with progress', async () => {
+    const a = await syncedRegistry(server, token, ['team']);
+    const b = await syncedRegistry(server, token, ['team']);
+    const v = await (await a.hangar.newModel({ namespace: 'team', name: 'pinned' })).newVersion();
+    await v.uploadArtifacts([
+      { path: 'a.bin', file: new Blob([new Uint8Array(1000).fill(1)]) },
+      { path: 'b.bin', file: new Blob([new Uint8Array(2000).fill(2)]) },
+    ]);
+    await v.saveCheckpoint('epoch_1', { 'weights.bin': new Blob([new Uint8Array(500).fill(3)]) });
+    await a.hangar.syncNow();
+    await b.hangar.syncNow();
+    const vb = await b.hangar.find('team/pinned/1');
+    expect((await vb.artifacts()).map((x) => x.stored)).toEqual([false, false, false]);
+    const progress: number[] = [];
+    await vb.pin({ onProgress: (p) => progress.push(p.loaded / p.total) });
+    expect(progress.at(-1)).toBe(1);
+    expect((await vb.artifacts()).map((x) => x.stored)).toEqual([true, true, true]);
+    // Offline now, the checkpoint still loads.
+    b.net.offline = true;
+    const loaded = await vb.loadCheckpoint();
+    expect(loaded.files.map((f) => [f.path, f.size])).toEqual([['weights.bin', 500]]);
+    await a.hangar.close();
+    await b.hangar.close();
+  });
+
+  it('says "update needed" when the server speaks a newer protocol, and stops pushing', async () => {
+    const { hangar } = await syncedRegistry(server, token, ['team']);
+    await hangar.stopSync();
+    const reopened = await import('../../web/client/index.ts').then(({ openRegistry }) =>
+      openRegistry({
+        name: `sync-test-protocol-${Date.now()}`,
+        persist: false,
+        // A client from the future: it announces a protocol this server does not speak.
+        fetch: (input, init) => {
+          const headers = new Headers(init?.headers);
+          headers.set('hangar-protocol', '999');
+          return fetch(input, { ...init, headers });
+        },
+      }),
+    );
+    await reopened.sync({ url: server.url, token, namespaces: ['team'], intervalMs: 3_600_000 });
+    await reopened.newModel({ namespace: 'team', name: 'from-the-future' });
+    await expect(reopened.syncNow()).rejects.toMatchObject({ code: 'protocol-unsupported' });
+    expect(reopened.syncStatus.value).toMatchObject({ updateNeeded: true, error: { code: 'protocol-unsupported' } });
+    expect(reopened.syncStatus.value.pendingMutations).toBeGreaterThan(0);
+    expect((await server.api('/namespaces/team/models/from-the-future')).status).toBe(404);
+    await hangar.close();
+    await reopened.close();
+  });
+
+  it('goes on with a server restored from an older state: pulls again from the start, pushes what is new', async () => {
+    const other = await startServer();
+    try {
+      const otherToken = await other.token('team', 'write');
+      // The registry keeps talking to "its" server, which is now another one with less history.
+      let target = server;
+      const { openRegistry } = await import('../../web/client/index.ts');
+      const hangar = await openRegistry({
+        name: `sync-test-restore-${Date.now()}`,
+        persist: false,
+        fetch: (input, init) => {
+          const url = String(input).replace(server.url, target.url);
+          const headers = new Headers(init?.headers);
+          if (target === other) headers.set('authorization', `Bearer ${otherToken}`);
+          return fetch(url, { ...init, headers });
+        },
+      });
+      await hangar.sync({ url: server.url, token, namespaces: ['team'], intervalMs: 3_600_000 });
+      await hangar.newModel({ namespace: 'team', name: 'before-restore' });
+      await hangar.syncNow();
+      target = other;
+      await hangar.newModel({ namespace: 'team', name: 'after-restore' });
+      await hangar.syncNow();
+      expect(hangar.syncStatus.value).toMatchObject({ pendingMutations: 0, error: null, online: true });
+      expect((await other.api('/namespaces/team/models/after-restore')).status).toBe(200);
+      await hangar.close();
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -426,7 +426,16 @@ export class SyncEngine {
     const clientId = await this.clientId();
     for (;;) {
       const state = await this.nsState(ns);
-      const page = await this.http!.pull(ns, { clientId, cursor: state.cursor });
+      let page;
+      try {
+        page = await this.http!.pull(ns, { clientId, cursor: state.cursor });
+      } catch (err) {
+        // The server's log is shorter than what was pulled (restored from an older state):
+        // pull it again from the start; what is here already merges as the same data.
+        if (!(err instanceof HangarError && err.code === ErrorCode.CursorAhead && state.cursor > 0)) throw err;
+        await db.state.put({ key: nsKey(ns), value: { ...state, cursor: 0 } });
+        continue;
+      }
       await db.transaction('rw', [...applyTables(db), db.outbox, db.state], async () => {
         // Entries the server has applied leave the outbox; the rest stay on top of what is pulled.
         await db.outbox
