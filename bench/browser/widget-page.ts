@@ -133,23 +133,39 @@ async function scrollModels(n: number, step: number) {
   const scroller = list();
   let frames = 0;
   let worstFrame = 0;
+  // The element's own work per step: the scroll handler and Lit's update, then the layout they cause.
+  const work: number[] = [];
   let last = await frame();
   for (let y = 0; y <= scroller.scrollHeight; y += step) {
+    const t0 = performance.now();
     scroller.scrollTop = y;
+    scroller.dispatchEvent(new Event('scroll'));
+    await el.updateComplete;
+    void el.shadowRoot!.querySelector('[role="option"]')?.getBoundingClientRect();
+    work.push(performance.now() - t0);
     const now = await frame();
     worstFrame = Math.max(worstFrame, now - last);
     last = now;
     frames++;
   }
+  work.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(work[Math.min(work.length - 1, Math.floor(work.length * q))]! * 100) / 100;
   const lastRow = el.shadowRoot!.querySelector('[role="option"]:last-child .name')?.textContent;
   const longTasks = stop();
-  return { rendered: Math.round(rendered), frames, worstFrame: Math.round(worstFrame), longTasks, lastRow, rowsInDom: el.shadowRoot!.querySelectorAll('[role="option"]').length };
+  return { rendered: Math.round(rendered), frames, worstFrame: Math.round(worstFrame), work: { p50: at(0.5), p99: at(0.99) }, longTasks, lastRow, rowsInDom: el.shadowRoot!.querySelectorAll('[role="option"]').length };
 }
 
-/** The same number of frames with nothing on the page: the long tasks the machine itself causes. */
-async function idleFrames(frames: number) {
+/**
+ * The same number of frames on a page with no element, each spending `busyMs` on plain
+ * JavaScript: the long tasks the machine alone causes to that much work.
+ */
+async function busyFrames(frames: number, busyMs: number) {
   const stop = watchLongTasks();
-  for (let i = 0; i < frames; i++) await frame();
+  for (let i = 0; i < frames; i++) {
+    const until = performance.now() + busyMs;
+    while (performance.now() < until);
+    await frame();
+  }
   return { longTasks: stop() };
 }
 
@@ -157,7 +173,7 @@ async function clearDatabases(): Promise<void> {
   for (const { name } of await indexedDB.databases()) if (name) indexedDB.deleteDatabase(name);
 }
 
-window.widgetBench = { chartElement, chartRaw, chartFromRegistry, scrollModels, idleFrames, clearDatabases };
+window.widgetBench = { chartElement, chartRaw, chartFromRegistry, scrollModels, busyFrames, clearDatabases };
 
 declare global {
   interface Window {
@@ -166,7 +182,7 @@ declare global {
       chartRaw: typeof chartRaw;
       chartFromRegistry: typeof chartFromRegistry;
       scrollModels: typeof scrollModels;
-      idleFrames: typeof idleFrames;
+      busyFrames: typeof busyFrames;
       clearDatabases: typeof clearDatabases;
     };
   }
