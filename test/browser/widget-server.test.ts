@@ -30,6 +30,14 @@ beforeAll(async () => {
     await ok(server.api(`/namespaces/team/models/churn/versions/${n}/metrics`, { json: { metrics } }));
   }
   await ok(server.api('/namespaces/team/models/churn/aliases/production', { method: 'PUT', json: { version: 2 } }));
+  await ok(server.api('/namespaces/team/models/churn/versions/2/metadata/params', { method: 'PUT', json: { epochs: 20 } }));
+  // An uploaded artifact with its bytes, and a checkpoint over the same bytes.
+  const bytes = new TextEncoder().encode('{"weights":[1,2,3]}');
+  const sha256 = Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
+  const v2 = '/namespaces/team/models/churn/versions/2';
+  await ok(server.api(`${v2}/artifacts`, { json: { path: 'model.json', sha256, size: bytes.length } }));
+  await ok(server.api(`/namespaces/team/blobs/sha256/${sha256}`, { method: 'PUT', body: bytes }));
+  await ok(server.api(`${v2}/checkpoints/epoch_20`, { method: 'PUT', json: { files: [{ path: 'model.json', sha256, size: bytes.length }] } }));
   allowed = await server.token('team', 'read', { origins: [inject('baseUrl')] });
   refused = await server.token('team', 'read', { origins: ['http://elsewhere.example'] });
 }, 120_000);
@@ -66,6 +74,29 @@ describe('the widget reading a server from another origin', () => {
       { ref: 'team/fraud', namespace: 'team', model: 'fraud' },
       { ref: 'team/churn/2', namespace: 'team', model: 'churn', version: 2 },
     ]);
+    expectNoPageErrors(page);
+  });
+
+  test('<hangar-version> shows a server version and downloads its artifact with the token', async ({ browser }) => {
+    const page = await browser.newPage(SCRIPT_TAG_PAGE);
+    await page.evaluate(
+      ({ url, token }) => {
+        document.body.innerHTML = `<hangar-version server="${url}" token="${token}" ref="team/churn@production"></hangar-version>`;
+      },
+      { url: server.url, token: allowed },
+    );
+    const el = page.locator('hangar-version');
+    await el.locator('[part="params"]').waitFor();
+    expect(await el.locator('[part="header"]').innerText()).toMatch(/team\/churn\s*· Version 2\s*ready/);
+    expect(await el.locator('[part="params"]').innerText()).toMatch(/epochs\s+20/);
+    expect(await el.locator('[part="checkpoints"]').innerText()).toMatch(/epoch_20\s+default[\s\S]*1 files/);
+    await page.waitForFunction(() => document.querySelector('hangar-version')?.shadowRoot?.querySelector('hangar-metrics-chart')?.drawn);
+    const [download] = await Promise.all([page.waitForEvent('download'), el.getByRole('button', { name: 'Download model.json' }).first().click()]);
+    expect(download.suggestedFilename()).toBe('model.json');
+    const stream = await download.createReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('{"weights":[1,2,3]}');
     expectNoPageErrors(page);
   });
 
