@@ -76,6 +76,9 @@ describe('the app', () => {
     await expect.poll(() => page.getByRole('row').filter({ hasText: 'Training' }).filter({ hasText: 'completed' }).count()).toBe(1);
     expect(await page.getByRole('row').filter({ hasText: 'Training' }).getByRole('link', { name: 'local/iris/1' }).count()).toBe(1);
     await shoot(page, 'jobs');
+    await go(page, 'Models', 'Models');
+    await expect.poll(() => page.getByRole('option', { name: /iris/ }).count()).toBe(1);
+    await shoot(page, 'models');
     expectNoPageErrors(page);
 
     // Offline: the server is gone; a deep link reloads from the service worker, data and ML included.

@@ -140,7 +140,7 @@ export class PredictPage extends LitElement {
       <h1>Predict</h1>
       <form @submit=${this.onChoose}>
         <div class="row">
-          <label>Version (<code>namespace/model@alias</code> or <code>namespace/model/number</code>)
+          <label><span>Version (<code>namespace/model@alias</code> or <code>namespace/model/number</code>)</span>
             <input name="ref" list="refs" required autocomplete="off" .value=${inputs?.ref ?? new URLSearchParams(location.search).get('ref') ?? ''} placeholder="local/iris@production" />
           </label>
           <button type="submit">Use this version</button>
