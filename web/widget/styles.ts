@@ -28,6 +28,10 @@ export const baseStyles = css`
   button {
     cursor: pointer;
   }
+  button:disabled {
+    cursor: default;
+    opacity: 0.55;
+  }
   a {
     color: var(--hangar-accent, #2456c7);
   }
