@@ -43,7 +43,11 @@ type StartUpload = { exists: true } | { exists: false; uploadId: string; partSiz
  */
 export async function uploadBlob(db: HangarDb, http: SyncHttp, u: UploadRecord, onProgress: (sent: number) => void): Promise<void> {
   const blob = await readBlob(db, u.sha256);
-  if (!blob) return; // Its artifact went and the bytes with it: nothing to send.
+  if (!blob) {
+    // Its artifacts went, and the bytes with them: nothing to send.
+    await db.uploads.delete([u.namespace, u.sha256]);
+    return;
+  }
   const base = `/blobs`;
   if (u.size <= LIMITS.uploadPartBytes) {
     await http.request(u.namespace, `${base}/sha256/${u.sha256}`, { method: 'PUT', body: blob, headers: { 'content-type': 'application/octet-stream' } });

@@ -132,7 +132,9 @@ export class SyncEngine {
       this.status.set({ online: true });
       this.schedule(0);
     };
+    const offline = () => this.status.set({ online: false });
     globalThis.addEventListener?.('online', online);
+    globalThis.addEventListener?.('offline', offline);
     const watch = liveQuery(() => this.counts()).subscribe({
       next: (counts) => {
         const grew = counts.pendingMutations > this.status.value.pendingMutations;
@@ -145,6 +147,7 @@ export class SyncEngine {
     this.unwatch = () => {
       watch.unsubscribe();
       globalThis.removeEventListener?.('online', online);
+      globalThis.removeEventListener?.('offline', offline);
     };
   }
 
@@ -157,7 +160,8 @@ export class SyncEngine {
       db.state.get(LAST_SYNC),
       db.state.get(ERROR),
     ]);
-    const pendingBytes = uploads.reduce((sum, u) => sum + u.size, 0);
+    // Finished parts of an upload are not pending any more (the last part may be short).
+    const pendingBytes = uploads.reduce((sum, u) => sum + u.size - Math.min(u.size, u.doneParts.length * u.partSize), 0);
     return {
       pendingMutations,
       conflicts,
