@@ -1,0 +1,105 @@
+// The app as an installed PWA: its manifest, the update prompt when a new service worker
+// waits, and moving a model between browsers with export and import.
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { expectNoPageErrors, launch, test } from './browser.ts';
+import { buildApp, serveApp, type AppServer } from './fixtures/app/serve.ts';
+import { go, heading, trainIris, waitForServiceWorker } from './fixtures/app/ui.ts';
+
+let app: AppServer;
+let outDir: string;
+
+beforeAll(async () => {
+  outDir = await buildApp('app-pwa-dist');
+  app = await serveApp(outDir);
+}, 120_000);
+
+afterAll(() => app?.stop());
+
+describe('the installed app', () => {
+  test('has a manifest with PNG icons (maskable too) that the page links', async ({ browser }) => {
+    const page = await browser.newPage(`${app.url}/`);
+    const manifest = await page.evaluate(async () => {
+      const href = document.querySelector<HTMLLinkElement>('link[rel=manifest]')!.href;
+      const m = await (await fetch(href)).json();
+      const icons = await Promise.all(
+        m.icons.map(async (i: { src: string; sizes: string; type: string; purpose?: string }) => {
+          const res = await fetch(i.src);
+          const bitmap = i.type === 'image/png' ? await createImageBitmap(await res.blob()) : null;
+          return { ...i, ok: res.ok, width: bitmap?.width ?? null };
+        }),
+      );
+      return { name: m.name, display: m.display, start_url: m.start_url, icons };
+    });
+    expect(manifest).toMatchObject({ name: 'Hangar', display: 'standalone', start_url: '/' });
+    const png = manifest.icons.filter((i) => i.type === 'image/png');
+    expect(png.map((i) => [i.sizes, i.width, i.purpose ?? 'any', i.ok])).toEqual([
+      ['192x192', 192, 'any', true],
+      ['512x512', 512, 'any', true],
+      ['512x512', 512, 'maskable', true],
+    ]);
+  });
+
+  test('offers to update when a new version is deployed, and reloads into it', async ({ browser }) => {
+    const page = await browser.newPage(`${app.url}/jobs`);
+    await waitForServiceWorker(page);
+    // A second visit: the page is controlled (a new worker waits only while the old one has pages to serve).
+    await browser.reload(page);
+    expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    const first = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.active!.scriptURL);
+    expect(await page.getByText('A new version of Hangar is ready.').count()).toBe(0);
+
+    // A new deployment: a changed service worker at the same origin.
+    const port = Number(new URL(app.url).port);
+    await app.stop();
+    await appendToServiceWorker(outDir);
+    app = await serveApp(outDir, port);
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())!.update());
+    await expect.poll(() => page.evaluate(async () => !!(await navigator.serviceWorker.getRegistration())!.waiting), { timeout: 30_000 }).toBe(true);
+    await expect.poll(() => page.getByText('A new version of Hangar is ready.').count(), { timeout: 30_000 }).toBe(1);
+
+    await page.getByRole('button', { name: 'Reload to update' }).click();
+    await page.waitForEvent('load');
+    await expect.poll(() => heading(page)).toBe('Jobs');
+    const now = await page.evaluate(async () => {
+      const r = (await navigator.serviceWorker.getRegistration())!;
+      return { waiting: !!r.waiting, controlled: !!navigator.serviceWorker.controller };
+    });
+    expect(now).toEqual({ waiting: false, controlled: true });
+    expect(first).toContain('/sw.js');
+    expectNoPageErrors(page);
+  });
+
+  test('exports a model as a zip and imports it in another browser', { timeout: 120_000 }, async ({ browser }) => {
+    const page = await browser.newPage(`${app.url}/train`);
+    await trainIris(page, { model: 'moving', epochs: 3 });
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Trained version 1 of local/moving' }).count(), { timeout: 60_000 }).toBe(1);
+    await page.getByRole('link', { name: 'Open the trained version' }).click();
+    await page.getByRole('link', { name: 'Back to local/moving' }).click();
+    await expect.poll(() => heading(page)).toBe('local/moving');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export model' }).click()]);
+    expect(download.suggestedFilename()).toBe('local-moving.zip');
+    const zip = await download.path();
+
+    // Another browser (its own profile, so its own IndexedDB).
+    const other = await launch();
+    try {
+      const there = await other.newPage(`${app.url}/`);
+      await expect.poll(() => heading(there)).toBe('Models');
+      await there.getByLabel(/archive exported from Hangar/).setInputFiles(zip);
+      await expect.poll(() => heading(there), { timeout: 30_000 }).toBe('local/moving');
+      await go(there, 'Predict', 'Predict');
+      await there.getByLabel(/^Version/).fill('local/moving/1');
+      await there.getByRole('button', { name: 'Use this version' }).click();
+      await expect.poll(() => there.getByRole('spinbutton', { name: 'petal_width' }).count()).toBe(1);
+      expectNoPageErrors(there);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+/** Changes the built service worker's bytes, as a new deployment does. */
+async function appendToServiceWorker(dir: string): Promise<void> {
+  const { appendFile } = (await import('node:fs/promises' as string)) as { appendFile(path: string, text: string): Promise<void> };
+  await appendFile(`${dir}/sw.js`, `\n// deployment ${Date.now()}\n`);
+}
