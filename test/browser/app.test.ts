@@ -168,6 +168,18 @@ describe('the app', () => {
     await shoot(page, 'train-error');
   });
 
+  test('cancels a training run from the train page; the jobs page shows it canceled', { timeout: 120_000 }, async ({ browser }) => {
+    const page = await browser.newPage(at('/train'));
+    await trainIris(page, { model: 'long', epochs: 5000 });
+    await expect.poll(() => page.getByRole('status').filter({ hasText: /Epoch \d+ of 5000/ }).count(), { timeout: 60_000 }).toBe(1);
+    await page.getByRole('button', { name: 'Cancel training' }).click();
+    await expect.poll(() => page.getByText('Training was canceled').count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.getByRole('button', { name: 'Start training' }).isEnabled()).toBe(true);
+    await go(page, 'Jobs', 'Jobs');
+    await expect.poll(() => page.getByRole('row').filter({ hasText: 'Training' }).filter({ hasText: 'canceled' }).count()).toBe(1);
+    expectNoPageErrors(page);
+  });
+
   test('fits a 360 px wide screen on every page', { timeout: 60_000 }, async ({ browser }) => {
     const page = await browser.newPage(at('/'));
     await page.setViewportSize({ width: 360, height: 740 });
