@@ -88,4 +88,28 @@ describe('the sync page', () => {
     expect(alias.version).toBe(3);
     expectNoPageErrors(page);
   });
+
+  test('says so on the sync page when the token may read but not write', { timeout: 120_000 }, async ({ browser }) => {
+    const token = await server.token('team', 'read');
+    const page = await browser.newPage(`${app.url}/settings`);
+    await page.getByLabel('Server URL').fill(server.url);
+    await page.getByLabel('Token').fill(token);
+    await page.getByRole('button', { name: 'Check server' }).click();
+    await page.getByRole('button', { name: 'Start syncing' }).click();
+    await expect.poll(() => page.getByText('Syncing team with').count()).toBeGreaterThan(0);
+
+    // A local change in the namespace: the server refuses it for this token's role.
+    await go(page, 'Models', 'Models');
+    await page.getByLabel('Namespace').fill('team');
+    await page.getByLabel('Name', { exact: true }).fill('readonly');
+    await page.getByRole('button', { name: 'Create model' }).click();
+    await expect.poll(() => heading(page)).toBe('team/readonly');
+    await go(page, 'Sync', 'Sync');
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.count(), { timeout: 30_000 }).toBe(1);
+    expect(await alert.textContent()).toMatch(/Sync stopped: .*write token.*connect again in Settings/s);
+    expect(await page.getByTestId('pending').textContent()).toBe('1');
+    await shoot(page, 'sync-read-token');
+  });
 });

@@ -3,6 +3,9 @@ import type { Conflict, Hangar, SyncStatus } from '../../client/index.ts';
 import { bytes, describe } from '../errors.ts';
 import { pageStyles } from '../styles.ts';
 
+/** Errors that a new token fixes. */
+const TOKEN_CODES = ['unauthenticated', 'token-expired', 'permission-denied', 'origin-not-allowed'];
+
 const show = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v));
 
 /** Sync status (online, pending changes and uploads, last sync, errors) and the conflicts to resolve. */
@@ -86,8 +89,13 @@ export class SyncPage extends LitElement {
         ? nothing
         : html`<p class="empty">Not syncing: everything stays in this browser. To share models, <a href="/settings">connect to a server in Settings</a>.</p>`}
       ${s.updateNeeded ? html`<p class="error" role="alert">The server needs a newer Hangar: reload the app to update it.</p>` : nothing}
-      ${s.error ? html`<p class="error" role="alert">Sync stopped: ${s.error.message}</p>` : nothing}
-      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+      ${s.error
+        ? html`<p class="error" role="alert">
+            Sync stopped: ${s.error.message}
+            ${TOKEN_CODES.includes(s.error.code) ? html`Ask the server's admin for another token, then <a href="/settings">connect again in Settings</a>.` : nothing}
+          </p>`
+        : nothing}
+      ${this.error && this.error !== s.error?.message ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
       <dl aria-label="Sync status">
         <dt>Connection</dt>
         <dd>${s.online ? 'Online' : 'Offline: changes wait here until the server answers'}</dd>
