@@ -70,6 +70,9 @@ describe('the app', () => {
     const predicted = await predictSetosa(page, 'local/iris@production');
     expect(predicted).toBe('setosa');
     await shoot(page, 'predict');
+    // Many rows from a CSV: one table row each.
+    await page.getByLabel(/^A CSV file with the columns/).setInputFiles(IRIS);
+    await expect.poll(() => page.getByRole('table').getByRole('row').count(), { timeout: 60_000 }).toBe(151);
 
     // The training job is listed as completed, with a link to its version.
     await go(page, 'Jobs', 'Jobs');
