@@ -39,6 +39,25 @@ describe('the installed app', () => {
     ]);
   });
 
+  test('precaches the ML wasm and every chunk; its first chunk is small and holds no ML code', async ({ browser }) => {
+    const page = await browser.newPage(`${app.url}/`);
+    await waitForServiceWorker(page);
+    const found = await page.evaluate(async () => {
+      const cached = (await Promise.all((await caches.keys()).map(async (k) => (await (await caches.open(k)).keys()).map((r) => new URL(r.url).pathname)))).flat();
+      const entry = document.querySelector<HTMLScriptElement>('script[type=module][src]')!.src;
+      const code = await (await fetch(entry)).text();
+      const gzip = (await new Response(new Blob([code]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer()).byteLength;
+      return { cached, gzip, ml: /tensorflow|onnxruntime|InferenceSession/.test(code) };
+    });
+    for (const wasm of ['ort-wasm-simd-threaded.jsep', 'tfjs-backend-wasm', 'tfjs-backend-wasm-simd', 'tfjs-backend-wasm-threaded-simd']) {
+      expect(found.cached.some((p) => new RegExp(`/assets/${wasm}-[\\w-]+\\.wasm$`).test(p)), `${wasm}.wasm precached`).toBe(true);
+    }
+    expect(found.cached.filter((p) => /train\.worker|predict\.worker/.test(p))).toHaveLength(2);
+    expect(found.cached).toContain('/index.html');
+    expect(found.gzip).toBeLessThanOrEqual(150_000);
+    expect(found.ml).toBe(false);
+  });
+
   test('offers to update when a new version is deployed, and reloads into it', async ({ browser }) => {
     const page = await browser.newPage(`${app.url}/jobs`);
     await waitForServiceWorker(page);
