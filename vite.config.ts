@@ -16,6 +16,8 @@ export default defineConfig({
       // The page registers the service worker itself (web/app/pwa.ts) and asks before updating.
       registerType: 'prompt',
       injectRegister: false,
+      // Serves the manifest in development too (the page registers no service worker there).
+      devOptions: { enabled: true },
       includeAssets: ['icons/icon.svg', 'icons/apple-touch-icon.png'],
       manifest: {
         name: 'Hangar',
