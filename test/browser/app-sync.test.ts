@@ -112,4 +112,43 @@ describe('the sync page', () => {
     expect(await page.getByTestId('pending').textContent()).toBe('1');
     await shoot(page, 'sync-read-token');
   });
+
+  test('keeps a server version offline: every artifact downloaded, readable with the server stopped', { timeout: 120_000 }, async ({ browser }) => {
+    const json = async (res: Promise<Response>) => {
+      const r = await res;
+      if (!r.ok) throw new Error(`${r.status} ${await r.text()}`);
+      return r.status === 204 ? null : r.json();
+    };
+    const bytes = new TextEncoder().encode('weights '.repeat(4096));
+    const sha256 = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    await json(server.api('/namespaces/team/models', { json: { name: 'pinned' } }));
+    await json(server.api('/namespaces/team/models/pinned/versions', { json: {} }));
+    await json(server.api('/namespaces/team/models/pinned/versions/1/artifacts', { json: { path: 'model/weights.bin', size: bytes.byteLength, sha256 } }));
+    await json(server.api(`/namespaces/team/blobs/sha256/${sha256}`, { method: 'PUT', body: bytes }));
+
+    const page = await browser.newPage(`${app.url}/settings`);
+    await page.getByLabel('Server URL').fill(server.url);
+    await page.getByLabel('Token').fill(await server.token('team', 'write'));
+    await page.getByRole('button', { name: 'Check server' }).click();
+    await page.getByRole('button', { name: 'Start syncing' }).click();
+    await go(page, 'Sync', 'Sync');
+    await expect.poll(() => page.locator('dd', { hasText: 'Never' }).count(), { timeout: 30_000 }).toBe(0);
+
+    await go(page, 'Models', 'Models');
+    await page.getByRole('option', { name: /pinned/ }).click();
+    await expect.poll(() => heading(page)).toBe('team/pinned');
+    await page.getByRole('button', { name: /Version 1/ }).first().click();
+    await expect.poll(() => heading(page)).toBe('team/pinned/1');
+    await page.getByRole('button', { name: 'Keep offline' }).click();
+    await expect.poll(() => page.getByText('Every artifact of this version is in this browser.').count(), { timeout: 30_000 }).toBe(1);
+
+    await server.stop();
+    try {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download model/weights.bin' }).click()]);
+      const fs = (await import('node:fs/promises' as string)) as { readFile(path: string): Promise<Uint8Array> };
+      expect((await fs.readFile(await download.path())).byteLength).toBe(bytes.byteLength);
+    } finally {
+      await server.start();
+    }
+  });
 });
