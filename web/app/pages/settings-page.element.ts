@@ -2,7 +2,7 @@ import { html, LitElement, nothing } from 'lit';
 import type { Hangar, StorageInfo } from '../../client/index.ts';
 import { bytes, describe } from '../errors.ts';
 import { pageStyles } from '../styles.ts';
-import { checkServer, loadServerSettings, saveServerSettings, type ServerSettings } from '../sync-api.ts';
+import { checkServer, loadServerSettings, saveServerSettings, type ServerSettings } from '../server.ts';
 
 /** The server to sync with (URL, token, namespaces), and this browser's storage. */
 export class SettingsPage extends LitElement {
