@@ -18,6 +18,10 @@ export interface UploadRow {
   r2_key: string;
   r2_upload_id: string;
   created_at: number;
+  /** How many leading parts the running digest covers (0: none). */
+  hashed_parts: number;
+  /** The running digest after them, JSON (a `RunningDigest`). */
+  digest_state: string | null;
 }
 
 export interface UploadPartRow {
@@ -93,18 +97,32 @@ export async function findOpenUpload(db: D1Database, namespace: string, sha256: 
   return row ?? undefined;
 }
 
+export const listUploadPartsStatement = (db: D1Database, uploadId: string) =>
+  db.prepare('SELECT part_number, etag, size FROM upload_parts WHERE upload_id = ? ORDER BY part_number').bind(uploadId);
+
 export async function listUploadParts(db: D1Database, uploadId: string): Promise<UploadPartRow[]> {
-  const { results } = await db
-    .prepare('SELECT part_number, etag, size FROM upload_parts WHERE upload_id = ? ORDER BY part_number')
-    .bind(uploadId)
-    .all<UploadPartRow>();
-  return results;
+  return (await listUploadPartsStatement(db, uploadId).all<UploadPartRow>()).results;
 }
 
 export function insertUpload(db: D1Database, u: UploadRow): D1PreparedStatement {
   return db
-    .prepare('INSERT INTO uploads (id, namespace, sha256, size, part_size, r2_key, r2_upload_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .prepare('INSERT INTO uploads (id, namespace, sha256, size, part_size, r2_key, r2_upload_id, created_at, hashed_parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')
     .bind(u.id, u.namespace, u.sha256, u.size, u.part_size, u.r2_key, u.r2_upload_id, u.created_at);
+}
+
+/**
+ * The statements that keep an upload's running digest true to the parts R2 holds, after part
+ * `n` was stored. With `next` (part `n` hashed on top of parts 1…n-1), the digest moves on if it
+ * still covered exactly those; otherwise, or when the part replaced one the digest covers (a
+ * re-send, or two sends racing), the digest is dropped and completion reads the object instead.
+ */
+export function advanceDigest(db: D1Database, uploadId: string, n: number, next: string | undefined): D1PreparedStatement[] {
+  const drop = db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND hashed_parts >= ?').bind(uploadId, n);
+  if (next === undefined) return [drop];
+  return [
+    db.prepare('UPDATE uploads SET hashed_parts = ?, digest_state = ? WHERE id = ? AND hashed_parts = ?').bind(n, next, uploadId, n - 1),
+    db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND changes() = 0').bind(uploadId),
+  ];
 }
 
 /**

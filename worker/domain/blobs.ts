@@ -12,14 +12,18 @@ import {
   insertGrant,
   insertUpload,
   listUploadParts,
+  listUploadPartsStatement,
   multipartKey,
   promoteVersionsWithBlob,
   recordPart,
+  advanceDigest,
   singlePutKey,
   uploadNotFound,
+  type UploadPartRow,
   type UploadRow,
 } from '../db/blobs.ts';
 import { ensureNamespace } from '../db/change-log.ts';
+import { continueDigest, type RunningDigest } from './running-digest.ts';
 
 /** The bindings blob writes need. */
 export type Stores = Pick<Env, 'DB' | 'BLOBS'>;
@@ -102,7 +106,10 @@ export async function startUpload(
   const key = multipartKey(input.sha256, id);
   const partSize = LIMITS.uploadPartBytes;
   const multipart = await BLOBS.createMultipartUpload(key);
-  const row: UploadRow = { id, namespace, ...input, part_size: partSize, r2_key: key, r2_upload_id: multipart.uploadId, created_at: Date.now() };
+  const row: UploadRow = {
+    ...{ id, namespace, ...input, part_size: partSize, r2_key: key, r2_upload_id: multipart.uploadId, created_at: Date.now() },
+    ...{ hashed_parts: 0, digest_state: null },
+  };
   try {
     await insertUpload(DB, row).run();
   } catch (err) {
@@ -139,18 +146,43 @@ export async function putPart(
   if (length !== expected) {
     throw new HangarError(ErrorCode.SizeMismatch, `Part ${n} must be exactly ${expected} bytes, not ${length}.`, { part: n, expected, size: length });
   }
+  // The part is read whole (at most one part size), so it can be hashed on top of the parts
+  // before it when it comes in order: the usual case, which spares completion a second read.
+  const bytes = new Uint8Array(await new Response(body).arrayBuffer());
+  if (bytes.length !== expected) {
+    throw new HangarError(ErrorCode.SizeMismatch, `Part ${n} must be exactly ${expected} bytes, not ${bytes.length}.`, { part: n, expected, size: bytes.length });
+  }
+  const inOrder = n === upload.hashed_parts + 1;
   let etag: string;
+  let next: string | undefined;
   try {
-    const part = await BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).uploadPart(n, body ?? new Uint8Array(0));
-    etag = part.etag;
+    // R2 takes the part while the part is hashed here.
+    const stored = BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).uploadPart(n, bytes);
+    stored.catch(() => {});
+    next = inOrder ? JSON.stringify(continueDigest(upload.digest_state ? JSON.parse(upload.digest_state) : null, bytes, n === count)) : undefined;
+    etag = (await stored).etag;
   } catch (err) {
     if (!isNoSuchUpload(err)) throw err;
     await DB.batch(deleteUpload(DB, upload.id));
     throw uploadNotFound(upload.id);
   }
-  await recordPart(DB, upload.id, { part_number: n, etag, size: length }).run();
-  const { receivedParts } = await uploadStatus(DB, upload);
+  const written = await DB.batch<UploadPartRow>([
+    recordPart(DB, upload.id, { part_number: n, etag, size: length }),
+    ...advanceDigest(DB, upload.id, n, next),
+    listUploadPartsStatement(DB, upload.id),
+  ]);
+  const received = new Set((written.at(-1)?.results ?? []).map((p) => p.part_number));
+  const receivedParts = Array.from({ length: count }, (_, i) => i + 1).filter((p) => received.has(p));
   return { part: n, size: length, receivedParts };
+}
+
+/** True when the upload's running digest covers every part, so the stored object needs no second read. */
+const runningDigestCovers = (upload: UploadRow, count: number) => upload.hashed_parts === count && upload.digest_state !== null;
+
+/** What the running digest of a whole upload says: `undefined` when it is the announced digest. */
+function digestProblem(upload: UploadRow): HangarError | undefined {
+  const state = JSON.parse(upload.digest_state!) as RunningDigest;
+  return 'digest' in state && state.digest === upload.sha256 ? undefined : digestMismatch(upload.sha256);
 }
 
 /** Hashes the stored object as a stream; `undefined` when it is the announced bytes, else why not. */
@@ -204,7 +236,9 @@ export async function completeUpload(stores: Stores, namespace: string, uploadId
     await DB.batch(deleteUpload(DB, upload.id));
     throw uploadNotFound(upload.id);
   }
-  const problem = await verifyObject(BLOBS, upload.r2_key, upload.sha256, upload.size);
+  const problem = runningDigestCovers(upload, status.partCount)
+    ? digestProblem(upload)
+    : await verifyObject(BLOBS, upload.r2_key, upload.sha256, upload.size);
   if (problem) {
     await BLOBS.delete(upload.r2_key);
     await DB.batch(deleteUpload(DB, upload.id));
