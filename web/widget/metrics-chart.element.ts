@@ -127,7 +127,9 @@ export class HangarMetricsChart extends HangarElement {
 
   private fit(): void {
     const target = this.renderRoot.querySelector<HTMLElement>('.plot');
-    if (!this.plot || !target || !target.clientWidth) return;
+    // Observers also fire on first layout, at the width the plot was made with: redrawing
+    // 100,000 points for nothing would double the first render.
+    if (!this.plot || !target || !target.clientWidth || target.clientWidth === this.plot.width) return;
     this.plot.setSize({ width: target.clientWidth, height: this.plot.height });
   }
 
