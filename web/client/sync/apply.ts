@@ -144,7 +144,11 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
       }
       case 'metrics.log': {
         const points = d.points as { id: string; key: string; value: number; step: number; wallclock: number }[];
-        await db.metrics.bulkPut(points.map((p) => ({ id: p.id, parentId: c.entityId, key: p.key, value: p.value, step: p.step, wallclock: p.wallclock })));
+        // Points never change, so those here already (this device's own, coming back) are
+        // skipped: a read by key is much cheaper than writing them again.
+        const here = await db.metrics.bulkGet(points.map((p) => p.id));
+        const missing = points.filter((_, i) => here[i] === undefined);
+        if (missing.length) await db.metrics.bulkPut(missing.map((p) => ({ id: p.id, parentId: c.entityId, key: p.key, value: p.value, step: p.step, wallclock: p.wallclock })));
         break;
       }
       case 'alias.set':
