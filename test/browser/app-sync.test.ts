@@ -77,6 +77,7 @@ describe('the sync page', () => {
     await go(page, 'Sync', 'Sync');
     const conflict = page.getByRole('listitem').filter({ hasText: 'alias' });
     await expect.poll(() => conflict.count(), { timeout: 30_000 }).toBe(1);
+    expect(await conflict.textContent()).toMatch(/This browser\s*alias production, version 2, expected 1\s*The server\s*version 3/);
     await shoot(page, 'sync-conflict');
     await conflict.getByRole('button', { name: /^Take theirs/ }).click();
     await expect.poll(() => page.getByText('No conflicts.').count()).toBe(1);

@@ -6,7 +6,23 @@ import { pageStyles } from '../styles.ts';
 /** Errors that a new token fixes. */
 const TOKEN_CODES = ['unauthenticated', 'token-expired', 'permission-denied', 'origin-not-allowed'];
 
-const show = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v));
+/**
+ * A conflict's side for people: `key: value` pairs, a version id shown as its number, other ids
+ * (which mean nothing to a reader) left out.
+ */
+function show(value: unknown, numbers: Map<string, number>): string {
+  if (value === undefined || value === null) return '—';
+  if (typeof value !== 'object') return String(value);
+  const source = 'args' in value && typeof (value as { args: unknown }).args === 'object' ? (value as { args: object }).args : value;
+  const parts = new Map<string, string>();
+  for (const [k, v] of Object.entries(source ?? {})) {
+    if (/versionId$/i.test(k) && typeof v === 'string') {
+      const label = k === 'versionId' ? 'version' : k.replace(/VersionId$/, '');
+      parts.set(label, numbers.has(v) ? String(numbers.get(v)) : 'a deleted version');
+    } else if (!/(^id|Id)$/.test(k) && !parts.has(k)) parts.set(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
+  }
+  return [...parts].map(([k, v]) => `${k} ${v}`).join(', ') || JSON.stringify(value);
+}
 
 /** Sync status (online, pending changes and uploads, last sync, errors) and the conflicts to resolve. */
 export class SyncPage extends LitElement {
@@ -24,6 +40,7 @@ export class SyncPage extends LitElement {
   declare busy: boolean;
   private unsubscribe: (() => void) | null = null;
   private conflictCount = -1;
+  private numbers = new Map<string, number>();
   static override styles = pageStyles;
 
   constructor() {
@@ -55,7 +72,12 @@ export class SyncPage extends LitElement {
 
   private async loadConflicts(): Promise<void> {
     try {
-      this.conflicts = (await this.hangar.conflicts()).sort((a, b) => b.at - a.at);
+      const conflicts = (await this.hangar.conflicts()).sort((a, b) => b.at - a.at);
+      // Version ids the conflicts name, as numbers.
+      const ids = [...new Set(conflicts.flatMap((c) => JSON.stringify([c.mine, c.theirs]).match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? []))];
+      const rows = await this.hangar.db.versions.bulkGet(ids);
+      this.numbers = new Map(rows.flatMap((r) => (r ? [[r.id, r.number] as const] : [])));
+      this.conflicts = conflicts;
     } catch (err) {
       this.error = describe(err);
     }
@@ -128,9 +150,9 @@ export class SyncPage extends LitElement {
                 <p><strong>${c.kind}</strong> in <code>${c.namespace}</code>: ${c.message}</p>
                 <dl>
                   <dt>This browser</dt>
-                  <dd><code>${show(c.mine)}</code></dd>
+                  <dd>${show(c.mine, this.numbers)}</dd>
                   <dt>The server</dt>
-                  <dd><code>${show(c.theirs)}</code></dd>
+                  <dd>${show(c.theirs, this.numbers)}</dd>
                 </dl>
                 <div class="actions">
                   <button @click=${() => this.resolve(c.id, 'mine')} ?disabled=${this.busy || !c.canKeepMine} aria-label="Keep mine: ${c.message}">Keep mine</button>
