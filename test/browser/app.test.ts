@@ -160,7 +160,9 @@ describe('the app', () => {
     await go(page, 'Jobs', 'Jobs');
     expect(await page.getByText('No jobs yet.').count()).toBe(1);
     await go(page, 'Models', 'Models');
+    await expect.poll(() => page.getByRole('link', { name: 'Train one on a CSV file', exact: true }).count()).toBe(1);
     expect(await page.getByRole('option').count()).toBe(0);
+    expect(await page.getByText('hangar.newModel').isVisible()).toBe(false);
 
     // A column that is not numbers passes the header check; the worker refuses it, and says why.
     await go(page, 'Train', 'Train a model');

@@ -1,4 +1,4 @@
-import { html, LitElement, nothing } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import type { Hangar } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe } from '../errors.ts';
@@ -12,16 +12,40 @@ export class ModelsPage extends LitElement {
     hangar: { attribute: false },
     error: { state: true },
     busy: { state: true },
+    count: { state: true },
   };
   declare hangar: Hangar;
   declare error: string | null;
   declare busy: string | null;
-  static override styles = pageStyles;
+  /** Live models in this registry; null until counted. */
+  declare count: number | null;
+  private subscription: { unsubscribe(): void } | null = null;
+  static override styles = [
+    pageStyles,
+    // With no model at all, the page says what to do instead of the widget's developer-facing text.
+    css`
+      hangar-models.none::part(empty) { display: none; }
+    `,
+  ];
 
   constructor() {
     super();
     this.error = null;
     this.busy = null;
+    this.count = null;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.subscription = this.hangar.live(() => this.hangar.db.models.filter((m) => m.deletedAt === null).count()).subscribe({
+      next: (n) => (this.count = n),
+      error: (err: unknown) => (this.error = describe(err)),
+    });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.subscription?.unsubscribe();
   }
 
   private async create(event: SubmitEvent): Promise<void> {
@@ -57,7 +81,10 @@ export class ModelsPage extends LitElement {
   override render() {
     return html`
       <h1>Models</h1>
-      <hangar-models .client=${this.hangar} @hangar-select=${onSelect}></hangar-models>
+      <hangar-models class=${this.count === 0 ? 'none' : ''} .client=${this.hangar} @hangar-select=${onSelect}></hangar-models>
+      ${this.count === 0
+        ? html`<p class="empty">No models yet. <a href="/train">Train one on a CSV file</a>, add one below, import an archive, or <a href="/settings">connect to a server</a> to sync a team's models.</p>`
+        : nothing}
       <h2>Add a model</h2>
       <p class="muted">Or <a href="/train">train one on a CSV file</a>: training makes the model and its first version.</p>
       <form @submit=${this.create}>
