@@ -1,4 +1,4 @@
-import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import type { Hangar, ModelHandle } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe, download } from '../errors.ts';
@@ -32,7 +32,13 @@ export class ModelPage extends LitElement {
   declare aliasError: string | null;
   declare busy: string | null;
   private subscription: { unsubscribe(): void } | null = null;
-  static override styles = pageStyles;
+  static override styles = [
+    pageStyles,
+    // The page says itself what to do with no version (train one), in place of the widget's developer text.
+    css`
+      hangar-model::part(empty) { display: none; }
+    `,
+  ];
 
   constructor() {
     super();
