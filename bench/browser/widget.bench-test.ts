@@ -57,7 +57,7 @@ it('renders a 100,000-point <hangar-metrics-chart> within 1 s', async () => {
   }
   const value = round1(median(element));
   report({
-    name: `<hangar-metrics-chart> with ${POINTS.toLocaleString('en')} points: render time`,
+    name: `\`<hangar-metrics-chart>\` with ${POINTS.toLocaleString('en')} points: render time`,
     value,
     unit: 'ms',
     baseline: 1000,
@@ -65,13 +65,13 @@ it('renders a 100,000-point <hangar-metrics-chart> within 1 s', async () => {
     note:
       `From appending the element (series given as 100,000 { step, value, wallclock } points) to the frame after uPlot's draw hook, in the built script-tag bundle; baseline: the 1 s budget, not a measurement. ` +
       `Median of ${ROUNDS} rounds, each in a fresh page after a warm-up round. Context (baselineSamples): uPlot alone, given the same points turned into columns at the same width, took a median ${round1(median(raw))} ms. ` +
-      `Read from the registry instead (<hangar-metrics-chart ref keys> with a client holding 100,000 logged points, downsampled to the default max-points 2000), the chart took a median ${round1(median(registry))} ms from append to drawn.`,
+      `Read from the registry instead (`<hangar-metrics-chart ref keys>` with a client holding 100,000 logged points, downsampled to the default max-points 2000), the chart took a median ${round1(median(registry))} ms from append to drawn.`,
     samples: element.map(round1),
     baselineSamples: raw.map(round1),
     versions,
   });
   report({
-    name: `<hangar-metrics-chart> with ${POINTS.toLocaleString('en')} points vs uPlot alone`,
+    name: `\`<hangar-metrics-chart>\` with ${POINTS.toLocaleString('en')} points vs uPlot alone`,
     value,
     unit: 'ms',
     baseline: round1(median(raw)),
@@ -82,7 +82,7 @@ it('renders a 100,000-point <hangar-metrics-chart> within 1 s', async () => {
     versions,
   });
   report({
-    name: `<hangar-metrics-chart ref> reading ${POINTS.toLocaleString('en')} logged points from the registry (max-points 2000)`,
+    name: `\`<hangar-metrics-chart ref>\` reading ${POINTS.toLocaleString('en')} logged points from the registry (max-points 2000)`,
     value: round1(median(registry)),
     unit: 'ms',
     baseline: 1000,
@@ -109,7 +109,7 @@ it('scrolls <hangar-models> over 10,000 models with no long task', async () => {
   // A figure must be positive: no long task at all (the goal) is shown as 0.1 ms.
   const longest = (r: { longTasks: { ms: number }[] }) => Math.max(0.1, ...r.longTasks.map((t) => t.ms));
   report({
-    name: `<hangar-models> with ${MODELS.toLocaleString('en')} models: longest task while rendering and scrolling the whole list`,
+    name: `\`<hangar-models>\` with ${MODELS.toLocaleString('en')} models: longest task while rendering and scrolling the whole list`,
     value: median(runs.map(longest)),
     unit: 'ms',
     baseline: 50,
@@ -124,7 +124,7 @@ it('scrolls <hangar-models> over 10,000 models with no long task', async () => {
     versions,
   });
   report({
-    name: `<hangar-models> with ${MODELS.toLocaleString('en')} models: the element's work per scroll step`,
+    name: `\`<hangar-models>\` with ${MODELS.toLocaleString('en')} models: the element's work per scroll step`,
     value: median(runs.map((r) => r.work.p50)),
     unit: 'ms',
     baseline: 16.7,
