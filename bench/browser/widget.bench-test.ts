@@ -65,7 +65,7 @@ it('renders a 100,000-point <hangar-metrics-chart> within 1 s', async () => {
     note:
       `From appending the element (series given as 100,000 { step, value, wallclock } points) to the frame after uPlot's draw hook, in the built script-tag bundle; baseline: the 1 s budget, not a measurement. ` +
       `Median of ${ROUNDS} rounds, each in a fresh page after a warm-up round. Context (baselineSamples): uPlot alone, given the same points turned into columns at the same width, took a median ${round1(median(raw))} ms. ` +
-      `Read from the registry instead (`<hangar-metrics-chart ref keys>` with a client holding 100,000 logged points, downsampled to the default max-points 2000), the chart took a median ${round1(median(registry))} ms from append to drawn.`,
+      `Read from the registry instead (\`<hangar-metrics-chart ref keys>\` with a client holding 100,000 logged points, downsampled to the default max-points 2000), the chart took a median ${round1(median(registry))} ms from append to drawn.`,
     samples: element.map(round1),
     baselineSamples: raw.map(round1),
     versions,
