@@ -75,6 +75,12 @@ describe('the widget over a client instance', () => {
     const page = await browser.newPage(WIDGET_PAGE);
     await mount(page, 'hangar-models', {}, 'empty');
     await page.locator('hangar-models [part="empty"]', { hasText: 'No models yet' }).waitFor();
+    // A host puts its own words there through the `empty` slot.
+    await page.evaluate(() => {
+      document.querySelector('hangar-models')!.innerHTML = '<p slot="empty">Train your first model.</p>';
+    });
+    expect(await page.getByText('Train your first model.').isVisible()).toBe(true);
+    expect(await page.getByText('No models yet').isVisible()).toBe(false);
     expectNoPageErrors(page);
   });
 

@@ -97,7 +97,7 @@ export class HangarModel extends HangarElement {
           ? html`<ul class="versions">
               ${versions.map((v) => html`<li>${this.versionButton(v)}</li>`)}
             </ul>`
-          : html`<p class="muted" part="empty">No versions yet. Create one with model.newVersion() or POST …/versions.</p>`}
+          : html`<div part="empty"><slot name="no-versions"><p class="muted">No versions yet. Create one with model.newVersion() or POST …/versions.</p></slot></div>`}
       </section>
       <section part="aliases" aria-labelledby="aliases-h">
         <h3 id="aliases-h">Aliases</h3>

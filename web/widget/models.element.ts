@@ -131,7 +131,11 @@ export class HangarModels extends HangarElement {
         ${state.status === 'loading' ? 'Loading models…' : state.status === 'ready' ? `${models.length} ${models.length === 1 ? 'model' : 'models'}` : ''}
       </p>
       ${state.status === 'error' ? html`<p class="error" part="error" role="alert">${state.message}</p>` : nothing}
-      ${state.status === 'ready' && !models.length ? html`<p class="empty" part="empty">${this.emptyText()}</p>` : nothing}
+      ${state.status === 'ready' && !models.length
+        ? html`<div class="empty" part="empty">
+            ${this.query.trim() ? html`<p>${this.emptyText()}</p>` : html`<slot name="empty"><p>${this.emptyText()}</p></slot>`}
+          </div>`
+        : nothing}
       <div
         part="list"
         role="listbox"
