@@ -67,8 +67,13 @@ export function requireLength(length: number | undefined): number {
 const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|\(10024\)/i.test(err.message);
 
 export async function uploadStatus(db: D1Database, upload: UploadRow): Promise<UploadStatus> {
+  return statusOf(upload, await listUploadParts(db, upload.id));
+}
+
+/** An upload's status from its row and the parts recorded for it. */
+function statusOf(upload: UploadRow, parts: UploadPartRow[]): UploadStatus {
   const count = partCount(upload.size, upload.part_size);
-  const received = new Set((await listUploadParts(db, upload.id)).map((p) => p.part_number));
+  const received = new Set(parts.map((p) => p.part_number));
   const all = Array.from({ length: count }, (_, i) => i + 1);
   return {
     uploadId: upload.id,
@@ -171,8 +176,7 @@ export async function putPart(
     ...advanceDigest(DB, upload.id, n, next),
     listUploadPartsStatement(DB, upload.id),
   ]);
-  const received = new Set((written.at(-1)?.results ?? []).map((p) => p.part_number));
-  const receivedParts = Array.from({ length: count }, (_, i) => i + 1).filter((p) => received.has(p));
+  const { receivedParts } = statusOf(upload, written.at(-1)?.results ?? []);
   return { part: n, size: length, receivedParts };
 }
 
