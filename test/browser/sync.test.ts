@@ -104,8 +104,13 @@ describe('sync in the browser', () => {
   test('an upload cut off by the server stopping resumes without sending finished parts again', async ({ browser }) => {
     const page = await browser.newPage();
     const parts: { n: number; ok: boolean; afterRestart: boolean }[] = [];
+    const triedBeforeRestart = new Set<number>();
     let restarted = false;
     let stopping: Promise<void> | undefined;
+    browser.context.on('request', (req) => {
+      const m = /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url());
+      if (m && req.method() === 'PUT' && !restarted) triedBeforeRestart.add(Number(m[1]));
+    });
     browser.context.on('requestfinished', (req) => {
       const m = /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url());
       if (!m || req.method() !== 'PUT') return;
@@ -143,7 +148,13 @@ describe('sync in the browser', () => {
     await page.evaluate(() => (window as unknown as { reg: { syncNow(): Promise<void> } }).reg.syncNow());
     const resent = parts.filter((p) => p.afterRestart).map((p) => p.n);
     expect(resent.filter((n) => finished.includes(n))).toEqual([]);
-    expect(new Set([...finished, ...resent])).toEqual(new Set([1, 2, 3, 4, 5, 6]));
+    // Every part reached the server: finished before the cut, sent again after it, or received by
+    // the server just as it stopped (its answer lost), which the server's list of received parts
+    // tells the client on resuming.
+    const missing = [1, 2, 3, 4, 5, 6].filter((n) => !finished.includes(n) && !resent.includes(n));
+    expect(missing.filter((n) => !triedBeforeRestart.has(n))).toEqual([]);
+    // Parts go one at a time, so at most the one in flight can have been received unanswered.
+    expect(missing.length).toBeLessThanOrEqual(1);
     const head = await server.api(`/namespaces/team/blobs/sha256/${sha}`, { method: 'HEAD' });
     expect({ status: head.status, size: Number(head.headers.get('content-length')) }).toEqual({ status: 200, size });
     const status = await page.evaluate(() => (window as unknown as { reg: { syncStatus: { value: unknown } } }).reg.syncStatus.value);
