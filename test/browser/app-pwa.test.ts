@@ -1,9 +1,9 @@
 // The app as an installed PWA: its manifest, the update prompt when a new service worker
-// waits, and moving a model between browsers with export and import.
+// waits, moving a model between browsers with export and import, and an import that does not fit.
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { expectNoPageErrors, launch, test } from './browser.ts';
+import { expectNoPageErrors, launch, overrideQuota, test } from './browser.ts';
 import { buildApp, serveApp, type AppServer } from './fixtures/app/serve.ts';
-import { go, heading, trainIris, waitForServiceWorker } from './fixtures/app/ui.ts';
+import { go, heading, shoot, trainIris, waitForServiceWorker } from './fixtures/app/ui.ts';
 
 let app: AppServer;
 let outDir: string;
@@ -114,6 +114,84 @@ describe('the installed app', () => {
     } finally {
       await other.close();
     }
+  });
+
+  test('an archive too large for the storage left is refused with a clear message and nothing kept; with room it imports with progress', { timeout: 120_000 }, async ({ browser }) => {
+    // The archive: a model with a 12 MiB artifact, exported by the library in the test harness.
+    const maker = await browser.newPage();
+    const archive = await maker.evaluate(async () => {
+      const hangar = await window.openRegistry({ name: 'archive-maker' });
+      const v = await (await hangar.newModel({ namespace: 'team', name: 'big' })).newVersion();
+      await v.uploadArtifacts([{ path: 'weights.bin', file: new Blob([window.randomBytes(12 << 20)]) }]);
+      const zip = await hangar.exportModel('team', 'big');
+      const url = await new Promise<string>((resolve) => {
+        const reader = new FileReader();
+        reader.onload = () => resolve(reader.result as string);
+        reader.readAsDataURL(zip);
+      });
+      return url.slice(url.indexOf(',') + 1);
+    });
+    const file = { name: 'team-big.zip', mimeType: 'application/zip', buffer: Buffer.from(archive, 'base64') };
+
+    const page = await browser.newPage(`${app.url}/`);
+    await waitForServiceWorker(page);
+    await expect.poll(() => heading(page)).toBe('Models');
+    // Room for 4 MiB more than the app holds already (its precache counts too). Chromium lets
+    // IndexedDB spend an allowance it fetched from the quota manager for up to 30 s
+    // (BucketContext::kBucketSpaceCacheTimeLimit), so the new quota bites once that has run out.
+    const { usage } = await overrideQuota(page);
+    await overrideQuota(page, usage + (4 << 20));
+    await page.waitForTimeout(31_000);
+    await page.getByLabel(/archive exported from Hangar/).setInputFiles(file);
+    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 30_000 }).toMatch(/^The archive was not imported: This browser's storage for Hangar is full, so nothing was saved/);
+    await shoot(page, 'import-quota-error');
+    // Nothing half-done: no model, no bytes left behind.
+    expect(await heading(page)).toBe('Models');
+    expect(await page.getByRole('option').count()).toBe(0);
+    const left = await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open('hangar');
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      const count = (store: string) =>
+        new Promise<number>((resolve) => {
+          const req = db.transaction(store).objectStore(store).count();
+          req.onsuccess = () => resolve(req.result);
+        });
+      const out = { models: await count('models'), blobs: await count('blobs'), blobChunks: await count('blobChunks') };
+      db.close();
+      return out;
+    });
+    expect(left).toEqual({ models: 0, blobs: 0, blobChunks: 0 });
+
+    // With the room back, the same file imports, the bar moving in bytes as it goes.
+    await overrideQuota(page);
+    await page.evaluate(() => {
+      const seen: [number, number][] = ((window as unknown as { seenProgress: [number, number][] }).seenProgress = []);
+      const find = (root: Document | ShadowRoot): HTMLProgressElement | null => {
+        const hit = root.querySelector<HTMLProgressElement>('progress[aria-label=Importing]');
+        if (hit) return hit;
+        for (const el of root.querySelectorAll('*')) {
+          const inner = el.shadowRoot && find(el.shadowRoot);
+          if (inner) return inner;
+        }
+        return null;
+      };
+      const watch = () => {
+        const bar = find(document);
+        if (bar?.hasAttribute('value')) seen.push([bar.value, bar.max]);
+        requestAnimationFrame(watch);
+      };
+      watch();
+    });
+    await page.getByLabel(/archive exported from Hangar/).setInputFiles(file);
+    await expect.poll(() => heading(page), { timeout: 30_000 }).toBe('team/big');
+    const seen = await page.evaluate(() => (window as unknown as { seenProgress: [number, number][] }).seenProgress);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every(([, max]) => max === 12 << 20)).toBe(true);
+    expect(seen.some(([value]) => value > 0 && value < 12 << 20)).toBe(true);
+    expectNoPageErrors(page);
   });
 });
 

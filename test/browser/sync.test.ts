@@ -1,7 +1,7 @@
 // Sync in real Chromium against the real Worker under `wrangler dev` (local D1 and R2): profiles
 // that edit offline and converge, an upload that survives the server stopping, a model trained in
 // one profile predicted in another, and tabs of one profile sharing one syncing leader.
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { errorsOf, expectNoPageErrors, launch, test, type Browser } from './browser.ts';
 import { JOBS_PAGE } from './fixtures/jobs-tests.ts';
@@ -103,21 +103,22 @@ describe('sync in the browser', () => {
 
   test('an upload cut off by the server stopping resumes without sending finished parts again', async ({ browser }) => {
     const page = await browser.newPage();
-    const parts: { n: number; ok: boolean; afterRestart: boolean }[] = [];
-    const triedBeforeRestart = new Set<number>();
+    // Part requests as the page sends them (recorded as they start, so none is missed when the
+    // page's syncNow() returns), and how many were answered before the server went away.
+    const partOf = (req: Request) => (req.method() === 'PUT' ? /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url()) : null);
+    const sent: { n: number; afterRestart: boolean }[] = [];
+    let answered = 0;
     let restarted = false;
     let stopping: Promise<void> | undefined;
     browser.context.on('request', (req) => {
-      const m = /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url());
-      if (m && req.method() === 'PUT' && !restarted) triedBeforeRestart.add(Number(m[1]));
+      const m = partOf(req);
+      if (m) sent.push({ n: Number(m[1]), afterRestart: restarted });
     });
     browser.context.on('requestfinished', (req) => {
-      const m = /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url());
-      if (!m || req.method() !== 'PUT') return;
+      if (!partOf(req) || restarted) return;
       void req.response().then((res) => {
-        parts.push({ n: Number(m[1]), ok: res?.ok() ?? false, afterRestart: restarted });
         // Two parts in: the server goes away mid-upload.
-        if (!restarted && parts.filter((p) => p.ok).length === 2) stopping ??= server.stop();
+        if (res?.ok() && ++answered === 2) stopping ??= server.stop();
       });
     });
     await syncing(page, 'uploads');
@@ -146,7 +147,8 @@ describe('sync in the browser', () => {
     restarted = true;
     await server.start();
     await page.evaluate(() => (window as unknown as { reg: { syncNow(): Promise<void> } }).reg.syncNow());
-    const resent = parts.filter((p) => p.afterRestart).map((p) => p.n);
+    const resent = sent.filter((p) => p.afterRestart).map((p) => p.n);
+    const triedBeforeRestart = new Set(sent.filter((p) => !p.afterRestart).map((p) => p.n));
     expect(resent.filter((n) => finished.includes(n))).toEqual([]);
     // Every part reached the server: finished before the cut, sent again after it, or received by
     // the server just as it stopped (its answer lost), which the server's list of received parts

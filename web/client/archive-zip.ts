@@ -18,8 +18,9 @@ export type ZipInput = { name: string; bytes: Uint8Array } | { name: string; blo
  * through (they are mostly incompressible weights) and read slice by slice. Each output
  * chunk becomes a Blob as it comes, so a large artifact never sits whole in the JS heap.
  */
-export async function writeZip(entries: ZipInput[]): Promise<Blob> {
+export async function writeZip(entries: ZipInput[], onProgress?: (loaded: number) => void): Promise<Blob> {
   const parts: Blob[] = [];
+  let loaded = 0;
   let failure: Error | undefined;
   let ended = false;
   const zip = new Zip(function onZipData(err, chunk, final) {
@@ -33,13 +34,16 @@ export async function writeZip(entries: ZipInput[]): Promise<Blob> {
       const file = new ZipDeflate(entry.name, { level: 6 });
       zip.add(file);
       file.push(entry.bytes, true);
+      onProgress?.((loaded += entry.bytes.length));
     } else {
       const file = new ZipPassThrough(entry.name);
       zip.add(file);
       const { blob } = entry;
       if (blob.size === 0) file.push(new Uint8Array(0), true);
       for (let at = 0; at < blob.size; at += READ_BYTES) {
-        file.push(new Uint8Array(await blob.slice(at, at + READ_BYTES).arrayBuffer()), at + READ_BYTES >= blob.size);
+        const slice = new Uint8Array(await blob.slice(at, at + READ_BYTES).arrayBuffer());
+        file.push(slice, at + READ_BYTES >= blob.size);
+        onProgress?.((loaded += slice.length));
       }
     }
     if (failure) throw failure;

@@ -122,6 +122,27 @@ describe('exportModel and importModel', () => {
     expect(digests).toContain(await sha256Hex(innerZip));
   });
 
+  it('reports progress from zero to the whole, never going back, on export and on import', async () => {
+    const source = context();
+    await seed(source);
+    const exported: { loaded: number; total: number }[] = [];
+    const archive = await exportModel(source, 'team', 'churn', { onProgress: (p) => exported.push(p) });
+    const imported: { loaded: number; total: number }[] = [];
+    await importModel(context(), archive, { onProgress: (p) => imported.push(p) });
+    for (const reports of [exported, imported]) {
+      const { total } = reports[0]!;
+      expect(total).toBeGreaterThan(0);
+      expect(reports.every((p) => p.total === total)).toBe(true);
+      expect(reports.map((p) => p.loaded)).toEqual([...reports.map((p) => p.loaded)].sort((a, b) => a - b));
+      expect(reports.at(-1)!.loaded).toBe(total);
+    }
+    // The export's whole is every entry's bytes: the stored blobs with the manifest.
+    const entries = await readZipDirectory(archive);
+    expect(exported[0]!.total).toBe(entries.reduce((n, e) => n + e.size, 0));
+    expect(imported[0]!.total).toBe(entries.filter((e) => e.name.startsWith('blobs/')).reduce((n, e) => n + e.size, 0));
+    expect(imported.length).toBeGreaterThan(2);
+  });
+
   it('emits the mutations a local write would for rows new to this registry', async () => {
     const source = context();
     const { v1 } = await seed(source);

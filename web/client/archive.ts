@@ -11,13 +11,23 @@ const MANIFEST = 'manifest.json';
 /** Where each stored blob sits inside an archive: `blobs/<sha256>`. */
 const BLOBS_DIR = 'blobs/';
 
+/** Progress of an export or import: bytes of the archive written, or of its blobs stored, so far. */
+export interface ArchiveProgress {
+  loaded: number;
+  total: number;
+}
+
+export interface ArchiveOptions {
+  onProgress?(p: ArchiveProgress): void;
+}
+
 /**
  * Exports a model as one zip: `manifest.json` (the format and its version, the model row, its
  * live versions, metadata, metrics, aliases and their history, artifacts and checkpoints) and
  * `blobs/<sha256>` for the bytes of every uploaded artifact held on this device. Artifacts
  * whose bytes are not here are listed without bytes. Archives are limited to 4 GiB (no ZIP64).
  */
-export async function exportModel(ctx: ClientContext, namespace: string, name: string): Promise<Blob> {
+export async function exportModel(ctx: ClientContext, namespace: string, name: string, opts: ArchiveOptions = {}): Promise<Blob> {
   const { manifest, blobs } = await collectManifest(ctx.db, namespace, name);
   const json = new TextEncoder().encode(JSON.stringify(manifest));
   const total = json.length + [...blobs.values()].reduce((n, b) => n + b.size, 0);
@@ -30,7 +40,7 @@ export async function exportModel(ctx: ClientContext, namespace: string, name: s
   }
   const entries: ZipInput[] = [{ name: MANIFEST, bytes: json }];
   for (const [sha256, blob] of [...blobs].sort(([a], [b]) => (a < b ? -1 : 1))) entries.push({ name: `${BLOBS_DIR}${sha256}`, blob });
-  return writeZip(entries);
+  return writeZip(entries, opts.onProgress && ((loaded) => opts.onProgress?.({ loaded, total })));
 }
 
 /**
@@ -40,7 +50,7 @@ export async function exportModel(ctx: ClientContext, namespace: string, name: s
  * failure leaves the registry as it was. Importing the same archive again changes nothing and
  * emits no mutation; rows new to this registry emit the mutations a local write would.
  */
-export async function importModel(ctx: ClientContext, archive: Blob): Promise<{ namespace: string; name: string }> {
+export async function importModel(ctx: ClientContext, archive: Blob, opts: ArchiveOptions = {}): Promise<{ namespace: string; name: string }> {
   const entries = await readZipDirectory(archive);
   const manifestEntry = entries.find((e) => e.name === MANIFEST);
   if (!manifestEntry) throw new HangarError(ErrorCode.InvalidArgument, `Not a valid Hangar archive: it has no ${MANIFEST}.`);
@@ -54,13 +64,22 @@ export async function importModel(ctx: ClientContext, archive: Blob): Promise<{ 
   await withStagedBlobs(db, async (stage) => {
     const held = await storedDigests(db, blobEntries.map((e) => e.name.slice(BLOBS_DIR.length)));
     const staged: StagedBlob[] = [];
+    // Progress counts the blobs' bytes, the import's long part; held ones count as done at once.
+    const total = blobEntries.reduce((n, e) => n + e.size, 0);
+    let done = 0;
+    const report = (loaded: number) => opts.onProgress?.({ loaded, total });
+    report(0);
     for (const entry of blobEntries) {
       const expected = entry.name.slice(BLOBS_DIR.length);
-      if (held.has(expected) || staged.some((s) => s.sha256 === expected)) continue;
+      if (held.has(expected) || staged.some((s) => s.sha256 === expected)) {
+        report((done += entry.size));
+        continue;
+      }
       if (!sha256Schema.safeParse(expected).success || entry.compression !== 0) {
         throw new HangarError(ErrorCode.InvalidArgument, `Not a valid Hangar archive: ${entry.name} is not a stored blob.`, { entry: entry.name });
       }
-      const s = await stage(await entryBlob(archive, entry));
+      const s = await stage(await entryBlob(archive, entry), { onProgress: (loaded) => report(done + loaded) });
+      done += entry.size;
       if (s.sha256 !== expected) {
         throw new HangarError(
           ErrorCode.DigestMismatch,
@@ -79,6 +98,7 @@ export async function importModel(ctx: ClientContext, archive: Blob): Promise<{ 
       staged.push(s);
     }
     await mergeManifest(ctx, manifest, staged);
+    report(total);
   });
   return { namespace: manifest.model.namespace, name: manifest.model.name };
 }

@@ -15,6 +15,7 @@ export { openRegistry, Hangar, type OpenOptions, type ListModelsOptions } from '
 export { ModelHandle } from './model.ts';
 export { VersionHandle } from './version.ts';
 export type { ArtifactUpload } from './artifacts.ts';
+export type { ArchiveOptions, ArchiveProgress } from './archive.ts';
 export type { StorageInfo } from './storage.ts';
 export { HangarError, ErrorCode } from '../../shared/errors.ts';
 export type { Artifact, FileType } from '../../shared/artifacts.ts';

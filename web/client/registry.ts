@@ -9,7 +9,7 @@ import { createModelSchema, MODEL_FIELDS, MODEL_FILTER_FIELDS, MODEL_ORDER_FIELD
 import { namespaceSchema } from '../../shared/names.ts';
 import { parseRef } from '../../shared/refs.ts';
 import { parseWith } from '../../shared/validate.ts';
-import { exportModel, importModel } from './archive.ts';
+import { exportModel, importModel, type ArchiveOptions } from './archive.ts';
 import { collectGarbage } from './blob-store.ts';
 import type { ClientContext } from './context.ts';
 import { HangarDb, type ModelRecord } from './db.ts';
@@ -230,14 +230,14 @@ export class Hangar {
     return requestPersistence();
   }
 
-  /** One zip holding a model with its versions, metrics, metadata, artifacts and checkpoints. */
-  exportModel(namespace: string, name: string): Promise<Blob> {
-    return exportModel(this.ctx, namespace, name);
+  /** One zip holding a model with its versions, metrics, metadata, artifacts and checkpoints; `onProgress` counts bytes written. */
+  exportModel(namespace: string, name: string, opts?: ArchiveOptions): Promise<Blob> {
+    return exportModel(this.ctx, namespace, name, opts);
   }
 
-  /** Imports an archive made by `exportModel`; importing the same archive again changes nothing. */
-  importModel(archive: Blob): Promise<{ namespace: string; name: string }> {
-    return importModel(this.ctx, archive);
+  /** Imports an archive made by `exportModel` (`onProgress` counts blob bytes stored); importing the same archive again changes nothing. */
+  importModel(archive: Blob, opts?: ArchiveOptions): Promise<{ namespace: string; name: string }> {
+    return importModel(this.ctx, archive, opts);
   }
 
   /** A trainer by type name (`local`; others registered with `trainers.register`). Unknown type: `invalid-argument`. */

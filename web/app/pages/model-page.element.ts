@@ -3,6 +3,7 @@ import type { Hangar, ModelHandle } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe, download } from '../errors.ts';
 import { onSelect } from '../select.ts';
+import { byteProgress, type ByteProgress } from '../progress.ts';
 import { pageStyles } from '../styles.ts';
 
 interface State {
@@ -22,6 +23,7 @@ export class ModelPage extends LitElement {
     aliasNote: { state: true },
     aliasError: { state: true },
     busy: { state: true },
+    progress: { state: true },
   };
   declare hangar: Hangar;
   declare namespace: string;
@@ -31,6 +33,7 @@ export class ModelPage extends LitElement {
   declare aliasNote: string | null;
   declare aliasError: string | null;
   declare busy: string | null;
+  declare progress: ByteProgress;
   private subscription: { unsubscribe(): void } | null = null;
   static override styles = [
     pageStyles,
@@ -95,8 +98,9 @@ export class ModelPage extends LitElement {
   private async export(): Promise<void> {
     this.error = null;
     this.busy = 'Exporting the model, its versions and artifacts…';
+    this.progress = null;
     try {
-      const blob = await this.hangar.exportModel(this.namespace, this.model);
+      const blob = await this.hangar.exportModel(this.namespace, this.model, { onProgress: (p) => (this.progress = p) });
       download(blob, `${this.namespace}-${this.model}.zip`);
     } catch (err) {
       this.error = `The model was not exported: ${describe(err)}`;
@@ -146,7 +150,7 @@ export class ModelPage extends LitElement {
         <h2 id="export-heading">Export</h2>
         <p class="muted">One .zip with the model, its versions, metrics, metadata, artifacts and checkpoints; import it in another browser from the Models page.</p>
         <div class="actions"><button class="secondary" @click=${this.export} ?disabled=${!!this.busy}>Export model</button></div>
-        ${this.busy ? html`<p role="status"><progress aria-label="Exporting"></progress> ${this.busy}</p>` : nothing}
+        ${this.busy ? byteProgress('Exporting', this.busy, this.progress) : nothing}
       </section>
     `;
   }

@@ -3,6 +3,7 @@ import type { Hangar } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe } from '../errors.ts';
 import { modelPath, navigate } from '../router.ts';
+import { byteProgress, type ByteProgress } from '../progress.ts';
 import { pageStyles } from '../styles.ts';
 import { onSelect } from '../select.ts';
 
@@ -12,11 +13,13 @@ export class ModelsPage extends LitElement {
     hangar: { attribute: false },
     error: { state: true },
     busy: { state: true },
+    progress: { state: true },
     count: { state: true },
   };
   declare hangar: Hangar;
   declare error: string | null;
   declare busy: string | null;
+  declare progress: ByteProgress;
   /** Live models in this registry; null until counted. */
   declare count: number | null;
   private subscription: { unsubscribe(): void } | null = null;
@@ -67,8 +70,9 @@ export class ModelsPage extends LitElement {
     if (!file) return;
     this.error = null;
     this.busy = `Importing ${file.name}…`;
+    this.progress = null;
     try {
-      const { namespace, name } = await this.hangar.importModel(file);
+      const { namespace, name } = await this.hangar.importModel(file, { onProgress: (p) => (this.progress = p) });
       navigate(modelPath(namespace, name));
     } catch (err) {
       this.error = `The archive was not imported: ${describe(err)}`;
@@ -100,7 +104,7 @@ export class ModelsPage extends LitElement {
       <label>An archive exported from Hangar (.zip)
         <input type="file" accept=".zip,application/zip" @change=${this.import} ?disabled=${!!this.busy} />
       </label>
-      ${this.busy ? html`<p role="status"><progress aria-label="Importing"></progress> ${this.busy}</p>` : nothing}
+      ${this.busy ? byteProgress('Importing', this.busy, this.progress) : nothing}
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
     `;
   }
