@@ -164,7 +164,8 @@ export async function putPart(
     // R2 takes the part while the part is hashed here.
     const stored = BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).uploadPart(n, bytes);
     stored.catch(() => {});
-    next = inOrder ? JSON.stringify(continueDigest(upload.digest_state ? JSON.parse(upload.digest_state) : null, bytes, n === count)) : undefined;
+    const advanced = inOrder ? await continueDigest(upload.digest_state ? JSON.parse(upload.digest_state) : null, bytes, n === count, yieldToIo) : null;
+    next = advanced ? JSON.stringify(advanced) : undefined;
     etag = (await stored).etag;
   } catch (err) {
     if (!isNoSuchUpload(err)) throw err;
@@ -179,6 +180,9 @@ export async function putPart(
   const { receivedParts } = statusOf(upload, written.at(-1)?.results ?? []);
   return { part: n, size: length, receivedParts };
 }
+
+/** Lets the isolate's pending I/O (R2 taking a part) run before going on. */
+const yieldToIo = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** True when the upload's running digest covers every part, so the stored object needs no second read. */
 const runningDigestCovers = (upload: UploadRow, count: number) => upload.hashed_parts === count && upload.digest_state !== null;
