@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { formatHlc } from '../../shared/hlc.ts';
 import { modelId, uuidv7 } from '../../shared/ids.ts';
@@ -88,6 +89,28 @@ describe('sync push', () => {
     // The later version is kept, numbered, without the label.
     const kept = await call('GET', '/namespaces/sp3/models/labels/versions/2');
     expect(kept.body).toMatchObject({ id: v2, version: null });
+  });
+
+  it('drops stored answers once the client acknowledges them, and only for its own token', async () => {
+    const a = client('sp3b');
+    const b = client('sp3b');
+    const m = await newModel('sp3b', 'acks');
+    const ver = (id: string) => ({ name: 'version.create', args: { id, modelId: m.args.id, version: 'gold', status: 'ready' } });
+    await a.push([m, ver(uuidv7())]);
+    expect(statuses(await b.push([m, ver(uuidv7())]))).toEqual(['applied', 'conflict']);
+    const stored = () => env.DB.prepare('SELECT seq FROM sync_results WHERE namespace = ? AND client_id = ?').bind('sp3b', b.id).all().then((r) => r.results.map((x) => x.seq));
+    expect(await stored()).toEqual([2]);
+    // Another token pushing as this client is refused and prunes nothing.
+    const forged = await call('POST', '/namespaces/sp3b/sync/push', {
+      token: await tokenFor('sp3b', 'write'),
+      headers: H,
+      body: { clientId: b.id, afterSeq: 2, mutations: [{ seq: 3, name: 'metadata.set', args: { parentId: m.args.id, key: 'k', value: 0 }, hlc: hlc() }] },
+    });
+    expectError(forged, 403, 'client-mismatch');
+    expect(await stored()).toEqual([2]);
+    // The client's next push says it has the answers up to 2: their copies go.
+    expect((await b.push([{ name: 'metadata.set', args: { parentId: m.args.id, key: 'k', value: 1 } }])).status).toBe(200);
+    expect(await stored()).toEqual([]);
   });
 
   it('refuses a push that claims more than the server applied (a seq gap) and applies nothing', async () => {

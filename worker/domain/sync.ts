@@ -246,13 +246,21 @@ interface ClientRow {
 /**
  * Applies a push (DESIGN §6): each new mutation once, in order, with the client's `last_seq`
  * moved in the same batch as its writes. Mutations at or below `last_seq` were applied before:
- * they get the answer they got then.
+ * they get the answer they got then. Answers the client acknowledged (`afterSeq`) are dropped.
  */
 export async function push(db: D1Database, caller: Caller, namespace: string, body: PushRequest): Promise<PushResponse> {
-  const client = await db
-    .prepare('SELECT token_id, last_seq FROM sync_clients WHERE namespace = ? AND client_id = ?')
-    .bind(namespace, body.clientId)
-    .first<ClientRow>();
+  const [found] = await db.batch<ClientRow>([
+    db.prepare('SELECT token_id, last_seq FROM sync_clients WHERE namespace = ? AND client_id = ?').bind(namespace, body.clientId),
+    // The client has the answers up to `afterSeq` (it only says so once it has them), so their
+    // stored copies go; only for the client's own token, and never past what was applied.
+    db
+      .prepare(
+        `DELETE FROM sync_results WHERE namespace = ?1 AND client_id = ?2 AND seq <= ?3 AND EXISTS (
+           SELECT 1 FROM sync_clients WHERE namespace = ?1 AND client_id = ?2 AND token_id IS ?4 AND last_seq >= ?3)`,
+      )
+      .bind(namespace, body.clientId, body.afterSeq, caller.tokenId),
+  ]);
+  const client = found?.results[0];
   if (client && client.token_id !== caller.tokenId) {
     throw new HangarError(ErrorCode.ClientMismatch, 'This client id is used by another token; a new token starts a new client id.', { clientId: body.clientId });
   }
