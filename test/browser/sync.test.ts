@@ -1,6 +1,6 @@
 // Sync in real Chromium against the real Worker under `wrangler dev` (local D1 and R2): profiles
-// that edit offline and converge, an upload that survives the server stopping, a model trained in
-// one profile predicted in another, and tabs of one profile sharing one syncing leader.
+// that edit offline and converge, an upload that survives the server stopping or its tab closing,
+// a model trained in one profile predicted in another, and tabs of one profile sharing one leader.
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { errorsOf, expectNoPageErrors, launch, test, type Browser } from './browser.ts';
@@ -36,6 +36,9 @@ const snapshotOf = (page: Page) =>
     const { snapshot } = await load('/test/sync/clients.ts');
     return snapshot((window as unknown as { reg: import('../../web/client/index.ts').Hangar }).reg, 'team');
   });
+
+/** The part number of an upload's part request. */
+const partOf = (req: Request) => (req.method() === 'PUT' ? /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url()) : null);
 
 const waitSynced = (page: Page) =>
   page.waitForFunction(() => {
@@ -105,7 +108,6 @@ describe('sync in the browser', () => {
     const page = await browser.newPage();
     // Part requests as the page sends them (recorded as they start, so none is missed when the
     // page's syncNow() returns), and how many were answered before the server went away.
-    const partOf = (req: Request) => (req.method() === 'PUT' ? /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url()) : null);
     const sent: { n: number; afterRestart: boolean }[] = [];
     let answered = 0;
     let restarted = false;
@@ -164,6 +166,58 @@ describe('sync in the browser', () => {
     // The version the bytes belong to is ready on the server.
     const version = await (await server.api('/namespaces/team/models/big/versions/1')).json();
     expect(version.status).toBe('ready');
+  });
+
+  test('an upload whose tab closes mid-way goes on in the next tab from the parts it finished', async ({ browser }) => {
+    const first = await browser.newPage();
+    const sent: { n: number; second: boolean }[] = [];
+    let second = false;
+    let answered = 0;
+    let closing: Promise<void> | undefined;
+    browser.context.on('request', (req) => {
+      const m = partOf(req);
+      if (m) sent.push({ n: Number(m[1]), second });
+    });
+    browser.context.on('requestfinished', (req) => {
+      if (!partOf(req) || second) return;
+      void req.response().then((res) => {
+        // Two parts in: the user closes the tab mid-upload.
+        if (res?.ok() && ++answered === 2) closing ??= first.close();
+      });
+    });
+    await syncing(first, 'tab-close');
+    const size = 5 * 8 * 1024 * 1024 + 777;
+    const sha = await first.evaluate(async (size) => {
+      const hangar = (window as unknown as { reg: import('../../web/client/index.ts').Hangar }).reg;
+      const bytes = window.randomBytes(size);
+      const v = await (await hangar.newModel({ namespace: 'team', name: 'closed' })).newVersion();
+      await v.uploadArtifacts([{ path: 'weights.bin', file: new Blob([bytes]) }]);
+      void hangar.syncNow().catch(() => undefined);
+      return window.sha256Hex(bytes);
+    }, size);
+    await expect.poll(() => closing !== undefined, { timeout: 60_000 }).toBe(true);
+    await closing;
+
+    second = true;
+    const next = await browser.newPage();
+    const finished = await next.evaluate(async () => {
+      const hangar = await window.openRegistry({ name: 'tab-close' });
+      const [u] = await hangar.db.uploads.toArray();
+      await hangar.close();
+      return u!.doneParts;
+    });
+    expect(finished.length).toBeGreaterThanOrEqual(2);
+    await syncing(next, 'tab-close');
+    await next.evaluate(() => (window as unknown as { reg: { syncNow(): Promise<void> } }).reg.syncNow());
+    const resent = sent.filter((p) => p.second).map((p) => p.n);
+    expect(resent.filter((n) => finished.includes(n))).toEqual([]);
+    // Whatever was neither finished nor sent again was in flight as the tab closed, and reached the server.
+    const missing = [1, 2, 3, 4, 5, 6].filter((n) => !finished.includes(n) && !resent.includes(n));
+    expect(missing.length).toBeLessThanOrEqual(1);
+    expect(missing.filter((n) => !sent.some((p) => !p.second && p.n === n))).toEqual([]);
+    const head = await server.api(`/namespaces/team/blobs/sha256/${sha}`, { method: 'HEAD' });
+    expect({ status: head.status, size: Number(head.headers.get('content-length')) }).toEqual({ status: 200, size });
+    expectNoPageErrors(next);
   });
 
   test('a model trained in one profile is loaded by reference and predicts in another', async ({ browser }) => {
