@@ -103,6 +103,8 @@ describe('the app', () => {
 
   test('runs the main flow from the keyboard alone, focus always visible', { timeout: 180_000 }, async ({ browser }) => {
     const page = await browser.newPage(at('/'));
+    // Listening early: Playwright intercepts file choosers only once told to, which takes a round trip.
+    const choosing = page.waitForEvent('filechooser', { timeout: 120_000 });
     await tabTo(page, 'Train');
     await page.keyboard.press('Enter');
     await expect.poll(() => heading(page)).toBe('Train a model');
@@ -112,8 +114,8 @@ describe('the app', () => {
     await tabTo(page, 'Model name');
     await page.keyboard.type('kbd');
     await tabTo(page, 'CSV file');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
-    await chooser.setFiles(IRIS);
+    await page.keyboard.press('Space');
+    await (await choosing).setFiles(IRIS);
     await tabTo(page, 'Epochs');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('5');
