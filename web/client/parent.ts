@@ -46,10 +46,16 @@ export function parentMetrics(db: HangarDb, parentId: string) {
 
 /** Every point of one metric of a parent, ordered by step (then wallclock). */
 export async function metricPoints(ctx: ClientContext, parentId: string, key: string): Promise<MetricRecord[]> {
-  const points = await ctx.db.metrics
-    .where('[parentId+key+step]')
-    .between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey])
-    .toArray();
+  const { db } = ctx;
+  // In an explicit transaction: inside a live query (a chart), Dexie's query cache would otherwise
+  // hand out a deep copy of every point, which for 100,000 points costs more than reading them.
+  // Live queries still see the range read, and re-run when it changes.
+  const points = await db.transaction('r', db.metrics, () =>
+    db.metrics
+      .where('[parentId+key+step]')
+      .between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey])
+      .toArray(),
+  );
   // The index orders by step; points logged at the same step keep their wallclock order.
   return points.sort((a, b) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1));
 }

@@ -113,6 +113,23 @@ describe('metrics', () => {
     expect(entries.length).toBe(2);
   });
 
+  it('gives a live metric history that follows new points', async () => {
+    const h = await registry();
+    const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
+    await v.logMetrics({ loss: 1 }, { step: 1 });
+    await h.flush();
+    const seen: number[][] = [];
+    const sub = h.live(() => v.metricHistory('loss')).subscribe({ next: (points) => seen.push(points.map((p) => p.step)) });
+    try {
+      await expect.poll(() => seen.length).toBe(1);
+      await v.logMetrics({ loss: 0.5 }, { step: 2 });
+      await h.flush();
+      await expect.poll(() => seen.at(-1)).toEqual([1, 2]);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('rejects bad values before queueing anything', async () => {
     const h = await registry();
     const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
