@@ -105,6 +105,7 @@ describe('the app', () => {
     const page = await browser.newPage(at('/'));
     // Listening early: Playwright intercepts file choosers only once told to, which takes a round trip.
     const choosing = page.waitForEvent('filechooser', { timeout: 120_000 });
+    choosing.catch(() => undefined); // awaited below; a failure before then is the test's own
     await tabTo(page, 'Train');
     await page.keyboard.press('Enter');
     await expect.poll(() => heading(page)).toBe('Train a model');

@@ -45,6 +45,7 @@ describe('running digest', () => {
   it('gives up on a state it did not write, and refuses to go on from a finished digest', async () => {
     expect(await continueDigest({ words: [1, 2, 3, 4, 5, 6, 7, 8], bytes: 64 } as unknown as RunningDigest, bytes(10, 1), true)).toBeNull();
     expect(await continueDigest({ sha256ctx: btoa('short') }, bytes(10, 1), true)).toBeNull();
+    expect(await continueDigest({ sha256ctx: '%% not base64 %%' }, bytes(10, 1), true)).toBeNull();
     const done = await continueDigest(null, bytes(10, 1), true);
     await expect(continueDigest(done, bytes(10, 1), true)).rejects.toThrow(/finished/);
   });

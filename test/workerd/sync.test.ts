@@ -108,6 +108,9 @@ describe('sync push', () => {
     });
     expectError(forged, 403, 'client-mismatch');
     expect(await stored()).toEqual([2]);
+    // Nor does the client's own push that claims more than the server applied.
+    expectError(await b.push([{ name: 'metadata.set', args: { parentId: m.args.id, key: 'k', value: 0 } }], { afterSeq: 9, seqs: [10] }), 409, 'sequence-gap');
+    expect(await stored()).toEqual([2]);
     // The client's next push says it has the answers up to 2: their copies go.
     expect((await b.push([{ name: 'metadata.set', args: { parentId: m.args.id, key: 'k', value: 1 } }])).status).toBe(200);
     expect(await stored()).toEqual([]);

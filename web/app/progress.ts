@@ -10,5 +10,5 @@ export type ByteProgress = { loaded: number; total: number } | null;
  */
 export function byteProgress(label: string, text: string, p: ByteProgress): TemplateResult {
   const bar = p ? html`<progress aria-label=${label} max=${p.total || 1} .value=${p.loaded}></progress>` : html`<progress aria-label=${label}></progress>`;
-  return html`<p role="status">${bar} ${text}${p ? ` ${bytes(p.loaded)} of ${bytes(p.total)}` : ''}</p>`;
+  return html`<p role="status">${bar} ${text}${p?.total ? ` ${bytes(p.loaded)} of ${bytes(p.total)}` : ''}</p>`;
 }

@@ -139,7 +139,7 @@ describe('exportModel and importModel', () => {
     // The export's whole is every entry's bytes: the stored blobs with the manifest.
     const entries = await readZipDirectory(archive);
     expect(exported[0]!.total).toBe(entries.reduce((n, e) => n + e.size, 0));
-    expect(imported[0]!.total).toBe(entries.filter((e) => e.name.startsWith('blobs/')).reduce((n, e) => n + e.size, 0));
+    expect(imported[0]!.total).toBe(entries.filter((e) => e.name.startsWith('blobs/')).reduce((n, e) => n + e.compressedSize, 0));
     expect(imported.length).toBeGreaterThan(2);
   });
 

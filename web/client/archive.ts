@@ -65,21 +65,21 @@ export async function importModel(ctx: ClientContext, archive: Blob, opts: Archi
     const held = await storedDigests(db, blobEntries.map((e) => e.name.slice(BLOBS_DIR.length)));
     const staged: StagedBlob[] = [];
     // Progress counts the blobs' bytes, the import's long part; held ones count as done at once.
-    const total = blobEntries.reduce((n, e) => n + e.size, 0);
+    const total = blobEntries.reduce((n, e) => n + e.compressedSize, 0);
     let done = 0;
     const report = (loaded: number) => opts.onProgress?.({ loaded, total });
     report(0);
     for (const entry of blobEntries) {
       const expected = entry.name.slice(BLOBS_DIR.length);
       if (held.has(expected) || staged.some((s) => s.sha256 === expected)) {
-        report((done += entry.size));
+        report((done += entry.compressedSize));
         continue;
       }
       if (!sha256Schema.safeParse(expected).success || entry.compression !== 0) {
         throw new HangarError(ErrorCode.InvalidArgument, `Not a valid Hangar archive: ${entry.name} is not a stored blob.`, { entry: entry.name });
       }
       const s = await stage(await entryBlob(archive, entry), { onProgress: (loaded) => report(done + loaded) });
-      done += entry.size;
+      done += entry.compressedSize;
       if (s.sha256 !== expected) {
         throw new HangarError(
           ErrorCode.DigestMismatch,

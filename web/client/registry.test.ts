@@ -121,7 +121,7 @@ describe('metrics', () => {
     const seen: number[][] = [];
     const sub = h.live(() => v.metricHistory('loss')).subscribe({ next: (points) => seen.push(points.map((p) => p.step)) });
     try {
-      await expect.poll(() => seen.length).toBe(1);
+      await expect.poll(() => seen.at(-1)).toEqual([1]);
       await v.logMetrics({ loss: 0.5 }, { step: 2 });
       await h.flush();
       await expect.poll(() => seen.at(-1)).toEqual([1, 2]);

@@ -114,11 +114,13 @@ export function insertUpload(db: D1Database, u: UploadRow): D1PreparedStatement 
  * The statements that keep an upload's running digest true to the parts R2 holds, after part
  * `n` was stored. With `next` (part `n` hashed on top of parts 1…n-1), the digest moves on if it
  * still covered exactly those; otherwise, or when the part replaced one the digest covers (a
- * re-send, or two sends racing), the digest is dropped and completion reads the object instead.
+ * re-send, or two sends racing), or with `next` null (the state could not be carried on), the
+ * digest is dropped and completion reads the object instead.
  */
-export function advanceDigest(db: D1Database, uploadId: string, n: number, next: string | undefined): D1PreparedStatement[] {
-  const drop = db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND hashed_parts >= ?').bind(uploadId, n);
-  if (next === undefined) return [drop];
+export function advanceDigest(db: D1Database, uploadId: string, n: number, next: string | null | undefined): D1PreparedStatement[] {
+  // null: part n came in order but could not be hashed on (a state this code cannot read).
+  const drop = db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND hashed_parts >= ?').bind(uploadId, next === null ? n - 1 : n);
+  if (next == null) return [drop];
   return [
     db.prepare('UPDATE uploads SET hashed_parts = ?, digest_state = ? WHERE id = ? AND hashed_parts = ?').bind(n, next, uploadId, n - 1),
     db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND changes() = 0').bind(uploadId),

@@ -159,13 +159,15 @@ export async function putPart(
   }
   const inOrder = n === upload.hashed_parts + 1;
   let etag: string;
-  let next: string | undefined;
+  let next: string | null | undefined;
   try {
     // R2 takes the part while the part is hashed here.
     const stored = BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).uploadPart(n, bytes);
     stored.catch(() => {});
-    const advanced = inOrder ? await continueDigest(upload.digest_state ? JSON.parse(upload.digest_state) : null, bytes, n === count, yieldToIo) : null;
-    next = advanced ? JSON.stringify(advanced) : undefined;
+    if (inOrder) {
+      const advanced = await continueDigest(upload.digest_state ? JSON.parse(upload.digest_state) : null, bytes, n === count, yieldToIo);
+      next = advanced && JSON.stringify(advanced);
+    }
     etag = (await stored).etag;
   } catch (err) {
     if (!isNoSuchUpload(err)) throw err;

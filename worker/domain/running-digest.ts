@@ -40,7 +40,14 @@ function contextOf(h: Sha256Exports): Uint8Array {
 }
 
 const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+function fromBase64(text: unknown): Uint8Array | null {
+  if (typeof text !== 'string') return null;
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
 
 /** Bytes hashed between pauses. */
 const SLICE_BYTES = 1024 * 1024;
@@ -61,7 +68,7 @@ export async function continueDigest(
   const h = sha256();
   if (state === null) h.Hash_Init(256);
   else {
-    const saved = typeof state.sha256ctx === 'string' ? fromBase64(state.sha256ctx) : null;
+    const saved = fromBase64(state.sha256ctx);
     const ctx = contextOf(h);
     if (!saved || saved.length !== ctx.length) return null;
     ctx.set(saved);
