@@ -136,6 +136,42 @@ describe('the widget over a client instance', () => {
     expectNoPageErrors(page);
   });
 
+  test('<hangar-version> shows how much of an artifact has arrived while it downloads', async ({ browser }) => {
+    const page = await browser.newPage(WIDGET_PAGE);
+    await seed(page, 'downloading');
+    // The client source, with its artifact read held half-way until the test lets it finish.
+    await page.evaluate(async () => {
+      const load = new Function('path', 'return import(path)') as (path: string) => Promise<typeof import('../../web/widget/source-client.ts')>;
+      const { clientSource } = await load('/web/widget/source-client.ts');
+      const base = clientSource(await window.openRegistry({ name: 'downloading' }));
+      const held = new Promise<void>((resolve) => ((window as unknown as { finish: () => void }).finish = resolve));
+      const el = document.createElement('hangar-version') as HTMLElement & { source: unknown };
+      el.setAttribute('ref', 'team/churn/2');
+      el.source = {
+        ...base,
+        async readArtifact(t: never, path: string, onProgress?: (p: { loaded: number; total: number }) => void) {
+          onProgress?.({ loaded: 6_144, total: 15_360 });
+          await held;
+          onProgress?.({ loaded: 15_360, total: 15_360 });
+          return base.readArtifact(t, path);
+        },
+      };
+      document.body.append(el);
+    });
+    const artifact = page.locator('hangar-version [part="artifact"]', { hasText: 'model.json' });
+    const downloading = page.waitForEvent('download');
+    downloading.catch(() => undefined); // awaited below; a failure before then is the test's own
+    await artifact.getByRole('button', { name: 'Download model.json' }).click();
+    const bar = artifact.getByRole('progressbar', { name: 'Downloading model.json' });
+    await expect.poll(() => bar.evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([6_144, 15_360]);
+    expect((await artifact.getByRole('status').innerText()).trim()).toBe('6.0 KiB of 15.0 KiB');
+    expect(await artifact.getByRole('button', { name: 'Downloading…' }).isDisabled()).toBe(true);
+    await page.evaluate(() => (window as unknown as { finish: () => void }).finish());
+    expect((await downloading).suggestedFilename()).toBe('model.json');
+    await expect.poll(() => bar.count()).toBe(0);
+    expectNoPageErrors(page);
+  });
+
   test('<hangar-metrics-chart> draws several keys, zooms from the keyboard, and shows a bad ref as an error', async ({ browser }) => {
     const page = await browser.newPage(WIDGET_PAGE);
     await seed(page, 'chart');

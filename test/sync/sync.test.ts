@@ -113,8 +113,10 @@ describe('sync between registries and the server', () => {
     const listed = await vb.artifacts();
     expect(listed.map((x) => x.path)).toEqual(['weights.bin']);
     expect(await b.hangar.db.blobs.count()).toBe(0);
-    const read = await vb.readArtifact('weights.bin');
+    const progress: { loaded: number; total: number }[] = [];
+    const read = await vb.readArtifact('weights.bin', { onProgress: (p) => progress.push(p) });
     expect(new Uint8Array(await read.arrayBuffer())).toEqual(bytes);
+    expect(progress.at(-1)).toEqual({ loaded: bytes.length, total: bytes.length });
     expect(await b.hangar.db.blobs.count()).toBe(1);
     await a.hangar.close();
     await b.hangar.close();

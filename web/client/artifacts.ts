@@ -6,6 +6,7 @@ import { MAX_BLOB_BYTES } from '../../shared/limits.ts';
 import { artifactPathProblem, artifactPathSchema } from '../../shared/names.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { readBlob, recordStagedBlob, storedDigests, withStagedBlobs, type StagedBlob } from './blob-store.ts';
+import { readBody, type ByteProgress } from './read-body.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import type { ArtifactRecord, HangarDb } from './db.ts';
 import type { Mutation } from './writer.ts';
@@ -254,11 +255,11 @@ export async function listArtifacts(ctx: ClientContext, parentId: string): Promi
  * The bytes of a stored artifact, fetched from the sync server first when this device lacks
  * them; `blob-not-found` when they are neither here nor reachable.
  */
-export async function readStoredBytes(ctx: ClientContext, row: ArtifactRecord): Promise<Blob> {
+export async function readStoredBytes(ctx: ClientContext, row: ArtifactRecord, onProgress?: (p: ByteProgress) => void): Promise<Blob> {
   const read = () => (row.sha256 === null ? undefined : readBlob(ctx.db, row.sha256, row.mimeType));
   let blob = await read();
   if (!blob && row.sha256 !== null && ctx.remote) {
-    await ctx.remote.fetch(row.namespace, row.sha256, row.size);
+    await ctx.remote.fetch(row.namespace, row.sha256, row.size, onProgress && ((loaded, total) => onProgress({ loaded, total })));
     blob = await read();
   }
   if (blob) return blob;
@@ -269,16 +270,21 @@ export async function readStoredBytes(ctx: ClientContext, row: ArtifactRecord): 
   );
 }
 
+export interface ReadArtifactOptions {
+  /** Bytes fetched so far, when they come over the network (a synced artifact not yet here, or a tracked URL). */
+  onProgress?(p: ByteProgress): void;
+}
+
 /**
  * An artifact's bytes as a Blob typed with its MIME type. A tracked artifact is fetched from
  * its URL. Unknown path: `artifact-not-found`; bytes not on this device: `blob-not-found`.
  */
-export async function readArtifact(ctx: ClientContext, parentId: string, path: string): Promise<Blob> {
+export async function readArtifact(ctx: ClientContext, parentId: string, path: string, opts: ReadArtifactOptions = {}): Promise<Blob> {
   const problem = artifactPathProblem(path);
   if (problem) throw invalidArgument(`Invalid artifact path: ${problem}.`, [{ path: 'path', message: problem }], { path });
   const row = await artifactAt(ctx.db, parentId, path);
   if (!row) throw new HangarError(ErrorCode.ArtifactNotFound, `No artifact at "${path}".`, { path });
-  if (row.url === null) return readStoredBytes(ctx, row);
+  if (row.url === null) return readStoredBytes(ctx, row, opts.onProgress);
   const response = await fetch(row.url).catch((err: unknown) => {
     throw new HangarError(ErrorCode.BlobNotFound, `Could not fetch "${path}" from ${row.url}: ${err instanceof Error ? err.message : String(err)}.`, {
       path,
@@ -288,6 +294,6 @@ export async function readArtifact(ctx: ClientContext, parentId: string, path: s
   if (!response.ok) {
     throw new HangarError(ErrorCode.BlobNotFound, `Fetching "${path}" from ${row.url} answered ${response.status}.`, { path, url: row.url, status: response.status });
   }
-  const body = await response.blob();
+  const body = await readBody(response, opts.onProgress);
   return body.type === row.mimeType ? body : body.slice(0, body.size, row.mimeType);
 }

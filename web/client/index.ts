@@ -14,7 +14,8 @@
 export { openRegistry, Hangar, type OpenOptions, type ListModelsOptions } from './registry.ts';
 export { ModelHandle } from './model.ts';
 export { VersionHandle } from './version.ts';
-export type { ArtifactUpload } from './artifacts.ts';
+export type { ArtifactUpload, ReadArtifactOptions } from './artifacts.ts';
+export type { ByteProgress } from './read-body.ts';
 export type { ArchiveOptions, ArchiveProgress } from './archive.ts';
 export type { StorageInfo } from './storage.ts';
 export { HangarError, ErrorCode } from '../../shared/errors.ts';

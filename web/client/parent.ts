@@ -7,7 +7,7 @@ import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import { keySchema } from '../../shared/names.ts';
 import { parseWith } from '../../shared/validate.ts';
-import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type ArtifactUpload } from './artifacts.ts';
+import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type ArtifactUpload, type ReadArtifactOptions } from './artifacts.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import { requireLive } from './fields.ts';
 import type { HangarDb, MetricRecord } from './db.ts';
@@ -169,8 +169,8 @@ export abstract class ParentHandle {
     return listArtifacts(this.ctx, this.id);
   }
 
-  /** An artifact's bytes as a Blob. */
-  readArtifact(path: string): Promise<Blob> {
-    return readArtifact(this.ctx, this.id, path);
+  /** An artifact's bytes as a Blob; `onProgress` counts bytes fetched when they come over the network. */
+  readArtifact(path: string, opts?: ReadArtifactOptions): Promise<Blob> {
+    return readArtifact(this.ctx, this.id, path, opts);
   }
 }

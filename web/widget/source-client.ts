@@ -53,7 +53,7 @@ export function clientSource(hangar: Hangar): WidgetSource {
     metrics: async (t) => (await parent(t)).metrics(),
     metricHistory: async (t, key, opts = {}) => (await parent(t)).metricHistory(key, opts),
     artifacts: async (t) => (await parent(t)).artifacts(),
-    readArtifact: async (t, path) => (await parent(t)).readArtifact(path),
+    readArtifact: async (t, path, onProgress) => (await parent(t)).readArtifact(path, { onProgress }),
     async checkpoints(t) {
       const v = await (await hangar.model(t.namespace, t.model)).version(t.number);
       return v.checkpoints();

@@ -2,6 +2,7 @@
 // answers a browser only from the origins the token names, so a refused origin shows up here
 // as a network error: the message says so.
 import type { Artifact } from '../../shared/artifacts.ts';
+import { readBody } from '../client/read-body.ts';
 import { HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import type { MetricSummary } from '../../shared/metrics.ts';
@@ -128,8 +129,8 @@ export function serverSource({ server, token, namespace }: ServerOptions): Widge
     async artifacts(t) {
       return (await get<{ items: Artifact[] }>(`${pathOf(t)}/artifacts`)).items;
     },
-    async readArtifact(t, path) {
-      return (await request(`${pathOf(t)}/artifacts/${path.split('/').map(seg).join('/')}`)).blob();
+    async readArtifact(t, path, onProgress) {
+      return readBody(await request(`${pathOf(t)}/artifacts/${path.split('/').map(seg).join('/')}`), onProgress);
     },
     async checkpoints(t) {
       const list = await get<{ items: { handle: string; createdAt: string; files: unknown[] }[]; default: string | null }>(`${pathOf(t)}/checkpoints`);

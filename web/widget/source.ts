@@ -1,6 +1,7 @@
 // What the elements read, behind one interface: a client instance in the page (its IndexedDB,
 // live) or a Hangar server over HTTP with a bearer token. Elements never know which.
 import type { Artifact } from '../../shared/artifacts.ts';
+import type { ByteProgress } from '../client/read-body.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
 
@@ -70,8 +71,8 @@ export interface WidgetSource {
   /** A metric's points by step; at most `maxPoints` (downsampled) when given. */
   metricHistory(target: Target, key: string, opts?: { maxPoints?: number }): Promise<ChartPoint[]>;
   artifacts(target: Target): Promise<Artifact[]>;
-  /** An artifact's bytes, for a download link. */
-  readArtifact(target: Target, path: string): Promise<Blob>;
+  /** An artifact's bytes, for a download link; `onProgress` counts bytes as they arrive. */
+  readArtifact(target: Target, path: string, onProgress?: (p: ByteProgress) => void): Promise<Blob>;
   checkpoints(target: Target & { number: number }): Promise<{ items: CheckpointSummary[]; default: string | null }>;
   /**
    * Runs `query` now and, where the source can tell, again whenever its data changes (client

@@ -2,6 +2,7 @@
 // (the `params` and `lineage` metadata keys training writes), a chart per metric, artifacts to
 // download and checkpoints.
 import { css, html, nothing, type PropertyDeclarations } from 'lit';
+import type { ByteProgress } from '../client/read-body.ts';
 import type { Artifact } from '../../shared/artifacts.ts';
 import type { MetricSummary } from '../../shared/metrics.ts';
 import { HangarElement, Watch } from './base.ts';
@@ -26,11 +27,14 @@ export class HangarVersion extends HangarElement {
   static override properties: PropertyDeclarations = {
     x: { reflect: true },
     downloading: { state: true },
+    downloaded: { state: true },
     downloadError: { state: true },
   };
 
   declare x: 'step' | 'time';
   declare private downloading?: string;
+  /** Bytes of the artifact being downloaded that have arrived (none while they come from this browser). */
+  declare private downloaded?: ByteProgress;
   declare private downloadError?: string;
 
   constructor() {
@@ -57,9 +61,10 @@ export class HangarVersion extends HangarElement {
   private async download(t: Target, a: Artifact): Promise<void> {
     if (!this.source) return;
     this.downloading = a.path;
+    this.downloaded = undefined;
     this.downloadError = undefined;
     try {
-      const blob = await this.source.readArtifact(t, a.path);
+      const blob = await this.source.readArtifact(t, a.path, (p) => (this.downloaded = p));
       const url = URL.createObjectURL(blob);
       const link = Object.assign(document.createElement('a'), { href: url, download: a.path.split('/').pop() ?? 'artifact' });
       link.click();
@@ -68,6 +73,7 @@ export class HangarVersion extends HangarElement {
       this.downloadError = `Could not download ${a.path}: ${messageOf(err)}`;
     } finally {
       this.downloading = undefined;
+      this.downloaded = undefined;
     }
   }
 
@@ -122,8 +128,14 @@ export class HangarVersion extends HangarElement {
                   ${a.url
                     ? html`<a href=${a.url} target="_blank" rel="noopener">Open ${a.path}</a>`
                     : html`<button type="button" part="button" ?disabled=${this.downloading === a.path} @click=${() => this.download(t, a)}>
-                        ${this.downloading === a.path ? 'Downloading…' : html`Download <span class="sr-only">${a.path}</span>`}
-                      </button>`}
+                          ${this.downloading === a.path ? 'Downloading…' : html`Download <span class="sr-only">${a.path}</span>`}
+                        </button>
+                        ${this.downloading === a.path && this.downloaded?.total
+                          ? html`<span role="status"
+                              ><progress part="progress" max=${this.downloaded.total} .value=${this.downloaded.loaded} aria-label="Downloading ${a.path}"></progress>
+                              ${size(this.downloaded.loaded)} of ${size(this.downloaded.total)}</span
+                            >`
+                          : nothing}`}
                 </li>`,
               )}
             </ul>`
