@@ -40,6 +40,42 @@ const snapshotOf = (page: Page) =>
 /** The part number of an upload's part request. */
 const partOf = (req: Request) => (req.method() === 'PUT' ? /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url()) : null);
 
+/** The parts of the uploads below: a little over 5 × 8 MiB. */
+const SIX_PARTS = [1, 2, 3, 4, 5, 6];
+
+/** A new version of `model` gets `size` random bytes as weights.bin; answers their SHA-256. */
+function storeWeights(page: Page, model: string, size: number): Promise<string> {
+  return page.evaluate(
+    async ({ model, size }) => {
+      const hangar = (window as unknown as { reg: import('../../web/client/index.ts').Hangar }).reg;
+      const bytes = window.randomBytes(size);
+      const v = await (await hangar.newModel({ namespace: 'team', name: model })).newVersion();
+      await v.uploadArtifacts([{ path: 'weights.bin', file: new Blob([bytes]) }]);
+      return window.sha256Hex(bytes);
+    },
+    { model, size },
+  );
+}
+
+/**
+ * After an upload was cut and resumed: no finished part went again, and every part reached the
+ * server: finished before the cut, sent after it, or the one in flight at the cut (parts go one
+ * at a time), which the server received unanswered and lists as received on resuming.
+ */
+function expectResumedFromFinished(finished: number[], sent: { n: number; resumed: boolean }[]): void {
+  const resent = sent.filter((p) => p.resumed).map((p) => p.n);
+  expect(resent.filter((n) => finished.includes(n))).toEqual([]);
+  const missing = SIX_PARTS.filter((n) => !finished.includes(n) && !resent.includes(n));
+  expect(missing.filter((n) => !sent.some((p) => !p.resumed && p.n === n))).toEqual([]);
+  expect(missing.length).toBeLessThanOrEqual(1);
+}
+
+/** The server holds the blob whole. */
+async function expectStored(sha: string, size: number): Promise<void> {
+  const head = await server.api(`/namespaces/team/blobs/sha256/${sha}`, { method: 'HEAD' });
+  expect({ status: head.status, size: Number(head.headers.get('content-length')) }).toEqual({ status: 200, size });
+}
+
 const waitSynced = (page: Page) =>
   page.waitForFunction(() => {
     const s = (window as unknown as { reg: { syncStatus: { value: { pendingMutations: number; syncing: boolean; online: boolean } } } }).reg.syncStatus.value;
@@ -108,13 +144,13 @@ describe('sync in the browser', () => {
     const page = await browser.newPage();
     // Part requests as the page sends them (recorded as they start, so none is missed when the
     // page's syncNow() returns), and how many were answered before the server went away.
-    const sent: { n: number; afterRestart: boolean }[] = [];
+    const sent: { n: number; resumed: boolean }[] = [];
     let answered = 0;
     let restarted = false;
     let stopping: Promise<void> | undefined;
     browser.context.on('request', (req) => {
       const m = partOf(req);
-      if (m) sent.push({ n: Number(m[1]), afterRestart: restarted });
+      if (m) sent.push({ n: Number(m[1]), resumed: restarted });
     });
     browser.context.on('requestfinished', (req) => {
       if (!partOf(req) || restarted) return;
@@ -125,14 +161,8 @@ describe('sync in the browser', () => {
     });
     await syncing(page, 'uploads');
     const size = 5 * 8 * 1024 * 1024 + 12345;
-    const sha = await page.evaluate(async (size) => {
-      const hangar = (window as unknown as { reg: import('../../web/client/index.ts').Hangar }).reg;
-      const bytes = window.randomBytes(size);
-      const v = await (await hangar.newModel({ namespace: 'team', name: 'big' })).newVersion();
-      await v.uploadArtifacts([{ path: 'weights.bin', file: new Blob([bytes]) }]);
-      await hangar.syncNow().catch(() => undefined);
-      return window.sha256Hex(bytes);
-    }, size);
+    const sha = await storeWeights(page, 'big', size);
+    await page.evaluate(() => (window as unknown as { reg: { syncNow(): Promise<void> } }).reg.syncNow().catch(() => undefined));
     await stopping;
     const cut = await page.evaluate(async () => {
       const hangar = (window as unknown as { reg: import('../../web/client/index.ts').Hangar }).reg;
@@ -149,18 +179,8 @@ describe('sync in the browser', () => {
     restarted = true;
     await server.start();
     await page.evaluate(() => (window as unknown as { reg: { syncNow(): Promise<void> } }).reg.syncNow());
-    const resent = sent.filter((p) => p.afterRestart).map((p) => p.n);
-    const triedBeforeRestart = new Set(sent.filter((p) => !p.afterRestart).map((p) => p.n));
-    expect(resent.filter((n) => finished.includes(n))).toEqual([]);
-    // Every part reached the server: finished before the cut, sent again after it, or received by
-    // the server just as it stopped (its answer lost), which the server's list of received parts
-    // tells the client on resuming.
-    const missing = [1, 2, 3, 4, 5, 6].filter((n) => !finished.includes(n) && !resent.includes(n));
-    expect(missing.filter((n) => !triedBeforeRestart.has(n))).toEqual([]);
-    // Parts go one at a time, so at most the one in flight can have been received unanswered.
-    expect(missing.length).toBeLessThanOrEqual(1);
-    const head = await server.api(`/namespaces/team/blobs/sha256/${sha}`, { method: 'HEAD' });
-    expect({ status: head.status, size: Number(head.headers.get('content-length')) }).toEqual({ status: 200, size });
+    expectResumedFromFinished(finished, sent);
+    await expectStored(sha, size);
     const status = await page.evaluate(() => (window as unknown as { reg: { syncStatus: { value: unknown } } }).reg.syncStatus.value);
     expect(status).toMatchObject({ pendingBytes: 0, pendingMutations: 0, online: true, error: null });
     // The version the bytes belong to is ready on the server.
@@ -170,26 +190,20 @@ describe('sync in the browser', () => {
 
   test('an upload whose tab closes mid-way goes on in the next tab from the parts it finished', async ({ browser }) => {
     const first = await browser.newPage();
-    const sent: { n: number; second: boolean }[] = [];
+    const sent: { n: number; resumed: boolean }[] = [];
     let second = false;
     let closing: Promise<void> | undefined;
     browser.context.on('request', (req) => {
       const m = partOf(req);
       if (!m) return;
-      sent.push({ n: Number(m[1]), second });
+      sent.push({ n: Number(m[1]), resumed: second });
       // Part 3 goes once parts 1 and 2 are recorded as finished: the user closes the tab as it goes.
       if (!second && Number(m[1]) === 3) closing ??= first.close();
     });
     await syncing(first, 'tab-close');
     const size = 5 * 8 * 1024 * 1024 + 777;
-    const sha = await first.evaluate(async (size) => {
-      const hangar = (window as unknown as { reg: import('../../web/client/index.ts').Hangar }).reg;
-      const bytes = window.randomBytes(size);
-      const v = await (await hangar.newModel({ namespace: 'team', name: 'closed' })).newVersion();
-      await v.uploadArtifacts([{ path: 'weights.bin', file: new Blob([bytes]) }]);
-      void hangar.syncNow().catch(() => undefined);
-      return window.sha256Hex(bytes);
-    }, size);
+    const sha = await storeWeights(first, 'closed', size);
+    await first.evaluate(() => void (window as unknown as { reg: { syncNow(): Promise<void> } }).reg.syncNow().catch(() => undefined));
     await expect.poll(() => closing !== undefined, { timeout: 60_000 }).toBe(true);
     await closing;
 
@@ -204,14 +218,8 @@ describe('sync in the browser', () => {
     expect(finished).toEqual([1, 2]);
     await syncing(next, 'tab-close');
     await next.evaluate(() => (window as unknown as { reg: { syncNow(): Promise<void> } }).reg.syncNow());
-    const resent = sent.filter((p) => p.second).map((p) => p.n);
-    expect(resent.filter((n) => finished.includes(n))).toEqual([]);
-    // Whatever was neither finished nor sent again was in flight as the tab closed, and reached the server.
-    const missing = [1, 2, 3, 4, 5, 6].filter((n) => !finished.includes(n) && !resent.includes(n));
-    expect(missing.length).toBeLessThanOrEqual(1);
-    expect(missing.filter((n) => !sent.some((p) => !p.second && p.n === n))).toEqual([]);
-    const head = await server.api(`/namespaces/team/blobs/sha256/${sha}`, { method: 'HEAD' });
-    expect({ status: head.status, size: Number(head.headers.get('content-length')) }).toEqual({ status: 200, size });
+    expectResumedFromFinished(finished, sent);
+    await expectStored(sha, size);
     expectNoPageErrors(next);
   });
 

@@ -5,20 +5,16 @@ import { mergeManifest } from './archive-merge.ts';
 import { MAX_ARCHIVE_BYTES, entryBlob, readEntryBytes, readZipDirectory, writeZip, type ZipInput } from './archive-zip.ts';
 import { storedDigests, withStagedBlobs, type StagedBlob } from './blob-store.ts';
 import type { ClientContext } from './context.ts';
+import type { ByteProgress } from './read-body.ts';
 
 /** The manifest's name inside an archive. */
 const MANIFEST = 'manifest.json';
 /** Where each stored blob sits inside an archive: `blobs/<sha256>`. */
 const BLOBS_DIR = 'blobs/';
 
-/** Progress of an export or import: bytes of the archive written, or of its blobs stored, so far. */
-export interface ArchiveProgress {
-  loaded: number;
-  total: number;
-}
-
 export interface ArchiveOptions {
-  onProgress?(p: ArchiveProgress): void;
+  /** Bytes of the archive written (export), or of its blobs stored (import), so far. */
+  onProgress?(p: ByteProgress): void;
 }
 
 /**

@@ -16,7 +16,7 @@ export { ModelHandle } from './model.ts';
 export { VersionHandle } from './version.ts';
 export type { ArtifactUpload, ReadArtifactOptions } from './artifacts.ts';
 export type { ByteProgress } from './read-body.ts';
-export type { ArchiveOptions, ArchiveProgress } from './archive.ts';
+export type { ArchiveOptions } from './archive.ts';
 export type { StorageInfo } from './storage.ts';
 export { HangarError, ErrorCode } from '../../shared/errors.ts';
 export type { Artifact, FileType } from '../../shared/artifacts.ts';

@@ -112,8 +112,15 @@ export async function startUpload(
   const partSize = LIMITS.uploadPartBytes;
   const multipart = await BLOBS.createMultipartUpload(key);
   const row: UploadRow = {
-    ...{ id, namespace, ...input, part_size: partSize, r2_key: key, r2_upload_id: multipart.uploadId, created_at: Date.now() },
-    ...{ hashed_parts: 0, digest_state: null },
+    id,
+    namespace,
+    ...input,
+    part_size: partSize,
+    r2_key: key,
+    r2_upload_id: multipart.uploadId,
+    created_at: Date.now(),
+    hashed_parts: 0,
+    digest_state: null,
   };
   try {
     await insertUpload(DB, row).run();

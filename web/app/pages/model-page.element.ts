@@ -1,9 +1,9 @@
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
-import type { Hangar, ModelHandle } from '../../client/index.ts';
+import type { ByteProgress, Hangar, ModelHandle } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe, download } from '../errors.ts';
 import { onSelect } from '../select.ts';
-import { byteProgress, type ByteProgress } from '../progress.ts';
+import { byteProgress } from '../progress.ts';
 import { pageStyles } from '../styles.ts';
 
 interface State {
@@ -33,7 +33,8 @@ export class ModelPage extends LitElement {
   declare aliasNote: string | null;
   declare aliasError: string | null;
   declare busy: string | null;
-  declare progress: ByteProgress;
+  /** Bytes done so far; null before the first report. */
+  declare progress: ByteProgress | null;
   private subscription: { unsubscribe(): void } | null = null;
   static override styles = [
     pageStyles,

@@ -1,9 +1,9 @@
 import { css, html, LitElement, nothing } from 'lit';
-import type { Hangar } from '../../client/index.ts';
+import type { ByteProgress, Hangar } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe } from '../errors.ts';
 import { modelPath, navigate } from '../router.ts';
-import { byteProgress, type ByteProgress } from '../progress.ts';
+import { byteProgress } from '../progress.ts';
 import { pageStyles } from '../styles.ts';
 import { onSelect } from '../select.ts';
 
@@ -19,7 +19,8 @@ export class ModelsPage extends LitElement {
   declare hangar: Hangar;
   declare error: string | null;
   declare busy: string | null;
-  declare progress: ByteProgress;
+  /** Bytes done so far; null before the first report. */
+  declare progress: ByteProgress | null;
   /** Live models in this registry; null until counted. */
   declare count: number | null;
   private subscription: { unsubscribe(): void } | null = null;
