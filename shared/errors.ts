@@ -86,6 +86,8 @@ export const ErrorCode = {
   ClientMismatch: 'client-mismatch',
   /** The pull cursor is past the end of the change log: it came from another server; pull again from 0. */
   CursorAhead: 'cursor-ahead',
+  /** A write's clock is further ahead of the server's time than `LIMITS.maxClockDriftMs`: correct the device's clock (sync learns the server's time) and write again. */
+  ClockSkew: 'clock-skew',
   /** A bug on our side: retry later and report it. */
   Internal: 'internal',
 } as const;

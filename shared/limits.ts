@@ -50,6 +50,20 @@ export const LIMITS = {
   pullPageMax: 1000,
   /** Bytes of change data a pull page stops at (a page always holds at least one change). */
   pullPageBytes: 4 * 1024 * 1024,
+  /**
+   * How far ahead of the receiver's time a clock may be (DESIGN §3). A write stamped later is
+   * refused (`clock-skew`), never stored or adopted, so one bad clock cannot win every field.
+   */
+  maxClockDriftMs: 5 * 60 * 1000,
+  /**
+   * Cloudflare's production D1 limits (DESIGN §6), which local D1 does not enforce: queries in
+   * one Worker invocation (each statement of a `batch()` counts), bound parameters and bytes of
+   * one statement, bytes of one stored value.
+   */
+  d1QueriesPerInvocation: 1000,
+  d1BoundParameters: 100,
+  d1StatementBytes: 100 * 1000,
+  d1ValueBytes: 1000 * 1000,
 } as const;
 
 /** The largest blob Hangar stores: every part full. */

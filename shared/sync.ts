@@ -15,9 +15,13 @@ import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
  *
  * History (one line per change):
  * - 1: push of outbox mutations with `afterSeq`, pull of the change log after a cursor.
+ * - 2: bounded clocks (`clock-skew`, `serverTime` in every answer), `metadata.delete` with
+ *   tombstones, the version lifecycle (`status` on `version.create`/`version.update`, DESIGN §3a),
+ *   creates that carry only the fields given, and pushes that stop early (`complete: false`)
+ *   within production limits. A version-1 client is refused with `protocol-unsupported`.
  */
-export const PROTOCOL_VERSION = 1;
-export const MIN_PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+export const MIN_PROTOCOL_VERSION = 2;
 /** The header that carries the client's protocol version on every sync request. */
 export const PROTOCOL_HEADER = 'hangar-protocol';
 
@@ -25,6 +29,7 @@ const id = z.uuid();
 /** The fields a model or version mutation may carry; `null` clears one. */
 const modelFields = updateModelSchema.omit({ metadata: true });
 const versionFields = updateVersionSchema.omit({ metadata: true, status: true });
+/** A version's status as its creator sets it (DESIGN §3a): created `pending`, then `ready` or `failed`. */
 const status = z.enum(VERSION_STATUSES).optional();
 
 /**
@@ -40,6 +45,7 @@ export const mutationArgs = {
   'version.update': z.object({ id, fields: versionFields, status }),
   'version.delete': z.object({ id }),
   'metadata.set': z.object({ parentId: id, key: keySchema, value: metadataValueSchema }),
+  'metadata.delete': z.object({ parentId: id, key: keySchema }),
   'metrics.log': z.object({ parentId: id, points: z.array(metricPointInputSchema.required({ id: true })).max(LIMITS.metricsPerRequest) }),
   'alias.set': z.object({ modelId: id, alias: aliasSchema, versionId: id, expectedVersionId: id.nullable() }),
   'alias.delete': z.object({ modelId: id, alias: aliasSchema, expectedVersionId: id.nullable() }),
@@ -87,9 +93,14 @@ export type MutationResult =
   | { seq: number; status: 'rejected'; error: ErrorEnvelope['error'] };
 
 export interface PushResponse {
+  /** One answer per mutation the server handled, in order: a prefix of the push when `complete` is false. */
   results: MutationResult[];
   /** The last seq of this client applied in this namespace, after this push. */
   lastMutationSeq: number;
+  /** False when the server stopped early (production limits): send the mutations after the last answer again. */
+  complete: boolean;
+  /** The server's wall time (ms since the epoch) as it answered: clients correct their clocks by it. */
+  serverTime: number;
 }
 
 /** Query of `GET /namespaces/{ns}/sync/pull`. */
@@ -118,4 +129,6 @@ export interface PullResponse {
   more: boolean;
   /** The last seq of this client applied in this namespace. */
   lastMutationSeq: number;
+  /** The server's wall time (ms since the epoch) as it answered. */
+  serverTime: number;
 }

@@ -40,6 +40,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   'sequence-gap': 409,
   'client-mismatch': 403,
   'cursor-ahead': 400,
+  'clock-skew': 400,
   'payload-too-large': 413,
   'range-not-satisfiable': 416,
   'rate-limited': 429,

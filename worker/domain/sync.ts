@@ -13,7 +13,7 @@ import { getModelRowById, parentById, type Parent } from '../parent.ts';
 import { deleteAlias, setAlias } from './aliases.ts';
 import { registerArtifact } from './artifacts.ts';
 import { saveCheckpoint } from './checkpoints.ts';
-import { setMetadata } from './metadata.ts';
+import { deleteMetadata, setMetadata } from './metadata.ts';
 import { logMetrics } from './metrics.ts';
 import { createModel, deleteModel, updateModel } from './models.ts';
 import { createVersion, deleteVersion, updateVersion } from './versions.ts';
@@ -144,6 +144,12 @@ const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) => Prom
     const parent = await parentOrDeleted(ctx, parentId);
     if (isOutcome(parent)) return parent;
     await setMetadata(ctx.db, parent, key, value, ctx.hlc);
+    return APPLIED;
+  },
+  async 'metadata.delete'(ctx, { parentId, key }) {
+    const parent = await parentOrDeleted(ctx, parentId);
+    if (isOutcome(parent)) return parent;
+    await deleteMetadata(ctx.db, parent, key, ctx.hlc);
     return APPLIED;
   },
   async 'metrics.log'(ctx, { parentId, points }) {
@@ -279,7 +285,7 @@ export async function push(db: D1Database, caller: Caller, namespace: string, bo
     results.push(await applyOne(db, caller, namespace, body.clientId, m));
     last = m.seq;
   }
-  return { results, lastMutationSeq: last };
+  return { results, lastMutationSeq: last, complete: true, serverTime: Date.now() };
 }
 
 async function applyOne(db: D1Database, caller: Caller, namespace: string, clientId: string, m: WireMutation): Promise<MutationResult> {
@@ -361,6 +367,7 @@ export async function pull(db: D1Database, namespace: string, q: { clientId: str
     cursor: changes.at(-1)?.seq ?? q.cursor,
     more: changes.length < rows.length,
     lastMutationSeq: (client?.results[0]?.last_seq as number | undefined) ?? 0,
+    serverTime: Date.now(),
   };
 }
 
