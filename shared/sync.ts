@@ -42,7 +42,7 @@ export const mutationArgs = {
   'model.update': z.object({ id, fields: modelFields }),
   'model.delete': z.object({ id }),
   'version.create': versionFields.extend({ id, modelId: id, status }),
-  'version.update': z.object({ id, fields: versionFields, status }),
+  'version.update': z.object({ id, fields: versionFields, status: z.enum(['ready', 'failed']).optional() }),
   'version.delete': z.object({ id }),
   'metadata.set': z.object({ parentId: id, key: keySchema, value: metadataValueSchema }),
   'metadata.delete': z.object({ parentId: id, key: keySchema }),

@@ -19,16 +19,21 @@ export const createVersionSchema = z.object({
   metadata: metadataMapSchema.optional(),
   /** Aliases to point at the new version (ModelBox's unique tags). */
   uniqueTags: z.array(aliasSchema).max(LIMITS.uniqueTagsPerVersion).optional(),
+  /**
+   * `pending` keeps the version pending until its creator marks it `ready` (DESIGN §3a); absent,
+   * it is ready at creation and waits only for its artifacts' bytes.
+   */
+  status: z.enum(VERSION_STATUSES).optional(),
 });
 export type CreateVersion = z.infer<typeof createVersionSchema>;
 
-/** Body of `PATCH …/versions/{number}`; `null` clears a field. Only `failed` may be set as a status. */
+/** Body of `PATCH …/versions/{number}`; `null` clears a field. A status is `ready` (the creator is done) or `failed`. */
 export const updateVersionSchema = z.object({
   version: nameSchema.nullable().optional(),
   name: text(256).nullable().optional(),
   description: text(LIMITS.descriptionLength).nullable().optional(),
   framework: text(64).nullable().optional(),
-  status: z.literal('failed').optional(),
+  status: z.enum(['ready', 'failed']).optional(),
   metadata: metadataMapSchema.optional(),
 });
 export type UpdateVersion = z.infer<typeof updateVersionSchema>;

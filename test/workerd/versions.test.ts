@@ -42,7 +42,7 @@ describe('versions', () => {
     expect((await call('GET', `${V}/${n}`)).body.name).toBe('x');
     const u = await call('PATCH', `${V}/${n}`, { body: { name: 'y', description: null, status: 'failed' } });
     expect(u.body).toMatchObject({ name: 'y', description: null, status: 'failed' });
-    expectError(await call('PATCH', `${V}/${n}`, { body: { status: 'ready' } }), 400, 'invalid-argument');
+    expectError(await call('PATCH', `${V}/${n}`, { body: { status: 'pending' } }), 400, 'invalid-argument');
   });
 
   it('returns 404 version-not-found for a missing or malformed number', async () => {

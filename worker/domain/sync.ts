@@ -102,7 +102,7 @@ const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) => Prom
     const model = await getModelRowById(ctx.db, ctx.namespace, parentModel);
     if (!model) throw notFound(ctx, parentModel);
     if (model.deleted_at !== null) return deleted(`Model "${model.name}"`);
-    const input = { id, ...definedOnly(fields) };
+    const input = { id, ...definedOnly(fields), ...(status ? { status } : {}) };
     let outcome: Outcome = APPLIED;
     try {
       await createVersion(ctx.db, model, input, ctx);
@@ -113,14 +113,13 @@ const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) => Prom
       ctx.willConflict(outcome);
       await createVersion(ctx.db, model, { ...input, version: undefined }, ctx);
     }
-    if (status === 'failed') await updateVersion(ctx.db, model, (await getVersionRowById(ctx.db, ctx.namespace, id))!, { status }, ctx.hlc);
     return outcome;
   },
   async 'version.update'(ctx, { id, fields, status }) {
     const parent = await parentOrDeleted(ctx, id);
     if (isOutcome(parent)) return parent;
     if (!parent.version) throw notFound(ctx, id);
-    const input = { ...fields, ...(status === 'failed' ? { status } : {}) };
+    const input = { ...fields, ...(status ? { status } : {}) };
     try {
       await updateVersion(ctx.db, parent.model, parent.version, input, ctx.hlc);
       return APPLIED;

@@ -42,19 +42,20 @@ export async function createVersion(
     framework: input.framework ?? null,
   };
   const clocks = JSON.stringify(Object.fromEntries(VERSION_FIELDS.map((f) => [f, ctx.hlc])));
+  const status = input.status ?? 'ready';
   const insert = db
     .prepare(
       `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, clocks, created_at, updated_at)
-       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, 'ready', ?, ?, ?)`,
+       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, clocks, now, now);
+    .bind(id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, status, clocks, now, now);
   // The number is only known inside the batch, so the change-log row reads it from the new row.
   const change = db
     .prepare(
       `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
        SELECT ?, 'version', ?, 'create', json_set(?, '$.number', number), ?, ? FROM versions WHERE id = ?`,
     )
-    .bind(model.namespace, id, JSON.stringify({ modelId: model.id, status: 'ready', ...fields }), ctx.hlc, now, id);
+    .bind(model.namespace, id, JSON.stringify({ modelId: model.id, status, ...fields }), ctx.hlc, now, id);
   const aliases = (input.uniqueTags ?? []).flatMap((alias) =>
     moveAlias(db, { namespace: model.namespace, modelId: model.id, alias, versionId: id, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: null }),
   );
