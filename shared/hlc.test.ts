@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HybridClock, parseHlc } from './hlc.ts';
+import { formatHlc, HybridClock, isHlc, parseHlc } from './hlc.ts';
+import { LIMITS } from './limits.ts';
 import { modelId, uuidv7 } from './ids.ts';
 
 describe('hybrid logical clock', () => {
@@ -21,6 +22,36 @@ describe('hybrid logical clock', () => {
     const next = clock.now();
     expect(next > '000000000005000-000003-b').toBe(true);
     expect(parseHlc(next)).toEqual({ ms: 5000, counter: 4, node: 'a' });
+  });
+
+  it('refuses to adopt a clock further ahead than the allowed drift, and keeps its format', () => {
+    const clock = new HybridClock('a', () => 1_800_000_000_000);
+    expect(clock.receive('999999999999999-999999-x')).toBe(false);
+    expect(clock.receive(formatHlc(1_800_000_000_000 + LIMITS.maxClockDriftMs + 1, 0, 'x'))).toBe(false);
+    const next = clock.now();
+    expect(parseHlc(next)).toEqual({ ms: 1_800_000_000_000, counter: 0, node: 'a' });
+    expect(clock.receive(formatHlc(1_800_000_000_000 + LIMITS.maxClockDriftMs, 0, 'x'))).toBe(true);
+  });
+
+  it('moves to the next millisecond when the counter is full, never leaving the format', () => {
+    const clock = new HybridClock('a', () => 1000);
+    clock.receive(formatHlc(1000, 999_998, 'b'));
+    const stamps = [clock.now(), clock.now(), clock.now()];
+    expect(stamps.every(isHlc)).toBe(true);
+    expect(stamps.map((s) => parseHlc(s))).toEqual([
+      { ms: 1000, counter: 999_999, node: 'a' },
+      { ms: 1001, counter: 0, node: 'a' },
+      { ms: 1001, counter: 1, node: 'a' },
+    ]);
+  });
+
+  it('stamps with the wall time corrected by the offset learned from a server', () => {
+    const day = 86_400_000;
+    const clock = new HybridClock('a', () => 1_800_000_000_000 + day);
+    clock.offsetMs = -day;
+    expect(parseHlc(clock.now())!.ms).toBe(1_800_000_000_000);
+    // A server clock a minute ahead of the corrected time is adopted.
+    expect(clock.receive(formatHlc(1_800_000_060_000, 0, 's'))).toBe(true);
   });
 });
 
