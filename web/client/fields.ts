@@ -1,18 +1,13 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { mergeFields } from '../../shared/rules.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import type { Clocks, HangarDb } from './db.ts';
 import type { Mutation } from './writer.ts';
 
-/** Applies fields to a record, each only if `hlc` is later than that field's clock (last writer wins). */
+/** Applies fields to a record, each only if `hlc` is later than that field's clock (shared/rules.ts). */
 export function applyFields<R extends { clocks: Clocks; updatedAt: number }>(row: R, fields: Record<string, unknown>, hlc: string): R {
-  const next: R = { ...row, clocks: { ...row.clocks }, updatedAt: Date.now() };
-  for (const [field, value] of Object.entries(fields)) {
-    if ((row.clocks[field] ?? '') < hlc) {
-      (next as Record<string, unknown>)[field] = value;
-      next.clocks[field] = hlc;
-    }
-  }
-  return next;
+  const { won, clocks } = mergeFields(row.clocks, fields, hlc, Object.keys(fields));
+  return { ...row, ...won, clocks, updatedAt: Date.now() };
 }
 
 /** Writes `{ key: value }` metadata given inline on create or update, one mutation per key. */
