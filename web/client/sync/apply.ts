@@ -136,8 +136,9 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         const row = await db.versions.get(c.entityId);
         if (!row) break;
         const status = pulledStatus(row, d.status as VersionStatus, pending.versions.has(row.id));
-        const declared = status === 'failed' && row.declaredStatus ? { declaredStatus: 'failed' as const } : {};
-        if (status !== row.status || declared.declaredStatus) await db.versions.update(c.entityId, { status, ...declared, updatedAt: now });
+        // Failed is final here too: a later markReady on this device is refused, as the server would.
+        const declared = status === 'failed' && row.declaredStatus && row.declaredStatus !== 'failed' ? { declaredStatus: 'failed' as const } : {};
+        if (status !== row.status || 'declaredStatus' in declared) await db.versions.update(c.entityId, { status, ...declared, updatedAt: now });
         break;
       }
       case 'version.delete':
