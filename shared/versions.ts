@@ -51,7 +51,11 @@ export interface ModelVersion {
   name: string | null;
   description: string | null;
   framework: string | null;
-  /** `pending` until every uploaded artifact's bytes have arrived and verified. */
+  /**
+   * DESIGN §3a: `failed` if marked so; `pending` while its creator holds it pending (created
+   * `pending`, not yet marked `ready`) or an uploaded artifact's bytes have not arrived and
+   * verified; else `ready`. `ns/m` is the latest `ready` version.
+   */
   status: VersionStatus;
   metadata: Metadata;
   /** The aliases pointing at this version. */

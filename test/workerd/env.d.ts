@@ -2,5 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
+    /** An empty database, for upgrade tests that apply the migrations step by step. */
+    UPGRADE_DB: D1Database;
   }
 }

@@ -13,6 +13,8 @@ export async function workerdPool() {
   return cloudflareTest({
     wrangler: { configPath: path.join(root, 'wrangler.toml') },
     miniflare: {
+      // A second, empty database, for tests that apply the migrations step by step (upgrades).
+      d1Databases: { UPGRADE_DB: 'upgrade-db' },
       bindings: {
         TEST_MIGRATIONS: await readD1Migrations(path.join(root, 'worker/migrations')),
         HANGAR_ADMIN_TOKEN: 'hgr_test_admin_token',

@@ -31,7 +31,13 @@ export interface VersionRecord {
   name: string | null;
   description: string | null;
   framework: string | null;
+  /** The status served (DESIGN §3a): what `ns/m` and the finder go by. */
   status: VersionStatus;
+  /**
+   * The status this device declared as the version's creator (or when it marked it ready or
+   * failed); absent on versions only pulled. Not indexed, so no schema version is needed.
+   */
+  declaredStatus?: VersionStatus;
   clocks: Clocks;
   createdAt: number;
   updatedAt: number;

@@ -55,7 +55,9 @@ export class ModelHandle extends ParentHandle {
 
   /**
    * Creates a version. Offline it gets the next local number, marked provisional
-   * (`numberConfirmed: false`) until the server numbers it; its id never changes.
+   * (`numberConfirmed: false`) until the server numbers it; its id never changes. With
+   * `status: 'pending'` it stays pending here, on the server and on every device until
+   * `markReady()` (DESIGN §3a); without, it is ready at once.
    */
   async newVersion(input: CreateVersion = {}): Promise<VersionHandle> {
     const data = parseWith(createVersionSchema, input, 'version');
@@ -79,7 +81,9 @@ export class ModelHandle extends ParentHandle {
         number: (last?.number ?? 0) + 1,
         numberConfirmed: false,
         ...fields,
-        status: 'ready',
+        // A new version has no artifacts: it serves what its creator declares.
+        status: data.status ?? 'ready',
+        declaredStatus: data.status ?? 'ready',
         clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, hlc])),
         createdAt: now,
         updatedAt: now,

@@ -10,6 +10,7 @@ import { moveAlias } from './aliases.ts';
 import { applyFields, requireLabelFree, writeMetadataMap } from './fields.ts';
 import { ParentHandle } from './parent.ts';
 import { pinParent } from './sync/blobs.ts';
+import { localStatus, nextDeclared } from './version-status.ts';
 
 /** One trained result of a model. Fields are a snapshot; `refresh()` reads them again. */
 export class VersionHandle extends ParentHandle {
@@ -69,23 +70,43 @@ export class VersionHandle extends ParentHandle {
     return VersionHandle.load(this.ctx, this.model, await this.record());
   }
 
-  /** Updates fields (null clears one), metadata keys, or marks the version `failed`. */
+  /**
+   * Updates fields (null clears one), metadata keys, or the status (DESIGN §3a): `ready` once
+   * its creator is done, `failed`. A failed version stays failed (`invalid-argument`).
+   */
   async update(input: UpdateVersion): Promise<VersionHandle> {
     const data = parseWith(updateVersionSchema, input, 'version update');
     const { db, writer } = this.ctx;
-    await writer.write(`version ${this.number} of "${this.model}"`, [db.versions, db.metadata], async ({ emit, observe }) => {
+    const label = `Version ${this.number} of "${this.model}"`;
+    await writer.write(`version ${this.number} of "${this.model}"`, [db.versions, db.metadata, db.artifacts, db.blobs], async ({ emit, observe }) => {
       const row = await this.record();
       const hlc = observe(Object.values(row.clocks));
       if (data.version) await requireLabelFree(db, { id: this.modelId, name: this.model }, data.version, this.id);
       const fields: Record<string, string | null> = {};
       for (const f of VERSION_FIELDS) if (data[f] !== undefined) fields[f] = data[f];
       const next = applyFields(row, fields, hlc);
-      if (data.status) next.status = data.status;
+      if (data.status) {
+        next.declaredStatus = nextDeclared(row, label, data.status);
+        next.status = await localStatus(db, this.id, next.declaredStatus);
+      }
       await db.versions.put(next);
       emit({ name: 'version.update', namespace: this.namespace, args: { id: this.id, fields, ...(data.status ? { status: data.status } : {}) } });
       await writeMetadataMap(this.ctx, { id: this.id, namespace: this.namespace }, data.metadata, hlc, emit);
     });
     return this.refresh();
+  }
+
+  /**
+   * Says the version is done (DESIGN §3a): a version created `pending` becomes `ready` here once
+   * its files' bytes are here, and on the server and every device once they have arrived there.
+   */
+  markReady(): Promise<VersionHandle> {
+    return this.update({ status: 'ready' });
+  }
+
+  /** Marks the version `failed` (its training failed or was canceled): final, and never `ns/m`. */
+  markFailed(): Promise<VersionHandle> {
+    return this.update({ status: 'failed' });
   }
 
   /** Deletes the version (a tombstone); aliases that pointed at it are removed, with history. */
@@ -124,17 +145,4 @@ export class VersionHandle extends ParentHandle {
   pin(opts: { onProgress?: (p: { loaded: number; total: number }) => void } = {}): Promise<void> {
     return pinParent(this.ctx, this.id, opts.onProgress);
   }
-}
-
-/**
- * Marks a version `pending` (being trained: its model files are not there yet) or `ready`.
- * Local only: the server derives these two from the bytes it holds, so no mutation is sent.
- */
-export async function setLocalStatus(ctx: ClientContext, versionId: string, status: 'pending' | 'ready'): Promise<void> {
-  const { db, writer } = ctx;
-  await writer.write('version status', [db.versions], async () => {
-    const row = await db.versions.get(versionId);
-    if (!row || row.deletedAt !== null || row.status === 'failed') return;
-    await db.versions.put({ ...row, status, updatedAt: Date.now() });
-  });
 }

@@ -159,36 +159,40 @@ export function insertGrant(db: D1Database, namespace: string, sha256: string): 
   return db.prepare('INSERT OR IGNORE INTO blob_grants (namespace, sha256, created_at) VALUES (?, ?, ?)').bind(namespace, sha256, Date.now());
 }
 
-// Version readiness. A version is `pending` until every uploaded (not tracked) artifact of it
-// has verified bytes granted to its namespace, then `ready`; `failed` never changes here.
-// Each change gets a change-log row, written by an INSERT … SELECT placed just before the
-// UPDATE in the same batch, so it sees the rows the UPDATE is about to change.
+// Version status (DESIGN §3a). The status served is derived from the one the version's creator
+// declared (`declared_status`) and from its uploaded (not tracked) artifacts' bytes: `failed` if
+// declared failed; `pending` if declared pending or any such artifact lacks verified bytes granted
+// to its namespace; else `ready`. Bytes arriving never turn ready a version its creator still
+// holds pending, nor a failed one. Each change of the served status gets a change-log row, written
+// by an INSERT … SELECT placed just before the UPDATE in the same batch, so it sees the rows the
+// UPDATE is about to change; a write that changes nothing served logs nothing.
 
 const ALL_STORED = `NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.parent_id = versions.id AND a.url IS NULL AND NOT ${storedSql('a')})`;
-const STATUS_NOW = `CASE WHEN ${ALL_STORED} THEN 'ready' ELSE 'pending' END`;
+/** The status a `versions` row should serve, as SQL over that row. */
+export const SERVED_STATUS = `CASE WHEN versions.declared_status = 'failed' THEN 'failed'
+  WHEN versions.declared_status = 'pending' OR NOT ${ALL_STORED} THEN 'pending' ELSE 'ready' END`;
 
-function statusWrites(db: D1Database, status: string, where: string, params: unknown[], hlc: string): D1PreparedStatement[] {
+function statusWrites(db: D1Database, where: string, params: unknown[], hlc: string): D1PreparedStatement[] {
   const now = Date.now();
+  const changed = `deleted_at IS NULL AND status <> ${SERVED_STATUS} AND ${where}`;
   return [
     db
       .prepare(
         `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT namespace, 'version', id, 'status', json_object('status', ${status}), ?, ? FROM versions WHERE ${where}`,
+         SELECT namespace, 'version', id, 'status', json_object('status', ${SERVED_STATUS}), ?, ? FROM versions WHERE ${changed}`,
       )
       .bind(hlc, now, ...params),
-    db.prepare(`UPDATE versions SET status = ${status}, updated_at = ? WHERE ${where}`).bind(now, ...params),
+    db.prepare(`UPDATE versions SET status = ${SERVED_STATUS}, updated_at = ? WHERE ${changed}`).bind(now, ...params),
   ];
 }
 
-/** Moves to `ready` the pending versions of the namespace whose last missing bytes were these. */
+/** Settles the versions of the namespace that hold these bytes, now verified (pending → ready when nothing else is missing). */
 export function promoteVersionsWithBlob(db: D1Database, namespace: string, sha256: string, hlc: string): D1PreparedStatement[] {
-  const where = `namespace = ? AND status = 'pending' AND deleted_at IS NULL
-    AND id IN (SELECT parent_id FROM artifacts WHERE namespace = ? AND sha256 = ? AND url IS NULL) AND ${ALL_STORED}`;
-  return statusWrites(db, "'ready'", where, [namespace, namespace, sha256], hlc);
+  const where = 'namespace = ? AND id IN (SELECT parent_id FROM artifacts WHERE namespace = ? AND sha256 = ? AND url IS NULL)';
+  return statusWrites(db, where, [namespace, namespace, sha256], hlc);
 }
 
-/** Sets one version to what its artifacts say (`pending` or `ready`) after artifacts were added. */
+/** Sets one version to the status it should serve, after its artifacts or its declared status changed. */
 export function settleVersionStatus(db: D1Database, versionId: string, hlc: string): D1PreparedStatement[] {
-  const where = `id = ? AND deleted_at IS NULL AND status <> 'failed' AND status <> ${STATUS_NOW}`;
-  return statusWrites(db, STATUS_NOW, where, [versionId], hlc);
+  return statusWrites(db, 'id = ?', [versionId], hlc);
 }

@@ -17,7 +17,10 @@ export interface VersionRow {
   name: string | null;
   description: string | null;
   framework: string | null;
+  /** The status served (DESIGN §3a): derived from `declared_status` and the artifacts' bytes. */
   status: VersionStatus;
+  /** The status its creator declared: `pending` until it says `ready`, or `failed`. */
+  declared_status: VersionStatus;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;

@@ -2,6 +2,7 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import { VERSION_FIELDS, type CreateVersion, type UpdateVersion } from '../../shared/versions.ts';
 import { moveAlias } from '../db/aliases.ts';
+import { settleVersionStatus } from '../db/blobs.ts';
 import { logChange } from '../db/change-log.ts';
 import { lwwUpdate } from '../db/lww.ts';
 import type { ModelRow } from '../db/models.ts';
@@ -42,13 +43,14 @@ export async function createVersion(
     framework: input.framework ?? null,
   };
   const clocks = JSON.stringify(Object.fromEntries(VERSION_FIELDS.map((f) => [f, ctx.hlc])));
+  // A new version has no artifacts, so it serves the status its creator declared (DESIGN §3a).
   const status = input.status ?? 'ready';
   const insert = db
     .prepare(
-      `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, clocks, created_at, updated_at)
-       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, declared_status, clocks, created_at, updated_at)
+       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, status, clocks, now, now);
+    .bind(id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, status, status, clocks, now, now);
   // The number is only known inside the batch, so the change-log row reads it from the new row.
   const change = db
     .prepare(
@@ -68,8 +70,22 @@ export async function createVersion(
   return (await getVersionRowById(db, model.namespace, id))!;
 }
 
-/** Updates a version's fields (last writer wins per field), its metadata, or marks it failed. */
+/**
+ * Updates a version's fields (last writer wins per field), its metadata, or its declared status
+ * (DESIGN §3a). A declared status only moves forward: `pending` → `ready` → `failed`. Marking
+ * `ready` a version declared `ready` changes nothing; marking `ready` a `failed` version is
+ * refused (`invalid-argument`): failed is final, so make a new version. A `ready` version may
+ * still be marked `failed` (its creator found it bad). The status served is settled in the
+ * same batch, with a `version.status` change only when it changes.
+ */
 export async function updateVersion(db: D1Database, model: ModelRow, row: VersionRow, input: UpdateVersion, hlc: string): Promise<void> {
+  if (input.status === 'ready' && row.declared_status === 'failed') {
+    throw new HangarError(ErrorCode.InvalidArgument, `Version ${row.number} of "${model.name}" has failed, and a failed version stays failed; make a new version.`, {
+      model: model.name,
+      version: row.number,
+      status: 'failed',
+    });
+  }
   const fields: Record<string, string | null> = {};
   for (const f of VERSION_FIELDS) if (input[f] !== undefined) fields[f] = input[f];
   const statements = [
@@ -77,10 +93,13 @@ export async function updateVersion(db: D1Database, model: ModelRow, row: Versio
     logChange(db, { namespace: row.namespace, entity: 'version', entityId: row.id, op: 'update', data: fields, hlc }),
     ...metadataWrites(db, row.namespace, row.id, input.metadata, hlc),
   ];
-  if (input.status === 'failed') {
+  if (input.status) {
+    // Guarded in SQL too, so a concurrent `failed` is never undone by a `ready` read before it.
     statements.push(
-      db.prepare("UPDATE versions SET status = 'failed', updated_at = ? WHERE id = ?").bind(Date.now(), row.id),
-      logChange(db, { namespace: row.namespace, entity: 'version', entityId: row.id, op: 'status', data: { status: 'failed' }, hlc }),
+      db
+        .prepare("UPDATE versions SET declared_status = ?, updated_at = ? WHERE id = ? AND declared_status <> 'failed'")
+        .bind(input.status, Date.now(), row.id),
+      ...settleVersionStatus(db, row.id, hlc),
     );
   }
   try {

@@ -98,17 +98,19 @@ export async function importModelFiles(registry: RegistryApi, input: ImportModel
   const problem = moduleProblem(data.module, 'import');
   if (problem) throw problem;
   const model = await ensureModel(registry, data.namespace, data.model);
+  // Pending until its files are stored (DESIGN §3a), so no device or server serves it without them.
   const version = await model.newVersion({
     framework: frameworkOf(data.module),
     metadata: { ...data.metadata, module: data.module },
     ...(data.uniqueTags ? { uniqueTags: data.uniqueTags } : {}),
+    status: 'pending',
   });
   try {
     await uploadModelFiles(version, files);
   } catch (err) {
     // A version whose files were refused is no model: mark it so `ns/m` never picks it.
-    await version.update({ status: 'failed' }).catch(() => undefined);
+    await version.markFailed().catch(() => undefined);
     throw err;
   }
-  return version.refresh();
+  return version.markReady();
 }

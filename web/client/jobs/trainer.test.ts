@@ -47,6 +47,39 @@ describe('training jobs', () => {
     expect((await h.jobs()).map((j) => j.id)).toEqual([job.id]);
   });
 
+  it('creates its version pending, marks it ready after its final files, and syncs both (DESIGN §3a)', async () => {
+    const gate = deferred();
+    fake({ beforeEpoch: (epoch) => (epoch === 2 ? gate.promise : Promise.resolve()) });
+    const h = await registry();
+    const job = h.trainer('fake').train('tabular-classifier', opts({ epochs: 2 }));
+    await expect.poll(async () => (await job.info()).progress?.epoch).toBe(1);
+    const versionId = (await job.info()).versionId!;
+    expect((await h.db.versions.get(versionId))?.status).toBe('pending');
+    expect(await h.find('team/iris').catch((err: { code: string }) => err.code)).toBe('version-not-found');
+    gate.resolve();
+    const version = await job.result();
+    expect(version.status).toBe('ready');
+    expect((await h.find('team/iris')).id).toBe(version.id);
+    const statuses = (await h.db.outbox.toArray())
+      .filter((m) => m.name.startsWith('version.') && (m.args as { status?: string }).status)
+      .map((m) => `${m.name}:${(m.args as { status: string }).status}`);
+    expect(statuses).toEqual(['version.create:pending', 'version.update:ready']);
+    // The model files are stored before the version is marked ready.
+    const outbox = (await h.db.outbox.toArray()).map((m) => m.name);
+    expect(outbox.lastIndexOf('artifact.register')).toBeLessThan(outbox.lastIndexOf('version.update'));
+  });
+
+  it('marks its version failed through the outbox when canceled', async () => {
+    const hold = deferred();
+    fake({ beforeEpoch: (epoch) => (epoch >= 2 ? hold.promise : Promise.resolve()) });
+    const h = await registry();
+    const job = h.trainer('fake').train('tabular-classifier', opts({ epochs: 3 }));
+    await expect.poll(async () => (await job.info()).progress?.epoch).toBe(1);
+    await job.cancel();
+    const last = (await h.db.outbox.toArray()).filter((m) => m.name === 'version.update').at(-1);
+    expect(last?.args).toMatchObject({ status: 'failed' });
+  });
+
   it('queues jobs beyond the concurrency limit and runs them in turn', async () => {
     const gate = deferred();
     const workers = fake({ beforeEpoch: () => gate.promise });

@@ -4,7 +4,7 @@ import { namespaceSchema, nameSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import type { Backend, ModelFiles, TrainerWorkerApi, TrainingData, TrainProgress, TrainRequest } from '../../jobs/protocol.ts';
 import type { JobRecord, TrainJobRequest } from '../db.ts';
-import { setLocalStatus, type VersionHandle } from '../version.ts';
+import type { VersionHandle } from '../version.ts';
 import { backendSchema, type FactoryContext } from './context.ts';
 import { Job } from './job.ts';
 import { moduleProblem } from './models.ts';
@@ -143,7 +143,7 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
   /** A job canceled through its record fails its version, unless the version was already finished (ready). */
   protected override async canceledElsewhere(record: JobRecord): Promise<void> {
     const version = record.versionId ? await versionById(this.ctx.client, record.versionId).catch(() => undefined) : undefined;
-    if (version && version.status !== 'ready') await version.update({ status: 'failed' }).catch(() => undefined);
+    if (version && version.status !== 'ready') await version.markFailed().catch(() => undefined);
   }
 
   /**
@@ -229,9 +229,8 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
       const record = await this.write(job, { status: 'running', started: Date.now() }, ['queued']);
       if (!record) throw STOPPED;
       const request = record.request as TrainJobRequest;
+      // Created pending (see newTrainedVersion): `ns/m` never picks it half-made, here or elsewhere.
       const trained = (version = await this.versionFor(job, record, request));
-      // Pending while it trains, so `ns/m` (the latest ready version) never picks it half-made.
-      await setLocalStatus(this.ctx.client, trained.id, 'pending');
       // Epochs an earlier run logged are not logged twice when it resumes.
       const logged = await loggedEpochs(trained);
       check();
@@ -261,7 +260,8 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
       run.worker?.terminate();
       const halted = err === STOPPED || signal.aborted;
       const how = !halted ? 'errored' : signal.aborted && !ready ? (signal.reason as 'canceled' | 'interrupted') : 'canceled';
-      if (version && !ready && how !== 'interrupted') await version.update({ status: 'failed' }).catch(() => undefined);
+      // Failed or canceled: the version is marked failed everywhere. Interrupted: it stays pending, to resume.
+      if (version && !ready && how !== 'interrupted') await version.markFailed().catch(() => undefined);
       await this.end(job, how, how === 'errored' ? describeError(err) : undefined);
     } finally {
       this.runs.delete(job.id);

@@ -3,7 +3,7 @@ import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import type { ModelFiles, TrainRequest, TrainResult } from '../../jobs/protocol.ts';
 import type { ClientContext } from '../context.ts';
 import type { TrainJobRequest } from '../db.ts';
-import { setLocalStatus, VersionHandle } from '../version.ts';
+import { VersionHandle } from '../version.ts';
 import type { RegistryApi } from './context.ts';
 import { frameworkOf } from './initializer.ts';
 import { ensureModel, uploadModelFiles } from './models.ts';
@@ -23,10 +23,14 @@ export async function versionById(client: ClientContext, id: string): Promise<Ve
   return VersionHandle.load(client, model.name, row);
 }
 
-/** A new version to train, in the model `saveAs` names (created, task `tabular`, when missing). */
+/**
+ * A new version to train, in the model `saveAs` names (created, task `tabular`, when missing).
+ * It is created `pending` (DESIGN §3a), so neither this device, nor the server, nor any device
+ * it syncs to takes it for `ns/m` before training has saved its final files.
+ */
 export async function newTrainedVersion(registry: RegistryApi, module: string, request: TrainJobRequest): Promise<VersionHandle> {
   const model = await ensureModel(registry, request.saveAs.namespace, request.saveAs.model, 'tabular');
-  return model.newVersion({ framework: frameworkOf(module), metadata: { module, params: json(request.params) } });
+  return model.newVersion({ framework: frameworkOf(module), metadata: { module, params: json(request.params) }, status: 'pending' });
 }
 
 /**
@@ -54,5 +58,7 @@ export async function saveTrained(client: ClientContext, version: VersionHandle,
   const lineage = { module: job.module, params: result.params, datasetSha256: result.datasetSha256, job: job.id, backend: result.backend };
   await version.update({ metadata: { params: json(result.params), lineage: json(lineage) } });
   await client.metrics.flush();
-  await setLocalStatus(client, version.id, 'ready');
+  // Last, once its final files are stored: the version becomes `ready` here, and everywhere
+  // once its bytes reach the server.
+  await version.markReady();
 }

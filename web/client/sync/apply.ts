@@ -5,6 +5,7 @@ import type { Change } from '../../../shared/sync.ts';
 import { VERSION_FIELDS, type VersionStatus } from '../../../shared/versions.ts';
 import type { Clocks, HangarDb, OutboxRecord } from '../db.ts';
 import { parentMetrics } from '../parent.ts';
+import { pulledStatus } from '../version-status.ts';
 
 /** The tables a pulled page writes, for the transaction that applies it. */
 export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints];
@@ -30,17 +31,22 @@ export function lwwMerge(clocks: Clocks, incoming: Record<string, unknown>, hlc:
 export interface Pending {
   /** `modelId/alias` of aliases with a move not yet pushed: the local move stays on top. */
   aliases: Set<string>;
+  /** Ids of versions whose create or status change is not yet pushed: their local status stays (DESIGN §3a). */
+  versions: Set<string>;
 }
 
 export function pendingOf(outbox: OutboxRecord[]): Pending {
   const aliases = new Set<string>();
+  const versions = new Set<string>();
   for (const m of outbox) {
     if (m.name === 'alias.set' || m.name === 'alias.delete') {
       const a = m.args as { modelId: string; alias: string };
       aliases.add(`${a.modelId}/${a.alias}`);
     }
+    const v = m.args as { id: string; status?: string };
+    if (m.name === 'version.create' || (m.name === 'version.update' && v.status)) versions.add(v.id);
   }
-  return { aliases };
+  return { aliases, versions };
 }
 
 type Data = Record<string, unknown>;
@@ -126,9 +132,15 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         touched.add(row.modelId);
         break;
       }
-      case 'version.status':
-        await db.versions.update(c.entityId, { status: d.status as VersionStatus, updatedAt: now });
+      case 'version.status': {
+        const row = await db.versions.get(c.entityId);
+        if (!row) break;
+        const status = pulledStatus(row, d.status as VersionStatus, pending.versions.has(row.id));
+        // Failed is final here too: a later markReady on this device is refused, as the server would.
+        const declared = status === 'failed' && row.declaredStatus && row.declaredStatus !== 'failed' ? { declaredStatus: 'failed' as const } : {};
+        if (status !== row.status || 'declaredStatus' in declared) await db.versions.update(c.entityId, { status, ...declared, updatedAt: now });
         break;
+      }
       case 'version.delete':
         await db.versions.update(c.entityId, { deletedAt: now, updatedAt: now });
         break;

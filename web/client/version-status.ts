@@ -1,0 +1,46 @@
+import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import type { VersionStatus } from '../../shared/versions.ts';
+import type { HangarDb, VersionRecord } from './db.ts';
+
+// A version's lifecycle on this device (DESIGN §3a), as the server runs it: the status its
+// creator declared (`declaredStatus`, set by `newVersion({ status })`, `markReady`, `markFailed`)
+// is kept apart from the status served (`status`), which `ns/m` and the finder read.
+
+/** `failed` is final; `ready` cannot go back to `pending`. */
+const RANK: Record<VersionStatus, number> = { pending: 0, ready: 1, failed: 2 };
+
+/**
+ * The declared status after the creator asks for `wanted`: it only moves forward, and a failed
+ * version is never made ready (`invalid-argument`, as the server answers).
+ */
+export function nextDeclared(row: VersionRecord, label: string, wanted: 'ready' | 'failed'): VersionStatus {
+  const current = row.declaredStatus ?? (row.status === 'failed' ? 'failed' : undefined);
+  if (wanted === 'ready' && current === 'failed') {
+    throw new HangarError(ErrorCode.InvalidArgument, `${label} has failed, and a failed version stays failed; make a new version.`, { status: 'failed' });
+  }
+  return current && RANK[current] > RANK[wanted] ? current : wanted;
+}
+
+/**
+ * The status this device serves for a version it declared `declared`: `failed` if declared so;
+ * `pending` if declared pending or any uploaded artifact's bytes are not on this device; else
+ * `ready`. Runs inside a write transaction that includes `artifacts` and `blobs`.
+ */
+export async function localStatus(db: HangarDb, versionId: string, declared: VersionStatus): Promise<VersionStatus> {
+  if (declared !== 'ready') return declared;
+  const digests = (await db.artifacts.where('parentId').equals(versionId).toArray()).flatMap((a) => (a.url === null && a.sha256 ? [a.sha256] : []));
+  const held = await db.blobs.bulkGet(digests);
+  return held.every((b) => b !== undefined) ? 'ready' : 'pending';
+}
+
+/**
+ * The status to keep when the server reports `served` for a version. `failed` always wins (it
+ * is final everywhere); otherwise a version this device still holds pending (declared pending
+ * here, or its create or status change not yet answered by the server) keeps its own status, so
+ * the server's view, which may not know of the local pending yet, never makes it ready early.
+ */
+export function pulledStatus(row: VersionRecord, served: VersionStatus, heldHere: boolean): VersionStatus {
+  if (served === 'failed' || row.status === 'failed') return 'failed';
+  if (row.declaredStatus === 'pending' || heldHere) return row.status;
+  return served;
+}
