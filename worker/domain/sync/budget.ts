@@ -72,6 +72,7 @@ export const isSeqTakenError = (err: unknown) => err instanceof Error && /NOT NU
 
 /** The real statement behind each counted one, for `batch()`. */
 const innerOf = new WeakMap<object, D1PreparedStatement>();
+const unwrap = (s: D1PreparedStatement) => innerOf.get(s) ?? s;
 
 function countedStatement(stmt: D1PreparedStatement, budget: QueryBudget): D1PreparedStatement {
   const read = <T>(run: () => Promise<T>) => {
@@ -101,7 +102,7 @@ export function countedDb(
   return {
     prepare: (sql: string) => countedStatement(inner.prepare(sql), budget),
     batch: async <T>(statements: D1PreparedStatement[]) => {
-      const real = statements.map((s) => innerOf.get(s) ?? s);
+      const real = statements.map(unwrap);
       if (onBatch) return (await onBatch(real)) as D1Result<T>[];
       budget.take(real.length);
       return inner.batch<T>(real);
@@ -137,7 +138,7 @@ export class MutationDb {
     this.extra = [seqWrite];
     this.db = countedDb(inner, budget, async (statements) => {
       if (this.committed) throw new Error(`Mutation ${seq} tried a second batch; a mutation's writes go in one batch with its seq record.`);
-      const all = [...statements, ...this.extra];
+      const all = [...statements, ...this.extra].map(unwrap);
       budget.take(all.length, 1);
       try {
         const results = await inner.batch(all);
