@@ -23,6 +23,8 @@ export interface PushAllStats {
   pushes: number;
   /** The most D1 queries one push used. */
   maxQueries: number;
+  /** D1 queries of every push together. */
+  queries: number;
   /** Every answer, in seq order. */
   results: MutationResult[];
 }
@@ -51,7 +53,7 @@ export function syncClient(ns: string, token?: string) {
      */
     async pushAll(ops: Op[]): Promise<PushAllStats> {
       let pending = this.stamp(ops);
-      const stats: PushAllStats = { pushes: 0, maxQueries: 0, results: [] };
+      const stats: PushAllStats = { pushes: 0, maxQueries: 0, queries: 0, results: [] };
       while (pending.length) {
         let bytes = 0;
         let n = 0;
@@ -65,6 +67,7 @@ export function syncClient(ns: string, token?: string) {
         expect(r.status, JSON.stringify(r.body).slice(0, 500)).toBe(200);
         stats.pushes++;
         stats.maxQueries = Math.max(stats.maxQueries, r.queries);
+        stats.queries += r.queries;
         expect(r.body.results.length).toBeGreaterThan(0);
         expect(r.body.complete).toBe(r.body.results.length === n);
         stats.results.push(...r.body.results);

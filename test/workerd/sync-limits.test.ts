@@ -44,7 +44,6 @@ describe('pushes within production D1 limits', () => {
           : { parentId: v, path: `tracked/${i}.txt`, url: `https://example.com/${i}.txt` },
     }));
     const stats = await c.pushAll(ops);
-    console.log('artifacts', stats.pushes, stats.maxQueries);
     expect(stats.pushes).toBeGreaterThan(1);
     expect(stats.maxQueries).toBeLessThanOrEqual(LIMITS.d1QueriesPerInvocation);
     expect(stats.results.map((r) => r.status)).toEqual(Array(LIMITS.mutationsPerPush).fill('applied'));
@@ -58,7 +57,6 @@ describe('pushes within production D1 limits', () => {
     const c = syncClient('lim3');
     const ops = await mixedOps('lim3', 500);
     const stats = await c.pushAll(ops);
-    console.log('mixed', stats.pushes, stats.maxQueries);
     expect(stats.results.filter((r) => r.status !== 'applied')).toEqual([]);
     expect(stats.results.map((r) => r.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     // Everything the ops made is there, once.
@@ -103,3 +101,43 @@ export async function mixedOps(ns: string, n: number): Promise<Op[]> {
   }
   return ops;
 }
+
+describe('the query budget of a push', () => {
+  it('stops before the budget with complete: false and answers for the prefix it applied', async () => {
+    const c = syncClient('lim4');
+    const m = await newModelOp('lim4', 'budget');
+    await c.pushAll([m]);
+    const v = uuidv7();
+    await c.pushAll([{ name: 'version.create', args: { id: v, modelId: m.args.id } }]);
+    // Artifacts cost several queries each: 500 cannot fit in one invocation.
+    const mutations = c.stamp(
+      Array.from({ length: 500 }, (_, i) => ({ name: 'artifact.register', args: { parentId: v, path: `a/${i}`, url: `https://example.com/${i}` } })),
+    );
+    const r = await c.send(2, mutations);
+    expect(r.status).toBe(200);
+    expect(r.body.complete).toBe(false);
+    const n = r.body.results.length;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(500);
+    expect(r.body.lastMutationSeq).toBe(mutations[n - 1]!.seq);
+    expect(r.queries).toBeLessThanOrEqual(LIMITS.d1QueriesPerInvocation);
+    expect(await count('SELECT COUNT(*) AS n FROM artifacts WHERE parent_id = ?', v)).toBe(n);
+    // The client sends the rest from where the server stopped.
+    const rest = await c.send(r.body.lastMutationSeq, mutations.slice(n));
+    expect(rest.body.results[0]!.seq).toBe(mutations[n]!.seq);
+  });
+
+  it('logs 100 metric mutations in one batch of a few queries', async () => {
+    const c = syncClient('lim5');
+    const m = await newModelOp('lim5', 'cheap');
+    await c.pushAll([m]);
+    const ops: Op[] = Array.from({ length: 100 }, (_, i) => ({ name: 'metrics.log', args: { parentId: m.args.id, points: [{ id: uuidv7(), key: 'k', value: i, step: i }] } }));
+    const stats = await c.pushAll(ops);
+    expect(stats.pushes).toBe(1);
+    // Auth, the client row, the parent (model then version lookups), and one batch of three statements.
+    expect(stats.queries).toBeLessThanOrEqual(10);
+    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', m.args.id)).toBe(100);
+    const log = (await c.pull()).body.changes.filter((x) => x.entity === 'metrics');
+    expect(log.map((x) => (x.data.points as { value: number }[])[0]!.value)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+});

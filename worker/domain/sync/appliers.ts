@@ -3,11 +3,11 @@ import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { modelId } from '../../../shared/ids.ts';
 import type { MutationArgs, MutationName } from '../../../shared/sync.ts';
 import { parseWith } from '../../../shared/validate.ts';
-import { getAlias } from '../../db/aliases.ts';
+import { getAlias, moveAlias } from '../../db/aliases.ts';
 import { isUniqueViolation } from '../../errors.ts';
 import type { Parent } from '../../parent.ts';
-import { deleteAlias, setAlias } from '../aliases.ts';
-import { registerArtifact } from '../artifacts.ts';
+import { deleteAlias } from '../aliases.ts';
+import { planArtifact, racedArtifact } from '../artifacts.ts';
 import { saveCheckpoint } from '../checkpoints.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { logMetrics } from '../metrics.ts';
@@ -57,12 +57,12 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     if (existing && existing.deleted_at === null) return write(ctx, modelUpdateWrites(ctx.db, existing, given, ctx.hlc)).then(() => APPLIED);
     // A create stamped before the delete does not revive the model; a later one does.
     if (existing && ctx.hlc <= deleteClock(existing)) return deleted(`Model "${name}"`);
+    ctx.cache.forget(id);
     try {
       await write(ctx, modelCreateWrites(ctx.db, ctx.namespace, id, { name, ...given }, ctx.hlc, existing));
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // Another push created it meanwhile: merge into it.
-      ctx.cache.forget();
       const now = await ctx.cache.model(id);
       if (!now || now.deleted_at !== null) throw err;
       await write(ctx, modelUpdateWrites(ctx.db, now, given, ctx.hlc));
@@ -79,6 +79,8 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
   async 'model.delete'(ctx, { id }) {
     const model = await ctx.cache.model(id);
     if (!model) throw notFound(ctx.namespace, id);
+    // Its versions go too: forget every row.
+    ctx.cache.forget();
     if (model.deleted_at === null) await write(ctx, modelDeleteWrites(ctx.db, model, ctx.hlc));
     return APPLIED;
   },
@@ -86,13 +88,17 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     const model = await ctx.cache.model(parentModel);
     if (!model) throw notFound(ctx.namespace, parentModel);
     if (model.deleted_at !== null) return deleted(`Model "${model.name}"`);
-    const gone = await ctx.cache.version(id);
-    if (gone && gone.deleted_at !== null) return deleted(`Version ${gone.number} of "${model.name}"`);
     const input = { id, ...definedOnly(fields), ...(status ? { status } : {}) };
     let outcome: Outcome = APPLIED;
+    ctx.cache.forget(id);
     try {
       await createVersion(ctx.db, model, input, ctx);
     } catch (err) {
+      if (err instanceof HangarError && err.code === ErrorCode.InvalidArgument && err.details?.id === id) {
+        // The id is taken: by this version deleted (a create does not bring it back), or by another's.
+        const gone = await ctx.cache.version(id);
+        if (gone && gone.model_id === model.id && gone.deleted_at !== null) return deleted(`Version ${gone.number} of "${model.name}"`);
+      }
       if (!(err instanceof HangarError && err.code === ErrorCode.VersionLabelTaken)) throw err;
       // First to arrive keeps the label; this one is kept with its label cleared.
       outcome = await labelConflict(ctx.db, model.id, fields.version ?? null);
@@ -106,6 +112,7 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     if (isOutcome(parent)) return parent;
     if (!parent.version) throw notFound(ctx.namespace, id);
     const input = { ...fields, ...(status ? { status } : {}) };
+    ctx.cache.forget(id);
     try {
       await updateVersion(ctx.db, parent.model, parent.version, input, ctx.hlc);
       return APPLIED;
@@ -122,6 +129,7 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     const row = await ctx.cache.version(id);
     if (!row) throw notFound(ctx.namespace, id);
     const model = await ctx.cache.model(row.model_id);
+    ctx.cache.forget(id);
     if (row.deleted_at === null && model) {
       // The delete's clock goes with the tombstone, in the same batch as the delete.
       ctx.alsoWrite(ctx.db.prepare(`UPDATE versions SET clocks = json_set(clocks, '$.deleted', ?) WHERE id = ?`).bind(ctx.hlc, row.id));
@@ -156,13 +164,14 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     if (target.deleted_at !== null) return deleted(`Version ${target.number} of "${model.name}"`);
     const current = await getAlias(ctx.db, model.id, alias);
     if ((current?.versionId ?? null) !== expectedVersionId) return aliasConflict(alias, current);
-    try {
-      await setAlias(ctx.db, model, alias, target, { number: current?.version ?? null, versionId: expectedVersionId }, ctx);
-      return APPLIED;
-    } catch (err) {
-      if (err instanceof HangarError && err.code === ErrorCode.AliasPreconditionFailed) return aliasConflict(alias, await getAlias(ctx.db, model.id, alias));
-      throw err;
-    }
+    if (current?.versionId === target.id) return APPLIED;
+    // The move is a compare-and-set in SQL (db/aliases.ts `moveAlias`); whether it happened is
+    // read from the batch's own result rather than from another query.
+    const [, moved] = await ctx.db.batch(
+      moveAlias(ctx.db, { namespace: model.namespace, modelId: model.id, alias, versionId: target.id, expectedVersionId, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: target.number }),
+    );
+    // Another writer moved it between our read and our write: the conditional write did nothing.
+    return moved?.meta.changes ? APPLIED : aliasConflict(alias, await getAlias(ctx.db, model.id, alias));
   },
   async 'alias.delete'(ctx, { modelId: id, alias, expectedVersionId }) {
     const model = await ctx.cache.model(id);
@@ -177,8 +186,12 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     const parent = await parentOrDeleted(ctx, parentId);
     if (isOutcome(parent)) return parent;
     const input = parseWith(registerArtifactSchema, definedOnly(body), 'artifact');
+    // The version's status may change with its artifacts.
+    ctx.cache.forget(parent.id);
     try {
-      await registerArtifact(ctx.db, parent, input, ctx.hlc);
+      // Planned, then written without reading the new row back (the answer needs none of it).
+      const plan = await planArtifact(ctx.db, parent, input, ctx.hlc);
+      if ('statements' in plan) await ctx.db.batch(plan.statements).catch((err: unknown) => racedArtifact(ctx.db, parent, plan.row, err));
       return APPLIED;
     } catch (err) {
       if (err instanceof HangarError && err.code === ErrorCode.ArtifactConflict) {
@@ -191,6 +204,7 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     const parent = await parentOrDeleted(ctx, versionId);
     if (isOutcome(parent)) return parent;
     if (!parent.version) throw notFound(ctx.namespace, versionId);
+    ctx.cache.forget(versionId);
     try {
       await saveCheckpoint(ctx.db, { ...parent, version: parent.version }, handle, input, ctx.hlc);
       return APPLIED;
@@ -202,6 +216,3 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     }
   },
 };
-
-/** Mutations after which cached model and version rows may be stale (fields, tombstones, a version's status). */
-export const changesRows = (name: MutationName) => name.startsWith('model.') || name.startsWith('version.') || name === 'artifact.register' || name === 'checkpoint.save';

@@ -35,6 +35,11 @@ export class QueryBudget {
   used = 0;
   constructor(readonly limit: number = PUSH_QUERY_BUDGET) {}
 
+  /** Whether `n` more queries fit, keeping `keep` in hand. */
+  fits(n: number, keep = 0): boolean {
+    return this.used + n + keep <= this.limit;
+  }
+
   /** Spends `n` queries, keeping `keep` more in hand, or throws `OutOfBudget` and spends nothing. */
   take(n: number, keep = 0): void {
     if (this.used + n + keep > this.limit) throw new OutOfBudget();

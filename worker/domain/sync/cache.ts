@@ -6,8 +6,9 @@ import type { Parent } from '../../parent.ts';
 /**
  * Model and version rows as one push reads them: each read once, then answered from memory, so
  * a push of 500 `metrics.log` on one version reads its parent once, not 500 times (D1 counts
- * every query against the invocation's limit). Rows a mutation may change (model.*, version.*,
- * and a version's status after artifact.register or checkpoint.save) are forgotten after it.
+ * every query against the invocation's limit). The appliers use these rows for identity,
+ * liveness (tombstones and their clocks) and a version's status; a mutation that changes any of
+ * those forgets the rows it touched (`forget`), and a model delete forgets everything.
  */
 export class RowCache {
   private readonly models = new Map<string, ModelRow | null>();
@@ -49,10 +50,16 @@ export class RowCache {
     return version ? { namespace, model, version, id, kind: 'version' } : { namespace, model, id, kind: 'model' };
   }
 
-  /** Forgets what a mutation may have changed. */
-  forget(): void {
-    this.models.clear();
-    this.versions.clear();
+  /** Forgets the rows of these ids, or every row when none is given. */
+  forget(...ids: string[]): void {
+    if (!ids.length) {
+      this.models.clear();
+      this.versions.clear();
+    }
+    for (const id of ids) {
+      this.models.delete(id);
+      this.versions.delete(id);
+    }
   }
 }
 

@@ -4,10 +4,10 @@ import { mutationArgs } from '../../../shared/sync.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import { checkClock } from '../../clock.ts';
 import type { Caller } from '../../env.ts';
-import { appliers, changesRows, type Ctx } from './appliers.ts';
+import { appliers, type Ctx } from './appliers.ts';
 import { countedDb, isSeqTakenError, MutationDb, OutOfBudget, QueryBudget, SeqTaken, seqRecord } from './budget.ts';
 import { RowCache } from './cache.ts';
-import { applyMetricRun, metricRunAt } from './metric-runs.ts';
+import { applyWriteRun, writeRunAt } from './write-runs.ts';
 import type { Outcome } from './outcomes.ts';
 
 /** The client a push is from, as the seq record names it. */
@@ -64,12 +64,11 @@ export async function push(db: D1Database, caller: Caller, namespace: string, bo
   const cache = new RowCache(counted, namespace);
   try {
     for (let i = 0; i < fresh.length; ) {
-      // A run of metrics.log mutations shares one batch and one seq record (metric-runs.ts).
-      const run = await applyMetricRun(db, budget, cache, who, metricRunAt(fresh, i));
+      // A run of plain writes shares one batch and one seq record (write-runs.ts).
+      const run = await applyWriteRun(db, budget, cache, who, writeRunAt(fresh, i));
       const answers = run.length ? run : [await applyOne(db, budget, cache, who, fresh[i]!)];
       for (const r of answers) results.push(r);
       last = answers.at(-1)!.seq;
-      if (changesRows(fresh[i]!.name)) cache.forget();
       i += answers.length;
     }
   } catch (err) {
