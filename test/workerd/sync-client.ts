@@ -87,3 +87,30 @@ export const statuses = (r: Reply<PushResponse>) => r.body.results.map((x: Mutat
 export async function newModelOp(ns: string, name: string, fields: Record<string, unknown> = {}) {
   return { name: 'model.create', args: { id: await modelId(ns, name), name, ...fields } };
 }
+
+/**
+ * `n` mutations (a multiple of 10) of every kind, in the order a device makes them: per model,
+ * create, update, a version, metadata set and delete, two metric logs, an artifact, a
+ * checkpoint, an alias.
+ */
+export async function mixedOps(ns: string, n: number): Promise<Op[]> {
+  const ops: Op[] = [];
+  for (let i = 0; i < n / 10; i++) {
+    const m = await newModelOp(ns, `m${i}`, { task: 'tabular' });
+    const v = uuidv7();
+    const points = (k: number) => Array.from({ length: 10 }, (_, j) => ({ id: uuidv7(), key: 'loss', value: j, step: k * 10 + j }));
+    ops.push(
+      m,
+      { name: 'model.update', args: { id: m.args.id, fields: { description: `model ${i}` } } },
+      { name: 'version.create', args: { id: v, modelId: m.args.id, description: `v of ${i}` } },
+      { name: 'metadata.set', args: { parentId: v, key: 'params', value: { lr: i } } },
+      { name: 'metadata.delete', args: { parentId: m.args.id, key: 'draft' } },
+      { name: 'metrics.log', args: { parentId: v, points: points(0) } },
+      { name: 'metrics.log', args: { parentId: v, points: points(1) } },
+      { name: 'artifact.register', args: { parentId: v, path: 'model.json', url: `https://example.com/${i}.json` } },
+      { name: 'checkpoint.save', args: { versionId: v, handle: 'epoch_1', files: [{ path: 'w.bin', size: 4, sha256: 'a'.repeat(64) }] } },
+      { name: 'alias.set', args: { modelId: m.args.id, alias: 'prod', versionId: v, expectedVersionId: null } },
+    );
+  }
+  return ops;
+}

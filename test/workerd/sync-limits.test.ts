@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../shared/ids.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import { call } from './api.ts';
-import { newModelOp, syncClient, type Op } from './sync-client.ts';
+import { mixedOps, newModelOp, syncClient, type Op } from './sync-client.ts';
 
 const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<number>('n')) ?? 0;
 
@@ -74,33 +74,6 @@ describe('pushes within production D1 limits', () => {
     expect(one.body).toMatchObject({ description: 'v of 7', metadata: { params: { lr: 7 } }, uniqueTags: ['prod'] });
   });
 });
-
-/**
- * `n` mutations (a multiple of 10) of every kind, in the order a device makes them: per model,
- * create, update, a version, metadata set and delete, two metric logs, an artifact, a
- * checkpoint, an alias.
- */
-export async function mixedOps(ns: string, n: number): Promise<Op[]> {
-  const ops: Op[] = [];
-  for (let i = 0; i < n / 10; i++) {
-    const m = await newModelOp(ns, `m${i}`, { task: 'tabular' });
-    const v = uuidv7();
-    const points = (k: number) => Array.from({ length: 10 }, (_, j) => ({ id: uuidv7(), key: 'loss', value: j, step: k * 10 + j }));
-    ops.push(
-      m,
-      { name: 'model.update', args: { id: m.args.id, fields: { description: `model ${i}` } } },
-      { name: 'version.create', args: { id: v, modelId: m.args.id, description: `v of ${i}` } },
-      { name: 'metadata.set', args: { parentId: v, key: 'params', value: { lr: i } } },
-      { name: 'metadata.delete', args: { parentId: m.args.id, key: 'draft' } },
-      { name: 'metrics.log', args: { parentId: v, points: points(0) } },
-      { name: 'metrics.log', args: { parentId: v, points: points(1) } },
-      { name: 'artifact.register', args: { parentId: v, path: 'model.json', url: `https://example.com/${i}.json` } },
-      { name: 'checkpoint.save', args: { versionId: v, handle: 'epoch_1', files: [{ path: 'w.bin', size: 4, sha256: 'a'.repeat(64) }] } },
-      { name: 'alias.set', args: { modelId: m.args.id, alias: 'prod', versionId: v, expectedVersionId: null } },
-    );
-  }
-  return ops;
-}
 
 describe('the query budget of a push', () => {
   it('stops before the budget with complete: false and answers for the prefix it applied', async () => {

@@ -40,6 +40,14 @@ export class QueryBudget {
     return this.used + n + keep <= this.limit;
   }
 
+  /**
+   * Spends `n` queries without a check: only for what a mutation does after its batch committed
+   * (it must finish; `MutationDb` keeps room for it when committing).
+   */
+  spend(n: number): void {
+    this.used += n;
+  }
+
   /** Spends `n` queries, keeping `keep` more in hand, or throws `OutOfBudget` and spends nothing. */
   take(n: number, keep = 0): void {
     if (this.used + n + keep > this.limit) throw new OutOfBudget();
@@ -79,13 +87,20 @@ export const isSeqTakenError = (err: unknown) => err instanceof Error && /NOT NU
 const innerOf = new WeakMap<object, D1PreparedStatement>();
 const unwrap = (s: D1PreparedStatement) => innerOf.get(s) ?? s;
 
-function countedStatement(stmt: D1PreparedStatement, budget: QueryBudget): D1PreparedStatement {
+/**
+ * What a mutation may still do after its batch committed: store its answer, and read back what
+ * it wrote (createVersion reads the new row, saveCheckpoint the checkpoint, an alias conflict
+ * the alias). The batch keeps this much in hand, so nothing after the commit runs out of budget.
+ */
+const AFTER_COMMIT = 4;
+
+function countedStatement(stmt: D1PreparedStatement, count: () => void): D1PreparedStatement {
   const read = <T>(run: () => Promise<T>) => {
-    budget.take(1, FINISH);
+    count();
     return run();
   };
   const wrapped = {
-    bind: (...params: unknown[]) => countedStatement(stmt.bind(...params), budget),
+    bind: (...params: unknown[]) => countedStatement(stmt.bind(...params), count),
     first: (col?: string) => read(() => (col === undefined ? stmt.first() : stmt.first(col))),
     all: () => read(() => stmt.all()),
     run: () => read(() => stmt.run()),
@@ -103,9 +118,10 @@ export function countedDb(
   inner: D1Database,
   budget: QueryBudget,
   onBatch?: (statements: D1PreparedStatement[]) => Promise<D1Result[]>,
+  countRead: () => void = () => budget.take(1, FINISH),
 ): D1Database {
   return {
-    prepare: (sql: string) => countedStatement(inner.prepare(sql), budget),
+    prepare: (sql: string) => countedStatement(inner.prepare(sql), countRead),
     batch: async <T>(statements: D1PreparedStatement[]) => {
       const real = statements.map(unwrap);
       if (onBatch) return (await onBatch(real)) as D1Result<T>[];
@@ -141,10 +157,11 @@ export class MutationDb {
     seqWrite: D1PreparedStatement,
   ) {
     this.extra = [seqWrite];
+    const countRead = () => (this.committed ? budget.spend(1) : budget.take(1, FINISH));
     this.db = countedDb(inner, budget, async (statements) => {
       if (this.committed) throw new Error(`Mutation ${seq} tried a second batch; a mutation's writes go in one batch with its seq record.`);
       const all = [...statements, ...this.extra].map(unwrap);
-      budget.take(all.length, 1);
+      budget.take(all.length, AFTER_COMMIT);
       try {
         const results = await inner.batch(all);
         this.committed = true;
@@ -153,6 +170,6 @@ export class MutationDb {
         if (isSeqTakenError(err)) throw new SeqTaken(seq);
         throw err;
       }
-    });
+    }, countRead);
   }
 }

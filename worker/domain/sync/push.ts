@@ -108,8 +108,11 @@ async function replayed(db: D1Database, who: Pusher, mutations: WireMutation[]):
 export const storeResult = (db: D1Database, who: Pusher, r: MutationResult) =>
   db.prepare('INSERT OR REPLACE INTO sync_results (namespace, client_id, seq, result) VALUES (?, ?, ?, ?)').bind(who.namespace, who.clientId, r.seq, JSON.stringify(r));
 
-/** Applies one mutation: its writes, its seq record and (unless `applied`) its answer in one batch. */
-async function applyOne(db: D1Database, budget: QueryBudget, cache: RowCache, who: Pusher, m: WireMutation): Promise<MutationResult> {
+/**
+ * Applies one mutation: its writes, its seq record and (unless `applied`) its answer in one
+ * batch. (The benchmark's peer applies every mutation this way, with no run and no cache.)
+ */
+export async function applyOne(db: D1Database, budget: QueryBudget, cache: RowCache, who: Pusher, m: WireMutation): Promise<MutationResult> {
   const seqWrite = seqRecord(db, who, m.seq, m.seq);
   const mdb = new MutationDb(db, budget, m.seq, seqWrite);
   let stored = false;
@@ -153,7 +156,7 @@ async function applyOne(db: D1Database, budget: QueryBudget, cache: RowCache, wh
   } else if (answer.length) {
     // A conflict found after the writes committed (an alias moved between read and write): the
     // seq is already ours, so storing its answer cannot apply anything twice.
-    budget.take(1);
+    budget.spend(1);
     await db.batch(answer);
   }
   return result;
