@@ -9,16 +9,19 @@ import { LIMITS } from '../shared/limits.ts';
 // millisecond with the same counter then still differ, and string order breaks the tie the
 // same way everywhere, so no write is dropped for "equal" clocks. Equal clock strings can
 // only come from one writer repeating one write, which LWW treats as already applied.
-const clock = new HybridClock(`server-${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`);
+//
+// Made on first use: workerd refuses random values in a module's global scope (only in a handler).
+let clock: HybridClock | undefined;
+const serverClock = () => (clock ??= new HybridClock(`server-${crypto.randomUUID().replaceAll('-', '').slice(0, 12)}`));
 
 /** The clock of a write made on the server now. */
-export const serverHlc = () => clock.now();
+export const serverHlc = () => serverClock().now();
 
 /**
  * Takes in a client's clock, so the server's next writes are later than what it has seen. The
  * bounded `receive` never adopts a clock more than `LIMITS.maxClockDriftMs` ahead (answers false).
  */
-export const observeHlc = (hlc: string): boolean => clock.receive(hlc);
+export const observeHlc = (hlc: string): boolean => serverClock().receive(hlc);
 
 /**
  * DESIGN §3's clock row: a write stamped more than `LIMITS.maxClockDriftMs` ahead of the
