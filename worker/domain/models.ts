@@ -69,10 +69,14 @@ export function modelCreateWrites(
           .prepare('INSERT INTO models (id, namespace, name, owner, task, description, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
           .bind(id, namespace, input.name, value('owner'), value('task'), value('description'), clocks, now, now),
       ];
+  // A new model's change-log row carries only the fields given, so a device holding its own
+  // create of the same model merges them and keeps its other values; a revival's carries every
+  // field (null when not given), since the model starts afresh everywhere.
+  const data = existing ? { name: input.name, owner: value('owner'), task: value('task'), description: value('description') } : { name: input.name, ...given };
   return [
     ensureNamespace(db, namespace),
     ...write,
-    logChange(db, { namespace, entity: 'model', entityId: id, op: 'create', data: { name: input.name, ...given }, hlc }),
+    logChange(db, { namespace, entity: 'model', entityId: id, op: 'create', data, hlc }),
     ...metadataWrites(db, namespace, id, input.metadata, hlc),
   ];
 }
