@@ -66,7 +66,12 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
       const now = await ctx.cache.model(id);
       if (!now || now.deleted_at !== null) throw err;
       await write(ctx, modelUpdateWrites(ctx.db, now, given, ctx.hlc));
+      return APPLIED;
     }
+    // The row as just written: the model's next mutations (an update, its versions) need not read it.
+    const at = Date.now();
+    const row = { owner: null, task: null, description: null, ...given, id, namespace: ctx.namespace, name, clocks: '{}', created_at: at, updated_at: at, deleted_at: null };
+    ctx.cache.remember({ kind: 'model', row });
     return APPLIED;
   },
   async 'model.update'(ctx, { id, fields }) {
@@ -92,7 +97,8 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     let outcome: Outcome = APPLIED;
     ctx.cache.forget(id);
     try {
-      await createVersion(ctx.db, model, input, ctx);
+      // createVersion reads the new row back: keep it for the version's next mutations.
+      ctx.cache.remember({ kind: 'version', row: await createVersion(ctx.db, model, input, ctx) });
     } catch (err) {
       if (err instanceof HangarError && err.code === ErrorCode.InvalidArgument && err.details?.id === id) {
         // The id is taken: by this version deleted (a create does not bring it back), or by another's.

@@ -50,6 +50,12 @@ export class RowCache {
     return version ? { namespace, model, version, id, kind: 'version' } : { namespace, model, id, kind: 'model' };
   }
 
+  /** Keeps a row a mutation just wrote (as it wrote it), so the next mutations need not read it. */
+  remember(row: { kind: 'model'; row: ModelRow } | { kind: 'version'; row: VersionRow }): void {
+    if (row.kind === 'model') this.models.set(row.row.id, row.row);
+    else this.versions.set(row.row.id, row.row);
+  }
+
   /** Forgets the rows of these ids, or every row when none is given. */
   forget(...ids: string[]): void {
     if (!ids.length) {

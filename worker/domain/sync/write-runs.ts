@@ -6,7 +6,7 @@ import { parseWith } from '../../../shared/validate.ts';
 import { checkClock } from '../../clock.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { modelUpdateWrites } from '../models.ts';
-import { isSeqTakenError, SeqTaken, seqRecord, type QueryBudget } from './budget.ts';
+import { isSeqTakenError, OutOfBudget, SeqTaken, seqRecord, type QueryBudget } from './budget.ts';
 import type { RowCache } from './cache.ts';
 import type { Pusher } from './push.ts';
 
@@ -116,7 +116,8 @@ export async function applyWriteRun(db: D1Database, budget: QueryBudget, cache: 
       step = await stepOf(db, cache, who, m, now);
     } catch (err) {
       // A bad mutation (or one not found) ends the run; applied alone, it gets its own answer.
-      if (err instanceof HangarError) break;
+      // A read past the budget ends it too: what is done so far may still be written.
+      if (err instanceof HangarError || err instanceof OutOfBudget) break;
       throw err;
     }
     if (step === 'deleted') break;
