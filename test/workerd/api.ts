@@ -1,5 +1,5 @@
-import { SELF } from 'cloudflare:test';
 import { expect } from 'vitest';
+import { fetchLimited } from './d1-limits.ts';
 
 /** The admin token the test config binds as HANGAR_ADMIN_TOKEN. */
 export const ADMIN = 'hgr_test_admin_token';
@@ -8,9 +8,14 @@ export interface Reply<T = any> {
   status: number;
   body: T;
   headers: Headers;
+  /** D1 queries the Worker made for this request (production allows LIMITS.d1QueriesPerInvocation). */
+  queries: number;
 }
 
-/** Calls the API in the same workerd, as a client over HTTP would. */
+/**
+ * Calls the API in the same workerd, as a client over HTTP would, with production D1 limits
+ * enforced (./d1-limits.ts).
+ */
 export async function call<T = any>(
   method: string,
   path: string,
@@ -24,10 +29,20 @@ export async function call<T = any>(
     headers['content-type'] = 'application/json';
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   }
-  const res = await SELF.fetch(`https://hangar.test/api/v1${path}`, { method, headers, body });
+  // Over HTTP a sized body travels with its Content-Length; a Request made here has none.
+  const length = bodyLength(body);
+  if (length !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(length);
+  const { res, queries } = await fetchLimited(new Request(`https://hangar.test/api/v1${path}`, { method, headers, body }));
   const type = res.headers.get('content-type') ?? '';
   const parsed = type.includes('application/json') ? await res.json() : await res.text();
-  return { status: res.status, body: parsed as T, headers: res.headers };
+  return { status: res.status, body: parsed as T, headers: res.headers, queries };
+}
+
+function bodyLength(body: BodyInit | undefined): number | undefined {
+  if (typeof body === 'string') return new TextEncoder().encode(body).byteLength;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
+  if (body instanceof Blob) return body.size;
+  return undefined;
 }
 
 /** Asserts an error reply: status and stable code. */

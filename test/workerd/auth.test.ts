@@ -1,6 +1,6 @@
-import { SELF } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, expectError, tokenFor } from './api.ts';
+import { fetchLimited } from './d1-limits.ts';
 
 describe('tokens and auth', () => {
   it('returns 401 unauthenticated with no token, a malformed header or an unknown token', async () => {
@@ -65,10 +65,12 @@ describe('CORS per token', () => {
   const origin = 'https://app.example.com';
 
   it('answers a preflight for any origin, granting nothing by itself', async () => {
-    const res = await SELF.fetch('https://hangar.test/api/v1/namespaces', {
-      method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
-    });
+    const { res } = await fetchLimited(
+      new Request('https://hangar.test/api/v1/namespaces', {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      }),
+    );
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe(origin);
   });

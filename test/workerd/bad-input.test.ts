@@ -1,8 +1,7 @@
-import { env } from 'cloudflare:test';
-import { app } from '../../worker/app.ts';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
 import { ADMIN, call, expectError } from './api.ts';
+import { fetchLimited } from './d1-limits.ts';
 
 const M = '/namespaces/bad/models/m';
 const deep = (depth: number): unknown => {
@@ -52,13 +51,13 @@ describe('bad input never answers 5xx', () => {
         controller.enqueue(chunk);
       },
     });
-    // Straight to the app: through SELF, answering before the body is read reads as a lost connection.
+    // Straight to the Worker's fetch: through SELF, answering before the body is read reads as a lost connection.
     const req = new Request('https://hangar.test/api/v1/namespaces/bad/models', {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       body,
     });
-    const res = await app.fetch(req, env);
+    const { res } = await fetchLimited(req);
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload-too-large');
   });

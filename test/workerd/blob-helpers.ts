@@ -1,7 +1,7 @@
-import { SELF } from 'cloudflare:test';
 import { expect } from 'vitest';
 import { sha256Hex } from '../../shared/ids.ts';
 import { ADMIN, call } from './api.ts';
+import { fetchLimited } from './d1-limits.ts';
 
 export { sha256Hex };
 
@@ -18,11 +18,13 @@ export async function fetchBytes(
   path: string,
   opts: { token?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; headers: Headers; bytes: Uint8Array }> {
-  const res = await SELF.fetch(`https://hangar.test/api/v1${path}`, {
-    method,
-    redirect: 'manual',
-    headers: { authorization: `Bearer ${opts.token ?? ADMIN}`, ...opts.headers },
-  });
+  const { res } = await fetchLimited(
+    new Request(`https://hangar.test/api/v1${path}`, {
+      method,
+      redirect: 'manual',
+      headers: { authorization: `Bearer ${opts.token ?? ADMIN}`, ...opts.headers },
+    }),
+  );
   return { status: res.status, headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
 }
 

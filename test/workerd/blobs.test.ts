@@ -1,8 +1,8 @@
-import { createExecutionContext, env } from 'cloudflare:test';
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
-import app from '../../worker/worker.ts';
 import { ADMIN, call, expectError, tokenFor } from './api.ts';
+import { fetchLimited } from './d1-limits.ts';
 import { fetchBytes, putBlob, randomBytes, sha256Hex, uploadBlob } from './blob-helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -70,7 +70,7 @@ describe('blobs: one-request PUT', () => {
       headers: { authorization: `Bearer ${ADMIN}` },
       body,
     });
-    const res = await app.fetch(req, env, createExecutionContext());
+    const { res } = await fetchLimited(req);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid-argument');
   });
@@ -272,7 +272,7 @@ describe('blobs: multipart uploads', () => {
       headers: { authorization: `Bearer ${ADMIN}` },
       body: stream,
     });
-    const res = await app.fetch(req, env, createExecutionContext());
+    const { res } = await fetchLimited(req);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid-argument');
   });

@@ -1,4 +1,6 @@
 import type { Artifact, FileType } from '../../shared/artifacts.ts';
+import { utf8Length } from '../../shared/encoding.ts';
+import { LIMITS } from '../../shared/limits.ts';
 import { iso } from '../http.ts';
 import { storedSql } from './blobs.ts';
 
@@ -64,22 +66,44 @@ export function artifactChange(r: ArtifactRow, parentKind: 'model' | 'version') 
 }
 
 /**
- * Inserts artifacts and their change-log rows: two statements however many artifacts (a
- * checkpoint may hold a thousand files), reading the rows from one JSON parameter.
+ * Inserts artifacts and their change-log rows: two statements per chunk of rows, however many
+ * artifacts (a checkpoint may hold a thousand files), reading the rows from one JSON parameter.
+ * A chunk's JSON stays under D1's `LIMITS.d1ValueBytes` per bound value: a thousand files with
+ * paths of the longest length would not fit in one.
  */
 export function insertArtifacts(db: D1Database, rows: ArtifactRow[], parentKind: 'model' | 'version', hlc: string): D1PreparedStatement[] {
   const field = (f: keyof ArtifactRow) => `json_extract(value, '$.${f}')`;
   const columns = ['id', 'namespace', 'model_id', 'parent_id', 'path', 'mime_type', 'file_type', 'size', 'sha256', 'url', 'created_at'] as const;
   const namespace = rows[0]?.namespace ?? '';
-  return [
+  const now = Date.now();
+  return chunkByBytes(rows).flatMap((chunk) => [
     db
       .prepare(`INSERT INTO artifacts (${columns.join(', ')}) SELECT ${columns.map(field).join(', ')} FROM json_each(?)`)
-      .bind(JSON.stringify(rows)),
+      .bind(JSON.stringify(chunk)),
     db
       .prepare(
         `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
          SELECT ?, 'artifact', json_extract(value, '$.id'), 'create', value, ?, ? FROM json_each(?)`,
       )
-      .bind(namespace, hlc, Date.now(), JSON.stringify(rows.map((r) => artifactChange(r, parentKind)))),
-  ];
+      .bind(namespace, hlc, now, JSON.stringify(chunk.map((r) => artifactChange(r, parentKind)))),
+  ]);
+}
+
+/** Rows in chunks whose JSON (as either statement above binds it) stays within one D1 value. */
+function chunkByBytes(rows: ArtifactRow[]): ArtifactRow[][] {
+  const chunks: ArtifactRow[][] = [];
+  let chunk: ArtifactRow[] = [];
+  let bytes = 2;
+  for (const row of rows) {
+    const size = utf8Length(JSON.stringify(row)) + 64;
+    if (chunk.length && bytes + size > LIMITS.d1ValueBytes) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 2;
+    }
+    chunk.push(row);
+    bytes += size;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
 }

@@ -48,7 +48,7 @@ describe('compileFilter', () => {
     expect(compile("tags.team != 'growth'")).toEqual({
       sql:
         `(SELECT CASE WHEN json_type(filter_tag.value) = 'text' THEN json_extract(filter_tag.value, '$') <> ? END` +
-        ` FROM metadata filter_tag WHERE filter_tag.parent_id = "e"."id" AND filter_tag.key = ?)`,
+        ` FROM metadata filter_tag WHERE filter_tag.parent_id = "e"."id" AND filter_tag.key = ? AND NOT filter_tag.deleted)`,
       params: ['growth', 'team'],
     });
     expect(compile('tags.ok = TRUE')).toMatchObject({ params: [1, 'ok'] });
@@ -190,7 +190,7 @@ type Truth = boolean | null;
 const SCHEMA = [
   'CREATE TABLE t (id TEXT PRIMARY KEY, name TEXT, task TEXT, number INTEGER)',
   `CREATE TABLE metadata (namespace TEXT NOT NULL, parent_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-     hlc TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (parent_id, key))`,
+     hlc TEXT NOT NULL, updated_at INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (parent_id, key))`,
   `CREATE TABLE metrics (id TEXT PRIMARY KEY, namespace TEXT NOT NULL, parent_id TEXT NOT NULL, key TEXT NOT NULL,
      value REAL NOT NULL, step INTEGER NOT NULL, wallclock INTEGER NOT NULL)`,
 ];

@@ -9,7 +9,8 @@
  *   so SQLite never converts the bound literal (a TEXT literal against an INTEGER column stays
  *   TEXT) and values compare by storage class, as in the evaluator.
  * - `tags.K` reads `json_extract(value, '$')` of the metadata row, guarded by `json_type`
- *   ('text', 'integer'/'real', 'true'/'false'); metadata values must be valid JSON.
+ *   ('text', 'integer'/'real', 'true'/'false'); metadata values must be valid JSON. A deleted
+ *   key's tombstone row counts as no row (`NOT deleted`).
  * - `metrics.K` reads the last logged value (highest step, then wallclock, then id).
  * - LIKE compiles to GLOB (case-sensitive); ILIKE to `lower(x) LIKE lower(?) ESCAPE '\'`.
  * - Booleans bind as 1/0.
@@ -168,7 +169,7 @@ class FilterCompiler {
       raw: value,
       guard: (type) => jsonTypeGuard(json, type),
       wrap: (body) =>
-        `(SELECT ${body} FROM metadata ${TAG_ALIAS} WHERE ${TAG_ALIAS}.parent_id = ${this.entityId} AND ${TAG_ALIAS}.key = ${this.bind(key)})`,
+        `(SELECT ${body} FROM metadata ${TAG_ALIAS} WHERE ${TAG_ALIAS}.parent_id = ${this.entityId} AND ${TAG_ALIAS}.key = ${this.bind(key)} AND NOT ${TAG_ALIAS}.deleted)`,
     };
   }
 

@@ -2,6 +2,12 @@
  * An UPDATE that applies each given field only if `hlc` is later than the clock that field
  * last saw (last writer wins per field), recording the new clocks in the `clocks` JSON
  * column. Column names come from our own constants, never from input.
+ *
+ * Ties: clocks carry their writer's node id, unique per device and per server isolate
+ * (worker/clock.ts), so two writers never print the same clock; an equal clock is the same
+ * write seen again (a retry, a replay), which the strict `<` leaves as it is. Clocks reach here
+ * only within `LIMITS.maxClockDriftMs` of the server's time (sync refuses the rest), so no write
+ * wins every later one by its clock alone.
  */
 export function lwwUpdate(
   db: D1Database,

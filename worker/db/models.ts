@@ -14,6 +14,8 @@ export interface ModelRow {
   owner: string | null;
   task: string | null;
   description: string | null;
+  /** JSON: field → clock of its last write, and `deleted` → the clock of the last delete. */
+  clocks: string;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;

@@ -65,6 +65,40 @@ function existingOrConflict(existing: StoredArtifactRow, wanted: ArtifactRow): {
 }
 
 /**
+ * Checks a registration and plans its writes: the artifact row and the statements that insert
+ * it (with its change-log row and, on a version, the version's status settled in the same
+ * batch), or the artifact already at that path (the same bytes: registering again is harmless;
+ * other bytes: 409 `artifact-conflict`). Sync applies the plan in the batch that also carries
+ * the mutation's seq record.
+ */
+export async function planArtifact(
+  db: D1Database,
+  parent: Parent,
+  input: RegisterArtifact,
+  hlc: string,
+): Promise<{ existing: { artifact: Artifact; created: false } } | { row: ArtifactRow; statements: D1PreparedStatement[] }> {
+  if (input.path.startsWith(CHECKPOINTS_DIR)) {
+    throw new HangarError(
+      ErrorCode.InvalidArgument,
+      `Paths under "${CHECKPOINTS_DIR}" hold checkpoints; save one with PUT …/versions/{number}/checkpoints/{handle}.`,
+      { path: input.path },
+    );
+  }
+  const row = newArtifactRow(parent, input);
+  const existing = await getArtifactRow(db, parent.id, row.path);
+  if (existing) return { existing: existingOrConflict(existing, row) };
+  await checkKnownSizes(db, parent.namespace, [row]);
+  return { row, statements: [...insertArtifacts(db, [row], parent.kind, hlc), ...(parent.version ? settleVersionStatus(db, parent.version.id, hlc) : [])] };
+}
+
+/** When a planned insert met a unique violation: someone registered this path meanwhile, so answer as if they had been first. */
+export async function racedArtifact(db: D1Database, parent: Parent, row: ArtifactRow, err: unknown): Promise<{ artifact: Artifact; created: false }> {
+  const raced = isUniqueViolation(err) ? await getArtifactRow(db, parent.id, row.path) : undefined;
+  if (raced) return existingOrConflict(raced, row);
+  throw err;
+}
+
+/**
  * Registers an uploaded or tracked artifact on a model or version. Registering it again is
  * harmless; other bytes at the same path are a conflict. A version with an artifact whose
  * bytes have not arrived becomes `pending`, in the same batch.
@@ -75,27 +109,12 @@ export async function registerArtifact(
   input: RegisterArtifact,
   hlc: string,
 ): Promise<{ artifact: Artifact; created: boolean }> {
-  if (input.path.startsWith(CHECKPOINTS_DIR)) {
-    throw new HangarError(
-      ErrorCode.InvalidArgument,
-      `Paths under "${CHECKPOINTS_DIR}" hold checkpoints; save one with PUT …/versions/{number}/checkpoints/{handle}.`,
-      { path: input.path },
-    );
-  }
-  const row = newArtifactRow(parent, input);
-  const existing = await getArtifactRow(db, parent.id, row.path);
-  if (existing) return existingOrConflict(existing, row);
-  await checkKnownSizes(db, parent.namespace, [row]);
+  const plan = await planArtifact(db, parent, input, hlc);
+  if ('existing' in plan) return plan.existing;
   try {
-    await db.batch([
-      ...insertArtifacts(db, [row], parent.kind, hlc),
-      ...(parent.version ? settleVersionStatus(db, parent.version.id, hlc) : []),
-    ]);
+    await db.batch(plan.statements);
   } catch (err) {
-    // Someone registered this path meanwhile: answer as if they had been first.
-    const raced = isUniqueViolation(err) ? await getArtifactRow(db, parent.id, row.path) : undefined;
-    if (raced) return existingOrConflict(raced, row);
-    throw err;
+    return racedArtifact(db, parent, plan.row, err);
   }
-  return { artifact: rowToArtifact((await getArtifactRow(db, parent.id, row.path))!), created: true };
+  return { artifact: rowToArtifact((await getArtifactRow(db, parent.id, plan.row.path))!), created: true };
 }

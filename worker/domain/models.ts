@@ -1,54 +1,96 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { modelId } from '../../shared/ids.ts';
-import type { Metadata } from '../../shared/metadata.ts';
 import { MODEL_FIELDS, type CreateModel, type UpdateModel } from '../../shared/models.ts';
 import { ensureNamespace, logChange } from '../db/change-log.ts';
 import { lwwUpdate } from '../db/lww.ts';
-import { upsertMetadata } from '../db/metadata.ts';
 import type { ModelRow } from '../db/models.ts';
 import { isUniqueViolation } from '../errors.ts';
+import { metadataWrites } from './metadata.ts';
 
-export function metadataWrites(db: D1Database, namespace: string, parentId: string, metadata: Metadata | undefined, hlc: string) {
-  return Object.entries(metadata ?? {}).flatMap(([key, value]) => [
-    upsertMetadata(db, { namespace, parentId, key, value, hlc }),
-    logChange(db, { namespace, entity: 'metadata', entityId: parentId, op: 'set', data: { key, value }, hlc }),
-  ]);
+// versions.ts takes it from here.
+export { metadataWrites };
+
+/** The clock of the delete that left this tombstone (`clocks.deleted`), or '' when none was recorded. */
+export function deleteClock(row: Pick<ModelRow, 'clocks'>): string {
+  try {
+    const deleted = (JSON.parse(row.clocks) as Record<string, unknown>).deleted;
+    return typeof deleted === 'string' ? deleted : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The fields a create gave: a field left out, or null, is not the creator's to set. */
+function givenFields(input: Partial<Record<(typeof MODEL_FIELDS)[number], string | null>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of MODEL_FIELDS) {
+    const v = input[f];
+    if (typeof v === 'string') out[f] = v;
+  }
+  return out;
 }
 
 /**
- * Creates a model. Its id comes from (namespace, name), so a model deleted and created again
- * is the same model, revived with the new fields.
+ * The statements that create a model (`existing` absent) or revive its tombstone, for one
+ * `batch()`. Only the fields given are set, with the create's clock (DESIGN §3: two devices
+ * creating the same model merge and never blank each other's values); the change-log row
+ * carries only those. A revived model starts afresh: what the deleted one held (its metadata,
+ * metrics, artifacts) goes with the tombstone, its versions stay deleted and keep their numbers,
+ * and every field it does not give keeps the delete's clock, so a write older than the delete
+ * still loses.
  */
-export async function createModel(db: D1Database, namespace: string, input: CreateModel, hlc: string): Promise<string> {
-  const id = await modelId(namespace, input.name);
-  const existing = await db.prepare('SELECT deleted_at FROM models WHERE id = ?').bind(id).first<Pick<ModelRow, 'deleted_at'>>();
-  if (existing && existing.deleted_at === null) throw modelExists(namespace, input.name);
+export function modelCreateWrites(
+  db: D1Database,
+  namespace: string,
+  id: string,
+  input: CreateModel,
+  hlc: string,
+  existing: Pick<ModelRow, 'clocks'> | undefined,
+): D1PreparedStatement[] {
   const now = Date.now();
-  const fields = { owner: input.owner ?? null, task: input.task ?? null, description: input.description ?? null };
-  const clocks = JSON.stringify(Object.fromEntries(MODEL_FIELDS.map((f) => [f, hlc])));
-  // A revived model starts afresh: what the deleted one held (its own metadata, metrics and
-  // artifacts) goes with the tombstone; its versions stay deleted and keep their numbers.
+  const given = givenFields(input);
+  const value = (f: string) => given[f] ?? null;
+  const floor = existing ? deleteClock(existing) : '';
+  const clocks = JSON.stringify({
+    ...(floor ? { deleted: floor, ...Object.fromEntries(MODEL_FIELDS.map((f) => [f, floor])) } : {}),
+    ...Object.fromEntries(Object.keys(given).map((f) => [f, hlc])),
+  });
   const write = existing
     ? [
         db
           .prepare('UPDATE models SET owner = ?, task = ?, description = ?, clocks = ?, created_at = ?, updated_at = ?, deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL')
-          .bind(fields.owner, fields.task, fields.description, clocks, now, now, id),
+          .bind(value('owner'), value('task'), value('description'), clocks, now, now, id),
         db.prepare('DELETE FROM metadata WHERE parent_id = ?').bind(id),
         db.prepare('DELETE FROM metrics WHERE parent_id = ?').bind(id),
         db.prepare('DELETE FROM artifacts WHERE parent_id = ?').bind(id),
       ]
-    : db
-        .prepare(
-          'INSERT INTO models (id, namespace, name, owner, task, description, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .bind(id, namespace, input.name, fields.owner, fields.task, fields.description, clocks, now, now);
+    : [
+        db
+          .prepare('INSERT INTO models (id, namespace, name, owner, task, description, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .bind(id, namespace, input.name, value('owner'), value('task'), value('description'), clocks, now, now),
+      ];
+  // A new model's change-log row carries only the fields given, so a device holding its own
+  // create of the same model merges them and keeps its other values; a revival's carries every
+  // field (null when not given), since the model starts afresh everywhere.
+  const data = existing ? { name: input.name, owner: value('owner'), task: value('task'), description: value('description') } : { name: input.name, ...given };
+  return [
+    ensureNamespace(db, namespace),
+    ...write,
+    logChange(db, { namespace, entity: 'model', entityId: id, op: 'create', data, hlc }),
+    ...metadataWrites(db, namespace, id, input.metadata, hlc),
+  ];
+}
+
+/**
+ * Creates a model (REST). Its id comes from (namespace, name), so a model deleted and created
+ * again is the same model, revived with the new fields.
+ */
+export async function createModel(db: D1Database, namespace: string, input: CreateModel, hlc: string): Promise<string> {
+  const id = await modelId(namespace, input.name);
+  const existing = await db.prepare('SELECT deleted_at, clocks FROM models WHERE id = ?').bind(id).first<Pick<ModelRow, 'deleted_at' | 'clocks'>>();
+  if (existing && existing.deleted_at === null) throw modelExists(namespace, input.name);
   try {
-    await db.batch([
-      ensureNamespace(db, namespace),
-      ...[write].flat(),
-      logChange(db, { namespace, entity: 'model', entityId: id, op: 'create', data: { name: input.name, ...fields }, hlc }),
-      ...metadataWrites(db, namespace, id, input.metadata, hlc),
-    ]);
+    await db.batch(modelCreateWrites(db, namespace, id, input, hlc, existing ?? undefined));
   } catch (err) {
     if (isUniqueViolation(err)) throw modelExists(namespace, input.name);
     throw err;
@@ -59,33 +101,43 @@ export async function createModel(db: D1Database, namespace: string, input: Crea
 const modelExists = (namespace: string, name: string) =>
   new HangarError(ErrorCode.ModelExists, `A model "${name}" already exists in namespace "${namespace}".`, { namespace, model: name });
 
-/** Updates a model's fields (last writer wins per field) and metadata keys. */
-export async function updateModel(db: D1Database, model: ModelRow, input: UpdateModel, hlc: string): Promise<void> {
+/** The statements that update a model's fields (last writer wins per field) and metadata keys; none for an empty update. */
+export function modelUpdateWrites(db: D1Database, model: Pick<ModelRow, 'id' | 'namespace'>, input: UpdateModel, hlc: string): D1PreparedStatement[] {
   const fields: Record<string, string | null> = {};
   for (const f of MODEL_FIELDS) if (input[f] !== undefined) fields[f] = input[f];
-  if (!Object.keys(fields).length && !Object.keys(input.metadata ?? {}).length) return;
-  await db.batch([
+  const metadata = metadataWrites(db, model.namespace, model.id, input.metadata, hlc);
+  if (!Object.keys(fields).length) return metadata;
+  return [
     lwwUpdate(db, 'models', fields, hlc, model.id),
     logChange(db, { namespace: model.namespace, entity: 'model', entityId: model.id, op: 'update', data: fields, hlc }),
-    ...metadataWrites(db, model.namespace, model.id, input.metadata, hlc),
-  ]);
+    ...metadata,
+  ];
+}
+
+/** Updates a model's fields (last writer wins per field) and metadata keys. */
+export async function updateModel(db: D1Database, model: ModelRow, input: UpdateModel, hlc: string): Promise<void> {
+  const statements = modelUpdateWrites(db, model, input, hlc);
+  if (statements.length) await db.batch(statements);
 }
 
 /**
- * Deletes a model: a tombstone on it and on each live version, its aliases removed with a
- * history entry each, and a change-log row for every one of those.
+ * The statements that delete a model: a tombstone on it (its clock kept in `clocks.deleted`, so
+ * no write older than the delete brings it back) and on each live version, its aliases removed
+ * with a history entry each, and a change-log row for every one of those.
  */
-export async function deleteModel(db: D1Database, model: ModelRow, hlc: string): Promise<void> {
+export function modelDeleteWrites(db: D1Database, model: Pick<ModelRow, 'id' | 'namespace' | 'name'>, hlc: string): D1PreparedStatement[] {
   const now = Date.now();
   const ns = model.namespace;
-  await db.batch([
+  return [
     db
       .prepare(
         `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
          SELECT ?, 'version', id, 'delete', json_object('number', number), ?, ? FROM versions WHERE model_id = ? AND deleted_at IS NULL`,
       )
       .bind(ns, hlc, now, model.id),
-    db.prepare('UPDATE versions SET deleted_at = ?, updated_at = ? WHERE model_id = ? AND deleted_at IS NULL').bind(now, now, model.id),
+    db
+      .prepare(`UPDATE versions SET deleted_at = ?, updated_at = ?, clocks = json_set(clocks, '$.deleted', ?) WHERE model_id = ? AND deleted_at IS NULL`)
+      .bind(now, now, hlc, model.id),
     db
       .prepare(
         `INSERT INTO alias_history (id, model_id, alias, version_id, previous_version_id, token_id, at)
@@ -99,7 +151,12 @@ export async function deleteModel(db: D1Database, model: ModelRow, hlc: string):
       )
       .bind(ns, hlc, now, model.id),
     db.prepare('DELETE FROM aliases WHERE model_id = ?').bind(model.id),
-    db.prepare('UPDATE models SET deleted_at = ?, updated_at = ? WHERE id = ?').bind(now, now, model.id),
+    db.prepare(`UPDATE models SET deleted_at = ?, updated_at = ?, clocks = json_set(clocks, '$.deleted', ?) WHERE id = ?`).bind(now, now, hlc, model.id),
     logChange(db, { namespace: ns, entity: 'model', entityId: model.id, op: 'delete', data: { name: model.name }, hlc }),
-  ]);
+  ];
+}
+
+/** Deletes a model (see `modelDeleteWrites`). */
+export async function deleteModel(db: D1Database, model: ModelRow, hlc: string): Promise<void> {
+  await db.batch(modelDeleteWrites(db, model, hlc));
 }

@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, pullQuerySchema, pushRequestSchema } from '../../shared/sync.ts';
-import { pull, push } from '../domain/sync.ts';
+import { pull } from '../domain/sync/pull.ts';
+import { push } from '../domain/sync/push.ts';
 import type { AppEnv } from '../env.ts';
 import { readBody, readQuery } from '../http.ts';
 import type { RouteDoc } from '../openapi.ts';
