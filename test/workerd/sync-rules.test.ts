@@ -113,6 +113,13 @@ describe('model and version deletes keep their clock', () => {
     expect(kinds(again)).toEqual(['deleted']);
     expect((await call('GET', '/namespaces/del3/models/vs/versions')).body.items).toEqual([]);
   });
+  it('records the clock of a version deleted over REST too', async () => {
+    await call('POST', '/namespaces/del4/models', { body: { name: 'rv' } });
+    const v = (await call('POST', '/namespaces/del4/models/rv/versions', { body: {} })).body;
+    expect((await call('DELETE', '/namespaces/del4/models/rv/versions/1')).status).toBe(204);
+    const clock = await env.DB.prepare("SELECT json_extract(clocks, '$.deleted') AS d FROM versions WHERE id = ?").bind(v.id).first<string>('d');
+    expect(clock).toMatch(/^\d{15}-\d{6}-server-/);
+  });
 });
 
 describe('protocol', () => {

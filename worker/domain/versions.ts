@@ -115,7 +115,8 @@ export async function deleteVersion(db: D1Database, model: ModelRow, row: Versio
   const { results: aliases } = await db.prepare('SELECT alias FROM aliases WHERE version_id = ?').bind(row.id).all<{ alias: string }>();
   const now = Date.now();
   await db.batch([
-    db.prepare('UPDATE versions SET deleted_at = ?, updated_at = ? WHERE id = ?').bind(now, now, row.id),
+    // The delete's clock stays with the tombstone (`clocks.deleted`): a write older than it never brings the version back.
+    db.prepare(`UPDATE versions SET deleted_at = ?, updated_at = ?, clocks = json_set(clocks, '$.deleted', ?) WHERE id = ?`).bind(now, now, ctx.hlc, row.id),
     logChange(db, { namespace: row.namespace, entity: 'version', entityId: row.id, op: 'delete', data: { number: row.number }, hlc: ctx.hlc }),
     ...aliases.flatMap(({ alias }) =>
       moveAlias(db, { namespace: model.namespace, modelId: model.id, alias, versionId: null, expectedVersionId: row.id, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: null }),

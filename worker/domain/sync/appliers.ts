@@ -136,11 +136,7 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     if (!row) throw notFound(ctx.namespace, id);
     const model = await ctx.cache.model(row.model_id);
     ctx.cache.forget(id);
-    if (row.deleted_at === null && model) {
-      // The delete's clock goes with the tombstone, in the same batch as the delete.
-      ctx.alsoWrite(ctx.db.prepare(`UPDATE versions SET clocks = json_set(clocks, '$.deleted', ?) WHERE id = ?`).bind(ctx.hlc, row.id));
-      await deleteVersion(ctx.db, model, row, ctx);
-    }
+    if (row.deleted_at === null && model) await deleteVersion(ctx.db, model, row, ctx);
     return APPLIED;
   },
   async 'metadata.set'(ctx, { parentId, key, value }) {
