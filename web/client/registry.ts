@@ -23,7 +23,7 @@ import type { Trainer } from './jobs/trainer.ts';
 import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
-import { metricSummary, parentMetrics } from './parent.ts';
+import { liveMetadata, metricSummary, parentMetrics } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
 import type { VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
@@ -131,13 +131,18 @@ export class Hangar {
         await db.artifacts.where('parentId').equals(id).delete();
       }
       const now = Date.now();
-      const fields = { owner: data.owner ?? null, task: data.task ?? null, description: data.description ?? null };
+      // Only the fields given travel and carry a clock (DESIGN §3): a create on another device
+      // that set them, or an update, is never blanked by this one.
+      const fields = Object.fromEntries(MODEL_FIELDS.filter((f) => data[f] !== undefined && data[f] !== null).map((f) => [f, data[f]]));
       const record: ModelRecord = {
         id,
         namespace,
         name: data.name,
+        owner: null,
+        task: null,
+        description: null,
         ...fields,
-        clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, hlc])),
+        clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, hlc])),
         createdAt: now,
         updatedAt: now,
         deletedAt: null,
@@ -177,7 +182,7 @@ export class Hangar {
   }
 
   private async matches(filter: FilterNode, needs: { tags: boolean; metrics: boolean }, row: ModelRecord): Promise<boolean> {
-    const tags = needs.tags ? Object.fromEntries((await this.ctx.db.metadata.where('parentId').equals(row.id).toArray()).map((m) => [m.key, m.value])) : {};
+    const tags = needs.tags ? await liveMetadata(this.ctx.db, row.id) : {};
     const metrics = needs.metrics
       ? Object.fromEntries(Object.entries(await metricSummary(this.ctx, row.id)).map(([k, s]) => [k, s.last]))
       : {};

@@ -118,7 +118,11 @@ export class BlobDownloader implements RemoteBlobs {
       if (staged.sha256 !== sha256 || staged.size !== total) {
         throw new HangarError(ErrorCode.DigestMismatch, `The bytes downloaded for ${sha256} do not match their digest; nothing was kept.`, { sha256 });
       }
-      await this.db.transaction('rw', this.db.blobs, () => recordStagedBlob(this.db, staged));
+      // The server holds these bytes (they came from it): never queue them to go back.
+      await this.db.transaction('rw', [this.db.blobs, this.db.uploads], async () => {
+        await recordStagedBlob(this.db, staged);
+        await this.db.uploads.put({ namespace, sha256, size: total, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: true });
+      });
     });
   }
 }

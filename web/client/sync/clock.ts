@@ -1,0 +1,58 @@
+import { formatHlc, parseHlc } from '../../../shared/hlc.ts';
+import { LIMITS } from '../../../shared/limits.ts';
+import type { ClientContext } from '../context.ts';
+import type { Clocks } from '../db.ts';
+import { OFFSET } from './state.ts';
+
+/** A correction that moves less than this is kept in memory only (each answer's jitter is not worth a write). */
+const PERSIST_STEP_MS = 1000;
+
+/** Loads the stored server correction into the registry's clock (at open, before any write syncs). */
+export async function loadOffset(ctx: ClientContext): Promise<void> {
+  const stored = (await ctx.db.state.get(OFFSET))?.value;
+  if (typeof stored === 'number' && Number.isFinite(stored)) ctx.writer.clock.offsetMs = stored;
+}
+
+/**
+ * Learns the server's time from an answer: the device's time when the server answered is taken
+ * as the middle of the round trip, and the clock stamps with `device time + offset` from now on.
+ * When the correction jumps by more than the allowed drift (a device a day fast or slow, on its
+ * first sync), the clocks this device stamped before are moved by the same amount, so its own
+ * earlier writes keep their order among everyone's and none is left far in the future.
+ */
+export async function learnOffset(ctx: ClientContext, serverTime: unknown, sentAt: number, receivedAt: number): Promise<void> {
+  if (typeof serverTime !== 'number' || !Number.isFinite(serverTime) || receivedAt < sentAt) return;
+  const offset = Math.round(serverTime - (sentAt + receivedAt) / 2);
+  const { writer, db } = ctx;
+  const before = writer.clock.offsetMs;
+  const delta = offset - before;
+  if (Math.abs(delta) <= LIMITS.maxClockDriftMs) {
+    writer.clock.offsetMs = offset;
+    if (Math.abs(delta) >= PERSIST_STEP_MS) await db.state.put({ key: OFFSET, value: offset });
+    return;
+  }
+  await shiftOwnClocks(ctx, delta, offset);
+}
+
+/** Moves every clock this registry stamped (any tab's node) by `delta`, never past the corrected now. */
+async function shiftOwnClocks(ctx: ClientContext, delta: number, offset: number): Promise<void> {
+  const { db, writer } = ctx;
+  const clientId = (await db.state.get('clientId'))?.value as string | undefined;
+  await db.transaction('rw', [db.models, db.versions, db.metadata, db.outbox, db.state], async () => {
+    writer.resetClock(offset);
+    const ceiling = writer.clock.wall();
+    const shift = (hlc: string): string => {
+      const p = parseHlc(hlc);
+      if (!p || !clientId || !p.node.startsWith(`${clientId}-`)) return hlc;
+      return formatHlc(Math.max(0, Math.min(ceiling, p.ms + delta)), p.counter, p.node);
+    };
+    const shiftClocks = (clocks: Clocks): Clocks => Object.fromEntries(Object.entries(clocks).map(([f, c]) => [f, shift(c)]));
+    await db.models.toCollection().modify((r) => void (r.clocks = shiftClocks(r.clocks)));
+    await db.versions.toCollection().modify((r) => void (r.clocks = shiftClocks(r.clocks)));
+    await db.metadata.toCollection().modify((r) => void (r.hlc = shift(r.hlc)));
+    await db.outbox.toCollection().modify((r) => void (r.hlc = shift(r.hlc)));
+    await db.state.put({ key: OFFSET, value: offset });
+  });
+  // Clocks shifted up to now: the next stamp comes after all of them.
+  writer.clock.receive(formatHlc(writer.clock.wall(), 0, writer.clock.node));
+}
