@@ -209,7 +209,7 @@ export class SyncEngine {
     if (!config) return;
     clearTimeout(this.timer);
     this.status.set({ syncing: true });
-    const env: RoundEnv = { ctx: this.ctx, http: this.http!, newClient: () => this.ctx.db.transaction('rw', this.ctx.db.state, () => this.newClient(false)) };
+    const env: RoundEnv = { ctx: this.ctx, http: this.http!, newClient: () => this.ctx.db.transaction('rw', this.ctx.db.state, async () => this.newClient(false)) };
     const failed: { namespace: string; error: unknown }[] = [];
     try {
       await this.ctx.metrics.flush();

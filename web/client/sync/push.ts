@@ -76,7 +76,10 @@ export async function pushNamespace(env: RoundEnv, ns: string): Promise<void> {
       throw err;
     }
     await learnOffset(env.ctx, res.serverTime, sentAt, Date.now());
-    await db.transaction('rw', settleTables(db), () => settle(db, ns, batch, res.results, res.lastMutationSeq));
+    // An async scope: Dexie keeps the transaction open across native awaits only inside one.
+    await db.transaction('rw', settleTables(db), async () => {
+      await settle(db, ns, batch, res.results, res.lastMutationSeq);
+    });
     // A smaller batch went through: try the full size again.
     if (res.complete !== false) maxBatch = LIMITS.mutationsPerPush;
   }
