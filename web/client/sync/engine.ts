@@ -47,6 +47,8 @@ export class SyncEngine {
   private running: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
+  /** The server's time has been learned since sync started here. */
+  private offsetLearned = false;
   private leading = false;
   /** Called when this tab takes the lead: a follower's `syncNow` waiting for a leader that left. */
   private readonly leadWaiters = new Set<() => void>();
@@ -158,6 +160,7 @@ export class SyncEngine {
   private start(opts: SyncOptions): void {
     this.leave();
     this.config = opts;
+    this.offsetLearned = false;
     this.http = new SyncHttp({ url: opts.url, token: opts.token }, this.fetcher);
     this.ctx.remote = this.downloads;
     this.status.set({ enabled: true, updateNeeded: false });
@@ -219,6 +222,12 @@ export class SyncEngine {
     // One failing namespace never stops the others; unreachable stops the round (all would fail).
     for (const ns of failed.length ? [] : config.namespaces) {
       try {
+        // First learn the server's time (a pull answer carries it), so nothing is pushed
+        // stamped by a clock that runs a day fast or slow.
+        if (!this.offsetLearned) {
+          await pullNamespace(env, ns);
+          this.offsetLearned = true;
+        }
         await pushNamespace(env, ns);
         await pullNamespace(env, ns);
         await this.uploads(ns);
