@@ -6,6 +6,8 @@ import { OFFSET } from './state.ts';
 
 /** A correction that moves less than this is kept in memory only (each answer's jitter is not worth a write). */
 const PERSIST_STEP_MS = 1000;
+/** Milliseconds of rounding either side of a round trip (clocks in whole ms, a server's time frozen per request). */
+const SLACK_MS = 5;
 
 /** Loads the stored server correction into the registry's clock (at open, before any write syncs). */
 export async function loadOffset(ctx: ClientContext): Promise<void> {
@@ -22,9 +24,13 @@ export async function loadOffset(ctx: ClientContext): Promise<void> {
  */
 export async function learnOffset(ctx: ClientContext, serverTime: unknown, sentAt: number, receivedAt: number): Promise<void> {
   if (typeof serverTime !== 'number' || !Number.isFinite(serverTime) || receivedAt < sentAt) return;
-  const offset = Math.round(serverTime - (sentAt + receivedAt) / 2);
   const { writer, db } = ctx;
   const before = writer.clock.offsetMs;
+  // The answer only says the offset lies between these two (the server answered at some moment
+  // of the round trip). A correction already inside them is kept: moving it by the noise of each
+  // round trip would reorder writes of devices whose clocks agree.
+  if (before >= serverTime - receivedAt - SLACK_MS && before <= serverTime - sentAt + SLACK_MS) return;
+  const offset = Math.round(serverTime - (sentAt + receivedAt) / 2);
   const delta = offset - before;
   if (Math.abs(delta) <= LIMITS.maxClockDriftMs) {
     writer.clock.offsetMs = offset;

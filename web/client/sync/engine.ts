@@ -118,6 +118,9 @@ export class SyncEngine {
   async configure(input: SyncOptions): Promise<void> {
     const opts = parseWith(syncOptionsSchema, input, 'sync options');
     const db = this.ctx.db;
+    // A round for the old server still in flight would write its cursors and seqs over the new
+    // server's: let it end first, and start no other.
+    await this.quiesce();
     await db.transaction('rw', db.state, async () => {
       const before = (await db.state.get(CONFIG))?.value as SyncOptions | undefined;
       // A first server gets the whole outbox, which holds every write since the registry began;
@@ -132,9 +135,15 @@ export class SyncEngine {
     this.start(opts);
   }
 
+  /** Stops scheduling rounds and waits for the one running, if any. */
+  private async quiesce(): Promise<void> {
+    this.leave();
+    await this.running?.catch(() => undefined);
+  }
+
   /** Stops syncing here and forgets the server (local data stays). */
   async stop(): Promise<void> {
-    this.leave();
+    await this.quiesce();
     await this.ctx.db.state.delete(CONFIG);
     this.config = undefined;
     this.http = undefined;

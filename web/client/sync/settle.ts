@@ -31,6 +31,7 @@ export async function settle(db: HangarDb, ns: string, batch: OutboxRecord[], re
       reseed = true;
       continue;
     }
+    if (await alreadySo(db, m, r)) continue;
     await recordConflict(db, ns, m, r);
   }
   const s = await nsState(db, ns);
@@ -53,6 +54,23 @@ export async function recordConflict(db: HangarDb, ns: string, m: OutboxRecord, 
   await db.conflicts.add(conflict);
   if (conflict.kind === 'rejected') await undoRejected(db, m);
   else await showTheirs(db, conflict);
+}
+
+/**
+ * Answers that lose nothing, so show nothing: an alias move refused because the alias already
+ * points where it was to go, and a create refused for a version this device has deleted since
+ * (a re-seed sends deleted versions so numbers hold; a server that has them says "taken").
+ */
+async function alreadySo(db: HangarDb, m: OutboxRecord, r: Exclude<MutationResult, { status: 'applied' }>): Promise<boolean> {
+  const a = m.args as Record<string, unknown>;
+  if (r.status === 'conflict' && r.kind === 'alias' && m.name === 'alias.set') {
+    return (r.server as { versionId?: string } | null)?.versionId === a.versionId;
+  }
+  if (r.status === 'rejected' && m.name === 'version.create') {
+    const row = await db.versions.get(a.id as string);
+    return row !== undefined && row.deletedAt !== null;
+  }
+  return false;
 }
 
 /** Whether this device holds, live, the model or version a mutation names. */
