@@ -15,6 +15,8 @@ import { labelHeldByOther } from './fields.ts';
 
 type Emit = (m: Mutation) => void;
 
+const definedFields = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined));
+
 /** Fields of `archived` whose clock is later than `local`'s (last writer wins per field). */
 function laterFields<R extends { clocks: Clocks }>(local: R, archived: R, fields: readonly (keyof R & string)[]) {
   const won: Partial<Record<string, unknown>> = {};
@@ -135,7 +137,8 @@ async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set
     emit({
       name: 'version.create',
       namespace: v.namespace,
-      args: { id: v.id, modelId: v.modelId, version: label, name: v.name, description: v.description, framework: v.framework, status: v.status },
+      // Only the fields set: a create never blanks what another device gave (DESIGN §3).
+      args: { id: v.id, modelId: v.modelId, ...definedFields({ version: label, name: v.name, description: v.description, framework: v.framework }), status: v.status },
     });
   }
   return live;

@@ -34,6 +34,21 @@ export async function queueUploads(db: HangarDb, namespaces: string[]): Promise<
   });
 }
 
+/** Uploads every blob of a namespace not yet on the server, reporting what is in flight. */
+export async function uploadNamespace(db: HangarDb, http: SyncHttp, ns: string, show: (uploads: UploadProgress[]) => void): Promise<void> {
+  const queue = await queueUploads(db, [ns]);
+  const progress = new Map<string, UploadProgress>(queue.map((u) => [u.sha256, { sha256: u.sha256, size: u.size, sent: 0 }]));
+  show([...progress.values()]);
+  for (const u of queue) {
+    await uploadBlob(db, http, u, (sent) => {
+      progress.set(u.sha256, { sha256: u.sha256, size: u.size, sent });
+      show([...progress.values()]);
+    });
+    progress.delete(u.sha256);
+    show([...progress.values()]);
+  }
+}
+
 type StartUpload = { exists: true } | { exists: false; uploadId: string; partSize: number; partCount: number; receivedParts: number[] };
 
 /**

@@ -16,6 +16,16 @@ export async function loadOffset(ctx: ClientContext): Promise<void> {
 }
 
 /**
+ * Takes in a correction another tab learned (it leads and syncs; this one only writes). A jump
+ * past the allowed drift starts the clock afresh: the leader has moved the stored clocks already.
+ */
+export function adoptOffset(ctx: ClientContext, offset: number): void {
+  const { writer } = ctx;
+  if (Math.abs(offset - writer.clock.offsetMs) > LIMITS.maxClockDriftMs) writer.resetClock(offset);
+  else writer.clock.offsetMs = offset;
+}
+
+/**
  * Learns the server's time from an answer: the device's time when the server answered is taken
  * as the middle of the round trip, and the clock stamps with `device time + offset` from now on.
  * When the correction jumps by more than the allowed drift (a device a day fast or slow, on its

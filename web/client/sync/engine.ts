@@ -6,13 +6,13 @@ import { namespaceSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import type { ClientContext } from '../context.ts';
 import { summarize } from './backoff.ts';
-import { BlobDownloader, queueUploads, uploadBlob, type UploadProgress } from './blobs.ts';
-import { loadOffset } from './clock.ts';
+import { BlobDownloader, uploadNamespace } from './blobs.ts';
+import { adoptOffset, loadOffset } from './clock.ts';
 import { NetworkError, SyncHttp } from './http.ts';
 import { pullNamespace } from './pull.ts';
 import { pushNamespace, type RoundEnv } from './push.ts';
-import { CLIENT, CONFIG, ERROR, LAST_SYNC, LAST_URL, type NamespaceState } from './state.ts';
-import { Live, OFF, type SyncStatus } from './status.ts';
+import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId } from './state.ts';
+import { countStatus, Live, OFF, storedOffset, type SyncStatus } from './status.ts';
 
 export type { LiveValue, SyncStatus } from './status.ts';
 
@@ -71,7 +71,7 @@ export class SyncEngine {
     const offline = () => this.status.set({ online: false });
     globalThis.addEventListener?.('online', online);
     globalThis.addEventListener?.('offline', offline);
-    const watch = liveQuery(() => this.counts()).subscribe({
+    const watch = liveQuery(() => countStatus(this.ctx.db)).subscribe({
       next: (counts) => {
         const grew = counts.pendingMutations > this.status.value.pendingMutations;
         this.status.set(counts);
@@ -80,30 +80,18 @@ export class SyncEngine {
       },
       error: () => undefined,
     });
+    // Only the leading tab hears the server; the others stamp with the correction it stores.
+    const offsetWatch = liveQuery(() => storedOffset(this.ctx.db)).subscribe({
+      next: (offset) => {
+        if (offset !== undefined && !this.leading && Math.abs(offset - this.ctx.writer.clock.offsetMs) >= 1000) adoptOffset(this.ctx, offset);
+      },
+      error: () => undefined,
+    });
     this.unwatch = () => {
       watch.unsubscribe();
+      offsetWatch.unsubscribe();
       globalThis.removeEventListener?.('online', online);
       globalThis.removeEventListener?.('offline', offline);
-    };
-  }
-
-  private async counts() {
-    const db = this.ctx.db;
-    const [pendingMutations, conflicts, uploads, lastSync, error] = await Promise.all([
-      db.outbox.count(),
-      db.conflicts.where('resolved').equals(0).count(),
-      db.uploads.filter((u) => !u.done).toArray(),
-      db.state.get(LAST_SYNC),
-      db.state.get(ERROR),
-    ]);
-    // Finished parts of an upload are not pending any more (the last part may be short).
-    const pendingBytes = uploads.reduce((sum, u) => sum + u.size - Math.min(u.size, u.doneParts.length * u.partSize), 0);
-    return {
-      pendingMutations,
-      conflicts,
-      pendingBytes,
-      lastSync: (lastSync?.value as number | undefined) ?? null,
-      error: (error?.value as SyncStatus['error'] | undefined) ?? null,
     };
   }
 
@@ -253,7 +241,7 @@ export class SyncEngine {
       ]);
       this.failures = 0;
       // Counted now, so whoever awaited this round reads a status that includes it.
-      this.status.set({ ...(await this.counts()), online: true, syncing: false });
+      this.status.set({ ...(await countStatus(this.ctx.db)), online: true, syncing: false });
       this.schedule(config.intervalMs ?? 30_000);
       return;
     }
@@ -261,36 +249,17 @@ export class SyncEngine {
     const f = summarize(failed, this.failures);
     const error = { code: f.code, message: f.message, ...(f.details ? { details: f.details } : {}) };
     await this.ctx.db.state.put({ key: ERROR, value: error }).catch(() => undefined);
-    this.status.set({ ...(await this.counts().catch(() => ({}))), online: f.online, syncing: false, updateNeeded: f.updateNeeded });
+    this.status.set({ ...(await countStatus(this.ctx.db).catch(() => ({}))), online: f.online, syncing: false, updateNeeded: f.updateNeeded });
     if (f.retryInMs !== undefined) this.schedule(f.retryInMs);
     throw failed[0]!.error;
   }
 
-  /** A new client id (a new token), and with a new server new cursors and a re-seed of every namespace. */
   private async newClient(newServer: boolean, namespaces: string[] = [], reseed = false): Promise<void> {
-    const db = this.ctx.db;
-    await db.state.put({ key: CLIENT, value: uuidv7() });
-    const keys = new Set((await db.state.toCollection().primaryKeys()).filter((k) => k.startsWith('sync.ns.')));
-    if (reseed) for (const ns of namespaces) keys.add(`sync.ns.${ns}`);
-    for (const key of keys) {
-      const s = ((await db.state.get(key))?.value as NamespaceState | undefined) ?? { cursor: 0, afterSeq: 0 };
-      await db.state.put({ key, value: newServer ? { cursor: 0, afterSeq: 0, ...(reseed ? { reseed: true } : {}) } : { ...s, afterSeq: 0 } });
-    }
+    await newClientId(this.ctx.db, newServer, namespaces, reseed);
   }
 
   private async uploads(ns: string): Promise<void> {
-    const queue = await queueUploads(this.ctx.db, [ns]);
-    const progress = new Map<string, UploadProgress>(queue.map((u) => [u.sha256, { sha256: u.sha256, size: u.size, sent: 0 }]));
-    const show = () => this.status.set({ uploads: [...progress.values()] });
-    show();
-    for (const u of queue) {
-      await uploadBlob(this.ctx.db, this.http!, u, (sent) => {
-        progress.set(u.sha256, { sha256: u.sha256, size: u.size, sent });
-        show();
-      });
-      progress.delete(u.sha256);
-      show();
-    }
+    await uploadNamespace(this.ctx.db, this.http!, ns, (uploads) => this.status.set({ uploads }));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { uuidv7 } from '../../../shared/ids.ts';
 import type { HangarDb } from '../db.ts';
 
 /** Keys of the sync engine's rows in the `state` table. */
@@ -31,4 +32,19 @@ export async function patchNsState(db: HangarDb, ns: string, patch: Partial<Name
 
 export async function clientIdOf(db: HangarDb): Promise<string> {
   return (await db.state.get(CLIENT))!.value as string;
+}
+
+/**
+ * A new client id (a new token): the server applies its seqs afresh. With a new server, cursors
+ * start over too, and with `reseed` every namespace (those named too) is marked for a re-seed.
+ * Runs inside a transaction over `state`.
+ */
+export async function newClientId(db: HangarDb, newServer: boolean, namespaces: string[], reseed: boolean): Promise<void> {
+  await db.state.put({ key: CLIENT, value: uuidv7() });
+  const keys = new Set((await db.state.toCollection().primaryKeys()).filter((k) => k.startsWith('sync.ns.')));
+  if (reseed) for (const ns of namespaces) keys.add(nsKey(ns));
+  for (const key of keys) {
+    const s = ((await db.state.get(key))?.value as NamespaceState | undefined) ?? { cursor: 0, afterSeq: 0 };
+    await db.state.put({ key, value: newServer ? { cursor: 0, afterSeq: 0, ...(reseed ? { reseed: true } : {}) } : { ...s, afterSeq: 0 } });
+  }
 }

@@ -1,4 +1,6 @@
+import type { HangarDb } from '../db.ts';
 import type { UploadProgress } from './blobs.ts';
+import { ERROR, LAST_SYNC, OFFSET } from './state.ts';
 
 /** What `hangar.syncStatus` holds. */
 export interface SyncStatus {
@@ -53,3 +55,29 @@ export const OFF: SyncStatus = {
   updateNeeded: false,
   uploads: [],
 };
+
+/** The parts of the status the database holds (any tab's writes), and the stored clock correction. */
+export async function countStatus(db: HangarDb) {
+  const [pendingMutations, conflicts, uploads, lastSync, error] = await Promise.all([
+    db.outbox.count(),
+    db.conflicts.where('resolved').equals(0).count(),
+    db.uploads.filter((u) => !u.done).toArray(),
+    db.state.get(LAST_SYNC),
+    db.state.get(ERROR),
+  ]);
+  // Finished parts of an upload are not pending any more (the last part may be short).
+  const pendingBytes = uploads.reduce((sum, u) => sum + u.size - Math.min(u.size, u.doneParts.length * u.partSize), 0);
+  return {
+    pendingMutations,
+    conflicts,
+    pendingBytes,
+    lastSync: (lastSync?.value as number | undefined) ?? null,
+    error: (error?.value as SyncStatus['error'] | undefined) ?? null,
+  };
+}
+
+/** The stored clock correction, watched so a tab that does not lead stamps as the leader learned. */
+export async function storedOffset(db: HangarDb): Promise<number | undefined> {
+  const v = (await db.state.get(OFFSET))?.value;
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
