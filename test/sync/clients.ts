@@ -26,9 +26,14 @@ export function flakyFetch() {
 let registries = 0;
 
 /** A registry in its own IndexedDB database, syncing `namespaces` with the server through a flaky fetch. */
-export async function syncedRegistry(server: HangarServer, token: string, namespaces: string[]): Promise<{ hangar: Hangar; net: ReturnType<typeof flakyFetch>['state'] }> {
+export async function syncedRegistry(
+  server: HangarServer,
+  token: string,
+  namespaces: string[],
+  opts: { now?: () => number } = {},
+): Promise<{ hangar: Hangar; net: ReturnType<typeof flakyFetch>['state'] }> {
   const { fetcher, state } = flakyFetch();
-  const hangar = await openRegistry({ name: `sync-test-${Date.now()}-${++registries}`, persist: false, fetch: fetcher });
+  const hangar = await openRegistry({ name: `sync-test-${Date.now()}-${++registries}`, persist: false, fetch: fetcher, ...opts });
   // A long interval: rounds run when the test says so (and after local writes).
   await hangar.sync({ url: server.url, token, namespaces, intervalMs: 3_600_000 });
   return { hangar, net: state };

@@ -40,6 +40,11 @@ export interface OpenOptions {
   jobs?: JobsOptions;
   /** The `fetch` sync uses; default the global one. */
   fetch?: typeof fetch;
+  /**
+   * The device's clock in ms since the epoch (default `Date.now`), from which write clocks are
+   * stamped once corrected by the server's time. Simulations use it to run a registry fast or slow.
+   */
+  now?: () => number;
 }
 
 /** Options of `hangar.models()`. */
@@ -92,7 +97,8 @@ export class Hangar {
     });
     // Tabs of one registry share its client id; each gets its own clock node so two tabs
     // never stamp the same clock.
-    const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`));
+    const now = opts.now ?? Date.now;
+    const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`, now), now);
     const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);

@@ -58,6 +58,8 @@ export class Writer {
   constructor(
     readonly db: HangarDb,
     public clock: HybridClock,
+    /** The device's own clock, before any correction (what the HLC's wall time starts from). */
+    readonly deviceNow: () => number = Date.now,
   ) {}
 
   /**
@@ -66,7 +68,7 @@ export class Writer {
    * far-ahead value, which every server refuses.
    */
   resetClock(offsetMs: number): void {
-    const fresh = new HybridClock(this.clock.node);
+    const fresh = new HybridClock(this.clock.node, this.deviceNow);
     fresh.offsetMs = offsetMs;
     this.clock = fresh;
   }

@@ -18,7 +18,7 @@ export async function pullNamespace(env: RoundEnv, ns: string): Promise<void> {
   for (;;) {
     const state = await nsState(db, ns);
     let page: PullResponse;
-    const sentAt = Date.now();
+    const sentAt = env.ctx.writer.deviceNow();
     try {
       page = await http.pull(ns, { clientId, cursor: state.cursor });
     } catch (err) {
@@ -28,7 +28,7 @@ export async function pullNamespace(env: RoundEnv, ns: string): Promise<void> {
       await db.state.put({ key: nsKey(ns), value: { ...state, cursor: 0 } });
       continue;
     }
-    await learnOffset(ctx, page.serverTime, sentAt, Date.now());
+    await learnOffset(ctx, page.serverTime, sentAt, ctx.writer.deviceNow());
     await db.transaction('rw', [...applyTables(db), db.outbox, db.state], async () => {
       // Entries the server has applied leave the outbox; the rest stay on top of what is pulled.
       await db.outbox

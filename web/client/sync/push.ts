@@ -62,7 +62,7 @@ export async function pushNamespace(env: RoundEnv, ns: string): Promise<void> {
       mutations: batch.map((m) => ({ seq: m.seq!, name: m.name as MutationName, args: m.args, hlc: m.hlc })),
     };
     let res: PushResponse;
-    const sentAt = Date.now();
+    const sentAt = env.ctx.writer.deviceNow();
     try {
       res = await env.http.push(ns, body);
     } catch (err) {
@@ -75,7 +75,7 @@ export async function pushNamespace(env: RoundEnv, ns: string): Promise<void> {
       if (await recover(env, ns, err)) continue;
       throw err;
     }
-    await learnOffset(env.ctx, res.serverTime, sentAt, Date.now());
+    await learnOffset(env.ctx, res.serverTime, sentAt, env.ctx.writer.deviceNow());
     // An async scope: Dexie keeps the transaction open across native awaits only inside one.
     await db.transaction('rw', settleTables(db), async () => {
       await settle(db, ns, batch, res.results, res.lastMutationSeq);
