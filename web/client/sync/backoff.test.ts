@@ -48,6 +48,6 @@ describe('what a failed round means', () => {
       () => 0,
     );
     expect(f).toMatchObject({ code: 'permission-denied', online: true, details: { namespaces: { a: { code: 'permission-denied' }, b: { code: 'offline' } } } });
-    expect(f.message).toContain('a: no');
+    expect(f.message).toBe('no (1 more namespace failed: b)');
   });
 });

@@ -48,7 +48,8 @@ export function summarize(failed: { namespace: string; error: unknown }[], failu
   const waits = each.map((f) => f.retryInMs).filter((w): w is number => w !== undefined);
   return {
     ...first,
-    message: each.length > 1 ? `${first.namespace}: ${first.message} (and ${each.length - 1} more namespace${each.length > 2 ? 's' : ''})` : `${first.namespace}: ${first.message}`,
+    // The first failure's own words (what `syncNow` rejects with); the others named after it.
+    message: each.length > 1 ? `${first.message} (${each.length - 1} more namespace${each.length > 2 ? 's' : ''} failed: ${each.slice(1).map((f) => f.namespace).join(', ')})` : first.message,
     details: { ...first.details, namespaces: Object.fromEntries(each.map((f) => [f.namespace, { code: f.code, message: f.message }])) },
     // Offline only when no namespace reached the server.
     online: each.some((f) => f.online),
