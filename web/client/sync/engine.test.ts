@@ -49,6 +49,27 @@ describe('clocks corrected by the server', () => {
     expect(Math.abs((await lastStamp(again)) - (Date.now() + DAY))).toBeLessThan(MINUTE);
   });
 
+  it('a device clock changed after the first correction: what was stamped right stays, what it stamped far ahead moves back', async () => {
+    const server = fakeServer();
+    let skew = 0;
+    const h = await openRegistry({ name: `engine-jump-${Date.now()}`, persist: false, fetch: server.fetcher, now: () => Date.now() + skew });
+    open.push(h);
+    await h.sync({ url: 'http://hangar.test', token: 't', namespaces: ['team'], intervalMs: 3_600_000 });
+    const early = await h.newModel({ namespace: 'team', name: 'early', task: 'a' });
+    await h.syncNow();
+    const before = (await h.db.models.get(early.id))!.clocks.task!;
+    // The device clock is set a day fast while offline; a write stamps with it.
+    skew = DAY;
+    server.offline = true;
+    const late = await h.newModel({ namespace: 'team', name: 'late', task: 'b' });
+    server.offline = false;
+    await h.syncNow();
+    expect((await h.db.models.get(early.id))!.clocks.task).toBe(before);
+    const pushedLate = server.pushes.flatMap((p) => p.body.mutations).find((m) => (m.args as { id: string }).id === late.id)!;
+    expect(Math.abs(msOf(pushedLate.hlc) - Date.now())).toBeLessThan(MINUTE);
+    expect(Math.abs(msOf((await h.db.models.get(late.id))!.clocks.task!) - Date.now())).toBeLessThan(MINUTE);
+  });
+
   it('takes in a pulled clock within the allowed drift, never one far ahead', async () => {
     const near = `${String(Date.now() + 2 * MINUTE).padStart(15, '0')}-000000-other`;
     const far = `${String(Date.now() + DAY).padStart(15, '0')}-000000-hostile`;

@@ -219,9 +219,9 @@ export class SyncEngine {
     // One failing namespace never stops the others; unreachable stops the round (all would fail).
     for (const ns of failed.length ? [] : config.namespaces) {
       try {
-        // First learn the server's time (a pull answer carries it), so nothing is pushed
-        // stamped by a clock that runs a day fast or slow.
-        if (!this.offsetLearned) {
+        // First learn the server's time (a pull answer carries it), so nothing is pushed stamped
+        // by a clock that runs a day fast or slow, or was set wrong since the last round.
+        if (!this.offsetLearned || (await this.ctx.db.outbox.where('namespace').equals(ns).count()) > 0) {
           await pullNamespace(env, ns);
           this.offsetLearned = true;
         }
