@@ -227,7 +227,7 @@ export class SyncEngine {
         }
         await pushNamespace(env, ns);
         await pullNamespace(env, ns);
-        await this.uploads(ns);
+        await uploadNamespace(this.ctx.db, env.http, ns, (uploads) => this.status.set({ uploads }));
       } catch (error) {
         failed.push({ namespace: ns, error });
         if (error instanceof NetworkError) break;
@@ -256,10 +256,6 @@ export class SyncEngine {
 
   private async newClient(newServer: boolean, namespaces: string[] = [], reseed = false): Promise<void> {
     await newClientId(this.ctx.db, newServer, namespaces, reseed);
-  }
-
-  private async uploads(ns: string): Promise<void> {
-    await uploadNamespace(this.ctx.db, this.http!, ns, (uploads) => this.status.set({ uploads }));
   }
 
   /**
