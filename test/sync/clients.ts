@@ -6,9 +6,10 @@ export type Fault = 'none' | 'drop-request' | 'drop-response';
 
 /** A fetch that can lose requests or answers, as a bad connection does. */
 export function flakyFetch() {
-  const state = { next: [] as Fault[], offline: false, sent: 0 };
+  const state = { next: [] as Fault[], offline: false, sent: 0, log: [] as string[] };
   const fetcher: typeof fetch = async (input, init) => {
     if (state.offline) throw new TypeError('Failed to fetch (offline)');
+    state.log.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`);
     const fault = state.next.shift() ?? 'none';
     if (fault === 'drop-request') throw new TypeError('Failed to fetch (request lost)');
     const res = await fetch(input, init);
@@ -25,9 +26,14 @@ export function flakyFetch() {
 let registries = 0;
 
 /** A registry in its own IndexedDB database, syncing `namespaces` with the server through a flaky fetch. */
-export async function syncedRegistry(server: HangarServer, token: string, namespaces: string[]): Promise<{ hangar: Hangar; net: ReturnType<typeof flakyFetch>['state'] }> {
+export async function syncedRegistry(
+  server: HangarServer,
+  token: string,
+  namespaces: string[],
+  opts: { now?: () => number } = {},
+): Promise<{ hangar: Hangar; net: ReturnType<typeof flakyFetch>['state'] }> {
   const { fetcher, state } = flakyFetch();
-  const hangar = await openRegistry({ name: `sync-test-${Date.now()}-${++registries}`, persist: false, fetch: fetcher });
+  const hangar = await openRegistry({ name: `sync-test-${Date.now()}-${++registries}`, persist: false, fetch: fetcher, ...opts });
   // A long interval: rounds run when the test says so (and after local writes).
   await hangar.sync({ url: server.url, token, namespaces, intervalMs: 3_600_000 });
   return { hangar, net: state };
@@ -41,7 +47,8 @@ export async function snapshot(hangar: Hangar, namespace: string) {
   for (const m of models.sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const versions = (await db.versions.where('modelId').equals(m.id).toArray()).filter((v) => v.deletedAt === null).sort((a, b) => a.number - b.number);
     const ids = [m.id, ...versions.map((v) => v.id)];
-    const metadata = await db.metadata.where('parentId').anyOf(ids).toArray();
+    const metadata = (await db.metadata.where('parentId').anyOf(ids).toArray()).filter((x) => !x.deleted);
+    const checkpoints = await db.checkpoints.where('versionId').anyOf(ids).toArray();
     const points = (await db.metrics.toArray()).filter((p) => ids.includes(p.parentId));
     const aliases = await db.aliases.where('[modelId+alias]').between([m.id, ''], [m.id, '\uffff']).toArray();
     const artifacts = await db.artifacts.where('parentId').anyOf(ids).toArray();
@@ -52,6 +59,7 @@ export async function snapshot(hangar: Hangar, namespace: string) {
       points: points.map((p) => p.id).sort(),
       aliases: Object.fromEntries(aliases.map((a) => [a.alias, a.versionId]).sort()),
       artifacts: artifacts.map((a) => `${a.parentId}/${a.path}:${a.sha256}`).sort(),
+      checkpoints: checkpoints.map((c) => `${c.versionId}/${c.handle}:${c.target ?? ''}`).sort(),
     };
   }
   return out;

@@ -44,8 +44,8 @@ describe('sync between registries and the server', () => {
     ]);
     // First to arrive keeps the label; the other is kept without it, and b sees a conflict.
     expect(churn.versions.map((v) => v.label)).toEqual(['gold', null]);
-    // A create writes every field: b's, made later, wins each (its task is unset).
-    expect(churn.fields).toEqual({ owner: null, task: null, description: 'from b' });
+    // A create carries only the fields given: a's task and b's description both stay.
+    expect(churn.fields).toEqual({ owner: null, task: 'tabular', description: 'from b' });
     expect(churn.aliases).toEqual({ production: va.id });
     expect(churn.points).toHaveLength(2);
     const conflicts = await b.hangar.conflicts();

@@ -147,7 +147,8 @@ export async function collectManifest(db: HangarDb, namespace: string, name: str
       model,
       versions,
       // Values were checked as JSON when they were written.
-      metadata: (await each(parents, (p) => db.metadata.where('parentId').equals(p).toArray())) as Manifest['metadata'],
+      // Deleted keys (tombstones) are not part of what a model holds.
+      metadata: (await each(parents, (p) => db.metadata.where('parentId').equals(p).filter((r) => !r.deleted).toArray())) as Manifest['metadata'],
       metrics: await each(parents, (p) => parentMetrics(db, p).toArray()),
       aliases: (await db.aliases.where('[modelId+alias]').between(ofModel, toModelEnd).toArray()).filter((a) => versionIds.has(a.versionId)),
       aliasHistory: await db.aliasHistory.where('[modelId+alias]').between(ofModel, toModelEnd).toArray(),

@@ -1,5 +1,6 @@
 import { DEFAULT_HANDLE, checkpointPrefix } from '../../shared/checkpoints.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { hlcAheadMs, isHlc, isHlcWithinDrift } from '../../shared/hlc.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import { MODEL_FIELDS } from '../../shared/models.ts';
 import { VERSION_FIELDS } from '../../shared/versions.ts';
@@ -13,6 +14,8 @@ import type { Mutation } from './writer.ts';
 import { labelHeldByOther } from './fields.ts';
 
 type Emit = (m: Mutation) => void;
+
+const definedFields = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined));
 
 /** Fields of `archived` whose clock is later than `local`'s (last writer wins per field). */
 function laterFields<R extends { clocks: Clocks }>(local: R, archived: R, fields: readonly (keyof R & string)[]) {
@@ -36,10 +39,14 @@ function latest(fields: Record<string, unknown>, clocks: Clocks): string {
  */
 export async function mergeManifest(ctx: ClientContext, m: Manifest, staged: StagedBlob[]): Promise<void> {
   const { db, writer } = ctx;
+  const clocks = [
+    ...Object.entries(m.model.clocks).map(([f, hlc]) => ({ where: `model field "${f}"`, hlc })),
+    ...m.versions.flatMap((v) => Object.entries(v.clocks).map(([f, hlc]) => ({ where: `version ${v.number} field "${f}"`, hlc }))),
+    ...m.metadata.map((r) => ({ where: `metadata "${r.key}"`, hlc: r.hlc })),
+  ];
+  checkClocks(clocks, writer.clock.wall());
   // Local writes after the import must order after every clock it brings.
-  for (const hlc of [...Object.values(m.model.clocks), ...m.versions.flatMap((v) => Object.values(v.clocks)), ...m.metadata.map((r) => r.hlc)]) {
-    writer.clock.receive(hlc);
-  }
+  for (const { hlc } of clocks) writer.clock.receive(hlc);
   const tables = [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.blobs, db.checkpoints];
   await writer.write(`model "${m.model.name}"`, tables, async ({ emit }) => {
     for (const s of staged) await recordStagedBlob(db, s);
@@ -51,6 +58,25 @@ export async function mergeManifest(ctx: ClientContext, m: Manifest, staged: Sta
     await mergeArtifacts(db, m, live, emit);
     await mergeCheckpoints(db, m, live, emit);
   });
+}
+
+/**
+ * Refuses the whole import when one of its clocks is not a clock (`invalid-argument`) or is more
+ * than `LIMITS.maxClockDriftMs` ahead of this registry's corrected time (`clock-skew`): such a
+ * clock would win every later edit, and no server would take it (DESIGN §3). All or nothing,
+ * as the import is one transaction: keeping the rest would leave half a model.
+ */
+function checkClocks(clocks: { where: string; hlc: string }[], now: number): void {
+  for (const { where, hlc } of clocks) {
+    if (!isHlc(hlc)) throw new HangarError(ErrorCode.InvalidArgument, `The archive's clock for ${where} is not a clock (${JSON.stringify(hlc)}); nothing was imported.`, { where, hlc });
+    if (!isHlcWithinDrift(hlc, now)) {
+      throw new HangarError(
+        ErrorCode.ClockSkew,
+        `The archive's clock for ${where} is ${Math.round(hlcAheadMs(hlc, now) / 60_000)} minutes ahead of this registry's time; nothing was imported.`,
+        { where, hlc, maxClockDriftMs: LIMITS.maxClockDriftMs },
+      );
+    }
+  }
 }
 
 async function mergeModel(db: HangarDb, m: Manifest, emit: Emit): Promise<void> {
@@ -67,7 +93,8 @@ async function mergeModel(db: HangarDb, m: Manifest, emit: Emit): Promise<void> 
   }
   if (!local) {
     await db.models.put({ ...model, deletedAt: null });
-    emit({ name: 'model.create', namespace: model.namespace, args: { id: model.id, name: model.name, owner: model.owner, task: model.task, description: model.description } });
+    const given = Object.fromEntries(MODEL_FIELDS.filter((f) => model[f] !== null).map((f) => [f, model[f]]));
+    emit({ name: 'model.create', namespace: model.namespace, args: { id: model.id, name: model.name, ...given } });
     return;
   }
   const fields = laterFields(local, model, MODEL_FIELDS);
@@ -110,7 +137,8 @@ async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set
     emit({
       name: 'version.create',
       namespace: v.namespace,
-      args: { id: v.id, modelId: v.modelId, version: label, name: v.name, description: v.description, framework: v.framework, status: v.status },
+      // Only the fields set: a create never blanks what another device gave (DESIGN §3).
+      args: { id: v.id, modelId: v.modelId, ...definedFields({ version: label, name: v.name, description: v.description, framework: v.framework }), status: v.status },
     });
   }
   return live;

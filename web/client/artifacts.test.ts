@@ -191,4 +191,16 @@ describe('listArtifacts and readArtifact', () => {
     vi.stubGlobal('fetch', async () => new Response('gone', { status: 404 }));
     expect(await errorOf(readArtifact(ctx, model.id, 'a.txt'))).toMatchObject({ code: 'blob-not-found', details: { status: 404 } });
   });
+
+  it('checks a tracked artifact against its declared SHA-256: other bytes are digest-mismatch, nothing kept', async () => {
+    const { ctx, model } = await setup();
+    const right = text('the declared bytes');
+    await trackArtifacts(ctx, model, [{ path: 'd.bin', url: 'https://example.com/d.bin', sha256: await sha256Hex(right), size: right.length }]);
+    vi.stubGlobal('fetch', async () => new Response(text('other bytes, same size')));
+    const before = await counts(ctx);
+    expect(await errorOf(readArtifact(ctx, model.id, 'd.bin'))).toMatchObject({ code: 'digest-mismatch', details: { path: 'd.bin' } });
+    expect(await counts(ctx)).toEqual(before);
+    vi.stubGlobal('fetch', async () => new Response(right));
+    expect(await bytesOf(await readArtifact(ctx, model.id, 'd.bin'))).toEqual(right);
+  });
 });

@@ -6,6 +6,7 @@ import { MAX_BLOB_BYTES } from '../../shared/limits.ts';
 import { artifactPathProblem, artifactPathSchema } from '../../shared/names.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { readBlob, recordStagedBlob, storedDigests, withStagedBlobs, type StagedBlob } from './blob-store.ts';
+import { sha256OfBlob } from './hashing.ts';
 import { readBody, type ByteProgress } from './read-body.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import type { ArtifactRecord, HangarDb } from './db.ts';
@@ -295,5 +296,17 @@ export async function readArtifact(ctx: ClientContext, parentId: string, path: s
     throw new HangarError(ErrorCode.BlobNotFound, `Fetching "${path}" from ${row.url} answered ${response.status}.`, { path, url: row.url, status: response.status });
   }
   const body = await readBody(response, opts.onProgress);
+  // A tracked artifact declares its digest: bytes that do not match are refused, not handed out.
+  if (row.sha256 !== null) {
+    const actual = await sha256OfBlob(body);
+    if (actual !== row.sha256 || (row.size !== null && body.size !== row.size)) {
+      throw new HangarError(ErrorCode.DigestMismatch, `The bytes fetched for "${path}" from ${row.url} do not match its declared SHA-256; nothing was kept.`, {
+        path,
+        url: row.url,
+        expected: row.sha256,
+        actual,
+      });
+    }
+  }
   return body.type === row.mimeType ? body : body.slice(0, body.size, row.mimeType);
 }

@@ -50,6 +50,11 @@ export interface MetadataRecord {
   namespace: string;
   value: unknown;
   hlc: string;
+  /**
+   * A tombstone (DESIGN §3): the key was deleted at `hlc`, so a write older than that never
+   * brings it back. Not indexed, so no schema version is needed; reads skip these rows.
+   */
+  deleted?: boolean;
 }
 
 export interface MetricRecord {

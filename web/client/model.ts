@@ -90,7 +90,9 @@ export class ModelHandle extends ParentHandle {
         deletedAt: null,
       };
       await db.versions.add(record);
-      emit({ name: 'version.create', namespace: this.namespace, args: { id, modelId: this.id, ...fields, status: record.status } });
+      // Only the fields the caller gave travel (DESIGN §3: a create never blanks another's values).
+      const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
+      emit({ name: 'version.create', namespace: this.namespace, args: { id, modelId: this.id, ...given, status: record.status } });
       await writeMetadataMap(this.ctx, { id, namespace: this.namespace }, data.metadata, hlc, emit);
       for (const alias of data.uniqueTags ?? []) await moveAlias(this.ctx, this.ref, alias, record, undefined, emit);
       return record;

@@ -79,6 +79,12 @@ export async function metricSummary(ctx: ClientContext, parentId: string): Promi
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/** A parent's metadata as `{ key: value }`, without tombstones. */
+export async function liveMetadata(db: HangarDb, parentId: string): Promise<Record<string, unknown>> {
+  const rows = await db.metadata.where('parentId').equals(parentId).toArray();
+  return Object.fromEntries(rows.filter((r) => !r.deleted).map((r) => [r.key, r.value]));
+}
+
 /**
  * What models and versions share (ModelBox's API): metrics with step and wallclock, metadata,
  * uploaded and tracked artifacts.
@@ -143,10 +149,27 @@ export abstract class ParentHandle {
     });
   }
 
-  /** All metadata keys and values. */
+  /**
+   * Deletes one metadata key: a tombstone with its clock that syncs (`metadata.delete`), so a
+   * write made before the delete, arriving later, does not bring the key back. Deleting a key
+   * that is not set is a no-op.
+   */
+  async deleteMetadata(key: string): Promise<void> {
+    parseWith(keySchema, key, 'metadata key');
+    const { db } = this.ctx;
+    await this.ctx.writer.write(`metadata "${key}"`, [db.metadata, db.models, db.versions], async ({ emit, observe }) => {
+      await requireLive(db, this.ref);
+      const row = await db.metadata.get([this.id, key]);
+      if (!row || row.deleted) return;
+      const hlc = observe([row.hlc]);
+      await db.metadata.put({ parentId: this.id, key, namespace: this.namespace, value: null, hlc, deleted: true });
+      emit({ name: 'metadata.delete', namespace: this.namespace, args: { parentId: this.id, key } });
+    });
+  }
+
+  /** All metadata keys and values (deleted keys are not listed). */
   async metadata(): Promise<Record<string, unknown>> {
-    const rows = await this.ctx.db.metadata.where('parentId').equals(this.id).toArray();
-    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return liveMetadata(this.ctx.db, this.id);
   }
 
   /** Stores files' bytes in the registry (SHA-256 computed streaming) and records them as artifacts. */

@@ -23,7 +23,7 @@ import type { Trainer } from './jobs/trainer.ts';
 import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
-import { metricSummary, parentMetrics } from './parent.ts';
+import { liveMetadata, metricSummary, parentMetrics } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
 import type { VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
@@ -40,6 +40,11 @@ export interface OpenOptions {
   jobs?: JobsOptions;
   /** The `fetch` sync uses; default the global one. */
   fetch?: typeof fetch;
+  /**
+   * The device's clock in ms since the epoch (default `Date.now`), from which write clocks are
+   * stamped once corrected by the server's time. Simulations use it to run a registry fast or slow.
+   */
+  now?: () => number;
 }
 
 /** Options of `hangar.models()`. */
@@ -92,7 +97,8 @@ export class Hangar {
     });
     // Tabs of one registry share its client id; each gets its own clock node so two tabs
     // never stamp the same clock.
-    const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`));
+    const now = opts.now ?? Date.now;
+    const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`, now), now);
     const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
@@ -131,13 +137,18 @@ export class Hangar {
         await db.artifacts.where('parentId').equals(id).delete();
       }
       const now = Date.now();
-      const fields = { owner: data.owner ?? null, task: data.task ?? null, description: data.description ?? null };
+      // Only the fields given travel and carry a clock (DESIGN §3): a create on another device
+      // that set them, or an update, is never blanked by this one.
+      const fields = Object.fromEntries(MODEL_FIELDS.filter((f) => data[f] !== undefined && data[f] !== null).map((f) => [f, data[f]]));
       const record: ModelRecord = {
         id,
         namespace,
         name: data.name,
+        owner: null,
+        task: null,
+        description: null,
         ...fields,
-        clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, hlc])),
+        clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, hlc])),
         createdAt: now,
         updatedAt: now,
         deletedAt: null,
@@ -177,7 +188,7 @@ export class Hangar {
   }
 
   private async matches(filter: FilterNode, needs: { tags: boolean; metrics: boolean }, row: ModelRecord): Promise<boolean> {
-    const tags = needs.tags ? Object.fromEntries((await this.ctx.db.metadata.where('parentId').equals(row.id).toArray()).map((m) => [m.key, m.value])) : {};
+    const tags = needs.tags ? await liveMetadata(this.ctx.db, row.id) : {};
     const metrics = needs.metrics
       ? Object.fromEntries(Object.entries(await metricSummary(this.ctx, row.id)).map(([k, s]) => [k, s.last]))
       : {};

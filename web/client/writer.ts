@@ -57,8 +57,21 @@ export class Writer {
 
   constructor(
     readonly db: HangarDb,
-    readonly clock: HybridClock,
+    public clock: HybridClock,
+    /** The device's own clock, before any correction (what the HLC's wall time starts from). */
+    readonly deviceNow: () => number = Date.now,
   ) {}
+
+  /**
+   * Starts the clock afresh with a new server correction. Needed when the correction moves a
+   * long way back (a device that ran fast): the old clock would keep stamping from its last,
+   * far-ahead value, which every server refuses.
+   */
+  resetClock(offsetMs: number): void {
+    const fresh = new HybridClock(this.clock.node, this.deviceNow);
+    fresh.offsetMs = offsetMs;
+    this.clock = fresh;
+  }
 
   async write<T>(what: string, tables: Table[], body: (ctx: WriteContext) => Promise<T>, opts: { flushFirst?: boolean } = {}): Promise<T> {
     // A failed flush has already rejected its own points; it does not stop this write.

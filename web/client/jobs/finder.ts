@@ -140,7 +140,7 @@ export class LocalFinder implements Finder {
         .first();
       if (!row) throw new HangarError(ErrorCode.VersionNotFound, `Model "${r.model}" has no ready version yet.`, { ref });
     }
-    const [version, meta] = await Promise.all([VersionHandle.load(this.client, model.name, row), db.metadata.get([row.id, 'module'])]);
+    const [version, meta] = await Promise.all([VersionHandle.load(this.client, model.name, row), db.metadata.get([row.id, 'module']).then((m) => (m?.deleted ? undefined : m))]);
     const module = meta?.value;
     if (typeof module !== 'string' || !module) {
       throw new HangarError(

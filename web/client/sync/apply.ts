@@ -65,7 +65,8 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
     switch (`${c.entity}.${c.op}`) {
       case 'model.create':
       case 'model.update': {
-        const fields = (c.op === 'update' ? d : { owner: d.owner, task: d.task, description: d.description }) as Data;
+        // A create carries only the fields its caller gave: merge those, never blank the rest.
+        const fields = (c.op === 'update' ? d : Object.fromEntries(MODEL_FIELDS.filter((f) => f in d && d[f] !== undefined).map((f) => [f, d[f]]))) as Data;
         const row = await db.models.get(c.entityId);
         if (!row) {
           if (c.op === 'update') break;
@@ -76,7 +77,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
             owner: (d.owner as string | null) ?? null,
             task: (d.task as string | null) ?? null,
             description: (d.description as string | null) ?? null,
-            clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, c.hlc])),
+            clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, c.hlc])),
             createdAt: now,
             updatedAt: now,
             deletedAt: null,
@@ -86,7 +87,8 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         if (c.op === 'create' && row.deletedAt !== null) {
           // A create after a delete revives the model afresh, as on the server: every field
           // from this create, and none of the deleted one's metadata, metrics or artifacts.
-          await db.models.update(c.entityId, { ...fields, clocks: Object.fromEntries(MODEL_FIELDS.map((f) => [f, c.hlc])), deletedAt: null, updatedAt: now });
+          const blank = Object.fromEntries(MODEL_FIELDS.map((f) => [f, null]));
+          await db.models.update(c.entityId, { ...blank, ...fields, clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, c.hlc])), deletedAt: null, updatedAt: now });
           await db.metadata.where('parentId').equals(c.entityId).delete();
           await parentMetrics(db, c.entityId).delete();
           await db.artifacts.where('parentId').equals(c.entityId).delete();
@@ -146,12 +148,15 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         break;
       case 'metadata.set': {
         const row = await db.metadata.get([c.entityId, d.key as string]);
+        // Older than the key's tombstone or last write: it does not win, and does not revive it.
         if (!row || c.hlc > row.hlc) await db.metadata.put({ parentId: c.entityId, key: d.key as string, namespace, value: d.value, hlc: c.hlc });
         break;
       }
       case 'metadata.delete': {
+        // A tombstone with the delete's clock, even for a key not seen yet, so a set made
+        // before the delete and pulled after it stays deleted.
         const row = await db.metadata.get([c.entityId, d.key as string]);
-        if (row && c.hlc > row.hlc) await db.metadata.delete([c.entityId, d.key as string]);
+        if (!row || c.hlc > row.hlc) await db.metadata.put({ parentId: c.entityId, key: d.key as string, namespace, value: null, hlc: c.hlc, deleted: true });
         break;
       }
       case 'metrics.log': {

@@ -34,6 +34,21 @@ export async function queueUploads(db: HangarDb, namespaces: string[]): Promise<
   });
 }
 
+/** Uploads every blob of a namespace not yet on the server, reporting what is in flight. */
+export async function uploadNamespace(db: HangarDb, http: SyncHttp, ns: string, show: (uploads: UploadProgress[]) => void): Promise<void> {
+  const queue = await queueUploads(db, [ns]);
+  const progress = new Map<string, UploadProgress>(queue.map((u) => [u.sha256, { sha256: u.sha256, size: u.size, sent: 0 }]));
+  show([...progress.values()]);
+  for (const u of queue) {
+    await uploadBlob(db, http, u, (sent) => {
+      progress.set(u.sha256, { sha256: u.sha256, size: u.size, sent });
+      show([...progress.values()]);
+    });
+    progress.delete(u.sha256);
+    show([...progress.values()]);
+  }
+}
+
 type StartUpload = { exists: true } | { exists: false; uploadId: string; partSize: number; partCount: number; receivedParts: number[] };
 
 /**
@@ -118,7 +133,11 @@ export class BlobDownloader implements RemoteBlobs {
       if (staged.sha256 !== sha256 || staged.size !== total) {
         throw new HangarError(ErrorCode.DigestMismatch, `The bytes downloaded for ${sha256} do not match their digest; nothing was kept.`, { sha256 });
       }
-      await this.db.transaction('rw', this.db.blobs, () => recordStagedBlob(this.db, staged));
+      // The server holds these bytes (they came from it): never queue them to go back.
+      await this.db.transaction('rw', [this.db.blobs, this.db.uploads], async () => {
+        await recordStagedBlob(this.db, staged);
+        await this.db.uploads.put({ namespace, sha256, size: total, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: true });
+      });
     });
   }
 }

@@ -2,16 +2,19 @@ import { liveQuery } from 'dexie';
 import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { uuidv7 } from '../../../shared/ids.ts';
-import { LIMITS } from '../../../shared/limits.ts';
 import { namespaceSchema } from '../../../shared/names.ts';
-import type { MutationName, MutationResult, PushRequest } from '../../../shared/sync.ts';
-import { utf8Length } from '../../../shared/encoding.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import type { ClientContext } from '../context.ts';
-import type { ConflictRecord, OutboxRecord } from '../db.ts';
-import { applyChanges, applyTables, pendingOf, renumberProvisional } from './apply.ts';
-import { BlobDownloader, queueUploads, uploadBlob, type UploadProgress } from './blobs.ts';
+import { summarize } from './backoff.ts';
+import { BlobDownloader, uploadNamespace } from './blobs.ts';
+import { adoptOffset, loadOffset } from './clock.ts';
 import { NetworkError, SyncHttp } from './http.ts';
+import { pullNamespace } from './pull.ts';
+import { pushNamespace, type RoundEnv } from './push.ts';
+import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId } from './state.ts';
+import { countStatus, Live, OFF, storedOffset, type SyncStatus } from './status.ts';
+
+export type { LiveValue, SyncStatus } from './status.ts';
 
 /** Options of `hangar.sync()`. */
 export interface SyncOptions {
@@ -30,75 +33,6 @@ const syncOptionsSchema = z.object({
   intervalMs: z.number().int().min(1000).max(24 * 3600 * 1000).optional(),
 });
 
-/** What `hangar.syncStatus` holds. */
-export interface SyncStatus {
-  /** A server is configured. */
-  enabled: boolean;
-  /** The last request reached the server (false while offline or unreachable). */
-  online: boolean;
-  /** A round is running in this tab. */
-  syncing: boolean;
-  pendingMutations: number;
-  /** Bytes of artifacts still to upload. */
-  pendingBytes: number;
-  lastSync: number | null;
-  /** Open conflicts. */
-  conflicts: number;
-  error: { code: string; message: string } | null;
-  /** The server speaks a newer sync protocol: the app must be updated. */
-  updateNeeded: boolean;
-  uploads: UploadProgress[];
-}
-
-/** A value that changes: read `value`, or `subscribe` to hear each change (returns the unsubscribe). */
-export interface LiveValue<T> {
-  readonly value: T;
-  subscribe(listener: (value: T) => void): () => void;
-}
-
-class Live<T> implements LiveValue<T> {
-  private readonly listeners = new Set<(value: T) => void>();
-  constructor(public value: T) {}
-  set(patch: Partial<T>): void {
-    this.value = { ...this.value, ...patch };
-    for (const l of this.listeners) l(this.value);
-  }
-  subscribe(listener: (value: T) => void): () => void {
-    this.listeners.add(listener);
-    listener(this.value);
-    return () => this.listeners.delete(listener);
-  }
-}
-
-const OFF: SyncStatus = {
-  enabled: false,
-  online: typeof navigator === 'undefined' ? true : navigator.onLine,
-  syncing: false,
-  pendingMutations: 0,
-  pendingBytes: 0,
-  lastSync: null,
-  conflicts: 0,
-  error: null,
-  updateNeeded: false,
-  uploads: [],
-};
-
-interface NamespaceState {
-  cursor: number;
-  /** The last seq of ours the server has applied in this namespace. */
-  afterSeq: number;
-}
-
-const CONFIG = 'sync.config';
-const CLIENT = 'sync.clientId';
-const LAST_SYNC = 'sync.lastSync';
-const ERROR = 'sync.error';
-const nsKey = (ns: string) => `sync.ns.${ns}`;
-
-/** Body bytes a push stays under, leaving room for the envelope. */
-const PUSH_BYTES = LIMITS.jsonBodyBytes - 16 * 1024;
-const BACKOFF_MAX_MS = 60_000;
-
 /**
  * The sync engine (DESIGN §6): pushes the outbox in order and in batches, pulls the change log
  * and applies it with pending local writes kept on top, uploads and downloads blobs. One tab
@@ -113,6 +47,8 @@ export class SyncEngine {
   private running: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
+  /** The server's time has been learned since sync started here. */
+  private offsetLearned = false;
   private leading = false;
   /** Called when this tab takes the lead: a follower's `syncNow` waiting for a leader that left. */
   private readonly leadWaiters = new Set<() => void>();
@@ -135,7 +71,7 @@ export class SyncEngine {
     const offline = () => this.status.set({ online: false });
     globalThis.addEventListener?.('online', online);
     globalThis.addEventListener?.('offline', offline);
-    const watch = liveQuery(() => this.counts()).subscribe({
+    const watch = liveQuery(() => countStatus(this.ctx.db)).subscribe({
       next: (counts) => {
         const grew = counts.pendingMutations > this.status.value.pendingMutations;
         this.status.set(counts);
@@ -144,35 +80,24 @@ export class SyncEngine {
       },
       error: () => undefined,
     });
+    // Only the leading tab hears the server; the others stamp with the correction it stores.
+    const offsetWatch = liveQuery(() => storedOffset(this.ctx.db)).subscribe({
+      next: (offset) => {
+        if (offset !== undefined && !this.leading && Math.abs(offset - this.ctx.writer.clock.offsetMs) >= 1000) adoptOffset(this.ctx, offset);
+      },
+      error: () => undefined,
+    });
     this.unwatch = () => {
       watch.unsubscribe();
+      offsetWatch.unsubscribe();
       globalThis.removeEventListener?.('online', online);
       globalThis.removeEventListener?.('offline', offline);
     };
   }
 
-  private async counts() {
-    const db = this.ctx.db;
-    const [pendingMutations, conflicts, uploads, lastSync, error] = await Promise.all([
-      db.outbox.count(),
-      db.conflicts.where('resolved').equals(0).count(),
-      db.uploads.filter((u) => !u.done).toArray(),
-      db.state.get(LAST_SYNC),
-      db.state.get(ERROR),
-    ]);
-    // Finished parts of an upload are not pending any more (the last part may be short).
-    const pendingBytes = uploads.reduce((sum, u) => sum + u.size - Math.min(u.size, u.doneParts.length * u.partSize), 0);
-    return {
-      pendingMutations,
-      conflicts,
-      pendingBytes,
-      lastSync: (lastSync?.value as number | undefined) ?? null,
-      error: (error?.value as SyncStatus['error'] | undefined) ?? null,
-    };
-  }
-
   /** Resumes syncing with the configuration stored by an earlier `configure`. */
   async resume(): Promise<void> {
+    await loadOffset(this.ctx);
     const stored = (await this.ctx.db.state.get(CONFIG))?.value as SyncOptions | undefined;
     if (stored) this.start(stored);
   }
@@ -181,17 +106,32 @@ export class SyncEngine {
   async configure(input: SyncOptions): Promise<void> {
     const opts = parseWith(syncOptionsSchema, input, 'sync options');
     const db = this.ctx.db;
+    // A round for the old server still in flight would write its cursors and seqs over the new
+    // server's: let it end first, and start no other.
+    await this.quiesce();
     await db.transaction('rw', db.state, async () => {
       const before = (await db.state.get(CONFIG))?.value as SyncOptions | undefined;
-      if (!before || before.url !== opts.url || before.token !== opts.token) await this.newClient(before?.url !== opts.url);
+      // A first server gets the whole outbox, which holds every write since the registry began;
+      // another server gets everything re-seeded from what is held here.
+      // The server last synced with, kept past `stopSync` so a later switch still re-seeds.
+      const lastUrl = ((await db.state.get(LAST_URL))?.value as string | undefined) ?? before?.url;
+      const newServer = lastUrl !== undefined && lastUrl !== opts.url;
+      if (!before || newServer || before.token !== opts.token) await this.newClient(newServer || !before, opts.namespaces, newServer);
+      await db.state.put({ key: LAST_URL, value: opts.url });
       await db.state.put({ key: CONFIG, value: opts });
     });
     this.start(opts);
   }
 
+  /** Stops scheduling rounds and waits for the one running, if any. */
+  private async quiesce(): Promise<void> {
+    this.leave();
+    await this.running?.catch(() => undefined);
+  }
+
   /** Stops syncing here and forgets the server (local data stays). */
   async stop(): Promise<void> {
-    this.leave();
+    await this.quiesce();
     await this.ctx.db.state.delete(CONFIG);
     this.config = undefined;
     this.http = undefined;
@@ -217,6 +157,7 @@ export class SyncEngine {
   private start(opts: SyncOptions): void {
     this.leave();
     this.config = opts;
+    this.offsetLearned = false;
     this.http = new SyncHttp({ url: opts.url, token: opts.token }, this.fetcher);
     this.ctx.remote = this.downloads;
     this.status.set({ enabled: true, updateNeeded: false });
@@ -268,209 +209,53 @@ export class SyncEngine {
     if (!config) return;
     clearTimeout(this.timer);
     this.status.set({ syncing: true });
+    const env: RoundEnv = { ctx: this.ctx, http: this.http!, newClient: () => this.ctx.db.transaction('rw', this.ctx.db.state, async () => this.newClient(false)) };
+    const failed: { namespace: string; error: unknown }[] = [];
     try {
       await this.ctx.metrics.flush();
-      for (const ns of config.namespaces) {
-        await this.push(ns);
-        await this.pull(ns);
+    } catch (error) {
+      failed.push({ namespace: '*', error });
+    }
+    // One failing namespace never stops the others; unreachable stops the round (all would fail).
+    for (const ns of failed.length ? [] : config.namespaces) {
+      try {
+        // First learn the server's time (a pull answer carries it), so nothing is pushed stamped
+        // by a clock that runs a day fast or slow, or was set wrong since the last round.
+        if (!this.offsetLearned || (await this.ctx.db.outbox.where('namespace').equals(ns).count()) > 0) {
+          await pullNamespace(env, ns);
+          this.offsetLearned = true;
+        }
+        await pushNamespace(env, ns);
+        await pullNamespace(env, ns);
+        await uploadNamespace(this.ctx.db, env.http, ns, (uploads) => this.status.set({ uploads }));
+      } catch (error) {
+        failed.push({ namespace: ns, error });
+        if (error instanceof NetworkError) break;
       }
-      await this.uploads(config.namespaces);
+    }
+    this.status.set({ uploads: [] });
+    if (!failed.length) {
       await this.ctx.db.state.bulkPut([
         { key: LAST_SYNC, value: Date.now() },
         { key: ERROR, value: null },
       ]);
       this.failures = 0;
       // Counted now, so whoever awaited this round reads a status that includes it.
-      this.status.set({ ...(await this.counts()), online: true, syncing: false });
+      this.status.set({ ...(await countStatus(this.ctx.db)), online: true, syncing: false });
       this.schedule(config.intervalMs ?? 30_000);
-    } catch (err) {
-      this.failures++;
-      const offline = err instanceof NetworkError;
-      const code = err instanceof HangarError ? err.code : offline ? 'offline' : ErrorCode.Internal;
-      const message = err instanceof Error ? err.message : String(err);
-      await this.ctx.db.state.put({ key: ERROR, value: { code, message } }).catch(() => undefined);
-      const updateNeeded = code === ErrorCode.ProtocolUnsupported;
-      this.status.set({ ...(await this.counts().catch(() => ({}))), online: !offline, syncing: false, updateNeeded, uploads: [] });
-      // Back off with jitter: 1 s, 2 s, 4 s… up to a minute, each between half and all of it.
-      const backoff = Math.min(BACKOFF_MAX_MS, 1000 * 2 ** (this.failures - 1));
-      if (!updateNeeded) this.schedule(backoff / 2 + (Math.random() * backoff) / 2);
-      throw err;
+      return;
     }
+    this.failures++;
+    const f = summarize(failed, this.failures);
+    const error = { code: f.code, message: f.message, ...(f.details ? { details: f.details } : {}) };
+    await this.ctx.db.state.put({ key: ERROR, value: error }).catch(() => undefined);
+    this.status.set({ ...(await countStatus(this.ctx.db).catch(() => ({}))), online: f.online, syncing: false, updateNeeded: f.updateNeeded });
+    if (f.retryInMs !== undefined) this.schedule(f.retryInMs);
+    throw failed[0]!.error;
   }
 
-  private async nsState(ns: string): Promise<NamespaceState> {
-    return ((await this.ctx.db.state.get(nsKey(ns)))?.value as NamespaceState | undefined) ?? { cursor: 0, afterSeq: 0 };
-  }
-
-  private async clientId(): Promise<string> {
-    return (await this.ctx.db.state.get(CLIENT))!.value as string;
-  }
-
-  /** A new client id (a new token), and with a new server new cursors too. */
-  private async newClient(newServer: boolean): Promise<void> {
-    const db = this.ctx.db;
-    await db.state.put({ key: CLIENT, value: uuidv7() });
-    const keys = (await db.state.toCollection().primaryKeys()).filter((k) => k.startsWith('sync.ns.'));
-    for (const key of keys) {
-      const s = (await db.state.get(key))!.value as NamespaceState;
-      await db.state.put({ key, value: { cursor: newServer ? 0 : s.cursor, afterSeq: 0 } });
-    }
-  }
-
-  private async push(ns: string): Promise<void> {
-    const db = this.ctx.db;
-    for (;;) {
-      const pending = await db.outbox.where('namespace').equals(ns).limit(LIMITS.mutationsPerPush).toArray();
-      if (!pending.length) return;
-      const batch: OutboxRecord[] = [];
-      let bytes = 0;
-      for (const m of pending) {
-        bytes += utf8Length(JSON.stringify(m.args)) + 128;
-        if (batch.length && bytes > PUSH_BYTES) break;
-        batch.push(m);
-      }
-      const state = await this.nsState(ns);
-      const body: PushRequest = {
-        clientId: await this.clientId(),
-        afterSeq: Math.min(state.afterSeq, batch[0]!.seq! - 1),
-        mutations: batch.map((m) => ({ seq: m.seq!, name: m.name as MutationName, args: m.args, hlc: m.hlc })),
-      };
-      let res;
-      try {
-        res = await this.http!.push(ns, body);
-      } catch (err) {
-        if (await this.recover(ns, err)) continue;
-        throw err;
-      }
-      await this.settle(ns, batch, res.results, res.lastMutationSeq);
-    }
-  }
-
-  /** After a refused push: true when the engine fixed its state and the push can be sent again. */
-  private async recover(ns: string, err: unknown): Promise<boolean> {
-    if (!(err instanceof HangarError)) return false;
-    const db = this.ctx.db;
-    if (err.code === ErrorCode.ClientMismatch) {
-      await db.transaction('rw', db.state, () => this.newClient(false));
-      return true;
-    }
-    if (err.code === ErrorCode.SequenceGap) {
-      // The server has forgotten mutations it once applied (restored from an older state):
-      // continue from where it is; the error stays visible.
-      const last = Number(err.details?.lastMutationSeq ?? 0);
-      const s = await this.nsState(ns);
-      await db.state.bulkPut([
-        { key: nsKey(ns), value: { ...s, afterSeq: last } },
-        { key: ERROR, value: { code: err.code, message: err.message } },
-      ]);
-      return s.afterSeq !== last;
-    }
-    return false;
-  }
-
-  /** Takes the server's answers in: applied entries leave the outbox; conflicts are kept to resolve. */
-  private async settle(ns: string, batch: OutboxRecord[], results: MutationResult[], lastMutationSeq: number): Promise<void> {
-    const db = this.ctx.db;
-    const bySeq = new Map(batch.map((m) => [m.seq!, m]));
-    await db.transaction('rw', [db.outbox, db.conflicts, db.state, db.versions, db.aliases, db.artifacts], async () => {
-      for (const r of results) {
-        const m = bySeq.get(r.seq);
-        if (!m) continue;
-        await db.outbox.delete(r.seq);
-        if (r.status === 'applied') continue;
-        const conflict: ConflictRecord = {
-          id: uuidv7(),
-          kind: r.status === 'conflict' ? r.kind : 'rejected',
-          namespace: ns,
-          mutation: { name: m.name, args: m.args },
-          theirs: r.status === 'conflict' ? r.server : r.error,
-          message: r.status === 'conflict' ? r.message : `The server refused "${m.name}": ${r.error.message}`,
-          at: Date.now(),
-          resolved: 0,
-        };
-        await db.conflicts.add(conflict);
-        await this.showTheirs(conflict);
-      }
-      const s = await this.nsState(ns);
-      await db.state.put({ key: nsKey(ns), value: { ...s, afterSeq: Math.max(s.afterSeq, lastMutationSeq) } });
-    });
-  }
-
-  /** Makes the local data show what the server kept, the losing write staying in the conflict. */
-  private async showTheirs(c: ConflictRecord): Promise<void> {
-    const db = this.ctx.db;
-    const args = c.mutation.args as Record<string, unknown>;
-    if (c.kind === 'alias') {
-      const theirs = c.theirs as { versionId: string } | null;
-      const key: [string, string] = [args.modelId as string, args.alias as string];
-      if (theirs) await db.aliases.put({ modelId: key[0], alias: key[1], versionId: theirs.versionId, updatedAt: Date.now() });
-      else await db.aliases.delete(key);
-    } else if (c.kind === 'deleted' && c.mutation.name === 'version.create') {
-      // Made on a model deleted meanwhile: the version goes too, as on the server.
-      await db.versions.update(args.id as string, { deletedAt: Date.now() });
-    } else if (c.kind === 'version-label') {
-      await db.versions.update(args.id as string, { version: null });
-    } else if (c.kind === 'artifact' && c.mutation.name === 'artifact.register') {
-      const theirs = c.theirs as { path: string; sha256: string | null; size: number | null; mimeType: string; fileType: string; url?: string | null } | null;
-      const mine = await db.artifacts.where('[parentId+path]').equals([args.parentId as string, args.path as string]).first();
-      if (theirs && mine) {
-        await db.artifacts.update(mine.id, {
-          sha256: theirs.sha256,
-          size: theirs.size,
-          mimeType: theirs.mimeType,
-          fileType: theirs.fileType as typeof mine.fileType,
-          url: theirs.url ?? null,
-        });
-      }
-    }
-  }
-
-  private async pull(ns: string): Promise<void> {
-    const db = this.ctx.db;
-    const clientId = await this.clientId();
-    for (;;) {
-      const state = await this.nsState(ns);
-      let page;
-      try {
-        page = await this.http!.pull(ns, { clientId, cursor: state.cursor });
-      } catch (err) {
-        // The server's log is shorter than what was pulled (restored from an older state):
-        // pull it again from the start; what is here already merges as the same data.
-        if (!(err instanceof HangarError && err.code === ErrorCode.CursorAhead && state.cursor > 0)) throw err;
-        await db.state.put({ key: nsKey(ns), value: { ...state, cursor: 0 } });
-        continue;
-      }
-      await db.transaction('rw', [...applyTables(db), db.outbox, db.state], async () => {
-        // Entries the server has applied leave the outbox; the rest stay on top of what is pulled.
-        await db.outbox
-          .where('namespace')
-          .equals(ns)
-          .filter((m) => m.seq! <= page.lastMutationSeq)
-          .delete();
-        const pending = pendingOf(await db.outbox.where('namespace').equals(ns).toArray());
-        const touched = await applyChanges(db, ns, page.changes, pending);
-        await renumberProvisional(db, touched);
-        const latest = page.changes.reduce((max, c) => (c.hlc > max ? c.hlc : max), '');
-        if (latest) this.ctx.writer.clock.receive(latest);
-        await db.state.put({ key: nsKey(ns), value: { cursor: page.cursor, afterSeq: Math.max(state.afterSeq, page.lastMutationSeq) } });
-      });
-      if (!page.more) return;
-    }
-  }
-
-  private async uploads(namespaces: string[]): Promise<void> {
-    const queue = await queueUploads(this.ctx.db, namespaces);
-    const progress = new Map<string, UploadProgress>(queue.map((u) => [u.sha256, { sha256: u.sha256, size: u.size, sent: 0 }]));
-    const show = () => this.status.set({ uploads: [...progress.values()] });
-    show();
-    for (const u of queue) {
-      await uploadBlob(this.ctx.db, this.http!, u, (sent) => {
-        progress.set(u.sha256, { sha256: u.sha256, size: u.size, sent });
-        show();
-      });
-      progress.delete(u.sha256);
-      show();
-    }
+  private async newClient(newServer: boolean, namespaces: string[] = [], reseed = false): Promise<void> {
+    await newClientId(this.ctx.db, newServer, namespaces, reseed);
   }
 
   /**

@@ -32,9 +32,22 @@ export class SyncHttp {
     if (res.ok) return res;
     const body = await res.json().catch(() => undefined);
     const error = HangarError.fromEnvelope(body);
+    // The server is reachable in all of these: a 429 or a 5xx is never "offline" (DESIGN §4).
+    if (res.status === 429) {
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now());
+      throw new HangarError(ErrorCode.RateLimited, error?.message ?? `The sync server at ${this.remote.url} asks to slow down (HTTP 429).`, {
+        ...error?.details,
+        status: 429,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      });
+    }
+    if (res.status === 413) {
+      throw new HangarError(ErrorCode.PayloadTooLarge, error?.message ?? `The sync server refused a request as too large (HTTP 413).`, { ...error?.details, status: 413 });
+    }
+    if (res.status >= 500) {
+      throw new HangarError(error?.code ?? ErrorCode.Internal, error?.message ?? `The sync server answered ${res.status}.`, { ...error?.details, status: res.status });
+    }
     if (error) throw error;
-    // Gateways and proxies answer 502–504 while the server restarts: the same as unreachable.
-    if (res.status >= 500) throw new NetworkError(`The sync server answered ${res.status}.`);
     throw notHangar(this.remote.url, res.status);
   }
 
@@ -59,6 +72,18 @@ export class SyncHttp {
   request(namespace: string, path: string, init: RequestInit = {}): Promise<Response> {
     return this.send(`/namespaces/${namespace}${path}`, init);
   }
+}
+
+/**
+ * `Retry-After` in ms from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined
+ * when absent or unreadable.
+ */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 const notHangar = (url: string, status: number) =>

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry } from '../../web/client/index.ts';
+import { startServer, type HangarServer } from '../browser/server.ts';
+import { snapshot, syncedRegistry } from './clients.ts';
+
+let one: HangarServer;
+let two: HangarServer;
+let tokenOne: string;
+let tokenTwo: string;
+
+beforeAll(async () => {
+  [one, two] = await Promise.all([startServer(), startServer()]);
+  tokenOne = await one.token('team', 'write');
+  tokenTwo = await two.token('team', 'write');
+});
+afterAll(async () => {
+  await one?.close();
+  await two?.close();
+});
+
+const bytes = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * seed + 3) % 251);
+const bytesOf = async (b: Blob) => new Uint8Array(await b.arrayBuffer());
+
+describe('changing server (DESIGN §6)', () => {
+  it('a registry moved to another server arrives whole, and a fresh registry there sees the same, byte for byte', async () => {
+    const a = await syncedRegistry(one, tokenOne, ['team']);
+    const m = await a.hangar.newModel({ namespace: 'team', name: 'moved', task: 'tabular', metadata: { team: 'growth', gone: true } });
+    await m.deleteMetadata('gone');
+    const v1 = await m.newVersion({ version: 'gold', metadata: { lr: 0.01 } });
+    // More points than one mutation carries: the re-seed sends them in chunks.
+    for (let step = 0; step < 1500; step++) void v1.logMetrics({ loss: 1 / (step + 1) }, { step });
+    await a.hangar.flush();
+    const weights = bytes(300_000, 7);
+    await v1.uploadArtifacts([{ path: 'weights.bin', file: new Blob([weights]) }]);
+    await v1.saveCheckpoint('epoch_1', { 'w.bin': new Blob([bytes(500, 3)]) });
+    const v2 = await m.newVersion();
+    await v2.delete();
+    const v3 = await m.newVersion({ name: 'third' });
+    await m.setAlias('production', v1);
+    await m.logMetrics({ auc: 0.9 });
+    await a.hangar.syncNow();
+    expect(a.hangar.syncStatus.value).toMatchObject({ pendingMutations: 0, pendingBytes: 0, error: null });
+
+    // Moved: nothing of this was ever pushed to server two, and a pending edit waits too.
+    await v3.update({ description: 'made before the move' });
+    await a.hangar.sync({ url: two.url, token: tokenTwo, namespaces: ['team'], intervalMs: 3_600_000 });
+    await a.hangar.syncNow();
+    expect(a.hangar.syncStatus.value).toMatchObject({ pendingMutations: 0, pendingBytes: 0, error: null, conflicts: 0 });
+
+    const fresh = await syncedRegistry(two, tokenTwo, ['team']);
+    await fresh.hangar.syncNow();
+    const mine = await snapshot(a.hangar, 'team');
+    expect(await snapshot(fresh.hangar, 'team')).toEqual(mine);
+    const moved = mine.moved as { versions: { number: number; name: string | null }[]; points: string[] };
+    expect(moved.versions.map((v) => [v.number, v.name])).toEqual([
+      [1, null],
+      [3, 'third'],
+    ]);
+    expect(moved.points).toHaveLength(1501);
+    const fm = await fresh.hangar.model('team', 'moved');
+    expect(await fm.metadata()).toEqual({ team: 'growth' });
+    expect((await fresh.hangar.find('team/moved/3')).description).toBe('made before the move');
+    const fv = await fresh.hangar.find('team/moved@production');
+    expect(fv.id).toBe(v1.id);
+    expect(await fv.metadata()).toEqual({ lr: 0.01 });
+    expect(await bytesOf(await fv.readArtifact('weights.bin'))).toEqual(weights);
+    const checkpoint = await fv.loadCheckpoint();
+    expect(await bytesOf(checkpoint.files[0]!.blob)).toEqual(bytes(500, 3));
+    // The server holds it all too.
+    const history = await (await two.api('/namespaces/team/models/moved/versions/1/metrics/loss?maxPoints=5000')).json();
+    expect(history.points).toHaveLength(1500);
+    await a.hangar.close();
+    await fresh.hangar.close();
+  });
+
+  it('does not upload back the bytes it downloaded', async () => {
+    const a = await syncedRegistry(one, tokenOne, ['team']);
+    const v = await (await a.hangar.newModel({ namespace: 'team', name: 'downloaded' })).newVersion();
+    await v.uploadArtifacts([{ path: 'data.bin', file: new Blob([bytes(2000, 5)]) }]);
+    await a.hangar.syncNow();
+    const b = await syncedRegistry(one, tokenOne, ['team']);
+    await b.hangar.syncNow();
+    await (await b.hangar.find('team/downloaded/1')).pin();
+    await (await b.hangar.model('team', 'downloaded')).update({ description: 'a round after the download' });
+    await b.hangar.syncNow();
+    expect(b.net.log.filter((l) => l.includes('/blobs/') && !l.startsWith('GET') && !l.startsWith('HEAD'))).toEqual([]);
+    expect(b.hangar.syncStatus.value).toMatchObject({ pendingBytes: 0, uploads: [] });
+    await a.hangar.close();
+    await b.hangar.close();
+  });
+
+  it('a server that lost a model this device holds gets it again, with the edit that found it missing', async () => {
+    let target = one;
+    const hangar = await openRegistry({
+      name: `sync-test-lost-${Date.now()}`,
+      persist: false,
+      fetch: (input, init) => {
+        const headers = new Headers(init?.headers);
+        if (target === two) headers.set('authorization', `Bearer ${tokenTwo}`);
+        return fetch(String(input).replace(one.url, target.url), { ...init, headers });
+      },
+    });
+    await hangar.sync({ url: one.url, token: tokenOne, namespaces: ['team'], intervalMs: 3_600_000 });
+    const m = await hangar.newModel({ namespace: 'team', name: 'lost-here', task: 'a' });
+    await hangar.syncNow();
+    // Same URL, but the data behind it is gone (restored elsewhere from nothing).
+    target = two;
+    await m.update({ description: 'edited after the loss' });
+    await hangar.syncNow();
+    expect(hangar.syncStatus.value).toMatchObject({ pendingMutations: 0, error: null, conflicts: 0 });
+    const res = await two.api('/namespaces/team/models/lost-here');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ task: 'a', description: 'edited after the loss' });
+    await hangar.close();
+  });
+});

@@ -1,0 +1,56 @@
+import { isHlcWithinDrift } from '../../../shared/hlc.ts';
+import { ErrorCode, HangarError } from '../../../shared/errors.ts';
+import type { Change, PullResponse } from '../../../shared/sync.ts';
+import { applyChanges, applyTables, pendingOf, renumberProvisional } from './apply.ts';
+import { learnOffset } from './clock.ts';
+import type { RoundEnv } from './push.ts';
+import { clientIdOf, nsKey, nsState } from './state.ts';
+
+/**
+ * Pulls a namespace's change log page by page and applies each with the pending local writes
+ * kept on top, in one transaction with the new cursor. The clock takes in the latest pulled
+ * clock through the bounded `receive`: one far ahead is never adopted.
+ */
+export async function pullNamespace(env: RoundEnv, ns: string): Promise<void> {
+  const { ctx, http } = env;
+  const { db } = ctx;
+  const clientId = await clientIdOf(db);
+  for (;;) {
+    const state = await nsState(db, ns);
+    let page: PullResponse;
+    const sentAt = env.ctx.writer.deviceNow();
+    try {
+      page = await http.pull(ns, { clientId, cursor: state.cursor });
+    } catch (err) {
+      // The server's log is shorter than what was pulled (restored from an older state):
+      // pull it again from the start; what is here already merges as the same data.
+      if (!(err instanceof HangarError && err.code === ErrorCode.CursorAhead && state.cursor > 0)) throw err;
+      await db.state.put({ key: nsKey(ns), value: { ...state, cursor: 0 } });
+      continue;
+    }
+    await learnOffset(ctx, page.serverTime, sentAt, ctx.writer.deviceNow());
+    await db.transaction('rw', [...applyTables(db), db.outbox, db.state], async () => {
+      // Entries the server has applied leave the outbox; the rest stay on top of what is pulled.
+      await db.outbox
+        .where('namespace')
+        .equals(ns)
+        .filter((m) => m.seq! <= page.lastMutationSeq)
+        .delete();
+      const pending = pendingOf(await db.outbox.where('namespace').equals(ns).toArray());
+      const touched = await applyChanges(db, ns, page.changes, pending);
+      await renumberProvisional(db, touched);
+      const latest = latestWithinDrift(page.changes, ctx.writer.clock.wall());
+      if (latest) ctx.writer.clock.receive(latest);
+      const fresh = await nsState(db, ns);
+      await db.state.put({ key: nsKey(ns), value: { ...fresh, cursor: page.cursor, afterSeq: Math.max(fresh.afterSeq, page.lastMutationSeq) } });
+    });
+    if (!page.more) return;
+  }
+}
+
+/** The latest clock of a page that the clock may take in (a far-ahead one is skipped, not adopted). */
+function latestWithinDrift(changes: Change[], now: number): string {
+  let max = '';
+  for (const c of changes) if (c.hlc > max && isHlcWithinDrift(c.hlc, now)) max = c.hlc;
+  return max;
+}

@@ -1,0 +1,50 @@
+import { uuidv7 } from '../../../shared/ids.ts';
+import type { HangarDb } from '../db.ts';
+
+/** Keys of the sync engine's rows in the `state` table. */
+export const CONFIG = 'sync.config';
+export const CLIENT = 'sync.clientId';
+export const LAST_SYNC = 'sync.lastSync';
+export const ERROR = 'sync.error';
+/** The server this registry last synced with (kept after `stopSync`). */
+export const LAST_URL = 'sync.lastUrl';
+/** The server's time minus this device's, learned on sync; kept so a reload stamps corrected clocks at once. */
+export const OFFSET = 'sync.offsetMs';
+export const nsKey = (ns: string) => `sync.ns.${ns}`;
+
+export interface NamespaceState {
+  cursor: number;
+  /** The last seq of ours the server has applied in this namespace. */
+  afterSeq: number;
+  /** The server does not hold what this device holds here: push it all before the outbox (DESIGN §6 "Changing server"). */
+  reseed?: boolean;
+}
+
+export async function nsState(db: HangarDb, ns: string): Promise<NamespaceState> {
+  return ((await db.state.get(nsKey(ns)))?.value as NamespaceState | undefined) ?? { cursor: 0, afterSeq: 0 };
+}
+
+export async function patchNsState(db: HangarDb, ns: string, patch: Partial<NamespaceState>): Promise<void> {
+  await db.transaction('rw', db.state, async () => {
+    await db.state.put({ key: nsKey(ns), value: { ...(await nsState(db, ns)), ...patch } });
+  });
+}
+
+export async function clientIdOf(db: HangarDb): Promise<string> {
+  return (await db.state.get(CLIENT))!.value as string;
+}
+
+/**
+ * A new client id (a new token): the server applies its seqs afresh. With a new server, cursors
+ * start over too, and with `reseed` every namespace (those named too) is marked for a re-seed.
+ * Runs inside a transaction over `state`.
+ */
+export async function newClientId(db: HangarDb, newServer: boolean, namespaces: string[], reseed: boolean): Promise<void> {
+  await db.state.put({ key: CLIENT, value: uuidv7() });
+  const keys = new Set((await db.state.toCollection().primaryKeys()).filter((k) => k.startsWith('sync.ns.')));
+  if (reseed) for (const ns of namespaces) keys.add(nsKey(ns));
+  for (const key of keys) {
+    const s = ((await db.state.get(key))?.value as NamespaceState | undefined) ?? { cursor: 0, afterSeq: 0 };
+    await db.state.put({ key, value: newServer ? { cursor: 0, afterSeq: 0, ...(reseed ? { reseed: true } : {}) } : { ...s, afterSeq: 0 } });
+  }
+}
