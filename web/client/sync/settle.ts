@@ -59,14 +59,15 @@ export async function recordConflict(db: HangarDb, ns: string, m: OutboxRecord, 
 /**
  * Answers that lose nothing, so show nothing: an alias move refused because the alias already
  * points where it was to go, and a create refused for a version this device has deleted since
- * (a re-seed sends deleted versions so numbers hold; a server that has them says "taken").
+ * (a re-seed sends deleted versions so numbers hold; a server that has them says "taken", or
+ * "deleted" when it holds the delete's tombstone too).
  */
 async function alreadySo(db: HangarDb, m: OutboxRecord, r: Exclude<MutationResult, { status: 'applied' }>): Promise<boolean> {
   const a = m.args as Record<string, unknown>;
   if (r.status === 'conflict' && r.kind === 'alias' && m.name === 'alias.set') {
     return (r.server as { versionId?: string } | null)?.versionId === a.versionId;
   }
-  if (r.status === 'rejected' && m.name === 'version.create') {
+  if (m.name === 'version.create' && (r.status === 'rejected' || r.kind === 'deleted')) {
     const row = await db.versions.get(a.id as string);
     return row !== undefined && row.deletedAt !== null;
   }
