@@ -13,18 +13,20 @@ export type Clocks = Record<string, Hlc>;
 
 /**
  * Last writer wins per field: of `incoming`, the fields named in `names` that are present (not
- * `undefined`) and whose clock `hlc` is later than the one the field last saw. A field a write
- * leaves out is never touched, so a create that gives only some fields blanks nothing. Equal
- * clocks are the same write seen again: nothing changes.
+ * `undefined`) and whose clock is later than the one the field last saw. `hlc` is the write's
+ * clock, or each field's own (a record merged from an archive). A field a write leaves out is
+ * never touched, so a create that gives only some fields blanks nothing. Equal clocks are the
+ * same write seen again: nothing changes.
  */
-export function mergeFields(clocks: Clocks, incoming: Record<string, unknown>, hlc: Hlc, names: readonly string[]): { won: Record<string, unknown>; clocks: Clocks } {
+export function mergeFields(clocks: Clocks, incoming: Record<string, unknown>, hlc: Hlc | Clocks, names: readonly string[]): { won: Record<string, unknown>; clocks: Clocks } {
   const won: Record<string, unknown> = {};
   const next = { ...clocks };
   for (const f of names) {
-    if (incoming[f] === undefined) continue;
-    if (hlc > (clocks[f] ?? '')) {
+    const at = typeof hlc === 'string' ? hlc : hlc[f];
+    if (incoming[f] === undefined || at === undefined) continue;
+    if (at > (clocks[f] ?? '')) {
       won[f] = incoming[f];
-      next[f] = hlc;
+      next[f] = at;
     }
   }
   return { won, clocks: next };

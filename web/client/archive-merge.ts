@@ -12,16 +12,15 @@ import type { ClientContext } from './context.ts';
 import type { ArtifactRecord, Clocks, HangarDb } from './db.ts';
 import type { Mutation } from './writer.ts';
 import { labelHeldByOther } from './fields.ts';
+import { mergeFields, mergeMetadata } from '../../shared/rules.ts';
 
 type Emit = (m: Mutation) => void;
 
 const definedFields = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined));
 
-/** Fields of `archived` whose clock is later than `local`'s (last writer wins per field). */
+/** Fields of `archived` whose clock is later than `local`'s (last writer wins per field, shared/rules.ts). */
 function laterFields<R extends { clocks: Clocks }>(local: R, archived: R, fields: readonly (keyof R & string)[]) {
-  const won: Partial<Record<string, unknown>> = {};
-  for (const f of fields) if ((archived.clocks[f] ?? '') > (local.clocks[f] ?? '')) won[f] = archived[f];
-  return won;
+  return mergeFields(local.clocks, archived as unknown as Record<string, unknown>, archived.clocks, fields).won;
 }
 
 /** The latest clock among the fields won, so the server orders the merged write as the original. */
@@ -52,7 +51,7 @@ export async function mergeManifest(ctx: ClientContext, m: Manifest, staged: Sta
     for (const s of staged) await recordStagedBlob(db, s);
     await mergeModel(db, m, emit);
     const live = await mergeVersions(db, m, emit);
-    await mergeMetadata(db, m, live, emit);
+    await mergeArchivedMetadata(db, m, live, emit);
     await mergeMetrics(db, m, live, emit);
     await mergeAliases(db, m, live, emit);
     await mergeArtifacts(db, m, live, emit);
@@ -144,11 +143,12 @@ async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set
   return live;
 }
 
-async function mergeMetadata(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
+async function mergeArchivedMetadata(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
   for (const r of m.metadata) {
     if (!live.has(r.parentId)) continue;
     const local = await db.metadata.get([r.parentId, r.key]);
-    if (local && local.hlc >= r.hlc) continue;
+    // A local tombstone or write later than the archived one stays.
+    if (local && !mergeMetadata({ value: local.value, hlc: local.hlc, deleted: local.deleted === true }, { value: r.value, hlc: r.hlc, deleted: false })) continue;
     await db.metadata.put(r);
     emit({ name: 'metadata.set', namespace: r.namespace, args: { parentId: r.parentId, key: r.key, value: r.value }, hlc: r.hlc });
   }

@@ -1,31 +1,15 @@
 import type { FileType } from '../../../shared/artifacts.ts';
 import { uuidv7 } from '../../../shared/ids.ts';
 import { MODEL_FIELDS } from '../../../shared/models.ts';
+import { mergeFields, mergeMetadata } from '../../../shared/rules.ts';
 import type { Change } from '../../../shared/sync.ts';
 import { VERSION_FIELDS, type VersionStatus } from '../../../shared/versions.ts';
-import type { Clocks, HangarDb, OutboxRecord } from '../db.ts';
+import type { HangarDb, MetadataRecord, OutboxRecord } from '../db.ts';
 import { parentMetrics } from '../parent.ts';
 import { pulledStatus } from '../version-status.ts';
 
 /** The tables a pulled page writes, for the transaction that applies it. */
 export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints];
-
-/**
- * Field values that win by clock (last writer wins per field): those of `incoming` whose clock
- * `hlc` is later than the one the field last saw. Returns the fields to write and the new clocks.
- */
-export function lwwMerge(clocks: Clocks, incoming: Record<string, unknown>, hlc: string, fields: readonly string[]) {
-  const won: Record<string, unknown> = {};
-  const next = { ...clocks };
-  for (const f of fields) {
-    if (!(f in incoming) || incoming[f] === undefined) continue;
-    if (hlc > (clocks[f] ?? '')) {
-      won[f] = incoming[f];
-      next[f] = hlc;
-    }
-  }
-  return { won, clocks: next };
-}
 
 /** What pending local writes the pulled changes must not undo (the rebase of DESIGN §6). */
 export interface Pending {
@@ -94,7 +78,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           await db.artifacts.where('parentId').equals(c.entityId).delete();
           break;
         }
-        const { won, clocks } = lwwMerge(row.clocks, fields, c.hlc, MODEL_FIELDS);
+        const { won, clocks } = mergeFields(row.clocks, fields, c.hlc, MODEL_FIELDS);
         await db.models.update(c.entityId, { ...won, clocks, updatedAt: now });
         break;
       }
@@ -128,7 +112,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           touched.add(d.modelId as string);
           break;
         }
-        const { won, clocks } = lwwMerge(row.clocks, d, c.hlc, VERSION_FIELDS);
+        const { won, clocks } = mergeFields(row.clocks, d, c.hlc, VERSION_FIELDS);
         const numbered = c.op === 'create' ? { number: d.number as number, numberConfirmed: true } : {};
         await db.versions.update(c.entityId, { ...won, ...numbered, clocks, updatedAt: now });
         touched.add(row.modelId);
@@ -149,14 +133,18 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
       case 'metadata.set': {
         const row = await db.metadata.get([c.entityId, d.key as string]);
         // Older than the key's tombstone or last write: it does not win, and does not revive it.
-        if (!row || c.hlc > row.hlc) await db.metadata.put({ parentId: c.entityId, key: d.key as string, namespace, value: d.value, hlc: c.hlc });
+        if (mergeMetadata(held(row), { value: d.value, hlc: c.hlc, deleted: false })) {
+          await db.metadata.put({ parentId: c.entityId, key: d.key as string, namespace, value: d.value, hlc: c.hlc });
+        }
         break;
       }
       case 'metadata.delete': {
         // A tombstone with the delete's clock, even for a key not seen yet, so a set made
         // before the delete and pulled after it stays deleted.
         const row = await db.metadata.get([c.entityId, d.key as string]);
-        if (!row || c.hlc > row.hlc) await db.metadata.put({ parentId: c.entityId, key: d.key as string, namespace, value: null, hlc: c.hlc, deleted: true });
+        if (mergeMetadata(held(row), { value: null, hlc: c.hlc, deleted: true })) {
+          await db.metadata.put({ parentId: c.entityId, key: d.key as string, namespace, value: null, hlc: c.hlc, deleted: true });
+        }
         break;
       }
       case 'metrics.log': {
@@ -230,3 +218,6 @@ export async function renumberProvisional(db: HangarDb, modelIds: Iterable<strin
     }
   }
 }
+
+/** A stored metadata row as the rules see it. */
+const held = (row: MetadataRecord | undefined) => (row ? { value: row.value, hlc: row.hlc, deleted: row.deleted === true } : undefined);
