@@ -1,4 +1,4 @@
-import { guessFileType, guessMimeType } from '../shared/artifacts.ts';
+import { guessFileType, guessMimeType, type Artifact } from '../shared/artifacts.ts';
 import { ErrorCode, HangarError } from '../shared/errors.ts';
 import { LIMITS } from '../shared/limits.ts';
 import type { MetricPointInput } from '../shared/metrics.ts';
@@ -73,8 +73,14 @@ export async function push(args: string[], opts: PushOptions, conn: Connection, 
     };
   }
 
-  const uploads = await sendFiles(api, namespace, hashed, opts.concurrency, out);
   const modelPath = Api.model(namespace, model);
+  // A re-run continuing a version skips the files it already holds, before any byte is sent.
+  const held = label ? await heldArtifacts(api, modelPath, label) : new Map<string, string>();
+  const uploads = await sendFiles(api, namespace, hashed.filter((f) => held.get(f.path) !== f.sha256), opts.concurrency, out);
+  for (const f of hashed) {
+    if (held.get(f.path) === f.sha256) uploads.push({ path: f.path, sha256: f.sha256, size: f.size, state: 'exists', partsSent: 0, partsSkipped: 0 });
+  }
+  uploads.sort((a, b) => (a.path < b.path ? -1 : 1));
   const modelCreated = await ensureModel(api, namespace, model);
   const { version, created } = await findOrCreateVersion(api, modelPath, label, opts.framework);
   if (version.status === 'failed') {
@@ -141,6 +147,20 @@ async function ensureModel(api: Api, namespace: string, model: string): Promise<
     if (err instanceof HangarError && err.code === ErrorCode.ModelExists) return false;
     throw err;
   }
+}
+
+/** Path → digest of the stored artifacts of the version with this label, if it exists yet. */
+async function heldArtifacts(api: Api, modelPath: string, label: string): Promise<Map<string, string>> {
+  let found: ModelVersion | undefined;
+  try {
+    found = await findByLabel(api, modelPath, label);
+  } catch (err) {
+    if (err instanceof HangarError && err.code === ErrorCode.ModelNotFound) return new Map();
+    throw err;
+  }
+  if (!found) return new Map();
+  const { items } = await api.json<{ items: Artifact[] }>('GET', `${modelPath}/versions/${found.number}/artifacts`);
+  return new Map(items.filter((a) => a.stored && a.sha256).map((a) => [a.path, a.sha256!]));
 }
 
 async function findByLabel(api: Api, modelPath: string, label: string): Promise<ModelVersion | undefined> {
