@@ -67,7 +67,10 @@ beforeAll(async () => {
   files = packed[0]!.files.map((f) => f.path);
   vite = join(work, 'vite-app');
   node16 = join(work, 'node16');
-  await writeProject(vite, viteProject(tarball));
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const example = /<!-- test\/package\/package\.test\.ts[^\n]*-->\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!example) throw new Error('README.md has no ts block marked for test/package/package.test.ts');
+  await writeProject(vite, viteProject(tarball, example));
   await writeProject(node16, node16Project(tarball));
   // One at a time: the machine has two cores and one npm cache.
   await npmInstall(vite);
@@ -172,6 +175,17 @@ describe('a fresh Vite + TypeScript project', () => {
     expect(result.versions).toEqual([1]);
     expect(result.after).toEqual(result.before);
     expect(result.error).toBe('model-not-found');
+    await page.waitForFunction(() => (document.querySelector('hangar-model')?.shadowRoot?.textContent ?? '').includes('production'));
+    expect(errors).toEqual([]);
+  });
+
+  it("runs README.md's example: a registry, <hangar-model>, a model saved and loaded through hangar://", async () => {
+    const page = await context!.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/readme.html`);
+    await page.waitForFunction(() => document.body.textContent?.includes('prediction: '), null, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.body.textContent)).toMatch(/prediction: -?\d/);
     await page.waitForFunction(() => (document.querySelector('hangar-model')?.shadowRoot?.textContent ?? '').includes('production'));
     expect(errors).toEqual([]);
   });

@@ -5,7 +5,7 @@ import pkg from '../../package.json' with { type: 'json' };
 const tf = pkg.dependencies['@tensorflow/tfjs-core'];
 
 /** A Vite + TypeScript app (`strict`, `moduleResolution: bundler`) using all three entry points. */
-export function viteProject(tarball: string): Record<string, string> {
+export function viteProject(tarball: string, readmeExample: string): Record<string, string> {
   return {
     'package.json': JSON.stringify({
       name: 'host-vite-app',
@@ -33,7 +33,15 @@ export function viteProject(tarball: string): Record<string, string> {
       include: ['src'],
     }),
     // Module workers: Hangar's job workers split their ML code into chunks loaded on demand.
-    'vite.config.ts': "import { defineConfig } from 'vite';\nexport default defineConfig({ worker: { format: 'es' } });\n",
+    'vite.config.ts': `import { defineConfig } from 'vite';
+export default defineConfig({
+  worker: { format: 'es' },
+  build: { rollupOptions: { input: ['index.html', 'readme.html'] } },
+});
+`,
+    // README.md's example, as it is, on its own page.
+    'src/readme.ts': readmeExample,
+    'readme.html': '<!doctype html>\n<html><head><meta charset="utf-8"><title>readme</title></head>\n<body><script type="module" src="/src/readme.ts"></script></body></html>\n',
     'index.html': '<!doctype html>\n<html><head><meta charset="utf-8"><title>host</title></head>\n<body><script type="module" src="/src/main.ts"></script></body></html>\n',
     'src/main.ts': `import { HangarError, openRegistry, type Hangar } from 'hangar';
 import 'hangar/widget';
