@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type HangarServer } from '../browser/server.ts';
-import { cleanup, hangar, json, randomFile, sha256, spawnHangar, startProxy, tempDir } from './helpers.ts';
+import { CLI, cleanup, hangar, json, randomFile, sha256, spawnHangar, startProxy, tempDir } from './helpers.ts';
 
 const PART = 8 * 1024 * 1024;
 let server: HangarServer;
@@ -85,6 +86,32 @@ describe('hangar push', () => {
     expect(plain.stdout).not.toMatch(/hashing|uploading|%/);
     const quiet = await hangar(['push', file, '--model', 'team/notes', '--quiet'], { env });
     expect(quiet.stdout).toBe('team/notes/2\n');
+  });
+
+  it('shows progress bars when stdout is a terminal', async () => {
+    const file = join(dir, 'tty.bin');
+    await randomFile(file, PART + 1);
+    // `script` runs the command on a pseudo-terminal, as a person at a shell would.
+    const line = [process.execPath, CLI, 'push', file, '--model', 'team/tty'].map((a) => `'${a}'`).join(' ');
+    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('script', ['-qec', line, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(run.code, run.out).toBe(0);
+    expect(run.out).toMatch(/hashing .*100%/);
+    expect(run.out).toMatch(/uploading .*100%/);
+    expect(run.out).toContain('team/tty/1');
+  });
+
+  it('pushes an empty file', async () => {
+    const file = join(dir, 'empty.txt');
+    await writeFile(file, '');
+    const run = await hangar(['push', file, '--model', 'team/empty', '--json'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const { items } = await get<{ items: { size: number; sha256: string; stored: boolean }[] }>('/namespaces/team/models/empty/versions/1/artifacts');
+    expect(items).toMatchObject([{ size: 0, sha256: sha256(''), stored: true }]);
   });
 
   it('reads metrics from a wide CSV, one row per step', async () => {
