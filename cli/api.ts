@@ -1,3 +1,4 @@
+import { Agent, fetch } from 'undici';
 import { HangarError } from '../shared/errors.ts';
 import { CliCode, CliError, networkError, usage } from './errors.ts';
 
@@ -14,6 +15,13 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Connections for every request. Completing a large upload makes the server read the whole
+ * object back when its parts arrived out of order, which can take minutes: the default wait
+ * for an answer's headers (5 minutes) would cut it off, so it is long; a body that stalls still fails.
+ */
+const dispatcher = new Agent({ headersTimeout: 60 * 60 * 1000, bodyTimeout: 5 * 60 * 1000, connectTimeout: 30 * 1000 });
+
 /** The Worker's REST API (DESIGN §4), with errors turned into codes a person can act on. */
 export class Api {
   readonly base: string;
@@ -26,16 +34,16 @@ export class Api {
   }
 
   /** Sends a request; answers the response when it is 2xx, else throws the server's error. */
-  async fetch(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
+  async fetch(method: string, path: string, opts: RequestOptions = {}) {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, ...opts.headers };
-    let body: RequestInit['body'];
+    let body: string | Uint8Array | undefined;
     if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.json);
     } else if (opts.body) body = opts.body;
-    let res: Response;
+    let res: Awaited<ReturnType<typeof fetch>>;
     try {
-      res = await fetch(this.base + path, { method, headers, body, signal: opts.signal });
+      res = await fetch(this.base + path, { method, headers, body, signal: opts.signal, dispatcher });
     } catch (err) {
       throw networkError(this.url, err);
     }

@@ -61,7 +61,7 @@ const manifest = {
   version: pkg.version,
   description: pkg.description,
   type: 'module',
-  engines: { node: '>=20' },
+  engines: { node: pkg.engines.node },
   exports: {
     '.': entry('web/client/index'),
     './widget': entry('web/widget/index'),
