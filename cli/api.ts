@@ -1,4 +1,4 @@
-import { Agent, fetch } from 'undici';
+import { Agent, fetch, request } from 'undici';
 import { HangarError } from '../shared/errors.ts';
 import { CliCode, CliError, networkError, usage } from './errors.ts';
 
@@ -58,6 +58,36 @@ export class Api {
     const error = HangarError.fromEnvelope(parsed);
     if (error) throw error;
     throw notHangar(this.url, `${method} ${path} answered ${res.status} without a Hangar error`);
+  }
+
+  /**
+   * Sends raw bytes (an upload part, a small blob) and reads the JSON answer. Through undici's
+   * `request`, which writes the buffer as it is: `fetch` copies every body first, and those
+   * copies of 8 MiB parts pile up faster than the garbage collector frees them.
+   */
+  async sendBytes<T>(method: 'PUT', path: string, bytes: Uint8Array): Promise<T> {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(this.base + path, {
+        method,
+        body: bytes,
+        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) },
+        dispatcher,
+      });
+    } catch (err) {
+      throw networkError(this.url, err);
+    }
+    const text = await res.body.text().catch((err: unknown) => {
+      throw networkError(this.url, err);
+    });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw notHangar(this.url, `${method} ${path} answered ${res.statusCode} without JSON`);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return parsed as T;
+    throw HangarError.fromEnvelope(parsed) ?? notHangar(this.url, `${method} ${path} answered ${res.statusCode} without a Hangar error`);
   }
 
   /** Sends a request and reads its JSON answer. */

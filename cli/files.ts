@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { artifactPathProblem } from '../shared/names.ts';
 import { CliCode, CliError, usage } from './errors.ts';
@@ -65,12 +64,22 @@ export async function ensureUnchanged(f: LocalFile): Promise<void> {
   }
 }
 
-/** SHA-256 of a file, read as a stream (never whole in memory). */
+const HASH_CHUNK = 1024 * 1024;
+
+/** SHA-256 of a file, read piece by piece into one reused buffer (never whole in memory, no garbage per piece). */
 export async function hashFile(file: string, onBytes: (n: number) => void = () => {}): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
-    hash.update(chunk as Buffer);
-    onBytes((chunk as Buffer).length);
+  const buffer = Buffer.allocUnsafe(HASH_CHUNK);
+  const handle = await open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, HASH_CHUNK, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      onBytes(bytesRead);
+    }
+  } finally {
+    await handle.close();
   }
   return hash.digest('hex');
 }

@@ -136,8 +136,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     stopProgress();
     if (err instanceof CommanderError) {
-      // --help and --version end here too, successfully; anything else commander refused is usage.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : 2;
+      // --help and --version end here too, successfully; anything else commander refused is usage
+      // (already on stderr, through configureOutput).
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(errorJson(usage(err.message.replace(/^error:\s*/, ''))), null, 2)}\n`);
+      return 2;
     }
     const e: CliError = toCliError(err);
     process.stderr.write(formatError(e));

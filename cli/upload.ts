@@ -47,7 +47,7 @@ export async function uploadFile(
   if (f.size <= LIMITS.uploadPartBytes) {
     const bytes = await readFile(f.file);
     if (createHash('sha256').update(bytes).digest('hex') !== f.sha256) throw changed(f);
-    await api.json('PUT', `${blobs}/sha256/${f.sha256}`, { body: bytes, headers: { 'content-type': 'application/octet-stream' } }).catch((err) => {
+    await api.sendBytes('PUT', `${blobs}/sha256/${f.sha256}`, bytes).catch((err) => {
       throw isMismatch(err) ? changed(f) : err;
     });
     opts.onBytes(f.size);
@@ -63,13 +63,20 @@ export async function uploadFile(
   const missing = Array.from({ length: start.partCount }, (_, i) => i + 1).filter((n) => !held.has(n));
   for (const n of held) opts.onBytes(expectedPartSize(f.size, start.partSize, n));
   const handle = await open(f.file, 'r');
+  // One buffer per part in flight, reused: memory stays at `concurrency` parts whatever the file's size.
+  const free: Buffer[] = [];
   try {
     await pool(missing, opts.concurrency, async (n) => {
       const length = expectedPartSize(f.size, start.partSize, n);
-      const part = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(part, 0, length, (n - 1) * start.partSize);
-      if (bytesRead !== length) throw changed(f);
-      await api.json('PUT', `${upload}/parts/${n}`, { body: part, headers: { 'content-type': 'application/octet-stream' } });
+      const buffer = free.pop() ?? Buffer.allocUnsafe(start.partSize);
+      try {
+        const part = buffer.subarray(0, length);
+        const { bytesRead } = await handle.read(part, 0, length, (n - 1) * start.partSize);
+        if (bytesRead !== length) throw changed(f);
+        await api.sendBytes('PUT', `${upload}/parts/${n}`, part);
+      } finally {
+        free.push(buffer);
+      }
       opts.onBytes(length);
     });
   } finally {

@@ -9,8 +9,11 @@ import { CLI, cleanup, startProxy, tempDir } from '../../test/cli/helpers.ts';
 import { median, report } from '../figure.ts';
 
 const MiB = 1024 * 1024;
-const SIZE = 1024 * MiB;
-const ROUNDS = 3;
+// BENCH_CLI_MIB and BENCH_CLI_ROUNDS shrink the run for a quick look; the figures are for 1 GiB.
+const SIZE = Number(process.env['BENCH_CLI_MIB'] ?? 1024) * MiB;
+const ROUNDS = Number(process.env['BENCH_CLI_ROUNDS'] ?? 3);
+const PARTS = SIZE / (8 * MiB);
+const CONCURRENCY = process.env['BENCH_CLI_CONCURRENCY'];
 let server: HangarServer;
 let dir: string;
 let file: string;
@@ -78,7 +81,7 @@ async function rawUpload(namespace: string): Promise<number> {
   return performance.now() - start;
 }
 
-it('hangar push of 1 GiB against a minimal raw-API script, its memory, and a resume after a kill', async () => {
+it('hangar push of a large file against a minimal raw-API script, its memory, and a resume after a kill', async () => {
   const env = { HANGAR_URL: server.url, HANGAR_TOKEN: server.adminToken };
   const cli: number[] = [];
   const raw: number[] = [];
@@ -87,7 +90,7 @@ it('hangar push of 1 GiB against a minimal raw-API script, its memory, and a res
   // namespace, where the bytes are unknown, so every round sends all of them.
   let round = 0;
   const runCli = async (keep: boolean) => {
-    const r = await hangar(['push', file, '--model', `bench-cli-${round++}/m`], env);
+    const r = await hangar(['push', file, '--model', `bench-cli-${round++}/m`, ...(CONCURRENCY ? ['--concurrency', CONCURRENCY] : [])], env);
     expect(r.code, r.stderr).toBe(0);
     if (keep) {
       cli.push(r.ms);
@@ -115,21 +118,21 @@ it('hangar push of 1 GiB against a minimal raw-API script, its memory, and a res
   expect(idle.code, idle.stderr).toBe(0);
   const mb = (ms: number) => SIZE / 1e6 / (ms / 1000);
   report({
-    name: 'hangar push of a 1 GiB file: throughput',
+    name: `hangar push of a ${SIZE / MiB} MiB file: throughput`,
     value: Math.round(mb(median(cli)) * 10) / 10,
     unit: 'MB/s',
     baseline: Math.round(mb(median(raw)) * 10) / 10,
     goal: '≥ 0.9',
     note:
       `Hangar: \`hangar push FILE --model ns/m\` (the built dist/cli/hangar.mjs in its own Node process, default --concurrency 4): SHA-256 streamed from disk, ` +
-      'POST …/blobs/uploads, 128 parts of 8 MiB, complete, then the model, a pending version, the artifact, status ready and a wait for it; baseline: a minimal ' +
+      `POST …/blobs/uploads, ${PARTS} parts of 8 MiB, complete,` + ' then the model, a pending version, the artifact, status ready and a wait for it; baseline: a minimal ' +
       'script in the test process doing the same over the raw API (hash streamed, parts in order one at a time, complete, model, version, artifact); ' +
       `both to the Worker under wrangler dev on local R2, each round to a fresh namespace; MB = 10^6 bytes; median of ${ROUNDS} rounds after a warm-up of each, the side going first alternating.`,
     samples: cli.map((ms) => Math.round(mb(ms) * 10) / 10),
     baselineSamples: raw.map((ms) => Math.round(mb(ms) * 10) / 10),
   });
   report({
-    name: 'hangar push of a 1 GiB file: peak resident memory growth',
+    name: `hangar push of a ${SIZE / MiB} MiB file: peak resident memory growth`,
     value: Math.round(((median(rss) - idle.peakRss) / MiB) * 10) / 10,
     unit: 'MiB',
     baseline: 100,
@@ -142,7 +145,7 @@ it('hangar push of 1 GiB against a minimal raw-API script, its memory, and a res
   const proxy = await startProxy(server.url);
   const args = ['push', file, '--model', 'bench-resume/m', '--version', 'r1'];
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env, HANGAR_URL: proxy.url }, stdio: 'ignore' });
-  while (proxy.parts.length < 64) await new Promise((r) => setTimeout(r, 10));
+  while (proxy.parts.length < PARTS / 2) await new Promise((r) => setTimeout(r, 10));
   child.kill('SIGKILL');
   await new Promise((r) => child.on('close', r));
   await proxy.close();
@@ -152,7 +155,7 @@ it('hangar push of 1 GiB against a minimal raw-API script, its memory, and a res
   await again.close();
   expect(rerun.code, rerun.stderr).toBe(0);
   const resent = again.parts.filter((n) => held.includes(n)).length;
-  const missing = 128 - held.length;
+  const missing = PARTS - held.length;
   report({
     name: 'hangar push killed half-way: parts the re-run sends',
     value: again.parts.length,
@@ -160,7 +163,7 @@ it('hangar push of 1 GiB against a minimal raw-API script, its memory, and a res
     baseline: missing + 1,
     goal: '≤ 1',
     note:
-      `The push was killed (SIGKILL) once a proxy had seen 64 of 128 parts arrive; the server then held ${held.length}; the same command run again sent ` +
+      `The push was killed (SIGKILL) once a proxy had seen ${PARTS / 2} of ${PARTS} parts arrive; the server then held ${held.length}; the same command run again sent ` +
       `${again.parts.length} parts, ${resent} of them already held; baseline: the parts missing plus the one already-arrived part the goal allows.`,
   });
 });

@@ -166,6 +166,9 @@ describe('hangar push', () => {
       expect(run.stderr, args.join(' ')).toMatch(message);
     }
     expect((await server.api('/namespaces/team/models/x')).status).toBe(404);
+    const asJson = await hangar(['push', file, '--model', 'team/x', '--bogus', '--json'], { env });
+    expect(asJson.code).toBe(2);
+    expect(json<{ error: { code: string; message: string } }>(asJson).error).toMatchObject({ code: 'usage', message: "unknown option '--bogus'" });
   });
 
   it('refuses a missing file (exit 1, file-not-found) and a path that cannot be an artifact', async () => {

@@ -164,7 +164,7 @@ describe('a fresh Vite + TypeScript project', () => {
     base = `http://127.0.0.1:${port}`;
     preview = spawn(join(vite, 'node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: vite, stdio: 'ignore' });
     for (let i = 0; i < 100 && !(await fetch(base).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
-    context = await chromium.launchPersistentContext(await tempDir('hangar-chromium-'), { executablePath: CHROMIUM, headless: true, args: ARGS });
+    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), { executablePath: CHROMIUM, headless: true, args: ARGS });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
