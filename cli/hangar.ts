@@ -61,12 +61,14 @@ function program(done: (result: CommandResult, opts: GlobalOptions) => void): Co
     .option('--metrics <file>', 'metric points from a .json or .csv file')
     .option('--params <file>', 'params from a JSON object, kept as metadata (params.<key>)')
     .option('--meta <key=JSON>', 'a metadata key and its JSON value (repeatable)', collect, [])
-    .option('--concurrency <n>', 'parts and files sent at once', DEFAULT_CONCURRENCY)
+    .option('--concurrency <n>', `requests sent at once: small files side by side (default ${DEFAULT_CONCURRENCY}), and a large file's parts (default 1: in order, which the server hashes as they arrive)`)
     .option('--dry-run', 'hash and list what would be sent; send nothing');
   pushCmd.action((paths: string[]) =>
     run(pushCmd, (g) => {
       const o = pushCmd.opts();
-      return push(paths, { ...o, meta: o['meta'] as string[], model: o['model'] as string, concurrency: parseInteger(o['concurrency'] as string, '--concurrency', 1, MAX_CONCURRENCY) }, conn(g), makeOutput(g));
+      const given = o['concurrency'] === undefined ? undefined : parseInteger(o['concurrency'] as string, '--concurrency', 1, MAX_CONCURRENCY);
+      const concurrency = { files: given ?? Number(DEFAULT_CONCURRENCY), parts: given ?? 1 };
+      return push(paths, { ...o, meta: o['meta'] as string[], model: o['model'] as string, concurrency }, conn(g), makeOutput(g));
     })(),
   );
 

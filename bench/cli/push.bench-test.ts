@@ -124,7 +124,7 @@ it('hangar push of a large file against a minimal raw-API script, its memory, an
     baseline: Math.round(mb(median(raw)) * 10) / 10,
     goal: '≥ 0.9',
     note:
-      `Hangar: \`hangar push FILE --model ns/m\` (the built dist/cli/hangar.mjs in its own Node process, default --concurrency 4): SHA-256 streamed from disk, ` +
+      `Hangar: \`hangar push FILE --model ns/m\` (the built dist/cli/hangar.mjs in its own Node process, ${CONCURRENCY ? `--concurrency ${CONCURRENCY}` : 'parts in order one at a time, its default'}): SHA-256 streamed from disk, ` +
       `POST …/blobs/uploads, ${PARTS} parts of 8 MiB, complete,` + ' then the model, a pending version, the artifact, status ready and a wait for it; baseline: a minimal ' +
       'script in the test process doing the same over the raw API (hash streamed, parts in order one at a time, complete, model, version, artifact); ' +
       `both to the Worker under wrangler dev on local R2, each round to a fresh namespace; MB = 10^6 bytes; median of ${ROUNDS} rounds after a warm-up of each, the side going first alternating.`,
