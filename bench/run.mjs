@@ -44,6 +44,13 @@ const SUITES = [
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/app.bench-test.ts']],
     packages: ['vite', 'vite-plugin-pwa', 'lit', 'playwright-core', 'vitest'],
   },
+  {
+    // The built `hangar` command in its own Node process, against wrangler dev on local R2.
+    name: 'cli',
+    title: 'The hangar command against the Worker under wrangler dev, local R2',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/cli/vitest.config.ts']],
+    packages: ['wrangler', '@cloudflare/workerd-linux-64', 'commander', 'vitest'],
+  },
 ];
 
 /** Runs a command, echoing its output, and resolves with its stdout. */

@@ -1,4 +1,6 @@
-import Dexie, { type EntityTable } from 'dexie';
+// The named export, not the default: under Node's module resolution (node16) TypeScript reads dexie's
+// default export as its whole CommonJS module, and the published HangarDb type would not extend Dexie.
+import { Dexie, type EntityTable } from 'dexie';
 import type { FileType } from '../../shared/artifacts.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
 import type { Backend, TrainingData } from '../jobs/protocol.ts';
