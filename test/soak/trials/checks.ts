@@ -41,17 +41,18 @@ export function doubled(view: NamespaceView): Failure[] {
  * (a write is acknowledged when the library's call resolved), each one on a model nobody
  * deletes, on a parent nobody deleted, must be there after the final sync.
  */
-export function lost(view: NamespaceView, ledger: Ledger, clients: Set<number>): Failure[] {
+export function lost(view: NamespaceView, ledger: Ledger, clients: Set<number>, side: string): Failure[] {
   const out: Failure[] = [];
+  const on = ` (missing on server ${side})`;
   const versionsById = new Map(Object.values(view).flatMap((m) => Object.values(m.versions).map((v) => [v.id, v] as const)));
   const parents = new Map<string, ParentView>(Object.values(view).flatMap((m) => [[m.id, m] as const, ...Object.values(m.versions).map((v) => [v.id, v] as const)]));
   for (const entry of ledger.models) {
     const [client, model] = entry.split('/') as [string, string];
-    if (clients.has(Number(client)) && kept(model) && !view[model]) out.push({ class: 'lost', detail: `model ${model} created by client ${client}` });
+    if (clients.has(Number(client)) && kept(model) && !view[model]) out.push({ class: 'lost', detail: `model ${model} created by client ${client}${on}` });
   }
   for (const [id, v] of ledger.versions) {
     if (!clients.has(v.client) || !kept(v.model) || ledger.deletedVersions.has(id)) continue;
-    if (!versionsById.has(id)) out.push({ class: 'lost', detail: `version ${id} of ${v.model} made by client ${v.client}` });
+    if (!versionsById.has(id)) out.push({ class: 'lost', detail: `version ${id} of ${v.model} made by client ${v.client}${on}` });
   }
   let missingPoints = 0;
   let example = '';
@@ -63,12 +64,12 @@ export function lost(view: NamespaceView, ledger: Ledger, clients: Set<number>):
       example ||= `${id} (${p.line}) on ${p.model}${parent ? '' : ' (parent missing)'} by client ${p.client}`;
     }
   }
-  if (missingPoints) out.push({ class: 'lost', detail: `${missingPoints} metric points, e.g. ${example}` });
+  if (missingPoints) out.push({ class: 'lost', detail: `${missingPoints} metric points, e.g. ${example}${on}` });
   for (const b of ledger.blobs.values()) {
     if (!clients.has(b.client) || !kept(b.model) || ledger.deletedVersions.has(b.parentId)) continue;
     const parent = parents.get(b.parentId);
     if (!parent?.artifacts.some((a) => a.startsWith(`${b.path} ${b.sha256} `))) {
-      out.push({ class: 'lost', detail: `artifact ${b.path} (${b.bytes.length} bytes) by client ${b.client}${parent ? '' : ' (parent missing)'}` });
+      out.push({ class: 'lost', detail: `artifact ${b.path} (${b.bytes.length} bytes) by client ${b.client}${parent ? '' : ' (parent missing)'}${on}` });
     }
   }
   return out;

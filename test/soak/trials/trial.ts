@@ -257,7 +257,7 @@ export async function runTrial(seed: number, servers: Servers): Promise<TrialRes
         if (diff.length) failures.push({ class: 'diverged', detail: `client ${c.index} vs server ${side}: ${diff.join('; ')}`.slice(0, 600) });
       }
       failures.push(...doubled(theirs));
-      failures.push(...lost(theirs, ledger, new Set(group.map((c) => c.index))));
+      failures.push(...lost(theirs, ledger, new Set(group.map((c) => c.index)), side));
       failures.push(...(await blobs(server, ns, theirs, ledger, group.map((c) => c.hangar))));
       failures.push(...(await clocks(server, ns)));
     } catch (err) {
