@@ -46,7 +46,7 @@ export async function replicaView(hangar: Hangar, ns: string): Promise<Namespace
   const out: NamespaceView = {};
   const models = (await db.models.where('namespace').equals(ns).toArray()).filter((m) => m.deletedAt === null);
   const parentView = async (id: string): Promise<ParentView> => ({
-    metadata: sortedObject((await db.metadata.where('parentId').equals(id).toArray()).map((m) => [m.key, m.value])),
+    metadata: sortedObject((await db.metadata.where('parentId').equals(id).toArray()).filter((m) => !m.deleted).map((m) => [m.key, m.value])),
     points: sorted((await db.metrics.where('[parentId+key+step]').between([id], [id, []]).toArray()).map(pointLine)),
     artifacts: sorted((await db.artifacts.where('parentId').equals(id).toArray()).map(artifactLine)),
   });
