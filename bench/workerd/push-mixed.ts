@@ -2,20 +2,16 @@
 // kind uses, and its time against a per-mutation peer, in the same workerd.
 import { env } from 'cloudflare:test';
 import { expect } from 'vitest';
-import { utf8Length } from '../../shared/encoding.ts';
 import { uuidv7 } from '../../shared/ids.ts';
-import { LIMITS } from '../../shared/limits.ts';
 import type { PushResponse, WireMutation } from '../../shared/sync.ts';
 import type { Caller } from '../../worker/env.ts';
 import { QueryBudget } from '../../worker/domain/sync/budget.ts';
 import { RowCache } from '../../worker/domain/sync/cache.ts';
 import { applyOne, push } from '../../worker/domain/sync/push.ts';
 import { limitedD1, type D1Usage } from '../../test/workerd/d1-limits.ts';
-import { hlc, mixedOps } from '../../test/workerd/sync-client.ts';
+import { hlc, mixedOps, pushSize } from '../../test/workerd/sync-client.ts';
 
 const ADMIN: Caller = { tokenId: null, namespace: '*', role: 'admin', origins: null };
-/** What the client engine keeps a push body under (web/client/sync/engine.ts: PUSH_BYTES). */
-const PUSH_BYTES = LIMITS.jsonBodyBytes - 16 * 1024;
 export const MIXED = 500;
 
 let namespaces = 0;
@@ -40,14 +36,7 @@ export async function pushMixed(ns: string, mutations: WireMutation[]): Promise<
   let maxQueries = 0;
   let pending = mutations;
   while (pending.length) {
-    let bytes = 0;
-    let n = 0;
-    while (n < pending.length && n < LIMITS.mutationsPerPush) {
-      const size = utf8Length(JSON.stringify(pending[n]!.args)) + 128;
-      if (n && bytes + size > PUSH_BYTES) break;
-      bytes += size;
-      n++;
-    }
+    const n = pushSize(pending);
     const usage: D1Usage = { queries: 0 };
     const out: PushResponse = await push(limitedD1(env.DB, usage), ADMIN, ns, { clientId, afterSeq: acked, mutations: pending.slice(0, n) });
     pushes++;

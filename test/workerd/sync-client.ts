@@ -18,6 +18,19 @@ export type Op = { name: string; args: unknown; hlc?: string };
 /** What the client engine keeps a push body under (web/client/sync/engine.ts: PUSH_BYTES). */
 const PUSH_BYTES = LIMITS.jsonBodyBytes - 16 * 1024;
 
+/** How many of `pending` one push sends, as the client engine batches: at most LIMITS.mutationsPerPush, args under the body limit. */
+export function pushSize(pending: { args: unknown }[]): number {
+  let bytes = 0;
+  let n = 0;
+  while (n < pending.length && n < LIMITS.mutationsPerPush) {
+    const size = utf8Length(JSON.stringify(pending[n]!.args)) + 128;
+    if (n && bytes + size > PUSH_BYTES) break;
+    bytes += size;
+    n++;
+  }
+  return n;
+}
+
 export interface PushAllStats {
   /** Pushes sent. */
   pushes: number;
@@ -55,14 +68,7 @@ export function syncClient(ns: string, token?: string) {
       let pending = this.stamp(ops);
       const stats: PushAllStats = { pushes: 0, maxQueries: 0, queries: 0, results: [] };
       while (pending.length) {
-        let bytes = 0;
-        let n = 0;
-        while (n < pending.length && n < LIMITS.mutationsPerPush) {
-          const size = utf8Length(JSON.stringify(pending[n]!.args)) + 128;
-          if (n && bytes + size > PUSH_BYTES) break;
-          bytes += size;
-          n++;
-        }
+        const n = pushSize(pending);
         const r = await send(acked, pending.slice(0, n));
         expect(r.status, JSON.stringify(r.body).slice(0, 500)).toBe(200);
         stats.pushes++;
