@@ -81,16 +81,20 @@ describe('version lifecycle in the library (DESIGN §3a)', () => {
     expect((await v.refresh()).status).toBe('ready');
   });
 
-  it('never lets a pulled status make ready a version this device holds pending', async () => {
+  it('never lets a pulled status undo a status change this device has not pushed yet', async () => {
     const h = await registry();
     const m = await h.newModel({ namespace: 'team', name: 'churn' });
     const v = await m.newVersion({ status: 'pending' });
     await v.uploadArtifacts([{ file: new Blob(['epoch 1']), path: 'epoch1.bin' }]);
-    // The server derived ready from the bytes (an older server, or a stale answer): declared pending here wins.
-    await h.db.outbox.clear();
+    // Its pending create not answered yet: a pulled ready does not make it ready here.
     await pull(h.db, [statusChange(v.id, 'ready')]);
     expect((await v.refresh()).status).toBe('pending');
     expect(await codeOf(h.find('team/churn'))).toBe('version-not-found');
+    // Once answered, a served ready is what the server holds declared (another device marked it
+    // ready): this device follows, so every replica agrees.
+    await h.db.outbox.clear();
+    await pull(h.db, [statusChange(v.id, 'ready')]);
+    expect((await v.refresh()).status).toBe('ready');
     // Marked ready here, its status change not yet pushed: a pulled `pending` does not undo it.
     await v.markReady();
     await pull(h.db, [statusChange(v.id, 'pending')]);

@@ -35,12 +35,15 @@ export async function localStatus(db: HangarDb, versionId: string, declared: Ver
 
 /**
  * The status to keep when the server reports `served` for a version. `failed` always wins (it
- * is final everywhere); otherwise a version this device still holds pending (declared pending
- * here, or its create or status change not yet answered by the server) keeps its own status, so
- * the server's view, which may not know of the local pending yet, never makes it ready early.
+ * is final everywhere); a version whose create or status change made here is not answered yet
+ * keeps its own status, so a server that does not know of it yet never makes it ready early;
+ * otherwise the server's status holds (a served `ready` means it holds the version declared
+ * ready, by its creator or another device), so every replica agrees.
  */
 export function pulledStatus(row: VersionRecord, served: VersionStatus, heldHere: boolean): VersionStatus {
   if (served === 'failed' || row.status === 'failed') return 'failed';
-  if (row.declaredStatus === 'pending' || heldHere) return row.status;
+  // Served ready means the server holds it declared ready (by its creator, or another device):
+  // only a change made here and not answered yet keeps the local status on top.
+  if (heldHere) return row.status;
   return served;
 }

@@ -123,7 +123,8 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         if (!row) break;
         const status = pulledStatus(row, d.status as VersionStatus, pending.versions.has(row.id));
         // Failed is final here too: a later markReady on this device is refused, as the server would.
-        const declared = status === 'failed' && row.declaredStatus && row.declaredStatus !== 'failed' ? { declaredStatus: 'failed' as const } : {};
+        // Served ready or failed is what the server holds declared; the local declared status follows.
+        const declared = status !== 'pending' && row.declaredStatus && row.declaredStatus !== status ? { declaredStatus: status } : {};
         if (status !== row.status || 'declaredStatus' in declared) await db.versions.update(c.entityId, { status, ...declared, updatedAt: now });
         break;
       }
