@@ -113,6 +113,17 @@ describe('model and version deletes keep their clock', () => {
     expect(kinds(again)).toEqual(['deleted']);
     expect((await call('GET', '/namespaces/del3/models/vs/versions')).body.items).toEqual([]);
   });
+  it('a revival sets every field at its clock: an update older than it loses, as on every device', async () => {
+    const c = syncClient('del5');
+    const m = await newModelOp('del5', 'again', { description: 'first' });
+    await c.push([{ ...m, hlc: at(-40_000) }, { name: 'model.delete', args: { id: m.args.id }, hlc: at(-30_000) }]);
+    await c.push([{ name: 'model.create', args: { id: m.args.id, name: 'again', task: 'new' }, hlc: at(-10_000) }]);
+    // Later than the delete, older than the revival (another device, pushed late).
+    const late = await syncClient('del5').push([{ name: 'model.update', args: { id: m.args.id, fields: { description: 'stale' } }, hlc: at(-20_000, 'o') }]);
+    expect(kinds(late)).toEqual(['applied']);
+    expect((await call('GET', '/namespaces/del5/models/again')).body).toMatchObject({ task: 'new', description: null });
+  });
+
   it('records the clock of a version deleted over REST too', async () => {
     await call('POST', '/namespaces/del4/models', { body: { name: 'rv' } });
     const v = (await call('POST', '/namespaces/del4/models/rv/versions', { body: {} })).body;

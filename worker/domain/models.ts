@@ -36,8 +36,8 @@ function givenFields(input: Partial<Record<(typeof MODEL_FIELDS)[number], string
  * creating the same model merge and never blank each other's values); the change-log row
  * carries only those. A revived model starts afresh: what the deleted one held (its metadata,
  * metrics, artifacts) goes with the tombstone, its versions stay deleted and keep their numbers,
- * and every field it does not give keeps the delete's clock, so a write older than the delete
- * still loses.
+ * and every field is set at the create's clock (null when not given), so a write older than the
+ * revival loses, on the server as on every device.
  */
 export function modelCreateWrites(
   db: D1Database,
@@ -51,8 +51,10 @@ export function modelCreateWrites(
   const given = givenFields(input);
   const value = (f: string) => given[f] ?? null;
   const floor = existing ? deleteClock(existing) : '';
+  // A revival sets every field (null when not given) at the create's clock, which is later than
+  // the delete's: its change-log row says so, and every device applies it alike.
   const clocks = JSON.stringify({
-    ...(floor ? { deleted: floor, ...Object.fromEntries(MODEL_FIELDS.map((f) => [f, floor])) } : {}),
+    ...(floor ? { deleted: floor, ...Object.fromEntries(MODEL_FIELDS.map((f) => [f, hlc])) } : {}),
     ...Object.fromEntries(Object.keys(given).map((f) => [f, hlc])),
   });
   const write = existing
