@@ -148,7 +148,14 @@ export async function runOp(hangar: Hangar, ns: string, client: number, kind: Op
       }
       case 'version.status': {
         if (!version) return 'skipped';
-        await version.update({ status: rng.chance(0.8) ? 'ready' : 'failed' });
+        const wanted = rng.chance(0.8) ? 'ready' : 'failed';
+        // A failed version stays failed: marking it ready is a user's error the library refuses.
+        if (wanted === 'ready' && version.status === 'failed') {
+          const refused = await version.markReady().then(() => false, (err: { code?: string }) => err.code === 'invalid-argument');
+          if (!refused) throw new Error(`marking failed version ${version.id} ready was not refused`);
+          return 'refused';
+        }
+        await version.update({ status: wanted });
         return 'done';
       }
       case 'version.delete': {
