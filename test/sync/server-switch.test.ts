@@ -73,6 +73,26 @@ describe('changing server (DESIGN §6)', () => {
     await fresh.hangar.close();
   });
 
+  it('brings along the bytes it only knew of: fetched from the old server before it moves', async () => {
+    const a = await syncedRegistry(one, tokenOne, ['team']);
+    const v = await (await a.hangar.newModel({ namespace: 'team', name: 'known-of' })).newVersion();
+    const data = bytes(5000, 11);
+    await v.uploadArtifacts([{ path: 'data.bin', file: new Blob([data]) }]);
+    await a.hangar.syncNow();
+    // b pulled the artifact's record, never its bytes; then it moves to server two.
+    const b = await syncedRegistry(one, tokenOne, ['team']);
+    await b.hangar.syncNow();
+    await b.hangar.sync({ url: two.url, token: tokenTwo, namespaces: ['team'], intervalMs: 3_600_000 });
+    await b.hangar.syncNow();
+    const sha = (await b.hangar.db.artifacts.where('parentId').equals(v.id).first())!.sha256!;
+    const res = await two.api(`/namespaces/team/blobs/sha256/${sha}`);
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
+    expect((await (await two.api('/namespaces/team/models/known-of/versions/1')).json()).status).toBe('ready');
+    await a.hangar.close();
+    await b.hangar.close();
+  });
+
   it('does not upload back the bytes it downloaded', async () => {
     const a = await syncedRegistry(one, tokenOne, ['team']);
     const v = await (await a.hangar.newModel({ namespace: 'team', name: 'downloaded' })).newVersion();

@@ -159,3 +159,17 @@ export async function pinParent(ctx: ClientContext, parentId: string, onProgress
   }
   onProgress?.({ loaded: total, total });
 }
+
+/**
+ * Before this device leaves a server for another: downloads the bytes of the namespaces'
+ * artifacts it lacks, so the re-seed offers the new server every blob, not only the ones made
+ * here. Best effort: bytes the old server cannot give (unreachable, gone) stay missing, and the
+ * new server keeps their versions pending until someone uploads them (DESIGN §3a).
+ */
+export async function fetchMissingBlobs(db: HangarDb, downloads: BlobDownloader, namespaces: string[]): Promise<void> {
+  const wanted = new Set(namespaces);
+  const rows = await db.artifacts.filter((r) => wanted.has(r.namespace) && r.sha256 !== null && r.url === null).toArray();
+  const held = await storedDigests(db, rows.map((r) => r.sha256!));
+  const missing = [...new Map(rows.filter((r) => !held.has(r.sha256!)).map((r) => [r.sha256!, r])).values()];
+  for (const r of missing) await downloads.fetch(r.namespace, r.sha256!, r.size).catch(() => undefined);
+}

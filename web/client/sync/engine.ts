@@ -6,7 +6,7 @@ import { namespaceSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import type { ClientContext } from '../context.ts';
 import { summarize } from './backoff.ts';
-import { BlobDownloader, uploadNamespace } from './blobs.ts';
+import { BlobDownloader, fetchMissingBlobs, uploadNamespace } from './blobs.ts';
 import { adoptOffset, loadOffset } from './clock.ts';
 import { NetworkError, SyncHttp } from './http.ts';
 import { pullNamespace } from './pull.ts';
@@ -109,6 +109,10 @@ export class SyncEngine {
     // A round for the old server still in flight would write its cursors and seqs over the new
     // server's: let it end first, and start no other.
     await this.quiesce();
+    const leaving = (await db.state.get(CONFIG))?.value as SyncOptions | undefined;
+    if (leaving && leaving.url !== opts.url && this.http) {
+      await fetchMissingBlobs(db, this.downloads, leaving.namespaces.filter((ns) => opts.namespaces.includes(ns)));
+    }
     await db.transaction('rw', db.state, async () => {
       const before = (await db.state.get(CONFIG))?.value as SyncOptions | undefined;
       // A first server gets the whole outbox, which holds every write since the registry began;
