@@ -61,7 +61,7 @@ function program(done: (result: CommandResult, opts: GlobalOptions) => void): Co
     .option('--metrics <file>', 'metric points from a .json or .csv file')
     .option('--params <file>', 'params from a JSON object, kept as metadata (params.<key>)')
     .option('--meta <key=JSON>', 'a metadata key and its JSON value (repeatable)', collect, [])
-    .option('--concurrency <n>', `requests sent at once: small files side by side (default ${DEFAULT_CONCURRENCY}), and a large file's parts (default 1)`)
+    .option('--concurrency <n>', `requests sent at once: small files side by side (default ${DEFAULT_CONCURRENCY}), and a large file's parts (default 1: in order, which the server hashes as they arrive)`)
     .option('--dry-run', 'hash and list what would be sent; send nothing');
   pushCmd.action((paths: string[]) =>
     run(pushCmd, (g) => {

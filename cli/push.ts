@@ -119,9 +119,9 @@ export async function push(args: string[], opts: PushOptions, conn: Connection, 
 }
 
 /**
- * Small files go side by side; a large one sends its parts `concurrency.parts` at a time (one by
- * default). The server hashes the stored object once on completion, whatever order the parts
- * came in.
+ * Small files go side by side; a large one sends its parts `concurrency.parts` at a time. One at
+ * a time is the default: parts that arrive in order are hashed by the server as they come, while
+ * parts out of order make it read the whole object again to complete (measured in bench/cli).
  */
 async function sendFiles(api: Api, namespace: string, files: HashedFile[], concurrency: PushOptions['concurrency'], out: Output): Promise<UploadResult[]> {
   const bar = out.progress('uploading', files.reduce((s, f) => s + f.size, 0));

@@ -18,8 +18,10 @@ export interface UploadRow {
   r2_key: string;
   r2_upload_id: string;
   created_at: number;
-  // The table's hashed_parts and digest_state columns (migration 0003) held a running digest of
-  // parts sent in order; completion now hashes the stored object, so nothing reads them.
+  /** How many leading parts the running digest covers (0: none). */
+  hashed_parts: number;
+  /** The running digest after them, JSON (a `RunningDigest`). */
+  digest_state: string | null;
 }
 
 export interface UploadPartRow {
@@ -104,8 +106,25 @@ export async function listUploadParts(db: D1Database, uploadId: string): Promise
 
 export function insertUpload(db: D1Database, u: UploadRow): D1PreparedStatement {
   return db
-    .prepare('INSERT INTO uploads (id, namespace, sha256, size, part_size, r2_key, r2_upload_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    .prepare('INSERT INTO uploads (id, namespace, sha256, size, part_size, r2_key, r2_upload_id, created_at, hashed_parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)')
     .bind(u.id, u.namespace, u.sha256, u.size, u.part_size, u.r2_key, u.r2_upload_id, u.created_at);
+}
+
+/**
+ * The statements that keep an upload's running digest true to the parts R2 holds, after part
+ * `n` was stored. With `next` (part `n` hashed on top of parts 1…n-1), the digest moves on if it
+ * still covered exactly those; otherwise, or when the part replaced one the digest covers (a
+ * re-send, or two sends racing), or with `next` null (the state could not be carried on), the
+ * digest is dropped and completion reads the object instead.
+ */
+export function advanceDigest(db: D1Database, uploadId: string, n: number, next: string | null | undefined): D1PreparedStatement[] {
+  // null: part n came in order but could not be hashed on (a state this code cannot read).
+  const drop = db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND hashed_parts >= ?').bind(uploadId, next === null ? n - 1 : n);
+  if (next == null) return [drop];
+  return [
+    db.prepare('UPDATE uploads SET hashed_parts = ?, digest_state = ? WHERE id = ? AND hashed_parts = ?').bind(n, next, uploadId, n - 1),
+    db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND changes() = 0').bind(uploadId),
+  ];
 }
 
 /**
