@@ -1,6 +1,7 @@
 import { ErrorCode, HangarError } from '../shared/errors.ts';
-import { hlcAheadMs, HybridClock, isHlcWithinDrift } from '../shared/hlc.ts';
+import { hlcAheadMs, HybridClock } from '../shared/hlc.ts';
 import { LIMITS } from '../shared/limits.ts';
+import { clockVerdict } from '../shared/rules.ts';
 
 // One clock per isolate. Writes made through REST are stamped with it; writes that arrive
 // through sync carry the client's own clock.
@@ -30,7 +31,7 @@ export const observeHlc = (hlc: string): boolean => serverClock().receive(hlc);
  */
 export function checkClock(hlc: string): void {
   const now = Date.now();
-  if (!isHlcWithinDrift(hlc, now)) {
+  if (clockVerdict(hlc, now) !== 'ok') {
     throw new HangarError(
       ErrorCode.ClockSkew,
       `This change is stamped ${Math.round(hlcAheadMs(hlc, now) / 1000)} s ahead of the server's time, more than the ${LIMITS.maxClockDriftMs / 1000} s allowed; correct the device's clock by the server's time and stamp it again.`,
