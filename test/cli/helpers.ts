@@ -81,6 +81,9 @@ export interface ProxyOptions {
 export async function startProxy(target: string, opts: ProxyOptions = {}): Promise<Proxy> {
   const upstream = new URL(target);
   const parts: number[] = [];
+  // Forwarded requests not yet settled: close() waits for them, so a part whose bytes all
+  // reached the proxy before its client died is on the server (or refused) when close() returns.
+  const inFlight = new Set<Promise<void>>();
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const part = req.method === 'PUT' ? /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url ?? '') : null;
     if (opts.dropAfterParts !== undefined && parts.length >= opts.dropAfterParts) {
@@ -107,6 +110,11 @@ export async function startProxy(target: string, opts: ProxyOptions = {}): Promi
       },
     );
     fwd.on('error', () => res.destroy());
+    const settled = new Promise<void>((r) => fwd.on('close', r));
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+    // A client that died mid-body: the server must not wait for the rest.
+    req.on('close', () => { if (!req.complete) fwd.destroy(); });
     req.pipe(fwd);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -114,10 +122,13 @@ export async function startProxy(target: string, opts: ProxyOptions = {}): Promi
   return {
     url: `http://127.0.0.1:${port}`,
     parts,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: async () => {
+      await Promise.all([...inFlight]);
+      await new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      });
+    },
   };
 }
 
