@@ -119,6 +119,19 @@ const rows: Row[] = [
     want: async () => [['weights.bin', await digest(1)]],
   },
   {
+    rule: 'deletes: a version deleted while an alias moves onto it takes the alias along',
+    setup: async (h, m) => {
+      const mm = await model(h, m);
+      await mm.newVersion();
+      await mm.newVersion();
+    },
+    first: async (h, m) => (await version(h, m, 1)).delete(),
+    second: async (h, m) => (await model(h, m)).setAlias('prod', 1),
+    expect: async (h, m) => (await model(h, m)).aliases(),
+    conflicts: ['deleted'],
+    want: () => ({}),
+  },
+  {
     rule: 'deletes: a delete wins over a concurrent update',
     first: async (h, m) => (await model(h, m)).delete(),
     second: async (h, m) => void (await (await model(h, m)).update({ description: 'too late' })),

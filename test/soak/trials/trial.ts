@@ -1,3 +1,4 @@
+import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../../shared/sync.ts';
 import { openRegistry, type Hangar } from '../../../web/client/index.ts';
 import type { HangarServer } from '../../browser/server.ts';
 import { blobs, clocks, doubled, lost, type Failure } from './checks.ts';
@@ -254,7 +255,10 @@ export async function runTrial(seed: number, servers: Servers): Promise<TrialRes
       const theirs = await serverView(server, ns);
       for (const c of group) {
         const diff = differences(await replicaView(c.hangar, ns), theirs);
-        if (diff.length) failures.push({ class: 'diverged', detail: `client ${c.index} vs server ${side}: ${diff.join('; ')}`.slice(0, 600) });
+        if (diff.length) {
+          failures.push({ class: 'diverged', detail: `client ${c.index} vs server ${side}: ${diff.join('; ')}`.slice(0, 600) });
+          if (process.env.SOAK_DEBUG) await debugDump(server, ns, c, side === 'a' ? tokenA : tokenB!);
+        }
       }
       failures.push(...doubled(theirs));
       failures.push(...lost(theirs, ledger, new Set(group.map((c) => c.index)), side));
@@ -266,6 +270,18 @@ export async function runTrial(seed: number, servers: Servers): Promise<TrialRes
   }
   await closeAll(clients);
   return { seed, ms: Date.now() - started, failures, faults, ops };
+}
+
+/** SOAK_DEBUG=1: the server's change log and the diverged replica's own record, to read a failure by. */
+async function debugDump(server: HangarServer, ns: string, c: Client, token: string): Promise<void> {
+  const res = await fetch(`${server.url}/api/v1/namespaces/${ns}/sync/pull?clientId=01a00000-0000-7000-8000-000000000000&cursor=0`, { headers: { authorization: `Bearer ${token}`, [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) } });
+  const log = res.ok ? ((await res.json()) as { changes: unknown[] }).changes : await res.text();
+  const db = c.hangar.db;
+  console.log(JSON.stringify({
+    client: c.index,
+    serverLog: log,
+    local: { aliases: await db.aliases.toArray(), aliasHistory: await db.aliasHistory.toArray(), versions: await db.versions.toArray(), conflicts: await db.conflicts.toArray(), state: await db.state.toArray() },
+  }, null, 1));
 }
 
 async function closeAll(clients: Client[]): Promise<void> {

@@ -130,6 +130,9 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
       }
       case 'version.delete':
         await db.versions.update(c.entityId, { deletedAt: now, updatedAt: now });
+        // No alias points at a deleted version: not even a move made here and not pushed yet
+        // (the server answers it with a `deleted` conflict).
+        await db.aliases.where('versionId').equals(c.entityId).delete();
         break;
       case 'metadata.set': {
         const row = await db.metadata.get([c.entityId, d.key as string]);

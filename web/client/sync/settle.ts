@@ -139,6 +139,10 @@ async function showTheirs(db: HangarDb, c: ConflictRecord): Promise<void> {
     const key: [string, string] = [args.modelId as string, args.alias as string];
     if (theirs) await db.aliases.put({ modelId: key[0], alias: key[1], versionId: theirs.versionId, updatedAt: Date.now() });
     else await db.aliases.delete(key);
+  } else if (c.kind === 'deleted' && c.mutation.name === 'alias.set') {
+    // Moved onto a version deleted meanwhile: the server removed its aliases, so does this device.
+    const key: [string, string] = [args.modelId as string, args.alias as string];
+    if ((await db.aliases.get(key))?.versionId === args.versionId) await db.aliases.delete(key);
   } else if (c.kind === 'deleted' && c.mutation.name === 'version.create') {
     // Made on a model deleted meanwhile: the version goes too, as on the server.
     await db.versions.update(args.id as string, { deletedAt: Date.now() });
