@@ -65,6 +65,38 @@ describe('version lifecycle across registries', () => {
     await b.hangar.close();
   });
 
+  it('a device that marks ready a version another device made ready meanwhile ends ready, as the server serves it', async () => {
+    const a = await syncedRegistry(server, token, ['life']);
+    const b = await syncedRegistry(server, token, ['life']);
+    const model = await a.hangar.newModel({ namespace: 'life', name: 'both-done' });
+    const v = await model.newVersion({ status: 'pending' });
+    await v.uploadArtifacts([{ path: 'weights.bin', file: bytes(500, 9) }]);
+    await a.hangar.syncNow();
+    await b.hangar.syncNow();
+    const onB = await b.hangar.find('life/both-done/1');
+    expect(onB.status).toBe('pending');
+
+    // B says done while offline; it lacks the bytes, so it still shows pending here.
+    b.net.offline = true;
+    await onB.markReady();
+    expect((await onB.refresh()).status).toBe('pending');
+    // A says done too, and the server serves it ready.
+    await v.markReady();
+    await a.hangar.syncNow();
+    const res = await server.api('/namespaces/life/models/both-done/versions/1');
+    expect(((await res.json()) as { status: string }).status).toBe('ready');
+
+    // B's round learns the server's time first (a pull, which sees "ready" while B's own
+    // change waits), then pushes a change that changes nothing on the server: B must end ready.
+    b.net.offline = false;
+    await b.hangar.syncNow();
+    await b.hangar.syncNow();
+    expect((await onB.refresh()).status).toBe('ready');
+    expect((await b.hangar.find('life/both-done')).id).toBe(v.id);
+    await a.hangar.close();
+    await b.hangar.close();
+  });
+
   it('serves a version whose training failed as failed everywhere, never as ns/m', async () => {
     const a = await syncedRegistry(server, token, ['life']);
     const b = await syncedRegistry(server, token, ['life']);

@@ -40,6 +40,11 @@ export interface VersionRecord {
    * failed); absent on versions only pulled. Not indexed, so no schema version is needed.
    */
   declaredStatus?: VersionStatus;
+  /**
+   * The status the server last served for it, kept even while a change made here waits to be
+   * answered (when `status` stays this device's own); taken up once the change is answered.
+   */
+  servedStatus?: VersionStatus;
   clocks: Clocks;
   createdAt: number;
   updatedAt: number;

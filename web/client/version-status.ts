@@ -34,6 +34,29 @@ export async function localStatus(db: HangarDb, versionId: string, declared: Ver
 }
 
 /**
+ * Takes in the status the server serves for a version (see {@link pulledStatus}); a served
+ * ready or failed is what the server holds declared, so the local declared status follows.
+ * Runs inside a write transaction over `versions`.
+ */
+export async function followServed(db: HangarDb, row: VersionRecord, served: VersionStatus, heldHere: boolean): Promise<void> {
+  const status = pulledStatus(row, served, heldHere);
+  const declared = status !== 'pending' && row.declaredStatus && row.declaredStatus !== status ? { declaredStatus: status } : {};
+  if (status !== row.status || row.servedStatus !== served || 'declaredStatus' in declared) {
+    await db.versions.update(row.id, { status, servedStatus: served, ...declared, updatedAt: Date.now() });
+  }
+}
+
+/**
+ * Once this device's own status change or create is answered, the status the server served
+ * meanwhile holds where it is further along (ready or failed while this device still shows
+ * pending): the server logs no new status for a change that did not change what it serves.
+ */
+export async function settleServed(db: HangarDb, versionId: string): Promise<void> {
+  const row = await db.versions.get(versionId);
+  if (row?.servedStatus && RANK[row.servedStatus] > RANK[row.status]) await followServed(db, row, row.servedStatus, false);
+}
+
+/**
  * The status to keep when the server reports `served` for a version. `failed` always wins (it
  * is final everywhere); a version whose create or status change made here is not answered yet
  * keeps its own status, so a server that does not know of it yet never makes it ready early;

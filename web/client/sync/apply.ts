@@ -6,7 +6,7 @@ import type { Change } from '../../../shared/sync.ts';
 import { VERSION_FIELDS, type VersionStatus } from '../../../shared/versions.ts';
 import type { HangarDb, MetadataRecord, OutboxRecord } from '../db.ts';
 import { parentMetrics } from '../parent.ts';
-import { pulledStatus } from '../version-status.ts';
+import { followServed } from '../version-status.ts';
 
 /** The tables a pulled page writes, for the transaction that applies it. */
 export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints];
@@ -104,6 +104,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
             description: (d.description as string | null) ?? null,
             framework: (d.framework as string | null) ?? null,
             status: (d.status as VersionStatus) ?? 'ready',
+            servedStatus: (d.status as VersionStatus) ?? 'ready',
             clocks: Object.fromEntries(VERSION_FIELDS.map((f) => [f, c.hlc])),
             createdAt: now,
             updatedAt: now,
@@ -113,19 +114,15 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           break;
         }
         const { won, clocks } = mergeFields(row.clocks, d, c.hlc, VERSION_FIELDS);
-        const numbered = c.op === 'create' ? { number: d.number as number, numberConfirmed: true } : {};
+        const numbered = c.op === 'create' ? { number: d.number as number, numberConfirmed: true, ...(d.status ? { servedStatus: d.status as VersionStatus } : {}) } : {};
         await db.versions.update(c.entityId, { ...won, ...numbered, clocks, updatedAt: now });
         touched.add(row.modelId);
         break;
       }
       case 'version.status': {
         const row = await db.versions.get(c.entityId);
-        if (!row) break;
-        const status = pulledStatus(row, d.status as VersionStatus, pending.versions.has(row.id));
         // Failed is final here too: a later markReady on this device is refused, as the server would.
-        // Served ready or failed is what the server holds declared; the local declared status follows.
-        const declared = status !== 'pending' && row.declaredStatus && row.declaredStatus !== status ? { declaredStatus: status } : {};
-        if (status !== row.status || 'declaredStatus' in declared) await db.versions.update(c.entityId, { status, ...declared, updatedAt: now });
+        if (row) await followServed(db, row, d.status as VersionStatus, pending.versions.has(row.id));
         break;
       }
       case 'version.delete':

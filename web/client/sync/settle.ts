@@ -4,6 +4,8 @@ import { uuidv7 } from '../../../shared/ids.ts';
 import type { MutationResult } from '../../../shared/sync.ts';
 import { checkpointFiles } from '../checkpoints.ts';
 import type { ConflictRecord, HangarDb, OutboxRecord } from '../db.ts';
+import { settleServed } from '../version-status.ts';
+import { pendingOf } from './apply.ts';
 import { nsState, nsKey } from './state.ts';
 
 /** The tables settling a push writes. */
@@ -22,17 +24,25 @@ const MISSING = new Set<string>([ErrorCode.ModelNotFound, ErrorCode.VersionNotFo
 export async function settle(db: HangarDb, ns: string, batch: OutboxRecord[], results: MutationResult[], lastMutationSeq: number): Promise<boolean> {
   const bySeq = new Map(batch.map((m) => [m.seq!, m]));
   let reseed = false;
+  const answered = new Set<string>();
   for (const r of results) {
     const m = bySeq.get(r.seq);
     if (!m) continue;
     await db.outbox.delete(r.seq);
-    if (r.status === 'applied') continue;
+    if (r.status === 'applied') {
+      if (pendingOf([m]).versions.size) answered.add((m.args as { id: string }).id);
+      continue;
+    }
     if (r.status === 'rejected' && MISSING.has(r.error.code) && (await holdsTarget(db, m))) {
       reseed = true;
       continue;
     }
     if (await alreadySo(db, m, r)) continue;
     await recordConflict(db, ns, m, r);
+  }
+  if (answered.size) {
+    const waiting = pendingOf(await db.outbox.where('namespace').equals(ns).toArray()).versions;
+    for (const id of answered) if (!waiting.has(id)) await settleServed(db, id);
   }
   const s = await nsState(db, ns);
   await db.state.put({ key: nsKey(ns), value: { ...s, afterSeq: Math.max(s.afterSeq, lastMutationSeq), ...(reseed ? { reseed: true } : {}) } });
