@@ -93,6 +93,32 @@ describe('changing server (DESIGN §6)', () => {
     await b.hangar.close();
   });
 
+  it('moved while offline, it fetches those bytes from the old server in a later round and sends them on', async () => {
+    const a = await syncedRegistry(one, tokenOne, ['team']);
+    const v = await (await a.hangar.newModel({ namespace: 'team', name: 'owed' })).newVersion();
+    const data = bytes(7000, 13);
+    await v.uploadArtifacts([{ path: 'data.bin', file: new Blob([data]) }]);
+    await a.hangar.syncNow();
+    const b = await syncedRegistry(one, tokenOne, ['team']);
+    await b.hangar.syncNow();
+    // Offline at the move: the old server cannot give the bytes now.
+    b.net.offline = true;
+    await b.hangar.sync({ url: two.url, token: tokenTwo, namespaces: ['team'], intervalMs: 3_600_000 });
+    await b.hangar.syncNow().catch(() => undefined);
+    b.net.offline = false;
+    await b.hangar.syncNow();
+    // The first round back fetches them from server one; the upload to server two follows.
+    await b.hangar.syncNow();
+    const sha = (await b.hangar.db.artifacts.where('parentId').equals(v.id).first())!.sha256!;
+    const res = await two.api(`/namespaces/team/blobs/sha256/${sha}`);
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
+    expect((await (await two.api('/namespaces/team/models/owed/versions/1')).json()).status).toBe('ready');
+    expect(await b.hangar.db.state.get('sync.previous')).toBeUndefined();
+    await a.hangar.close();
+    await b.hangar.close();
+  });
+
   it('does not upload back the bytes it downloaded', async () => {
     const a = await syncedRegistry(one, tokenOne, ['team']);
     const v = await (await a.hangar.newModel({ namespace: 'team', name: 'downloaded' })).newVersion();

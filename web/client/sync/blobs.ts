@@ -3,7 +3,8 @@ import { LIMITS } from '../../../shared/limits.ts';
 import { recordStagedBlob, readBlob, storedDigests, withStagedBlobs } from '../blob-store.ts';
 import type { ClientContext, RemoteBlobs } from '../context.ts';
 import type { HangarDb, UploadRecord } from '../db.ts';
-import type { SyncHttp } from './http.ts';
+import { SyncHttp } from './http.ts';
+import { PREVIOUS, type Previous } from './state.ts';
 
 /** Bytes asked for in one Range request when downloading. */
 export const DOWNLOAD_RANGE_BYTES = LIMITS.uploadPartBytes;
@@ -99,9 +100,14 @@ export async function uploadBlob(db: HangarDb, http: SyncHttp, u: UploadRecord, 
 export class BlobDownloader implements RemoteBlobs {
   private readonly inflight = new Map<string, Promise<void>>();
 
+  /**
+   * `fromSyncServer` false: the bytes come from a server this device left (see
+   * {@link fetchOwedBlobs}), so they are queued to go up to the current one.
+   */
   constructor(
     private readonly db: HangarDb,
     private readonly http: () => SyncHttp | undefined,
+    private readonly fromSyncServer = true,
   ) {}
 
   fetch(namespace: string, sha256: string, size: number | null, onProgress?: (loaded: number, total: number) => void): Promise<void> {
@@ -136,7 +142,7 @@ export class BlobDownloader implements RemoteBlobs {
       // The server holds these bytes (they came from it): never queue them to go back.
       await this.db.transaction('rw', [this.db.blobs, this.db.uploads], async () => {
         await recordStagedBlob(this.db, staged);
-        await this.db.uploads.put({ namespace, sha256, size: total, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: true });
+        if (this.fromSyncServer) await this.db.uploads.put({ namespace, sha256, size: total, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: true });
       });
     });
   }
@@ -163,13 +169,28 @@ export async function pinParent(ctx: ClientContext, parentId: string, onProgress
 /**
  * Before this device leaves a server for another: downloads the bytes of the namespaces'
  * artifacts it lacks, so the re-seed offers the new server every blob, not only the ones made
- * here. Best effort: bytes the old server cannot give (unreachable, gone) stay missing, and the
- * new server keeps their versions pending until someone uploads them (DESIGN §3a).
+ * here. Bytes the old server cannot give now (this device offline, the server down) are asked
+ * for again in later rounds ({@link fetchOwedBlobs}). Answers how many blobs are still missing.
  */
-export async function fetchMissingBlobs(db: HangarDb, downloads: BlobDownloader, namespaces: string[]): Promise<void> {
+export async function fetchMissingBlobs(db: HangarDb, downloads: BlobDownloader, namespaces: string[]): Promise<number> {
   const wanted = new Set(namespaces);
   const rows = await db.artifacts.filter((r) => wanted.has(r.namespace) && r.sha256 !== null && r.url === null).toArray();
   const held = await storedDigests(db, rows.map((r) => r.sha256!));
   const missing = [...new Map(rows.filter((r) => !held.has(r.sha256!)).map((r) => [r.sha256!, r])).values()];
-  for (const r of missing) await downloads.fetch(r.namespace, r.sha256!, r.size).catch(() => undefined);
+  let left = 0;
+  for (const r of missing) await downloads.fetch(r.namespace, r.sha256!, r.size).catch(() => void left++);
+  return left;
+}
+
+/**
+ * A round's errand for a server this device moved away from: fetches from it the bytes the
+ * move could not take along; once none is missing, the old server is forgotten. Best effort:
+ * an old server out of reach is asked again next round.
+ */
+export async function fetchOwedBlobs(db: HangarDb, fetcher?: typeof fetch): Promise<void> {
+  const previous = (await db.state.get(PREVIOUS))?.value as Previous | undefined;
+  if (!previous) return;
+  const http = new SyncHttp({ url: previous.url, token: previous.token }, fetcher);
+  const left = await fetchMissingBlobs(db, new BlobDownloader(db, () => http, false), previous.namespaces);
+  if (left === 0) await db.state.delete(PREVIOUS);
 }

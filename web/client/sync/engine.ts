@@ -6,12 +6,12 @@ import { namespaceSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import type { ClientContext } from '../context.ts';
 import { summarize } from './backoff.ts';
-import { BlobDownloader, fetchMissingBlobs, uploadNamespace } from './blobs.ts';
+import { BlobDownloader, fetchMissingBlobs, fetchOwedBlobs, uploadNamespace } from './blobs.ts';
 import { adoptOffset, loadOffset } from './clock.ts';
 import { NetworkError, SyncHttp } from './http.ts';
 import { pullNamespace } from './pull.ts';
 import { pushNamespace, type RoundEnv } from './push.ts';
-import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId } from './state.ts';
+import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId, PREVIOUS, type Previous } from './state.ts';
 import { countStatus, Live, OFF, storedOffset, type SyncStatus } from './status.ts';
 
 export type { LiveValue, SyncStatus } from './status.ts';
@@ -110,8 +110,10 @@ export class SyncEngine {
     // server's: let it end first, and start no other.
     await this.quiesce();
     const leaving = (await db.state.get(CONFIG))?.value as SyncOptions | undefined;
+    let owed: Previous | undefined;
     if (leaving && leaving.url !== opts.url && this.http) {
-      await fetchMissingBlobs(db, this.downloads, leaving.namespaces.filter((ns) => opts.namespaces.includes(ns)));
+      const namespaces = leaving.namespaces.filter((ns) => opts.namespaces.includes(ns));
+      if (await fetchMissingBlobs(db, this.downloads, namespaces)) owed = { url: leaving.url, token: leaving.token, namespaces };
     }
     await db.transaction('rw', db.state, async () => {
       const before = (await db.state.get(CONFIG))?.value as SyncOptions | undefined;
@@ -123,6 +125,9 @@ export class SyncEngine {
       if (!before || newServer || before.token !== opts.token) await this.newClient(newServer || !before, opts.namespaces, newServer);
       await db.state.put({ key: LAST_URL, value: opts.url });
       await db.state.put({ key: CONFIG, value: opts });
+      // Bytes the old server could not give before the move are fetched from it in later rounds.
+      if (owed) await db.state.put({ key: PREVIOUS, value: owed });
+      else if (((await db.state.get(PREVIOUS))?.value as Previous | undefined)?.url === opts.url) await db.state.delete(PREVIOUS);
     });
     this.start(opts);
   }
@@ -220,6 +225,8 @@ export class SyncEngine {
     } catch (error) {
       failed.push({ namespace: '*', error });
     }
+    // Best effort, asked again next round: the old server may be out of reach for a while.
+    if (!failed.length) await fetchOwedBlobs(this.ctx.db, this.fetcher).catch(() => undefined);
     // One failing namespace never stops the others; unreachable stops the round (all would fail).
     for (const ns of failed.length ? [] : config.namespaces) {
       try {

@@ -10,6 +10,15 @@ export const ERROR = 'sync.error';
 export const LAST_URL = 'sync.lastUrl';
 /** The server's time minus this device's, learned on sync; kept so a reload stamps corrected clocks at once. */
 export const OFFSET = 'sync.offsetMs';
+/** The server left with artifacts' bytes this device still lacks: fetched from it in later rounds ({@link Previous}). */
+export const PREVIOUS = 'sync.previous';
+
+/** A server this device moved away from, still owing it bytes for these namespaces. */
+export interface Previous {
+  url: string;
+  token: string;
+  namespaces: string[];
+}
 export const nsKey = (ns: string) => `sync.ns.${ns}`;
 
 export interface NamespaceState {
