@@ -88,6 +88,8 @@ describe('training jobs', () => {
     const first = trainer.train('tabular-classifier', opts({ epochs: 1 }));
     const second = trainer.train('tabular-classifier', { ...opts({ epochs: 1 }), saveAs: { namespace: 'team', model: 'other' } });
     await expect.poll(async () => (await first.info()).status).toBe('running');
+    // The job is marked running just before its worker starts.
+    await expect.poll(() => workers.spawned.length).toBe(1);
     expect((await second.info()).status).toBe('queued');
     expect(workers.spawned).toHaveLength(1);
     gate.resolve();
