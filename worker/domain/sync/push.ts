@@ -24,7 +24,8 @@ interface ClientRow {
 
 /**
  * Applies a push (DESIGN §6): each new mutation once, in order, its writes and the client's
- * seq record in one batch under a compare-and-set (budget.ts `seqRecord`). Mutations at or
+ * seq record in one batch under a compare-and-set (budget.ts `seqRecord`); consecutive
+ * mutations share that batch and that seq record (runs.ts), each answered on its own. Mutations at or
  * below `last_seq` were applied before: they get the answer they got then. Answers the client
  * acknowledged (`afterSeq`) are dropped.
  *
