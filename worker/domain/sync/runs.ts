@@ -18,7 +18,7 @@ import { checkpointFileRows } from '../checkpoints.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { deleteClock, modelCreateParts, modelUpdateParts } from '../models.ts';
 import { versionCreateParts } from '../versions.ts';
-import { isSeqTakenError, OutOfBudget, SeqTaken, seqRecord, type QueryBudget } from './budget.ts';
+import { isSeqTakenError, SeqTaken, seqRecord, type QueryBudget } from './budget.ts';
 import { notFound, type RowCache } from './cache.ts';
 import { aliasConflict, APPLIED, definedOnly, deleted, type Outcome } from './outcomes.ts';
 import type { Pusher } from './push.ts';
@@ -48,7 +48,7 @@ import type { Pusher } from './push.ts';
 /** Plan this mutation on its own, after the run so far commits. */
 export class Alone extends Error {}
 /** Commit the run so far, then plan this mutation again (it reads what the run wrote). */
-class FlushFirst extends Error {}
+export class FlushFirst extends Error {}
 
 /** Bytes of one bound JSON value of a run's shared statements (D1 caps a value at `LIMITS.d1ValueBytes`). */
 const VALUE_BYTES = LIMITS.d1ValueBytes - 1024;
@@ -424,4 +424,3 @@ const planners: Planners = {
 /** The rejection answer of a mutation whose planning threw a `HangarError`. */
 export const rejection = (err: HangarError): Step => ({ outcome: { status: 'rejected', error: err.toJSON().error } });
 
-export { FlushFirst, OutOfBudget };
