@@ -124,6 +124,32 @@ describe('runs of mutations in one batch', () => {
     ]);
   });
 
+  it('moves an alias once when two clients move it from unset at once, the other answered with a conflict', async () => {
+    const ns = 'run6';
+    const a = syncClient(ns);
+    const b = syncClient(ns);
+    const m = await newModelOp(ns, 'race');
+    const [v1, v2] = [uuidv7(), uuidv7()];
+    await a.pushAll([m, { name: 'version.create', args: { id: v1, modelId: m.args.id } }, { name: 'version.create', args: { id: v2, modelId: m.args.id } }]);
+    const move = (v: string): Op[] => [
+      { name: 'metadata.set', args: { parentId: v, key: 'picked', value: true } },
+      { name: 'alias.set', args: { modelId: m.args.id, alias: 'prod', versionId: v, expectedVersionId: null } },
+      { name: 'metrics.log', args: { parentId: v, points: [{ id: uuidv7(), key: 'acc', value: 1, step: 1 }] } },
+    ];
+    const [ra, rb] = await Promise.all([a.push(move(v1)), b.push(move(v2))]);
+    const answers = [kinds(ra.body.results), kinds(rb.body.results)];
+    // Whichever commits second finds the alias set: by its read, or by its batch's own result.
+    expect(answers.map((x) => x[1]).sort()).toEqual(['applied', 'conflict:alias']);
+    for (const x of answers) expect([x[0], x[2]]).toEqual(['applied', 'applied']);
+    const winner = answers[0]![1] === 'applied' ? v1 : v2;
+    expect((await call('GET', `/namespaces/${ns}/models/race/aliases/prod`)).body.versionId).toBe(winner);
+    expect(await count("SELECT COUNT(*) AS n FROM alias_history WHERE model_id = ? AND alias = 'prod'", m.args.id)).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = ? AND entity = 'alias'", ns)).toBe(1);
+    // The loser's answer says where the alias points.
+    const loser = answers[0]![1] === 'applied' ? rb : ra;
+    expect(loser.body.results[1]).toMatchObject({ status: 'conflict', kind: 'alias', server: { versionId: winner } });
+  });
+
   it('settles the status of each version once per batch, as its artifacts leave it', async () => {
     const ns = 'run4';
     const c = syncClient(ns);
