@@ -294,7 +294,7 @@ it('pushes 500 mixed mutations within production D1 limits vs applying them one 
     baseline: round1(median(samples.peer)),
     goal: '≤ 1',
     note:
-      `${what}. Hangar: the domain push in pushes as above (runs of plain writes in one batch, row cache, query budget), in-process with the counting D1 wrapper; ` +
+      `${what}. Hangar: the domain push in pushes as above (runs of consecutive mutations in one batch with one seq record, shared change-log, metric and artifact statements, prefetched reads, query budget), in-process with the counting D1 wrapper; ` +
       `peer: the same mutations applied one at a time, each its own domain call with its seq record in its batch, with the same wrapper, in the same workerd; median of ${ROUNDS} rounds after a warm-up, the side going first alternating, each side in a fresh namespace.`,
     samples: samples.hangar.map(round1),
     baselineSamples: samples.peer.map(round1),

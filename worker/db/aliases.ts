@@ -13,8 +13,11 @@ export interface AliasMove {
   expectedVersionId?: string | null;
   tokenId: string | null;
   hlc: string;
-  /** For the change log, so sync clients need no lookup. */
-  versionNumber: number | null;
+  /**
+   * For the change log, so sync clients need no lookup; `undefined` reads it from the target's
+   * row when the statement runs (a version created earlier in the same batch).
+   */
+  versionNumber: number | null | undefined;
 }
 
 const CURRENT = '(SELECT version_id FROM aliases WHERE model_id = ? AND alias = ?)';
@@ -48,14 +51,22 @@ export function moveAlias(db: D1Database, m: AliasMove): D1PreparedStatement[] {
              ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, updated_at = excluded.updated_at`,
           )
           .bind(m.modelId, m.alias, m.namespace, m.versionId, now, ...cond.params);
-  const change = logChange(
+  const change =
+    m.versionNumber === undefined && m.versionId !== null
+      ? db
+          .prepare(
+            `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
+             SELECT ?, 'alias', ?, 'set', json_set(?, '$.version', (SELECT number FROM versions WHERE id = ?)), ?, ? WHERE changes() > 0`,
+          )
+          .bind(m.namespace, m.modelId, JSON.stringify({ alias: m.alias, versionId: m.versionId, version: null }), m.versionId, m.hlc, now)
+      : logChange(
     db,
     {
       namespace: m.namespace,
       entity: 'alias',
       entityId: m.modelId,
       op: m.versionId === null ? 'delete' : 'set',
-      data: { alias: m.alias, versionId: m.versionId, version: m.versionNumber },
+      data: { alias: m.alias, versionId: m.versionId, version: m.versionNumber ?? null },
       hlc: m.hlc,
     },
     { onlyIfChanged: true },

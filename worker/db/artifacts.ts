@@ -89,6 +89,16 @@ export function insertArtifacts(db: D1Database, rows: ArtifactRow[], parentKind:
   ]);
 }
 
+const COLUMNS = ['id', 'namespace', 'model_id', 'parent_id', 'path', 'mime_type', 'file_type', 'size', 'sha256', 'url', 'created_at'] as const;
+
+/** An artifact row as `insertArtifactRows` binds it. */
+export const artifactJson = (r: ArtifactRow) => JSON.stringify(COLUMNS.map((c) => r[c]));
+
+/** Inserts many artifact rows (each as `artifactJson` made it; `json` is their JSON array) in one statement, without change-log rows. */
+export function insertArtifactRows(db: D1Database, json: string): D1PreparedStatement {
+  return db.prepare(`INSERT INTO artifacts (${COLUMNS.join(', ')}) SELECT ${COLUMNS.map((_, i) => `a.value ->> ${i}`).join(', ')} FROM json_each(?) a`).bind(json);
+}
+
 /** Rows in chunks whose JSON (as either statement above binds it) stays within one D1 value. */
 function chunkByBytes(rows: ArtifactRow[]): ArtifactRow[][] {
   const chunks: ArtifactRow[][] = [];

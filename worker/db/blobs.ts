@@ -196,3 +196,24 @@ export function promoteVersionsWithBlob(db: D1Database, namespace: string, sha25
 export function settleVersionStatus(db: D1Database, versionId: string, hlc: string): D1PreparedStatement[] {
   return statusWrites(db, 'id = ?', [versionId], hlc);
 }
+
+/**
+ * Sets many versions to the status each should serve, in two statements however many: `clocks`
+ * maps each version id to the clock of the last write that touched its artifacts or declared
+ * status, which its `version.status` change carries (as `settleVersionStatus` does for one).
+ */
+export function settleVersionsStatus(db: D1Database, clocks: Record<string, string>): D1PreparedStatement[] {
+  const now = Date.now();
+  const json = JSON.stringify(clocks);
+  const changed = `deleted_at IS NULL AND status <> ${SERVED_STATUS} AND id IN (SELECT key FROM json_each(?1))`;
+  return [
+    db
+      .prepare(
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
+         SELECT namespace, 'version', id, 'status', json_object('status', ${SERVED_STATUS}), (SELECT value FROM json_each(?1) WHERE key = versions.id), ?2
+         FROM versions WHERE ${changed}`,
+      )
+      .bind(json, now),
+    db.prepare(`UPDATE versions SET status = ${SERVED_STATUS}, updated_at = ?2 WHERE ${changed}`).bind(json, now),
+  ];
+}

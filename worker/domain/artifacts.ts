@@ -36,8 +36,15 @@ export function newArtifactRow(
  * Only the namespace's own grants are consulted, so nothing is told about other namespaces.
  */
 export async function checkKnownSizes(db: D1Database, namespace: string, rows: Pick<ArtifactRow, 'path' | 'size' | 'sha256' | 'url'>[]) {
+  checkSizes(rows, await grantedSizes(db, namespace, uploadedDigests(rows)));
+}
+
+/** The digests of the uploaded (not tracked) artifacts among `rows`. */
+export const uploadedDigests = (rows: Pick<ArtifactRow, 'sha256' | 'url'>[]) => [...new Set(rows.filter((r) => r.url === null && r.sha256 !== null).map((r) => r.sha256!))];
+
+/** `checkKnownSizes` with the granted sizes (digest → size) already read. */
+export function checkSizes(rows: Pick<ArtifactRow, 'path' | 'size' | 'sha256' | 'url'>[], sizes: Map<string, number>): void {
   const uploaded = rows.filter((r) => r.url === null && r.sha256 !== null);
-  const sizes = await grantedSizes(db, namespace, [...new Set(uploaded.map((r) => r.sha256!))]);
   for (const r of uploaded) {
     const known = sizes.get(r.sha256!);
     if (known !== undefined && known !== r.size) {
@@ -51,11 +58,22 @@ export async function checkKnownSizes(db: D1Database, namespace: string, rows: P
   }
 }
 
+/** Registration never writes under `checkpoints/`: those paths are written by saving a checkpoint. */
+export function checkRegisterPath(path: string): void {
+  if (path.startsWith(CHECKPOINTS_DIR)) {
+    throw new HangarError(
+      ErrorCode.InvalidArgument,
+      `Paths under "${CHECKPOINTS_DIR}" hold checkpoints; save one with PUT …/versions/{number}/checkpoints/{handle}.`,
+      { path },
+    );
+  }
+}
+
 /** Artifacts are immutable: the same path with the same bytes (or URL) is the same artifact. */
-const sameArtifact = (a: Pick<ArtifactRow, 'sha256' | 'url' | 'size'>, b: Pick<ArtifactRow, 'sha256' | 'url' | 'size'>) =>
+export const sameArtifact = (a: Pick<ArtifactRow, 'sha256' | 'url' | 'size'>, b: Pick<ArtifactRow, 'sha256' | 'url' | 'size'>) =>
   a.sha256 === b.sha256 && a.url === b.url && a.size === b.size;
 
-function existingOrConflict(existing: StoredArtifactRow, wanted: ArtifactRow): { artifact: Artifact; created: false } {
+export function existingOrConflict(existing: StoredArtifactRow, wanted: ArtifactRow): { artifact: Artifact; created: false } {
   if (sameArtifact(existing, wanted)) return { artifact: rowToArtifact(existing), created: false };
   throw new HangarError(
     ErrorCode.ArtifactConflict,
@@ -77,13 +95,7 @@ export async function planArtifact(
   input: RegisterArtifact,
   hlc: string,
 ): Promise<{ existing: { artifact: Artifact; created: false } } | { row: ArtifactRow; statements: D1PreparedStatement[] }> {
-  if (input.path.startsWith(CHECKPOINTS_DIR)) {
-    throw new HangarError(
-      ErrorCode.InvalidArgument,
-      `Paths under "${CHECKPOINTS_DIR}" hold checkpoints; save one with PUT …/versions/{number}/checkpoints/{handle}.`,
-      { path: input.path },
-    );
-  }
+  checkRegisterPath(input.path);
   const row = newArtifactRow(parent, input);
   const existing = await getArtifactRow(db, parent.id, row.path);
   if (existing) return { existing: existingOrConflict(existing, row) };

@@ -33,6 +33,23 @@ async function existingOrConflict(db: D1Database, version: VersionRow, handle: s
   );
 }
 
+/** The artifact rows of a checkpoint's files, checked: a handle of the caller's, distinct and valid paths. */
+export function checkpointFileRows(parent: Parent, handle: string, input: SaveCheckpoint, now: number): ArtifactRow[] {
+  if (handle === DEFAULT_HANDLE) {
+    throw invalid(`"${DEFAULT_HANDLE}" follows the last checkpoint saved; save under a name of your own (epoch_3, v1…).`, { handle });
+  }
+  const prefix = checkpointPrefix(handle);
+  const seen = new Set<string>();
+  return input.files.map((f, i) => {
+    if (seen.has(f.path)) throw invalid(`Checkpoint files must have distinct paths; "${f.path}" appears twice.`, { path: `files.${i}.path` });
+    seen.add(f.path);
+    const row = newArtifactRow(parent, { ...f, path: `${prefix}${f.path}`, fileType: 'CHECKPOINT' }, now);
+    const problem = artifactPathProblem(row.path);
+    if (problem) throw invalid(`Invalid checkpoint file path "${row.path}": ${problem}.`, { path: `files.${i}.path` });
+    return row;
+  });
+}
+
 /**
  * Saves a checkpoint: its files become the version's artifacts under `checkpoints/<handle>/`,
  * in one batch with the checkpoint row, the `default` handle's move (unless `setAsDefault` is
@@ -45,21 +62,9 @@ export async function saveCheckpoint(
   input: SaveCheckpoint,
   hlc: string,
 ): Promise<{ checkpoint: Checkpoint; created: boolean }> {
-  if (handle === DEFAULT_HANDLE) {
-    throw invalid(`"${DEFAULT_HANDLE}" follows the last checkpoint saved; save under a name of your own (epoch_3, v1…).`, { handle });
-  }
   const { version, namespace } = parent;
-  const prefix = checkpointPrefix(handle);
-  const seen = new Set<string>();
   const now = Date.now();
-  const rows = input.files.map((f, i) => {
-    if (seen.has(f.path)) throw invalid(`Checkpoint files must have distinct paths; "${f.path}" appears twice.`, { path: `files.${i}.path` });
-    seen.add(f.path);
-    const row = newArtifactRow(parent, { ...f, path: `${prefix}${f.path}`, fileType: 'CHECKPOINT' }, now);
-    const problem = artifactPathProblem(row.path);
-    if (problem) throw invalid(`Invalid checkpoint file path "${row.path}": ${problem}.`, { path: `files.${i}.path` });
-    return row;
-  });
+  const rows = checkpointFileRows(parent, handle, input, now);
   if (await getCheckpointRow(db, version.id, handle)) return existingOrConflict(db, version, handle, rows);
   await checkKnownSizes(db, namespace, rows);
 

@@ -1,7 +1,7 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { modelId } from '../../shared/ids.ts';
 import { MODEL_FIELDS, type CreateModel, type UpdateModel } from '../../shared/models.ts';
-import { ensureNamespace, logChange } from '../db/change-log.ts';
+import { ensureNamespace, logChange, type ChangeRow } from '../db/change-log.ts';
 import { lwwUpdate } from '../db/lww.ts';
 import type { ModelRow } from '../db/models.ts';
 import { isUniqueViolation } from '../errors.ts';
@@ -47,6 +47,22 @@ export function modelCreateWrites(
   hlc: string,
   existing: Pick<ModelRow, 'clocks'> | undefined,
 ): D1PreparedStatement[] {
+  const parts = modelCreateParts(db, namespace, id, input, hlc, existing);
+  return [ensureNamespace(db, namespace), ...parts.writes, logChange(db, { namespace, ...parts.change }), ...metadataWrites(db, namespace, id, input.metadata, hlc)];
+}
+
+/**
+ * `modelCreateWrites` in parts, for a batch that writes the namespace row and the change-log
+ * rows of many mutations together: the model's writes and its change row (no metadata).
+ */
+export function modelCreateParts(
+  db: D1Database,
+  namespace: string,
+  id: string,
+  input: CreateModel,
+  hlc: string,
+  existing: Pick<ModelRow, 'clocks'> | undefined,
+): { writes: D1PreparedStatement[]; change: ChangeRow } {
   const now = Date.now();
   const given = givenFields(input);
   const value = (f: string) => given[f] ?? null;
@@ -75,12 +91,7 @@ export function modelCreateWrites(
   // create of the same model merges them and keeps its other values; a revival's carries every
   // field (null when not given), since the model starts afresh everywhere.
   const data = existing ? { name: input.name, owner: value('owner'), task: value('task'), description: value('description') } : { name: input.name, ...given };
-  return [
-    ensureNamespace(db, namespace),
-    ...write,
-    logChange(db, { namespace, entity: 'model', entityId: id, op: 'create', data, hlc }),
-    ...metadataWrites(db, namespace, id, input.metadata, hlc),
-  ];
+  return { writes: write, change: { entity: 'model', entityId: id, op: 'create', data, hlc } };
 }
 
 /**
@@ -105,15 +116,18 @@ const modelExists = (namespace: string, name: string) =>
 
 /** The statements that update a model's fields (last writer wins per field) and metadata keys; none for an empty update. */
 export function modelUpdateWrites(db: D1Database, model: Pick<ModelRow, 'id' | 'namespace'>, input: UpdateModel, hlc: string): D1PreparedStatement[] {
+  const metadata = metadataWrites(db, model.namespace, model.id, input.metadata, hlc);
+  const parts = modelUpdateParts(db, model, input, hlc);
+  if (!parts) return metadata;
+  return [parts.write, logChange(db, { namespace: model.namespace, ...parts.change }), ...metadata];
+}
+
+/** The field update of `modelUpdateWrites` and its change row (no metadata); none for no field. */
+export function modelUpdateParts(db: D1Database, model: Pick<ModelRow, 'id' | 'namespace'>, input: UpdateModel, hlc: string): { write: D1PreparedStatement; change: ChangeRow } | undefined {
   const fields: Record<string, string | null> = {};
   for (const f of MODEL_FIELDS) if (input[f] !== undefined) fields[f] = input[f];
-  const metadata = metadataWrites(db, model.namespace, model.id, input.metadata, hlc);
-  if (!Object.keys(fields).length) return metadata;
-  return [
-    lwwUpdate(db, 'models', fields, hlc, model.id),
-    logChange(db, { namespace: model.namespace, entity: 'model', entityId: model.id, op: 'update', data: fields, hlc }),
-    ...metadata,
-  ];
+  if (!Object.keys(fields).length) return undefined;
+  return { write: lwwUpdate(db, 'models', fields, hlc, model.id), change: { entity: 'model', entityId: model.id, op: 'update', data: fields, hlc } };
 }
 
 /** Updates a model's fields (last writer wins per field) and metadata keys. */

@@ -3,7 +3,7 @@ import { uuidv7 } from '../../shared/ids.ts';
 import { VERSION_FIELDS, type CreateVersion, type UpdateVersion } from '../../shared/versions.ts';
 import { moveAlias } from '../db/aliases.ts';
 import { settleVersionStatus } from '../db/blobs.ts';
-import { logChange } from '../db/change-log.ts';
+import { logChange, type ChangeRow } from '../db/change-log.ts';
 import { lwwUpdate } from '../db/lww.ts';
 import type { ModelRow } from '../db/models.ts';
 import { getVersionRowById, type VersionRow } from '../db/versions.ts';
@@ -35,22 +35,10 @@ export async function createVersion(
     if (existing) throw idTaken(input.id);
   }
   const id = input.id ?? uuidv7();
-  const now = Date.now();
-  const fields = {
-    version: input.version ?? null,
-    name: input.name ?? null,
-    description: input.description ?? null,
-    framework: input.framework ?? null,
-  };
-  const clocks = JSON.stringify(Object.fromEntries(VERSION_FIELDS.map((f) => [f, ctx.hlc])));
-  // A new version has no artifacts, so it serves the status its creator declared (DESIGN §3a).
-  const status = input.status ?? 'ready';
-  const insert = db
-    .prepare(
-      `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, declared_status, clocks, created_at, updated_at)
-       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, status, status, clocks, now, now);
+  const { insert, row } = versionCreateParts(db, model, { ...input, id }, ctx.hlc);
+  const now = row.created_at;
+  const status = row.status;
+  const fields = { version: row.version, name: row.name, description: row.description, framework: row.framework };
   // The number is only known inside the batch, so the change-log row reads it from the new row.
   const change = db
     .prepare(
@@ -68,6 +56,33 @@ export async function createVersion(
     throw err;
   }
   return (await getVersionRowById(db, model.namespace, id))!;
+}
+
+/**
+ * The insert of a new version (numbered by SQL, the model's next number, when the statement
+ * runs), its change row (whose number is read from the new row), and the row as it will be
+ * stored but for its `number`, which only the batch knows (0 here).
+ */
+export function versionCreateParts(db: D1Database, model: ModelRow, input: CreateVersion & { id: string }, hlc: string) {
+  const now = Date.now();
+  const fields = {
+    version: input.version ?? null,
+    name: input.name ?? null,
+    description: input.description ?? null,
+    framework: input.framework ?? null,
+  };
+  const clocks = JSON.stringify(Object.fromEntries(VERSION_FIELDS.map((f) => [f, hlc])));
+  // A new version has no artifacts, so it serves the status its creator declared (DESIGN §3a).
+  const status = input.status ?? 'ready';
+  const insert = db
+    .prepare(
+      `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, declared_status, clocks, created_at, updated_at)
+       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(input.id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, status, status, clocks, now, now);
+  const change: ChangeRow = { entity: 'version', entityId: input.id, op: 'create', data: { modelId: model.id, status, ...fields }, hlc, numberOf: input.id };
+  const row: VersionRow = { id: input.id, namespace: model.namespace, model_id: model.id, number: 0, ...fields, status, declared_status: status, created_at: now, updated_at: now, deleted_at: null };
+  return { insert, change, row };
 }
 
 /**

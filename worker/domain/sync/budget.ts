@@ -14,7 +14,7 @@ export const PUSH_QUERY_BUDGET = LIMITS.d1QueriesPerInvocation - PUSH_HEADROOM;
  * Statements every mutation must still be able to write after its reads: the seq record and a
  * stored answer. A read that would eat into them stops the push before the mutation instead.
  */
-const FINISH = 2;
+export const FINISH = 2;
 
 /** The next query would pass the budget: the mutation is left, untouched, for the client's next push. */
 export class OutOfBudget extends Error {

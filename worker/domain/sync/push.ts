@@ -5,9 +5,9 @@ import { parseWith } from '../../../shared/validate.ts';
 import { checkClock } from '../../clock.ts';
 import type { Caller } from '../../env.ts';
 import { appliers, type Ctx } from './appliers.ts';
-import { countedDb, isSeqTakenError, MutationDb, OutOfBudget, QueryBudget, SeqTaken, seqRecord } from './budget.ts';
+import { countedDb, FINISH, isSeqTakenError, MutationDb, OutOfBudget, QueryBudget, SeqTaken, seqRecord } from './budget.ts';
 import { RowCache } from './cache.ts';
-import { applyWriteRun, writeRunAt } from './write-runs.ts';
+import { Alone, FlushFirst, planStep, rejection, Run, type RunCtx } from './runs.ts';
 import type { Outcome } from './outcomes.ts';
 
 /** The client a push is from, as the seq record names it. */
@@ -24,7 +24,8 @@ interface ClientRow {
 
 /**
  * Applies a push (DESIGN §6): each new mutation once, in order, its writes and the client's
- * seq record in one batch under a compare-and-set (budget.ts `seqRecord`). Mutations at or
+ * seq record in one batch under a compare-and-set (budget.ts `seqRecord`); consecutive
+ * mutations share that batch and that seq record (runs.ts), each answered on its own. Mutations at or
  * below `last_seq` were applied before: they get the answer they got then. Answers the client
  * acknowledged (`afterSeq`) are dropped.
  *
@@ -61,15 +62,18 @@ export async function push(db: D1Database, caller: Caller, namespace: string, bo
   const replays = body.mutations.filter((m) => m.seq <= last);
   const results = await replayed(counted, who, replays);
   const fresh = body.mutations.filter((m) => m.seq > last);
-  const cache = new RowCache(counted, namespace);
+  // Reads keep in hand what the run being built needs to commit (runs.ts), or what one
+  // mutation applied alone needs to finish.
+  let run: Run | undefined;
+  const reads = countedDb(db, budget, undefined, () => budget.take(1, run ? run.need() + FINISH : FINISH));
+  const cache = new RowCache(reads, namespace);
+  const done = (r: MutationResult) => {
+    results.push(r);
+    last = r.seq;
+  };
   try {
     for (let i = 0; i < fresh.length; ) {
-      // A run of plain writes shares one batch and one seq record (write-runs.ts).
-      const run = await applyWriteRun(db, budget, cache, who, writeRunAt(fresh, i));
-      const answers = run.length ? run : [await applyOne(db, budget, cache, who, fresh[i]!)];
-      for (const r of answers) results.push(r);
-      last = answers.at(-1)!.seq;
-      i += answers.length;
+      i = await applyRun(db, reads, budget, cache, who, fresh, i, done, (r) => (run = r));
     }
   } catch (err) {
     if (err instanceof SeqTaken) return afterTaken(db, who, body, results);
@@ -77,6 +81,79 @@ export async function push(db: D1Database, caller: Caller, namespace: string, bo
   }
   const complete = results.length === body.mutations.length;
   return { results, lastMutationSeq: last, complete, serverTime: Date.now() };
+}
+
+/**
+ * Applies the run of mutations starting at `fresh[i]` (runs.ts): as many as plan into one
+ * batch within the budget, or the first alone when it is not for a run. Answers through `done`,
+ * in order, and returns the index of the next mutation; throws `OutOfBudget` when the budget
+ * is spent (after committing what fitted) and `SeqTaken` when another push took a seq.
+ */
+async function applyRun(
+  db: D1Database,
+  reads: D1Database,
+  budget: QueryBudget,
+  cache: RowCache,
+  who: Pusher,
+  fresh: WireMutation[],
+  i: number,
+  done: (r: MutationResult) => void,
+  building: (run: Run | undefined) => void,
+): Promise<number> {
+  const run = new Run(db, who);
+  building(run);
+  await cache.prefetch(fresh.slice(i));
+  let alone = false;
+  let stop: OutOfBudget | undefined;
+  let j = i;
+  for (; j < fresh.length; j++) {
+    const m = fresh[j]!;
+    const ctx: RunCtx = { db, cache, run, namespace: who.namespace, hlc: m.hlc, tokenId: who.tokenId };
+    let step;
+    try {
+      step = await planStep(ctx, m);
+    } catch (err) {
+      if (err instanceof Alone || err instanceof FlushFirst) {
+        alone = run.empty;
+        break;
+      }
+      if (err instanceof OutOfBudget) {
+        stop = err;
+        break;
+      }
+      if (!(err instanceof HangarError)) throw err;
+      step = rejection(err);
+    }
+    if (!budget.fits(run.need() + run.cost(step))) {
+      if (run.empty) stop = new OutOfBudget();
+      break;
+    }
+    run.add(m, step);
+  }
+  if (!run.empty) {
+    const answers = await run.commit(budget, cache);
+    building(undefined);
+    if (answers) answers.forEach(done);
+    else {
+      // A constraint refused the batch (another writer got there first): nothing of it was
+      // written, so its mutations are applied one at a time, each answering its own race.
+      cache.forget();
+      cache.forgetWrites();
+      for (const p of run.planned) {
+        done(await applyOne(db, budget, cache, who, p.m));
+        cache.forgetWrites();
+      }
+    }
+  }
+  building(undefined);
+  if (stop) throw stop;
+  if (alone) {
+    done(await applyOne(db, budget, cache, who, fresh[j]!));
+    // What it changed besides models and versions (aliases, artifacts) is read again.
+    cache.forgetWrites();
+    return j + 1;
+  }
+  return j;
 }
 
 /**
