@@ -1,12 +1,14 @@
 // `npm run soak` (the campaign, writing docs/RELIABILITY.md) and `npm run test:soak` (--ci: the
 // fixed share inside `npm test`). Runs the malformed-input sweep in workerd and the seeded fault
 // trials against `wrangler dev`, one after the other, with one base seed for both.
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
+const JSON_OUT = join(root, 'docs/reliability.json');
+const MD_OUT = join(root, 'docs/RELIABILITY.md');
 const ci = process.argv.includes('--ci');
 const env = process.env;
 /** CI runs a fixed share with a fixed seed, so a red CI replays; the campaign draws a seed unless given one. */
@@ -61,12 +63,52 @@ const ok = sweep.code === 0 && trial.code === 0;
 console.log(
   `soak: ${results.results.length} trials, ${failed.length} failed (${Object.entries(byClass).map(([c, rs]) => `${c} ${rs.length}`).join(', ') || 'none'}); sweep ${routes.length} routes, ${fiveXX} answers 5xx, ${stored} refused requests stored something; base seed ${seed}`,
 );
-if (!ci) writeReport();
+if (!ci) {
+  const record = readRecord();
+  const run = runInfo();
+  if (parts.includes('trials')) record.trials = { run: { ...run, ms: trial.ms }, ...summarizeTrials() };
+  if (parts.includes('sweep')) {
+    const all = [...sweep.out.matchAll(/SOAK-SWEEP-ROUTES (\[.*\])/g)].map((m) => JSON.parse(m[1])).at(-1);
+    if (all) record.routes = all;
+    for (const r of routes) record.sweep[r.route] = { ...r, requested: sweepRuns, routeSeconds, run: { ...run, ms: sweep.ms } };
+  }
+  writeFileSync(JSON_OUT, JSON.stringify(record, null, 1) + '\n');
+  writeFileSync(MD_OUT, render(record));
+  console.log('soak: wrote docs/RELIABILITY.md and docs/reliability.json');
+}
 process.exit(ok ? 0 : 1);
 
-function writeReport() {
+/** What the last campaign of each part left: running one part (or some routes) keeps the rest. */
+function readRecord() {
+  try {
+    const r = JSON.parse(readFileSync(JSON_OUT, 'utf8'));
+    return { trials: r.trials ?? null, sweep: r.sweep ?? {}, routes: r.routes ?? [] };
+  } catch {
+    return { trials: null, sweep: {}, routes: [] };
+  }
+}
+
+function runInfo() {
+  const cpu = cpus();
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    // Not a git checkout: the report says so.
+  }
+  const keys = ['SOAK_SEED', 'SOAK_TRIALS', 'SOAK_SWEEP_RUNS', 'SOAK_TRIAL_MINUTES', 'SOAK_SWEEP_ROUTE_SECONDS', 'SOAK_PARTS', 'SOAK_SWEEP_ROUTE'];
+  return {
+    command: `${keys.filter((k) => env[k] !== undefined).map((k) => `${k}=${/[\s']/.test(env[k]) ? `'${env[k]}'` : env[k]} `).join('')}npm run soak`,
+    date: started.toISOString(),
+    commit,
+    seed,
+    machine: `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB memory, ${osType()} ${release()}, Node ${process.version}`,
+  };
+}
+
+function summarizeTrials() {
   const ms = results.results.map((r) => r.ms).sort((a, b) => a - b);
-  const q = (p) => (ms.length ? (ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] / 1000).toFixed(1) : '–');
+  const q = (p) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(p * ms.length))] : 0);
   const faultTrials = {};
   const faultEvents = {};
   const ops = {};
@@ -77,69 +119,99 @@ function writeReport() {
     }
     for (const [k, n] of Object.entries(r.ops)) ops[k] = (ops[k] ?? 0) + n;
   }
-  const count = (c) => byClass[c]?.length ?? 0;
-  const cpu = cpus();
-  const lines = [
+  return {
+    count: results.results.length,
+    requested: results.requested,
+    stoppedEarly: results.stoppedEarly,
+    minutes: trialMinutes,
+    msQuantiles: { p50: q(0.5), p95: q(0.95), max: q(1) },
+    failed: Object.fromEntries(Object.entries(byClass).map(([c, rs]) => [c, rs.map((r) => ({ seed: r.seed, detail: r.failures.find((f) => f.class === c).detail.slice(0, 400) }))])),
+    faultTrials,
+    faultEvents,
+    ops,
+  };
+}
+
+function runLines(run) {
+  return [
+    `- Command: \`${run.command}\` at commit ${run.commit}`,
+    `- Date: ${run.date}; took ${(run.ms / 60000).toFixed(1)} min; base seed ${run.seed}`,
+    `- Machine: ${run.machine}`,
+  ];
+}
+
+function render(record) {
+  const t = record.trials;
+  const count = (c) => t?.failed[c]?.length ?? 0;
+  const trialLines = !t
+    ? ['No trials recorded yet: `SOAK_PARTS=trials npm run soak`.']
+    : [
+        ...runLines(t.run),
+        '',
+        `- Trials: ${t.count} of ${t.requested} requested${t.stoppedEarly ? ` (stopped after the ${t.minutes}-minute budget)` : ''}; time per trial median ${(t.msQuantiles.p50 / 1000).toFixed(1)} s, p95 ${(t.msQuantiles.p95 / 1000).toFixed(1)} s, max ${(t.msQuantiles.max / 1000).toFixed(1)} s`,
+        `- **Lost: ${count('lost')}, doubled: ${count('doubled')}, wedged: ${count('wedged')}** (trials with at least one)`,
+        `- Other failures (trials): ${['diverged', 'blob', 'clock', 'order', 'server-error', 'op-error', 'harness'].map((c) => `${c} ${count(c)}`).join(', ')}`,
+        '',
+        '| fault | trials with it | events |',
+        '|---|---:|---:|',
+        ...Object.keys(t.faultTrials)
+          .sort()
+          .map((k) => `| ${k} | ${t.faultTrials[k]} | ${t.faultEvents[k]} |`),
+        '',
+        '| write | count |',
+        '|---|---:|',
+        ...Object.keys(t.ops)
+          .sort()
+          .map((k) => `| ${k} | ${t.ops[k]} |`),
+        '',
+        '### Failures by class',
+        '',
+        ...(Object.keys(t.failed).length ? [] : ['None.']),
+        ...Object.entries(t.failed).flatMap(([c, rs]) => [
+          `**${c}** — ${rs.length} trials; seeds ${rs.slice(0, 12).map((r) => r.seed).join(', ')}${rs.length > 12 ? ', …' : ''}`,
+          '',
+          ...rs.slice(0, 3).map((r) => `- seed ${r.seed}: ${r.detail.replaceAll('|', '\\|')}`),
+          '',
+        ]),
+        'Replay one trial: `SOAK_TRIAL_SEED=<seed> npm run soak:trial`.',
+      ];
+  const swept = Object.values(record.sweep).filter((r) => !record.routes.length || record.routes.includes(r.route));
+  const missing = record.routes.filter((r) => !record.sweep[r]);
+  const runs = [...new Map(swept.map((r) => [`${r.run.date}`, r])).values()];
+  const sum = (r, lo) => Object.entries(r.statuses).reduce((s, [k, n]) => s + (Number(k) >= lo && Number(k) < lo + 100 ? n : 0), 0);
+  const sweepLines = !swept.length
+    ? ['No sweep recorded yet: `SOAK_PARTS=sweep npm run soak`.']
+    : [
+        ...(runs.length > 1 ? [`Routes come from ${runs.length} runs (each route's row is from the last run that swept it):`, ''] : []),
+        ...runs.flatMap((r) => [...runLines(r.run), `- Requests per route: up to ${r.requested}${r.routeSeconds ? ` or ${r.routeSeconds} s` : ''}`, '']),
+        `- Routes: ${swept.length}${missing.length ? ` (${missing.length} listed by the API not swept yet: ${missing.map((r) => `\`${r}\``).join(', ')})` : ''}; total ${swept.reduce((s, r) => s + r.sent, 0)} requests; fewest on one route ${Math.min(...swept.map((r) => r.sent))}`,
+        `- **Answers 5xx: ${swept.reduce((s, r) => s + r.fiveXX, 0)}; refused requests that stored something: ${swept.reduce((s, r) => s + r.stored, 0)}**`,
+        '',
+        '| route | sent | 2xx | 4xx | 5xx | refused yet stored | commit |',
+        '|---|---:|---:|---:|---:|---:|---|',
+        ...swept.map((r) => `| \`${r.route}\` | ${r.sent} | ${sum(r, 200)} | ${sum(r, 400)} | ${r.fiveXX} | ${r.stored} | ${r.run.commit} |`),
+        '',
+        ...(swept.some((r) => r.failures.length)
+          ? ['### Sweep failures (first per route)', '', ...swept.filter((r) => r.failures.length).map((r) => `- \`${r.route}\`: ${r.failures[0].replaceAll('|', '\\|').slice(0, 500)}`), '']
+          : []),
+        "Replay one route: `SOAK_SEED=<seed> SOAK_SWEEP_ROUTE='<METHOD path>' SOAK_SWEEP_RUNS=<n> npm run soak:sweep`.",
+      ];
+  return [
     '# Reliability',
     '',
-    'Written by `npm run soak` (test/soak/run.mjs). The fault campaign of DESIGN §3 and §6: seeded trials with three',
-    'clients (the real client library in Node on fake-indexeddb) against the real Worker under `wrangler dev` on local',
-    'D1 and R2, and a malformed-input sweep of every route in workerd. What each trial does and checks: test/soak/README.md.',
-    '',
-    '## Run',
-    '',
-    `- Command: \`${['SOAK_SEED', 'SOAK_TRIALS', 'SOAK_SWEEP_RUNS', 'SOAK_TRIAL_MINUTES', 'SOAK_SWEEP_ROUTE_SECONDS'].filter((k) => env[k]).map((k) => `${k}=${env[k]} `).join('')}npm run soak\``,
-    `- Date: ${started.toISOString()}; took ${((Date.now() - started.getTime()) / 60000).toFixed(1)} min (sweep ${(sweep.ms / 60000).toFixed(1)}, trials ${(trial.ms / 60000).toFixed(1)})`,
-    `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB memory (${(freemem() / 2 ** 30).toFixed(0)} GiB free at the end), ${osType()} ${release()}, Node ${process.version}`,
-    `- Base seed: ${seed} (trial i's seed is derived from it; each failing trial prints its own)`,
+    'Written by `npm run soak` (test/soak/run.mjs) from docs/reliability.json. The fault campaign of DESIGN §3 and §6:',
+    'seeded trials with three clients (the real client library in Node on fake-indexeddb) against the real Worker under',
+    '`wrangler dev` on local D1 and R2, and a malformed-input sweep of every route in workerd. What each trial does and',
+    'checks: test/soak/README.md. Running one part (`SOAK_PARTS=trials` or `sweep`), or some routes',
+    '(`SOAK_SWEEP_ROUTE`), replaces only their records; each section names the run it comes from.',
     '',
     '## Fault trials',
     '',
-    `- Trials: ${results.results.length} of ${results.requested} requested${results.stoppedEarly ? ` (stopped after the ${trialMinutes}-minute budget)` : ''}; time per trial median ${q(0.5)} s, p95 ${q(0.95)} s, max ${q(1)} s`,
-    `- **Lost: ${count('lost')}, doubled: ${count('doubled')}, wedged: ${count('wedged')}** (trials with at least one)`,
-    `- Other failures (trials): ${['diverged', 'blob', 'clock', 'order', 'server-error', 'op-error', 'harness'].map((c) => `${c} ${count(c)}`).join(', ')}`,
-    '',
-    '| fault | trials with it | events |',
-    '|---|---:|---:|',
-    ...Object.keys(faultTrials)
-      .sort()
-      .map((k) => `| ${k} | ${faultTrials[k]} | ${faultEvents[k]} |`),
-    '',
-    '| write | count |',
-    '|---|---:|',
-    ...Object.keys(ops)
-      .sort()
-      .map((k) => `| ${k} | ${ops[k]} |`),
-    '',
-    '### Failures by class',
-    '',
-    ...(failed.length ? [] : ['None.']),
-    ...Object.entries(byClass).flatMap(([c, rs]) => [
-      `**${c}** — ${rs.length} trials; seeds ${rs.slice(0, 12).map((r) => r.seed).join(', ')}${rs.length > 12 ? ', …' : ''}`,
-      '',
-      ...rs.slice(0, 3).map((r) => `- seed ${r.seed}: ${r.failures.find((f) => f.class === c).detail.replaceAll('|', '\\|').slice(0, 400)}`),
-      '',
-    ]),
-    `Replay one trial: \`SOAK_TRIAL_SEED=<seed> npm run soak:trial\`.`,
+    ...trialLines,
     '',
     '## Malformed-input sweep',
     '',
-    `- Requests per route: up to ${sweepRuns}${routeSeconds ? ` or ${routeSeconds} s` : ''}; routes: ${routes.length}; total ${routes.reduce((s, r) => s + r.sent, 0)}; fewest on one route ${Math.min(...routes.map((r) => r.sent))}${routes.some((r) => r.sent < sweepRuns) ? ` (${routes.filter((r) => r.sent < sweepRuns).length} routes stopped at the time limit)` : ''}`,
-    `- **Answers 5xx: ${fiveXX}; refused requests that stored something: ${stored}**`,
+    ...sweepLines,
     '',
-    '| route | sent | 2xx | 4xx | 5xx | refused yet stored |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...routes.map((r) => {
-      const sum = (lo) => Object.entries(r.statuses).reduce((s, [k, n]) => s + (Number(k) >= lo && Number(k) < lo + 100 ? n : 0), 0);
-      return `| \`${r.route}\` | ${r.sent} | ${sum(200)} | ${sum(400)} | ${r.fiveXX} | ${r.stored} |`;
-    }),
-    '',
-    ...(routes.some((r) => r.failures.length)
-      ? ['### Sweep failures (first per route)', '', ...routes.filter((r) => r.failures.length).map((r) => `- \`${r.route}\`: ${r.failures[0].replaceAll('|', '\\|').slice(0, 500)}`), '']
-      : []),
-    `Replay one route: \`SOAK_SEED=${seed} SOAK_SWEEP_ROUTE='<METHOD path>' SOAK_SWEEP_RUNS=${sweepRuns} npm run soak:sweep\`.`,
-    '',
-  ];
-  writeFileSync(join(root, 'docs/RELIABILITY.md'), lines.join('\n'));
-  console.log('soak: wrote docs/RELIABILITY.md');
+  ].join('\n');
 }

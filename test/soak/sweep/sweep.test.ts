@@ -66,6 +66,8 @@ describe('malformed-input sweep', () => {
     const doc = (await (await SELF.fetch('https://hangar.test/api/v1/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
     const listed = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)).sort();
     expect(listed).toEqual(routeDocs.map((d) => `${d.method} ${d.path}`).sort());
+    // The report lists routes no run has swept yet.
+    console.log(`SOAK-SWEEP-ROUTES ${JSON.stringify(routeDocs.map((d) => `${d.method.toUpperCase()} ${d.path}`))}`);
   });
 
   for (const doc of routeDocs) {
