@@ -1,7 +1,7 @@
 /**
  * What crosses between the page (job management, `web/client/jobs/`) and the Web Workers that
  * train and predict (`web/jobs/*.worker.ts`). Large payloads travel as Blobs (handles, not
- * bytes) or transferred ArrayBuffers; errors keep their Hangar code (`web/client/comlink-errors.ts`).
+ * bytes) or transferred ArrayBuffers; errors keep their Hangar code (`web/common/comlink-errors.ts`).
  */
 
 /** Backends a module may run on, in the order an initializer tries them. */

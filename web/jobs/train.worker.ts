@@ -2,9 +2,9 @@
 // management"). Job management (web/client/jobs/) wraps it with Comlink; a hard cancel
 // terminates the worker.
 import { expose } from 'comlink';
-import '../client/comlink-errors.ts';
+import '../common/comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
-import { sha256OfBlob } from '../client/hashing.ts';
+import { sha256OfBlob } from '../common/hashing.ts';
 import { readTrainingData } from './csv.ts';
 import { asHangarError } from './errors.ts';
 import { loadTrainableModule } from './modules/index.ts';

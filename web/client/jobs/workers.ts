@@ -1,5 +1,5 @@
 import { proxy, transfer, wrap } from 'comlink';
-import '../comlink-errors.ts';
+import '../../common/comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import type { PredictInput, PredictorWorkerApi, TrainerWorkerApi } from '../../jobs/protocol.ts';
 
