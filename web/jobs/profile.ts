@@ -60,7 +60,7 @@ export function median(values: Float64Array, rows: readonly number[]): number {
   return sortedMedian(Float64Array.from(present).sort());
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 
 /** One column's type and figures, from its cells (before any choice of target or features). */
 export function profileColumn(name: string, cells: readonly (string | null)[], decimalComma: boolean): ProfiledColumn {
@@ -229,7 +229,7 @@ export function profileTable(table: Table, target: string, module: string, featu
     const report = profiled.report;
     if (c === t) {
       report.action = 'target';
-      report.reason = kind === 'class' ? `the target: ${plural(distinctTargets.size, 'class', )}` : 'the target: a number to predict';
+      report.reason = kind === 'class' ? `${plural(distinctTargets.size, 'class')} to predict` : 'a number to predict';
       if (missingTargets > 0) report.reason += `; ${plural(missingTargets, 'row')} without one left out`;
     } else if (report.action !== 'ignore') {
       if (features && !features.includes(name)) {

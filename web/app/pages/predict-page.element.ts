@@ -181,15 +181,15 @@ export class PredictPage extends LitElement {
   private field(c: NonNullable<Inputs['columns']>[number]) {
     if (c.kind === 'categorical') {
       return html`<label>${c.name}
-        <select name=${c.name}>
+        <select name=${c.name} aria-label=${c.name}>
           <option value="">(missing)</option>
-          ${(c.vocabulary ?? []).map((v) => html`<option value=${v}>${v}</option>`)}
+          ${[...(c.vocabulary ?? [])].sort().map((v) => html`<option value=${v}>${v}</option>`)}
         </select>
       </label>`;
     }
     if (c.kind === 'boolean') {
       return html`<label>${c.name}
-        <select name=${c.name}><option value="">(missing)</option><option value="yes">yes</option><option value="no">no</option></select>
+        <select name=${c.name} aria-label=${c.name}><option value="">(missing)</option><option value="yes">yes</option><option value="no">no</option></select>
       </label>`;
     }
     return html`<label>${c.name} <input name=${c.name} inputmode="decimal" autocomplete="off" placeholder="(missing)" /></label>`;
