@@ -7,7 +7,7 @@ import { watchHeap } from './heap.ts';
 import { median, report } from './report.ts';
 
 const PAGE = '/bench/browser/tabular.html';
-const ROWS = 100_000;
+const ROWS = Number(import.meta.env.TABULAR_BENCH_ROWS ?? 100_000);
 const ROUNDS = 5;
 
 let browser: Browser;
@@ -22,9 +22,10 @@ afterAll(() => browser?.close());
 
 it('profiles and preprocesses a 100,000-row, 30-column CSV in a worker, against papaparse alone', async () => {
   const page = await browser.newPage(PAGE);
+  page.on('crash', () => console.error('the benchmark page crashed'));
+  page.on('console', (m) => console.error(`page: ${m.text()}`));
   await page.waitForFunction(() => 'tabular' in window);
   const bytes = await page.evaluate((rows) => window.tabular.make(rows), ROWS);
-  const heap = await watchHeap(page);
   const sides = { papa: { ms: [] as number[], mib: [] as number[] }, hangar: { ms: [] as number[], mib: [] as number[], parse: [] as number[] } };
   let inputs = 0;
   // A warm-up of each side, then rounds, the side going first alternating.
@@ -33,6 +34,8 @@ it('profiles and preprocesses a 100,000-row, 30-column CSV in a worker, against 
   for (let round = 0; round < ROUNDS; round++) {
     const order: ('papa' | 'hangar')[] = round % 2 ? ['hangar', 'papa'] : ['papa', 'hangar'];
     for (const side of order) {
+      // One watch per round: stop() ends its DevTools session.
+      const heap = await watchHeap(page);
       await heap.start();
       const out = await page.evaluate((s) => window.tabular.run(s), side);
       const mib = await heap.stop();

@@ -35,24 +35,36 @@ const LINES_LISTED = 10;
 /** Cells that mean "no value", compared trimmed and lower-cased. */
 const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?', '#n/a', '-', 'missing', 'undefined']);
 
+/** The longest text in `MISSING`: longer cells are never lower-cased to be looked up. */
+const MISSING_LONGEST = Math.max(...[...MISSING].map((m) => m.length));
+
 /** A cell as stored: trimmed text, or null when it says there is no value. */
 export function cell(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
   if (typeof value === 'boolean') return String(value);
   const text = String(value).trim();
-  return MISSING.has(text.toLowerCase()) ? null : text;
+  return text.length <= MISSING_LONGEST && MISSING.has(text.toLowerCase()) ? null : text;
 }
 
 const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const COMMA_NUMBER = /^[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?$/;
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
 /** A cell's number: `12`, `-3.5`, `1e-3`, and `3,5` where decimal commas are allowed; otherwise undefined. */
 export function parseNumber(text: string | null, decimalComma = false): number | undefined {
-  if (text === null) return undefined;
-  if (PLAIN_NUMBER.test(text)) return Number(text);
-  if (decimalComma && COMMA_NUMBER.test(text)) return Number(text.replace(',', '.'));
-  return undefined;
+  if (text === null || text.length === 0) return undefined;
+  // The common case without a regular expression: a digit (or sign, or point) first, a digit (or point) last,
+  // and no letter second (Number() would read 0x10 and 0b1).
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  if ((isDigit(first) || first === 45 || first === 43 || first === 46) && (isDigit(last) || last === 46) && (text.length < 2 || !/[a-zA-Z]/.test(text[1]!))) {
+    const v = Number(text);
+    if (v === v) return v;
+  }
+  if (!decimalComma || !COMMA_NUMBER.test(text)) return PLAIN_NUMBER.test(text) ? Number(text) : undefined;
+  return Number(text.replace(',', '.'));
 }
 
 /** A cell as a number: numbers as they are, numeric strings parsed; otherwise undefined. */
@@ -128,7 +140,7 @@ class TableBuilder {
     }
     this.line++;
     // A blank line (or one of separators only) is skipped, still counted so later lines keep their numbers.
-    if (broken === undefined && row.every((c) => String(c ?? '').trim() === '')) return;
+    if (broken === undefined && (row.length <= 1 || row[0] === '') && row.every((c) => String(c ?? '').trim() === '')) return;
     const width = this.columns.length;
     if (broken !== undefined || row.length !== width) {
       this.malformed.count++;

@@ -29,6 +29,8 @@ describe('reading CSVs', () => {
     expect(parseNumber('3,5', false)).toBeUndefined();
     expect(parseNumber('-1.5e3')).toBe(-1500);
     expect(parseNumber('12abc', true)).toBeUndefined();
+    expect(['.5', '5.', '+3', '1e5', '-0.25'].map((t) => parseNumber(t))).toEqual([0.5, 5, 3, 100000, -0.25]);
+    expect(['0x10', '0b1', '5-3', '1 2', 'Infinity', '1,000', '', '-'].map((t) => parseNumber(t))).toEqual(Array(8).fill(undefined));
     const table = await parseCsv('x;y\n1,5;a\n2,25;b\n');
     expect(table.delimiter).toBe(';');
     expect(table.decimalComma).toBe(true);

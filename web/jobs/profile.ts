@@ -55,9 +55,13 @@ const sortedMedian = (sorted: Float64Array) => {
 
 /** Median of `values` at `rows`, NaN skipped; 0 when none are present. */
 export function median(values: Float64Array, rows: readonly number[]): number {
-  const present: number[] = [];
-  for (const r of rows) if (!Number.isNaN(values[r]!)) present.push(values[r]!);
-  return sortedMedian(Float64Array.from(present).sort());
+  const present = new Float64Array(rows.length);
+  let n = 0;
+  for (const r of rows) {
+    const v = values[r]!;
+    if (v === v) present[n++] = v;
+  }
+  return sortedMedian(present.subarray(0, n).sort());
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
@@ -68,7 +72,10 @@ export function profileColumn(name: string, cells: readonly (string | null)[], d
   let missing = 0;
   let nonNumeric = 0;
   const numbers = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
+  // Past this many cells that are not numbers the column is text: the rest are not parsed.
+  const strayMax = n * STRAY_TEXT_SHARE;
+  let r = 0;
+  for (; r < n && nonNumeric <= strayMax; r++) {
     const text = cells[r]!;
     if (text === null) {
       missing++;
@@ -81,13 +88,20 @@ export function profileColumn(name: string, cells: readonly (string | null)[], d
       numbers[r] = NaN;
     } else numbers[r] = v;
   }
+  for (; r < n; r++) if (cells[r] === null) missing++;
   const present = n - missing;
   const base = { name, missing, feature: false };
   if (present === 0) return { report: { ...base, type: 'empty', distinct: 0, action: 'ignore', reason: 'every value is missing' } };
 
   if (nonNumeric <= present * STRAY_TEXT_SHARE && nonNumeric < present) {
     // Numeric (a few stray words, such as "unknown", count as missing).
-    const sorted = numbers.filter((v) => !Number.isNaN(v)).sort();
+    const values = new Float64Array(n);
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const v = numbers[i]!;
+      if (v === v) values[count++] = v;
+    }
+    const sorted = values.subarray(0, count).sort();
     let distinct = sorted.length > 0 ? 1 : 0;
     let integers = true;
     for (let i = 0; i < sorted.length; i++) {

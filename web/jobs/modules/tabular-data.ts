@@ -182,19 +182,19 @@ export function encodeRows(prep: PreprocessingV2, rows: readonly Record<string, 
 
 /** Mean and standard deviation of each input over the rows `rows` of a flat [n, width] matrix (std 1 for a constant input). */
 export function fitScalingFlat(x: Float32Array, width: number, rows: readonly number[]): Preprocessing['scaling'] {
-  const mean = new Array<number>(width).fill(0);
-  const std = new Array<number>(width).fill(0);
-  for (const r of rows) for (let j = 0; j < width; j++) mean[j]! += x[r * width + j]! / rows.length;
-  for (const r of rows) for (let j = 0; j < width; j++) std[j]! += (x[r * width + j]! - mean[j]!) ** 2 / rows.length;
-  return { method: 'standardize', mean, std: std.map((v) => (v > 1e-12 ? Math.sqrt(v) : 1)) };
+  const mean = new Float64Array(width);
+  const std = new Float64Array(width);
+  for (const r of rows) for (let j = 0, base = r * width; j < width; j++) mean[j]! += x[base + j]!;
+  for (let j = 0; j < width; j++) mean[j]! /= rows.length;
+  for (const r of rows) for (let j = 0, base = r * width; j < width; j++) std[j]! += (x[base + j]! - mean[j]!) ** 2;
+  return { method: 'standardize', mean: Array.from(mean), std: Array.from(std, (v) => (v / rows.length > 1e-12 ? Math.sqrt(v / rows.length) : 1)) };
 }
 
 /** Standardizes a flat [n, width] matrix in place. */
 export function scaleInPlace(scaling: Preprocessing['scaling'], x: Float32Array, width: number): Float32Array {
-  for (let i = 0; i < x.length; i++) {
-    const j = i % width;
-    x[i] = (x[i]! - scaling.mean[j]!) / scaling.std[j]!;
-  }
+  const mean = Float64Array.from(scaling.mean);
+  const std = Float64Array.from(scaling.std);
+  for (let base = 0; base < x.length; base += width) for (let j = 0; j < width; j++) x[base + j] = (x[base + j]! - mean[j]!) / std[j]!;
   return x;
 }
 
