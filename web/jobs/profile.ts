@@ -27,7 +27,10 @@ export interface Profile {
 }
 
 /** Column names that say "identifier" when the values are whole numbers, each different. */
-const ID_NAME = /(^|[^a-z])(id|ids|key|index|idx|uuid|guid)$|^(id|row|rownum|row_number|index|key|uuid|guid)([^a-z]|$)|Id$|ID$/i;
+const ID_NAME = /(^|[^a-z])(id|ids|key|index|idx|uuid|guid)$|^(id|row|rownum|row_number|index|key|uuid|guid)([^a-z]|$)/i;
+/** camelCase identifiers: `userId`, `orderID`. */
+const CAMEL_ID = /[a-z](Id|ID|Key|Index)$/;
+const idName = (name: string) => ID_NAME.test(name) || CAMEL_ID.test(name);
 const BOOLEAN_TRUE = new Set(['true', 'yes', 'y', 't']);
 const BOOLEAN_FALSE = new Set(['false', 'no', 'n', 'f']);
 const DATE =
@@ -114,7 +117,7 @@ export function profileColumn(name: string, cells: readonly (string | null)[], d
     if (distinct === 1) return { report: { ...report, type: 'constant', action: 'ignore', reason: `one value (${sorted[0]}) in every row: nothing to learn from` } };
     const unique = distinct === sorted.length && sorted.length >= ID_MIN_ROWS;
     const consecutive = figures.max - figures.min === sorted.length - 1;
-    if (integers && unique && (ID_NAME.test(name) || consecutive)) {
+    if (integers && unique && (idName(name) || consecutive)) {
       return { report: { ...report, type: 'identifier', action: 'ignore', reason: `whole numbers, each different${consecutive ? ' and consecutive' : ''}: an identifier, not a measurement` } };
     }
     const stray = nonNumeric > 0 ? ` (${plural(nonNumeric, 'cell')} not a number counted as missing)` : '';
