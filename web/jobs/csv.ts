@@ -43,8 +43,22 @@ export function cell(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : null;
   if (typeof value === 'boolean') return String(value);
-  const text = String(value).trim();
-  return text.length <= MISSING_LONGEST && MISSING.has(text.toLowerCase()) ? null : text;
+  return missingText(String(value).trim());
+}
+
+/** Trimmed text as stored: null when it says there is no value. No token of `MISSING` starts with a digit, so most numbers are never lower-cased. */
+function missingText(text: string): string | null {
+  if (text.length === 0) return null;
+  const first = text.charCodeAt(0);
+  if (text.length > MISSING_LONGEST || isDigit(first) || (text.length > 1 && (first === 45 || first === 43 || first === 46) && isDigit(text.charCodeAt(1)))) return text;
+  return MISSING.has(text.toLowerCase()) ? null : text;
+}
+
+/** A cell papaparse read: its text trimmed only when it needs it. */
+function parsedCell(value: string): string | null {
+  const n = value.length;
+  if (n === 0) return null;
+  return missingText(value.charCodeAt(0) <= 32 || value.charCodeAt(n - 1) <= 32 ? value.trim() : value);
 }
 
 const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -148,7 +162,7 @@ class TableBuilder {
       this.malformed.first ??= broken ?? `line ${this.line} has ${row.length} cells; the header has ${width}`;
       return;
     }
-    for (let c = 0; c < width; c++) this.cells[c]!.push(cell(row[c]));
+    for (let c = 0; c < width; c++) this.cells[c]!.push(typeof row[c] === 'string' ? parsedCell(row[c] as string) : cell(row[c]));
     this.lines.push(this.line);
   }
 
