@@ -26,7 +26,11 @@ const SUITES = [
     title: 'Client library in headless Chromium, real IndexedDB',
     command: [
       process.execPath,
-      [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts', '--exclude', 'bench/browser/app.bench-test.ts'],
+      [
+        path.join(root, 'node_modules/vitest/vitest.mjs'),
+        ...['run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts', '--exclude', 'bench/browser/app.bench-test.ts'],
+        ...['--exclude', 'bench/browser/tabular.bench-test.ts'],
+      ],
     ],
     packages: ['dexie', 'vite', 'playwright-core', 'vitest'],
   },
@@ -43,6 +47,20 @@ const SUITES = [
     title: 'The web app in headless Chromium: production build, served offline by its service worker',
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/app.bench-test.ts']],
     packages: ['vite', 'vite-plugin-pwa', 'lit', 'playwright-core', 'vitest'],
+  },
+  {
+    // Tabular training on messy data: held-out quality with injected missing cells, in Node on tfjs cpu.
+    name: 'tabular',
+    title: 'Tabular modules on generated data with missing cells, tfjs cpu in Node',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/tabular/vitest.config.ts']],
+    packages: ['@tensorflow/tfjs-core', 'papaparse', 'vitest'],
+  },
+  {
+    // Profiling and preprocessing a large CSV in a Web Worker, against papaparse alone, in headless Chromium.
+    name: 'tabular-browser',
+    title: 'Tabular data preparation in a Web Worker in headless Chromium',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/tabular.bench-test.ts']],
+    packages: ['papaparse', 'vite', 'playwright-core', 'vitest'],
   },
   {
     // The built `hangar` command in its own Node process, against wrangler dev on local R2.

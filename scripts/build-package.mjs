@@ -72,7 +72,7 @@ const manifest = {
   bin: { hangar: 'cli/hangar.mjs' },
   files: ['lib', 'cli', 'hangar-widget.js', 'README.md'],
   // Only these run code when imported; a bundler may drop every other unused module.
-  sideEffects: ['./lib/web/widget/index.js', './lib/web/client/comlink-errors.js', './hangar-widget.js'],
+  sideEffects: ['./lib/web/widget/index.js', './lib/web/common/comlink-errors.js', './hangar-widget.js'],
   dependencies,
 };
 await writeFile(join(out, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -36,6 +36,13 @@ export const LIMITS = {
   uploadMaxParts: 10_000,
   /** Largest blob accepted in one `PUT /blobs/sha256/{hex}`; larger ones use multipart. */
   singlePutBytes: 32 * 1024 * 1024,
+  /**
+   * Bytes of one training data set (a CSV, or rows as JSON) a training job or data report takes:
+   * the browser parses it in a worker and holds its cells in memory.
+   */
+  trainingDataBytes: 512 * 1024 * 1024,
+  /** Distinct values of a categorical feature given their own one-hot slot; rarer ones share the "other" slot. */
+  categoricalVocabulary: 30,
   /** Allowed browser origins on one token. */
   originsPerToken: 32,
   /** Unique tags (aliases) set when a version is created. */

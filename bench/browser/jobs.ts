@@ -152,7 +152,7 @@ export async function trainMain(): Promise<TrainRound> {
     const [{ loadTrainableModule }, { readTrainingData }, { sha256OfBlob }] = await Promise.all([
       import('../../web/jobs/modules/index.ts'),
       import('../../web/jobs/csv.ts'),
-      import('../../web/client/hashing.ts'),
+      import('../../web/common/hashing.ts'),
     ]);
     const request = trainRequest(csv, 0);
     const module = await loadTrainableModule(request.module);

@@ -167,12 +167,13 @@ describe('the app', () => {
     expect(await page.getByRole('option').count()).toBe(0);
     expect(await page.getByText('hangar.newModel').isVisible()).toBe(false);
 
-    // A column that is not numbers passes the header check; the worker refuses it, and says why.
+    // A target with one value passes the header check; the worker's data report refuses it, and says why.
     await go(page, 'Train', 'Train a model');
     await page.getByLabel('Model name').fill('bad');
-    await page.getByLabel(/^CSV file/).setInputFiles(`${fixtures}not-numbers.csv`);
+    await page.getByLabel(/^CSV file/).setInputFiles(`${fixtures}constant-target.csv`);
+    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 60_000 }).toMatch(/"species" has one value/);
     await page.getByRole('button', { name: 'Start training' }).click();
-    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 60_000 }).toMatch(/^Training failed: .*sepal_width/);
+    expect(await page.locator('#form-error').textContent()).toMatch(/"species" has one value/);
     await shoot(page, 'train-error');
   });
 

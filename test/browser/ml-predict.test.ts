@@ -353,7 +353,8 @@ describe('prediction in the ML workers', () => {
         const predictor = ml.predictor();
         const result = {
           missingTarget: await train('a,b\n1,2\n3,4\n'),
-          nonNumeric: await train('a,b,species\n1,2,x\n3,tall,y\n'),
+          duplicateColumns: await train('a,b,a,species\n1,2,3,x\n3,4,5,y\n'),
+          constantTarget: await train('a,b,species\n1,2,x\n3,4,x\n'),
           empty: await train(''),
           unknownTrainer: await train('a,species\n1,x\n', { module: 'no-such-module' }),
           unknownPredictor: await ml.failure(predictor.load('k', 'no-such-module', {}, ['cpu'])),
@@ -392,7 +393,8 @@ describe('prediction in the ML workers', () => {
       { TINY_ONNX },
     );
     expect(failures.missingTarget).toEqual(hangarError('invalid-dataset', /no target column "species".*a, b/));
-    expect(failures.nonNumeric).toEqual(hangarError('invalid-dataset', /"b" is "tall", not a number on line 3/));
+    expect(failures.duplicateColumns).toEqual(hangarError('invalid-dataset', /"a" appears twice in the header \(columns 1 and 3\)/));
+    expect(failures.constantTarget).toEqual(hangarError('invalid-dataset', /"species" has one value \("x"\) in every row/));
     expect(failures.empty).toMatchObject({ name: 'HangarError', code: 'invalid-dataset', message: expect.stringMatching(/empty/) });
     expect(failures.unknownTrainer).toEqual(hangarError('unknown-module', /no-such-module.*tabular-classifier, tabular-regressor, tfjs-import, onnx-import/));
     expect(failures.unknownPredictor).toEqual(hangarError('unknown-module', /no-such-module/));

@@ -95,7 +95,7 @@ describe('the packed tarball', () => {
       'lib/web/client/tfjs-io.js',
       'lib/web/client/tfjs-io.d.ts',
       'lib/web/jobs/train.worker.js',
-      'lib/web/client/hash.worker.js',
+      'lib/web/common/hash.worker.js',
     ]) {
       expect(files, f).toContain(f);
     }

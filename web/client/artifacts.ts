@@ -6,7 +6,7 @@ import { MAX_BLOB_BYTES } from '../../shared/limits.ts';
 import { artifactPathProblem, artifactPathSchema } from '../../shared/names.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { readBlob, recordStagedBlob, storedDigests, withStagedBlobs, type StagedBlob } from './blob-store.ts';
-import { sha256OfBlob } from './hashing.ts';
+import { sha256OfBlob } from '../common/hashing.ts';
 import { readBody, type ByteProgress } from './read-body.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import type { ArtifactRecord, HangarDb } from './db.ts';

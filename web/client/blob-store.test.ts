@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../shared/ids.ts';
 import { collectGarbage, readBlob, recordStagedBlob, setBlobChunkBytes, storeBlob, withStagedBlobs } from './blob-store.ts';
 import { HangarDb } from './db.ts';
-import { sha256OfBlob } from './hashing.ts';
+import { sha256OfBlob } from '../common/hashing.ts';
 
 let n = 0;
 const freshDb = () => new HangarDb(`blob-store-${n++}`);

@@ -2,7 +2,7 @@ import Dexie from 'dexie';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import type { HangarDb } from './db.ts';
-import { openSha256 } from './hashing.ts';
+import { openSha256 } from '../common/hashing.ts';
 import { storageError } from './writer.ts';
 
 /**

@@ -35,7 +35,17 @@ export type { JobsOptions, FactoryContext } from './jobs/context.ts';
 export type { ImportModelFiles } from './jobs/models.ts';
 export { finders, initializers, trainers, predictors, FactoryRegistry, type Factory } from './jobs/factories.ts';
 export { registerHangarRouters } from './tfjs-io.ts';
-export { DEFAULT_BACKENDS, type Backend, type ModelFiles, type PredictInput, type PredictOutput, type TrainingData } from '../jobs/protocol.ts';
+export {
+  DEFAULT_BACKENDS,
+  type Backend,
+  type ColumnReport,
+  type DataReport,
+  type ImputedCell,
+  type ModelFiles,
+  type PredictInput,
+  type PredictOutput,
+  type TrainingData,
+} from '../jobs/protocol.ts';
 export type { SyncOptions, SyncStatus, LiveValue } from './sync/engine.ts';
 export type { Conflict } from './sync/conflicts.ts';
 export type { UploadProgress } from './sync/blobs.ts';

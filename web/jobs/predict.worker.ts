@@ -1,7 +1,7 @@
 // The predictor: a module Web Worker that keeps models loaded by key and predicts with them
 // (DESIGN §1 "Model management"). Job management (web/client/jobs/) wraps it with Comlink.
 import { expose, transfer } from 'comlink';
-import '../client/comlink-errors.ts';
+import '../common/comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { asHangarError } from './errors.ts';
 import { tfjsMemory } from './modules/backends.ts';

@@ -1,7 +1,7 @@
 /**
  * What crosses between the page (job management, `web/client/jobs/`) and the Web Workers that
  * train and predict (`web/jobs/*.worker.ts`). Large payloads travel as Blobs (handles, not
- * bytes) or transferred ArrayBuffers; errors keep their Hangar code (`web/client/comlink-errors.ts`).
+ * bytes) or transferred ArrayBuffers; errors keep their Hangar code (`web/common/comlink-errors.ts`).
  */
 
 /** Backends a module may run on, in the order an initializer tries them. */
@@ -33,6 +33,75 @@ export interface TrainRequest {
   checkpointEvery: number;
   /** Resume from a checkpoint saved by an earlier run of the same job. */
   resume?: { epoch: number; files: ModelFiles };
+}
+
+/** What profiling found a column to hold. */
+export type ColumnType = 'numeric' | 'categorical' | 'boolean' | 'identifier' | 'date' | 'constant' | 'empty';
+
+/** What training does with a column: predicts it, uses it as it is, imputes its gaps, one-hot encodes it, or leaves it out. */
+export type ColumnAction = 'target' | 'use' | 'impute' | 'one-hot' | 'ignore';
+
+/** One column of a data report. */
+export interface ColumnReport {
+  name: string;
+  type: ColumnType;
+  /** Rows (of those read) where the cell is missing: empty, `NA`, `null`, `?`… */
+  missing: number;
+  /** Distinct values among the cells that are present. */
+  distinct: number;
+  action: ColumnAction;
+  /** Why, in words: "3 distinct values, one-hot", "every value differs: an identifier". */
+  reason: string;
+  /** Whether training uses it as a feature; `false` for the target and ignored columns. */
+  feature: boolean;
+  /** Numeric and boolean columns: smallest, median and largest value present. */
+  min?: number;
+  median?: number;
+  max?: number;
+  /** Categorical columns: their most frequent values, most frequent first (at most `LIMITS.categoricalVocabulary`). */
+  values?: string[];
+}
+
+/** Rows training leaves out, by reason, with the first few lines (CSV lines, header = 1; or row numbers). */
+export interface DroppedRows {
+  reason: 'malformed row' | 'missing target';
+  count: number;
+  lines: number[];
+  /** What was wrong with the first of them. */
+  detail?: string;
+}
+
+/**
+ * What a data set holds and what training will do with it (DESIGN §1 "Data report"): made by the
+ * trainer worker before training, shown before a job starts, and stored with the version.
+ */
+export interface DataReport {
+  /** `hangar.data-report` version 1. */
+  format: 1;
+  /** The module it was made for: a classifier and a regressor treat a target differently. */
+  module: string;
+  target: string;
+  /** `,`, `;`, tab or `|`. */
+  delimiter: string;
+  decimalComma: boolean;
+  /** Rows of data read (malformed rows not counted). */
+  rows: number;
+  /** Rows training uses: read, and with a target. */
+  usedRows: number;
+  dropped: DroppedRows[];
+  columns: ColumnReport[];
+  /** The feature columns training uses, in order. */
+  features: string[];
+  /** Classifiers: rows per class (of the rows used). */
+  classes?: Record<string, number>;
+}
+
+/** A data report asked for before training: the same data, target, module and parameters a training run takes. */
+export interface ReportRequest {
+  module: string;
+  data: TrainingData;
+  target: string;
+  params: Record<string, unknown>;
 }
 
 /** One finished epoch. */
@@ -67,6 +136,8 @@ export interface TrainResult {
   datasetSha256: string;
   /** The parameters as used, defaults filled in. */
   params: Record<string, unknown>;
+  /** Tabular modules: what the data held and what training did with each column. */
+  report?: DataReport;
 }
 
 /** The trainer worker's API (`web/jobs/train.worker.ts`), called through Comlink. */
@@ -83,6 +154,12 @@ export interface TrainerWorkerApi {
     onProgress: (p: TrainProgress) => void | Promise<void>,
     onCheckpoint: (epoch: number, files: ModelFiles) => Promise<void>,
   ): Promise<TrainResult>;
+  /**
+   * Profiles training data without training: each column's type and what training would do
+   * with it, the rows it would leave out. Bad data (no such target, a constant target, nothing
+   * left to learn from) is refused here with the same `invalid-dataset` training would give.
+   */
+  report(request: ReportRequest): Promise<DataReport>;
 }
 
 /** What prediction takes: rows of named features (tabular modules) or named input tensors (imported models). */
@@ -95,9 +172,19 @@ export type PredictInput =
  * backend the prediction actually ran on (set by the predictor worker).
  */
 export type PredictOutput = (
-  | { predictions: (string | number)[]; probabilities?: number[][] }
+  | { predictions: (string | number)[]; probabilities?: number[][]; imputed?: ImputedCell[] }
   | { tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }> }
 ) & { backend?: Backend };
+
+/** A cell a tabular model filled in or mapped before predicting: missing or not a number (imputed), or a category training never saw ("other"). */
+export interface ImputedCell {
+  /** The row, from 0. */
+  row: number;
+  column: string;
+  reason: 'missing' | 'not a number' | 'unseen category';
+  /** What the model used instead: the training median, or `other`. */
+  used: number | string;
+}
 
 /** An input or output tensor of an imported model: its name, dtype and shape (`-1`, `null` or a name: any size). */
 export interface TensorSpec {

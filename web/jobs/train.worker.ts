@@ -2,21 +2,25 @@
 // management"). Job management (web/client/jobs/) wraps it with Comlink; a hard cancel
 // terminates the worker.
 import { expose } from 'comlink';
-import '../client/comlink-errors.ts';
+import '../common/comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
-import { sha256OfBlob } from '../client/hashing.ts';
-import { readTrainingData } from './csv.ts';
+import { sha256OfBlob } from '../common/hashing.ts';
+import { checkDataSize, readTrainingData } from './csv.ts';
+import { profileTable } from './profile.ts';
+import { tabularParams } from './modules/tabular-data.ts';
 import { asHangarError } from './errors.ts';
 import { loadTrainableModule } from './modules/index.ts';
-import type { ModelFiles, TrainerWorkerApi, TrainProgress, TrainRequest, TrainResult } from './protocol.ts';
+import type { DataReport, ModelFiles, ReportRequest, TrainerWorkerApi, TrainProgress, TrainRequest, TrainResult } from './protocol.ts';
 
 export type { TrainerWorkerApi };
 
 /** SHA-256 of the data as given: the CSV's bytes, or the rows as JSON. */
 function datasetSha256(data: TrainRequest['data']): Promise<string> {
-  const blob = 'csv' in data ? data.csv : new Blob([JSON.stringify(data.rows)], { type: 'application/json' });
-  return sha256OfBlob(blob);
+  return sha256OfBlob(dataBlob(data));
 }
+
+/** The data as bytes: the CSV, or the rows as JSON. */
+const dataBlob = (data: TrainRequest['data']): Blob => ('csv' in data ? data.csv : new Blob([JSON.stringify(data.rows)], { type: 'application/json' }));
 
 /**
  * Progress calls sent to the page and not yet answered. Sending does not wait (training does not
@@ -53,6 +57,7 @@ const trainer: TrainerWorkerApi = {
         throw new HangarError(ErrorCode.InvalidArgument, 'A training request needs module, data, target, params, backends and checkpointEvery.');
       }
       const module = await loadTrainableModule(request.module);
+      checkDataSize(dataBlob(request.data).size);
       const table = await readTrainingData(request.data);
       const digest = datasetSha256(request.data);
       // Awaited below once training ends; a failure before then must not go unhandled.
@@ -73,14 +78,29 @@ const trainer: TrainerWorkerApi = {
       });
       // The model is in its files now; this worker keeps nothing between jobs.
       trained.model.dispose();
-      const { files, metrics, backend, skipped, params } = trained;
+      const { files, metrics, backend, skipped, params, report } = trained;
       const datasetSha = await digest;
       // No progress after the result: the page ends the job (and this worker) once it has it.
       await progress.settled();
-      return { files, metrics, backend, ...(skipped && { skipped }), params, datasetSha256: datasetSha };
+      return { files, metrics, backend, ...(skipped && { skipped }), params, datasetSha256: datasetSha, ...(report && { report }) };
     } catch (err) {
       await progress.settled();
       throw asHangarError(err, 'Training');
+    }
+  },
+
+  async report(request: ReportRequest): Promise<DataReport> {
+    try {
+      if (!request || typeof request !== 'object' || !request.data) {
+        throw new HangarError(ErrorCode.InvalidArgument, 'A data report needs module, data, target and params.');
+      }
+      await loadTrainableModule(request.module);
+      const { features } = tabularParams(request.params ?? {});
+      checkDataSize(dataBlob(request.data).size);
+      const table = await readTrainingData(request.data);
+      return profileTable(table, request.target, request.module, features).report;
+    } catch (err) {
+      throw asHangarError(err, 'The data report');
     }
   },
 };

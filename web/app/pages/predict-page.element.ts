@@ -10,6 +10,8 @@ interface Inputs {
   ref: string;
   features: string[];
   target: string;
+  /** Preprocessing format 2: how each feature is read (choice lists for categories and yes/no); absent for format 1 (numbers only). */
+  columns?: { name: string; kind: 'numeric' | 'boolean' | 'categorical'; vocabulary?: string[] }[];
 }
 
 /** Predict with a version chosen by reference: one row typed in a form, or many from a CSV; a table out. */
@@ -74,8 +76,13 @@ export class PredictPage extends LitElement {
       if (!paths.includes('model/preprocessing.json')) {
         throw new Error(`${ref} is not a tabular model (it has no preprocessing.json): this page predicts with models trained here.`);
       }
-      const prep = JSON.parse(await (await version.readArtifact('model/preprocessing.json')).text()) as { features: string[]; target: string };
-      this.inputs = { ref, features: prep.features, target: prep.target };
+      const prep = JSON.parse(await (await version.readArtifact('model/preprocessing.json')).text()) as {
+        format: number;
+        features: string[];
+        target: string;
+        columns?: Inputs['columns'];
+      };
+      this.inputs = { ref, features: prep.features, target: prep.target, ...(prep.format === 2 && prep.columns && { columns: prep.columns }) };
     } catch (err) {
       this.error = describe(err);
     } finally {
@@ -92,7 +99,8 @@ export class PredictPage extends LitElement {
     event.preventDefault();
     const data = new FormData(event.target as HTMLFormElement);
     const row: Row = {};
-    for (const f of this.inputs!.features) row[f] = Number(data.get(f));
+    // Format 2 takes cells as written (an empty one is filled in); format 1 takes numbers.
+    for (const f of this.inputs!.features) row[f] = this.inputs!.columns ? String(data.get(f) ?? '') : Number(data.get(f));
     void this.predict([row]);
   }
 
@@ -107,7 +115,8 @@ export class PredictPage extends LitElement {
       const parsed = Papa.parse<Row>(await file.text(), { header: true, dynamicTyping: true, skipEmptyLines: true });
       if (parsed.errors.length) throw new Error(`This CSV does not parse: ${parsed.errors[0]!.message} (row ${(parsed.errors[0]!.row ?? 0) + 1}).`);
       const missing = this.inputs!.features.filter((f) => !parsed.meta.fields?.includes(f));
-      if (missing.length) throw new Error(`This CSV lacks the column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} the model needs (${this.inputs!.features.join(', ')}).`);
+      // A format-2 model fills in a missing column (and says so); a format-1 model needs every one.
+      if (missing.length && !this.inputs!.columns) throw new Error(`This CSV lacks the column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} the model needs (${this.inputs!.features.join(', ')}).`);
       if (parsed.data.length === 0) throw new Error('This CSV has no data rows.');
       await this.predict(parsed.data);
     } catch (err) {
@@ -154,19 +163,36 @@ export class PredictPage extends LitElement {
         ? html`
             <h2>One row</h2>
             <form @submit=${this.onRow}>
-              <div class="row">
-                ${inputs.features.map((f) => html`<label>${f} <input name=${f} type="number" step="any" required /></label>`)}
-              </div>
+              <div class="row">${inputs.columns ? inputs.columns.map((c) => this.field(c)) : inputs.features.map((f) => html`<label>${f} <input name=${f} type="number" step="any" required /></label>`)}</div>
+              ${inputs.columns ? html`<p class="muted">Leave a value out and the model fills it in as training did (the median, or "missing").</p>` : nothing}
               <div class="actions"><button type="submit">Predict ${inputs.target}</button></div>
             </form>
             <h2>Many rows</h2>
-            <label>A CSV file with the columns ${inputs.features.join(', ')}
+            <label>A CSV file with the columns ${inputs.features.join(', ')}${inputs.columns ? ' (missing cells and columns are filled in)' : ''}
               <input type="file" accept=".csv,text/csv" @change=${this.onCsv} />
             </label>
           `
         : nothing}
       ${this.output && inputs ? this.table(inputs) : nothing}
     `;
+  }
+
+  /** One feature's input in the one-row form: a choice list for categories and yes/no, a number field otherwise. */
+  private field(c: NonNullable<Inputs['columns']>[number]) {
+    if (c.kind === 'categorical') {
+      return html`<label>${c.name}
+        <select name=${c.name} aria-label=${c.name}>
+          <option value="">(missing)</option>
+          ${[...(c.vocabulary ?? [])].sort().map((v) => html`<option value=${v}>${v}</option>`)}
+        </select>
+      </label>`;
+    }
+    if (c.kind === 'boolean') {
+      return html`<label>${c.name}
+        <select name=${c.name} aria-label=${c.name}><option value="">(missing)</option><option value="yes">yes</option><option value="no">no</option></select>
+      </label>`;
+    }
+    return html`<label>${c.name} <input name=${c.name} inputmode="decimal" autocomplete="off" placeholder="(missing)" /></label>`;
   }
 
   private table(inputs: Inputs) {
@@ -191,6 +217,10 @@ export class PredictPage extends LitElement {
           </tbody>
         </table>
       </div>
+      ${out.imputed?.length
+        ? html`<p id="imputed">Filled in:
+            ${out.imputed.map((c) => `row ${c.row + 1} ${c.column} (${c.reason}) → ${typeof c.used === 'number' ? Number(c.used.toFixed(4)) : c.used}`).join('; ')}.</p>`
+        : nothing}
       <p class="muted">Ran on the ${out.backend ?? 'default'} backend.</p>
     `;
   }

@@ -1,5 +1,6 @@
 import { html, LitElement, nothing } from 'lit';
-import type { Hangar, Job, JobProgress, VersionHandle } from '../../client/index.ts';
+import type { DataReport, Hangar, Job, JobProgress, VersionHandle } from '../../client/index.ts';
+import '../data-report.element.ts';
 import { describe } from '../errors.ts';
 import '../progress-chart.element.ts';
 import type { EpochPoint } from '../progress-chart.element.ts';
@@ -29,6 +30,12 @@ export class TrainPage extends LitElement {
   static override properties = {
     hangar: { attribute: false },
     columns: { state: true },
+    file: { state: true },
+    module: { state: true },
+    target: { state: true },
+    report: { state: true },
+    reportError: { state: true },
+    off: { state: true },
     fileError: { state: true },
     formError: { state: true },
     run: { state: true },
@@ -36,6 +43,14 @@ export class TrainPage extends LitElement {
   };
   declare hangar: Hangar;
   declare columns: string[];
+  declare file: File | null;
+  declare module: string;
+  declare target: string;
+  /** The data report of the chosen file, target and module; null while none is made. */
+  declare report: DataReport | null;
+  declare reportError: string | null;
+  /** Feature columns switched off in the report. */
+  declare off: Set<string>;
   declare fileError: string | null;
   declare formError: string | null;
   declare run: Run | null;
@@ -45,6 +60,12 @@ export class TrainPage extends LitElement {
   constructor() {
     super();
     this.columns = [];
+    this.file = null;
+    this.module = MODULES[0][0];
+    this.target = '';
+    this.report = null;
+    this.reportError = null;
+    this.off = new Set();
     this.fileError = null;
     this.formError = null;
     this.run = current;
@@ -67,12 +88,52 @@ export class TrainPage extends LitElement {
     const file = (event.target as HTMLInputElement).files?.[0];
     this.columns = [];
     this.fileError = null;
+    this.file = null;
+    this.report = null;
+    this.reportError = null;
+    this.off = new Set();
     if (!file) return;
     try {
       this.columns = await csvHeader(file);
+      this.file = file;
+      this.target = this.columns[this.columns.length - 1]!;
+      await this.makeReport();
     } catch (err) {
       this.fileError = describe(err);
     }
+  }
+
+  /** The data report of the chosen file, target and module, made in a training worker. */
+  private reporting = 0;
+  private async makeReport(): Promise<void> {
+    if (!this.file || !this.target) return;
+    const asked = ++this.reporting;
+    this.report = null;
+    this.reportError = null;
+    try {
+      const report = await this.hangar.trainer('local').report(this.module, { data: this.file, target: this.target });
+      if (asked === this.reporting) this.report = report;
+    } catch (err) {
+      if (asked === this.reporting) this.reportError = describe(err);
+    }
+  }
+
+  private onTarget(event: Event): void {
+    this.target = (event.target as HTMLSelectElement).value;
+    this.off = new Set();
+    void this.makeReport();
+  }
+
+  private onModule(event: Event): void {
+    this.module = (event.target as HTMLSelectElement).value;
+    void this.makeReport();
+  }
+
+  private onSwitch(event: CustomEvent<{ column: string; on: boolean }>): void {
+    const off = new Set(this.off);
+    if (event.detail.on) off.delete(event.detail.column);
+    else off.add(event.detail.column);
+    this.off = off;
   }
 
   private start(event: SubmitEvent): void {
@@ -89,12 +150,24 @@ export class TrainPage extends LitElement {
       this.formError = this.fileError;
       return;
     }
+    if (this.reportError) {
+      this.formError = this.reportError;
+      return;
+    }
+    const features = this.report ? this.report.features.filter((f) => !this.off.has(f)) : undefined;
+    if (features && features.length === 0) {
+      this.formError = 'Every feature column is switched off: switch at least one on.';
+      return;
+    }
     const num = (name: string) => Number(data.get(name));
     const hidden = String(data.get('hidden') ?? '')
       .split(/[\s,]+/)
       .filter(Boolean)
       .map(Number);
-    const params = { epochs: num('epochs'), hidden, learningRate: num('learningRate'), batchSize: num('batchSize'), validationSplit: num('validationSplit') };
+    const params = {
+      ...{ epochs: num('epochs'), hidden, learningRate: num('learningRate'), batchSize: num('batchSize'), validationSplit: num('validationSplit') },
+      ...(features && this.off.size > 0 && { features }),
+    };
     let job: Job<VersionHandle>;
     try {
       job = this.hangar.trainer('local').train(String(data.get('module')), {
@@ -167,7 +240,7 @@ export class TrainPage extends LitElement {
         <fieldset>
           <legend>What to train</legend>
           <label>Module
-            <select name="module">${MODULES.map(([id, label]) => html`<option value=${id}>${label}</option>`)}</select>
+            <select name="module" @change=${this.onModule}>${MODULES.map(([id, label]) => html`<option value=${id}>${label}</option>`)}</select>
           </label>
           <div class="row">
             <label>Namespace <input name="namespace" required value="local" autocomplete="off" /></label>
@@ -176,16 +249,21 @@ export class TrainPage extends LitElement {
         </fieldset>
         <fieldset>
           <legend>Data</legend>
-          <label>CSV file (first row: column names)
-            <input name="csv" type="file" accept=".csv,text/csv" required @change=${this.onFile} aria-describedby="file-error" />
+          <label>CSV file (first row: column names; commas, semicolons or tabs)
+            <input name="csv" type="file" accept=".csv,.tsv,.txt,text/csv,text/tab-separated-values" required @change=${this.onFile} aria-describedby="file-error" />
           </label>
           ${this.fileError ? html`<p id="file-error" class="error" role="alert">${this.fileError}</p>` : nothing}
           <label>Column to predict
-            <select name="target" required ?disabled=${this.columns.length === 0}>
+            <select name="target" required ?disabled=${this.columns.length === 0} @change=${this.onTarget}>
               ${this.columns.length === 0 ? html`<option value="">Choose a CSV file first</option>` : nothing}
-              ${this.columns.map((c, i) => html`<option value=${c} ?selected=${i === this.columns.length - 1}>${c}</option>`)}
+              ${this.columns.map((c) => html`<option value=${c} ?selected=${c === this.target}>${c}</option>`)}
             </select>
           </label>
+          ${this.file && !this.report && !this.reportError ? html`<p class="muted" role="status">Reading the data…</p>` : nothing}
+          ${this.reportError ? html`<p id="report-error" class="error" role="alert">${this.reportError}</p>` : nothing}
+          ${this.report
+            ? html`<app-data-report .report=${this.report} .off=${this.off} switches @switch=${this.onSwitch}></app-data-report>`
+            : nothing}
         </fieldset>
         <fieldset>
           <legend>Parameters</legend>

@@ -1,5 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
-import type { Hangar, VersionHandle } from '../../client/index.ts';
+import type { DataReport, Hangar, VersionHandle } from '../../client/index.ts';
+import '../data-report.element.ts';
 import '../../widget/index.ts';
 import { bytes, describe } from '../errors.ts';
 import { onSelect } from '../select.ts';
@@ -7,6 +8,9 @@ import { pageStyles } from '../styles.ts';
 
 interface State {
   version: VersionHandle;
+  /** What training found in its data (a tabular version trained here), with the data set's SHA-256. */
+  report: DataReport | null;
+  datasetSha256: string | null;
 }
 
 /** One version: the widget's view (metadata, parameters, lineage, metric charts, artifacts to download, checkpoints), and keeping it offline. */
@@ -61,7 +65,11 @@ export class VersionPage extends LitElement {
   }
 
   private async load(): Promise<State> {
-    return { version: await this.hangar.find(this.ref) };
+    const version = await this.hangar.find(this.ref);
+    const meta = await version.metadata();
+    const report = meta.dataReport && typeof meta.dataReport === 'object' && 'columns' in meta.dataReport ? (meta.dataReport as unknown as DataReport) : null;
+    const lineage = meta.lineage as { datasetSha256?: unknown } | undefined;
+    return { version, report, datasetSha256: typeof lineage?.datasetSha256 === 'string' ? lineage.datasetSha256 : null };
   }
 
   private async pinVersion(): Promise<void> {
@@ -84,6 +92,13 @@ export class VersionPage extends LitElement {
       <p><a href="/models/${encodeURIComponent(this.namespace)}/${encodeURIComponent(this.model)}">Back to ${this.namespace}/${this.model}</a></p>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
       <hangar-version .client=${this.hangar} ref=${this.ref} @hangar-select=${onSelect}></hangar-version>
+      ${s?.report
+        ? html`<section aria-labelledby="data-heading">
+            <h2 id="data-heading">Training data</h2>
+            ${s.datasetSha256 ? html`<p>Data set SHA-256: <code id="dataset-sha">${s.datasetSha256}</code></p>` : nothing}
+            <app-data-report .report=${s.report}></app-data-report>
+          </section>`
+        : nothing}
       ${s ? this.renderOffline() : this.error ? nothing : html`<p role="status">Loading the version…</p>`}
     `;
   }

@@ -38,6 +38,7 @@ describe('factories', () => {
         type: ctx.type,
         train: () => new Job<never>(`${ctx.type}:1`, null as never),
         resume: () => Promise.reject(new Error('no')),
+        report: () => Promise.reject(new Error('no')),
         get: () => Promise.reject(new Error('no')),
         close: async () => undefined,
       };

@@ -3,7 +3,7 @@
 // The real workers are exercised in Chromium (test/browser/jobs*.test.ts).
 import { afterEach } from 'vitest';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
-import type { Backend, ModelFiles, PredictInput, PredictOutput, PredictorWorkerApi, TrainerWorkerApi, TrainRequest } from '../../jobs/protocol.ts';
+import type { Backend, DataReport, ModelFiles, PredictInput, PredictOutput, PredictorWorkerApi, TrainerWorkerApi, TrainRequest } from '../../jobs/protocol.ts';
 import type { JobRecord } from '../db.ts';
 import { openRegistry, type Hangar, type JobsOptions } from '../index.ts';
 import { trainers } from './factories.ts';
@@ -58,7 +58,16 @@ export function fakeTrainers(opts: { beforeEpoch?: (epoch: number) => Promise<vo
             onProgress({ epoch, epochs, metrics: { loss: 1 / epoch, accuracy: epoch / epochs } });
             if (request.checkpointEvery && epoch % request.checkpointEvery === 0) await onCheckpoint(epoch, files(epoch));
           }
-          return { files: files(epochs), metrics: { accuracy: 1 }, backend: 'cpu', datasetSha256: 'a'.repeat(64), params: { ...request.params, filled: true } };
+          const report = await worker.api.report(request);
+          return { files: files(epochs), metrics: { accuracy: 1 }, backend: 'cpu', datasetSha256: 'a'.repeat(64), params: { ...request.params, filled: true }, report };
+        },
+        async report(request) {
+          if (request.params.badData) throw new HangarError(ErrorCode.InvalidDataset, `The target "${request.target}" has one value in every row.`);
+          return {
+            ...{ format: 1, module: request.module, target: request.target, delimiter: ',', decimalComma: false, rows: 3, usedRows: 3, dropped: [] },
+            columns: [{ name: request.target, type: 'numeric', missing: 0, distinct: 3, action: 'target', reason: 'the target', feature: false }],
+            features: [],
+          } satisfies DataReport;
         },
       },
     };

@@ -1,7 +1,9 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { codeOf } from '../test-helpers.ts';
+import { LIMITS } from '../../../shared/limits.ts';
 import { JobRecords } from './records.ts';
+import { fitReport } from './training.ts';
 import { deferred, fakeTrainer as fake, testRegistries } from './test-fakes.ts';
 
 const registries = testRegistries('trainer');
@@ -139,6 +141,44 @@ describe('training jobs', () => {
     expect(info.error).toMatchObject({ code: 'unknown-module' });
     expect((await h.find('team/iris/1').catch(() => undefined))?.status).toBe('failed');
     expect(workers.spawned[0]!.terminated).toBe(true);
+  });
+
+  it('refuses data training would refuse before any model or version is made, and reports data before a job', async () => {
+    const workers = fake();
+    const h = await registry();
+    const job = h.trainer('fake').train('tabular-classifier', opts({ badData: true }));
+    expect(await codeOf(job.result())).toBe('invalid-dataset');
+    expect((await job.wait()).error).toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/"y" has one value/) });
+    expect((await job.info()).versionId).toBeNull();
+    expect(await h.find('team/iris/1').catch((err: { code: string }) => err.code)).toBe('model-not-found');
+    expect(workers.spawned[0]!.terminated).toBe(true);
+
+    const report = await h.trainer('fake').report('tabular-classifier', { data: rows, target: 'y' });
+    expect(report).toMatchObject({ target: 'y', module: 'tabular-classifier' });
+    expect(workers.spawned[1]!.terminated).toBe(true);
+    expect(await codeOf(h.trainer('fake').report('tabular-classifier', { data: rows, target: 'y', params: { badData: true } }))).toBe('invalid-dataset');
+    expect(await codeOf(h.trainer('fake').report('no-such-module', { data: rows, target: 'y' }))).toBe('unknown-module');
+    const huge = { size: 1024 ** 3 } as Blob;
+    Object.setPrototypeOf(huge, Blob.prototype);
+    expect(await codeOf(h.trainer('fake').report('tabular-classifier', { data: huge, target: 'y' }))).toBe('payload-too-large');
+    expect(() => h.trainer('fake').train('tabular-classifier', { ...opts(), data: huge })).toThrow(/limit is 512 MiB/);
+  });
+
+  it('stores the data report with the version it trained', async () => {
+    fake();
+    const h = await registry();
+    const version = await h.trainer('fake').train('tabular-classifier', opts({ epochs: 1 })).result();
+    expect((await version.metadata()).dataReport).toMatchObject({ format: 1, target: 'y', columns: [{ name: 'y', action: 'target' }] });
+  });
+
+  it('keeps a wide data report within one metadata value: the used columns, the others counted', () => {
+    const column = (i: number) => ({ name: `c${i}`, type: 'categorical' as const, missing: 0, distinct: 30, action: 'one-hot' as const, reason: 'x'.repeat(200), feature: i % 2 === 0, values: Array.from({ length: 30 }, (_, k) => `value ${k}`) });
+    const report = { format: 1 as const, module: 'm', target: 't', delimiter: ',', decimalComma: false, rows: 1, usedRows: 1, dropped: [], columns: Array.from({ length: 1000 }, (_, i) => column(i)), features: [] };
+    const fitted = fitReport(report);
+    expect(new TextEncoder().encode(JSON.stringify(fitted)).length).toBeLessThanOrEqual(LIMITS.metadataValueBytes);
+    expect(fitted.columns.every((c) => c.feature)).toBe(true);
+    expect(fitted.omittedColumns).toBe(1000 - fitted.columns.length);
+    expect(fitReport({ ...report, columns: report.columns.slice(0, 3) })).toEqual({ ...report, columns: report.columns.slice(0, 3) });
   });
 
   it('errors a job whose worker dies, with code internal', async () => {

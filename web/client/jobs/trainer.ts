@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { namespaceSchema, nameSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
-import type { Backend, ModelFiles, TrainerWorkerApi, TrainingData, TrainProgress, TrainRequest } from '../../jobs/protocol.ts';
+import { LIMITS } from '../../../shared/limits.ts';
+import type { Backend, DataReport, ModelFiles, TrainerWorkerApi, TrainingData, TrainProgress, TrainRequest } from '../../jobs/protocol.ts';
 import type { JobRecord, TrainJobRequest } from '../db.ts';
 import type { VersionHandle } from '../version.ts';
 import { backendSchema, type FactoryContext } from './context.ts';
@@ -46,6 +47,13 @@ export interface Trainer {
   resume(id: string): Promise<Job<VersionHandle>>;
   /** A handle on one of this trainer's jobs. */
   get(id: string): Promise<Job<VersionHandle>>;
+  /**
+   * The data report of training data, before any job starts (DESIGN §1 "Data report"): each
+   * column's type, missing and distinct counts, and what training `module` would do with it; the
+   * rows it would leave out. Refuses (`invalid-dataset`, naming the column) what training would
+   * refuse. Runs in a worker of its own, which ends with the answer.
+   */
+  report(module: string, opts: Pick<TrainOptions, 'data' | 'target' | 'params'>): Promise<DataReport>;
   /** Stops every job running here; they end `interrupted`, to resume later. */
   close(): Promise<void>;
 }
@@ -59,6 +67,21 @@ const optionsSchema = z.object({
   backends: z.array(backendSchema).min(1).optional(),
   checkpointEvery: z.number().int().min(0).optional(),
 });
+
+const reportSchema = optionsSchema.pick({ data: true, target: true, params: true });
+
+/** Training data as a request carries it; a CSV over `LIMITS.trainingDataBytes` is `payload-too-large`, naming the limit. */
+function trainingData(given: TrainOptions['data']): TrainingData {
+  const data: TrainingData = given instanceof Blob ? { csv: given } : Array.isArray(given) ? { rows: given } : given;
+  if ('csv' in data && data.csv.size > LIMITS.trainingDataBytes) {
+    const mib = (n: number) => `${Math.round(n / (1024 * 1024))} MiB`;
+    throw new HangarError(ErrorCode.PayloadTooLarge, `The training data is ${mib(data.csv.size)}; the limit is ${mib(LIMITS.trainingDataBytes)} (LIMITS.trainingDataBytes).`, {
+      size: data.csv.size,
+      limit: LIMITS.trainingDataBytes,
+    });
+  }
+  return data;
+}
 
 /** Thrown inside a run: the job stopped (canceled, or its record ended by another page) before completing. */
 const STOPPED = Symbol('stopped');
@@ -92,7 +115,7 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
   train(module: string, opts: TrainOptions): Job<VersionHandle> {
     if (typeof module !== 'string' || !module) throw new HangarError(ErrorCode.InvalidArgument, 'Invalid training job: name a module to train, e.g. "tabular-classifier".');
     const o = parseWith(optionsSchema, opts, 'training options');
-    const data: TrainingData = o.data instanceof Blob ? { csv: o.data } : Array.isArray(o.data) ? { rows: o.data } : o.data;
+    const data = trainingData(o.data);
     const request: TrainJobRequest = {
       data,
       target: o.target,
@@ -114,6 +137,20 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
     if (problem) void job.created.then(() => job.reject(problem), (err: unknown) => job.reject(err));
     else this.enqueue(job);
     return new Job(id, this);
+  }
+
+  async report(module: string, opts: Pick<TrainOptions, 'data' | 'target' | 'params'>): Promise<DataReport> {
+    if (typeof module !== 'string' || !module) throw new HangarError(ErrorCode.InvalidArgument, 'Name a module to report for, e.g. "tabular-classifier".');
+    const o = parseWith(reportSchema, opts, 'data report options');
+    const data = trainingData(o.data);
+    const problem = moduleProblem(module, 'train');
+    if (problem) throw problem;
+    const worker = this.spawn();
+    try {
+      return await Promise.race([worker.api.report({ module, data, target: o.target, params: o.params ?? {} }), worker.failed]);
+    } finally {
+      worker.terminate();
+    }
   }
 
   resume(id: string): Promise<Job<VersionHandle>> {
@@ -229,6 +266,16 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
       const record = await this.write(job, { status: 'running', started: Date.now() }, ['queued']);
       if (!record) throw STOPPED;
       const request = record.request as TrainJobRequest;
+      const worker = (run.worker = this.spawn());
+      // Cancel terminates the worker, whose pending call then never answers: race it.
+      const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(STOPPED), { once: true }));
+      stopped.catch(() => undefined);
+      if (!record.versionId) {
+        // Data training would refuse is refused before any version exists: none is left behind.
+        const { data, target, params } = request;
+        await Promise.race([worker.api.report({ module: record.module, data, target, params }), worker.failed, stopped]);
+        check();
+      }
       // Created pending (see newTrainedVersion): `ns/m` never picks it half-made, here or elsewhere.
       const trained = (version = await this.versionFor(job, record, request));
       // Epochs an earlier run logged are not logged twice when it resumes.
@@ -236,7 +283,6 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
       check();
       const resume = await resumePoint(trained);
       check();
-      const worker = (run.worker = this.spawn());
       const onProgress = (p: TrainProgress) => this.progress(job, run, trained, p, logged);
       const onCheckpoint = async (epoch: number, files: ModelFiles) => {
         if (signal.aborted) return;
@@ -245,8 +291,6 @@ export class LocalTrainer extends JobRunner<VersionHandle> implements Trainer {
       };
       const { data, target, params, backends, checkpointEvery } = request;
       const train: TrainRequest = { module: record.module, data, target, params, backends, checkpointEvery, ...(resume ? { resume } : {}) };
-      // Cancel terminates the worker, whose pending call then never answers: race it.
-      const stopped = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(STOPPED), { once: true }));
       const result = await Promise.race([worker.api.train(train, onProgress, onCheckpoint), worker.failed, stopped]);
       worker.terminate();
       check();

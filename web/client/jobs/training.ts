@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
-import type { ModelFiles, TrainRequest, TrainResult } from '../../jobs/protocol.ts';
+import { LIMITS } from '../../../shared/limits.ts';
+import type { DataReport, ModelFiles, TrainRequest, TrainResult } from '../../jobs/protocol.ts';
 import type { ClientContext } from '../context.ts';
 import type { TrainJobRequest } from '../db.ts';
 import { VersionHandle } from '../version.ts';
@@ -52,11 +53,24 @@ export async function resumePoint(version: VersionHandle): Promise<TrainRequest[
   return { epoch, files };
 }
 
+/**
+ * A data report small enough for one metadata value (`LIMITS.metadataValueBytes`): a wide data
+ * set's report keeps the columns training used (and the target) and counts the others.
+ */
+export function fitReport(report: DataReport): DataReport & { omittedColumns?: number } {
+  const size = (r: unknown) => new TextEncoder().encode(JSON.stringify(r)).length;
+  if (size(report) <= LIMITS.metadataValueBytes) return report;
+  const kept = report.columns.filter((c) => c.feature || c.action === 'target').map(({ values, ...c }) => ({ ...c, ...(values && { values: values.slice(0, 10) }) }));
+  let columns = kept;
+  while (columns.length > 1 && size({ ...report, columns }) > LIMITS.metadataValueBytes - 64) columns = columns.slice(0, Math.floor(columns.length * 0.8));
+  return { ...report, columns, omittedColumns: report.columns.length - columns.length };
+}
+
 /** Stores what training made (model files, lineage, its metrics) and makes the version ready. */
 export async function saveTrained(client: ClientContext, version: VersionHandle, job: { id: string; module: string }, result: TrainResult): Promise<void> {
   await uploadModelFiles(version, result.files);
   const lineage = { module: job.module, params: result.params, datasetSha256: result.datasetSha256, job: job.id, backend: result.backend };
-  await version.update({ metadata: { params: json(result.params), lineage: json(lineage) } });
+  await version.update({ metadata: { params: json(result.params), lineage: json(lineage), ...(result.report && { dataReport: json(fitReport(result.report)) }) } });
   await client.metrics.flush();
   // Last, once its final files are stored: the version becomes `ready` here, and everywhere
   // once its bytes reach the server.

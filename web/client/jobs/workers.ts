@@ -1,5 +1,5 @@
 import { proxy, transfer, wrap } from 'comlink';
-import '../comlink-errors.ts';
+import '../../common/comlink-errors.ts';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import type { PredictInput, PredictorWorkerApi, TrainerWorkerApi } from '../../jobs/protocol.ts';
 
@@ -37,7 +37,10 @@ export const spawnTrainWorker: Spawn<TrainerWorkerApi> = () => {
   const worker = new Worker(new URL('../../jobs/train.worker.ts', import.meta.url), { type: 'module', name: 'hangar-train' });
   const remote = wrap<TrainerWorkerApi>(worker);
   return {
-    api: { train: (request, onProgress, onCheckpoint) => remote.train(request, proxy(onProgress), proxy(onCheckpoint)) },
+    api: {
+      train: (request, onProgress, onCheckpoint) => remote.train(request, proxy(onProgress), proxy(onCheckpoint)),
+      report: (request) => remote.report(request),
+    },
     terminate: () => worker.terminate(),
     failed: watch(worker, 'training'),
   };

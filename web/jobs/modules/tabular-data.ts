@@ -1,6 +1,8 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
-import { toNumber, type Dataset } from '../csv.ts';
-import type { ModelFiles } from '../protocol.ts';
+import { LIMITS } from '../../../shared/limits.ts';
+import { cell, toNumber, type Table } from '../csv.ts';
+import { booleanValue, median, type Profile } from '../profile.ts';
+import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
 
 // What the tabular modules keep beside the network: which columns go in, how they are scaled,
@@ -11,7 +13,10 @@ import { readJsonFile } from './tfjs-files.ts';
 export const PREPROCESSING_JSON = 'preprocessing.json';
 
 /** How rows become the network's input and its output becomes predictions: `preprocessing.json`. */
-export interface Preprocessing {
+export type Preprocessing = PreprocessingV1 | PreprocessingV2;
+
+/** Format 1: numeric features only, each one network input; a missing or non-numeric cell is refused. */
+export interface PreprocessingV1 {
   /** Bumped when the layout changes. */
   format: 1;
   /** The module that wrote it, e.g. `tabular-classifier`. */
@@ -26,6 +31,202 @@ export interface Preprocessing {
   labels?: (string | number)[];
   /** Regressors: the network predicts (target − mean) / std. */
   targetScaling?: { mean: number; std: number };
+}
+
+/** How one feature column becomes network inputs (format 2). */
+export type ColumnPrep =
+  /** One input, the value; a missing one is the training median, and (`missingFlag`) a second input is 1 where it was missing. */
+  | { name: string; kind: 'numeric'; median: number; missingFlag: boolean }
+  /** One input, yes/true as 1 and no/false as 0; a missing one is `fill` (the most common), flagged like a numeric one. */
+  | { name: string; kind: 'boolean'; fill: number; missingFlag: boolean }
+  /** One input per vocabulary value, then "other" (rare and unseen values), then (`missingSlot`) "missing". */
+  | { name: string; kind: 'categorical'; vocabulary: string[]; missingSlot: boolean };
+
+/**
+ * Format 2: numeric, yes/no and categorical features, with missing values imputed. Everything
+ * learned from the training rows (medians, vocabularies, scaling, labels) is here, so a loaded
+ * model treats rows exactly as training did.
+ */
+export interface PreprocessingV2 extends Omit<PreprocessingV1, 'format'> {
+  format: 2;
+  /** How each feature (in `features` order) becomes inputs. */
+  columns: ColumnPrep[];
+  /** The network's inputs, in order: `age`, `age (missing)`, `island=Biscoe`, `island (other)`… `scaling` is per input. */
+  inputs: string[];
+  /** Whether `3,5` reads as 3.5 (data separated by `;` or tabs). */
+  decimalComma: boolean;
+}
+
+/** How many network inputs a model takes. */
+export const inputWidth = (prep: Preprocessing) => (prep.format === 2 ? prep.inputs.length : prep.features.length);
+
+/** The input names of one column's slots. */
+function slotNames(c: ColumnPrep): string[] {
+  if (c.kind !== 'categorical') return c.missingFlag ? [c.name, `${c.name} (missing)`] : [c.name];
+  return [...c.vocabulary.map((v) => `${c.name}=${v}`), `${c.name} (other)`, ...(c.missingSlot ? [`${c.name} (missing)`] : [])];
+}
+
+/**
+ * The format-2 preprocessing of a profiled table, learned from the training rows only
+ * (`trainRows`: positions in `profile.rows`): medians, the most common yes/no, vocabularies.
+ * Scaling is fitted later, on the encoded inputs.
+ */
+export function fitColumns(table: Table, profile: Profile, trainRows: readonly number[]): ColumnPrep[] {
+  const rows = trainRows.map((i) => profile.rows[i]!);
+  // Training sets of some size leave values seen once to the "other" slot, so it learns something.
+  const minCount = rows.length >= 50 ? 2 : 1;
+  return profile.columns.flatMap((col, c): ColumnPrep[] => {
+    const { report, numbers } = col;
+    if (!report.feature) return [];
+    const name = report.name;
+    if (report.type === 'numeric' || report.type === 'boolean') {
+      const missingFlag = rows.some((r) => Number.isNaN(numbers![r]!));
+      const mid = median(numbers!, rows);
+      return [report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag }];
+    }
+    const counts = new Map<string, number>();
+    let missingSlot = false;
+    const cells = table.cells[c]!;
+    for (const r of rows) {
+      const v = cells[r]!;
+      if (v === null) missingSlot = true;
+      else counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    const vocabulary = [...counts.entries()]
+      .filter(([, n]) => n >= minCount)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, LIMITS.categoricalVocabulary)
+      .map(([v]) => v);
+    return [{ name, kind: 'categorical', vocabulary, missingSlot }];
+  });
+}
+
+/** The network inputs of `columns`, in order. */
+export const inputNames = (columns: readonly ColumnPrep[]) => columns.flatMap(slotNames);
+
+/**
+ * The rows `rows` of a table as network inputs (format 2), not yet scaled: a flat
+ * [rows, inputs] matrix. Numeric and yes/no columns are read from the profile's typed values.
+ */
+export function encodeTable(prep: PreprocessingV2, table: Table, profile: Profile, rows: readonly number[]): Float32Array {
+  const width = prep.inputs.length;
+  const out = new Float32Array(rows.length * width);
+  let offset = 0;
+  for (const col of prep.columns) {
+    const c = table.columns.indexOf(col.name);
+    if (col.kind !== 'categorical') {
+      const numbers = profile.columns[c]!.numbers!;
+      const fill = col.kind === 'numeric' ? col.median : col.fill;
+      rows.forEach((r, i) => {
+        const v = numbers[r]!;
+        const gap = Number.isNaN(v);
+        out[i * width + offset] = gap ? fill : v;
+        if (col.missingFlag && gap) out[i * width + offset + 1] = 1;
+      });
+      offset += col.missingFlag ? 2 : 1;
+    } else {
+      const index = new Map(col.vocabulary.map((v, k) => [v, k]));
+      const other = col.vocabulary.length;
+      const cells = table.cells[c]!;
+      rows.forEach((r, i) => {
+        const v = cells[r]!;
+        const slot = v === null ? (col.missingSlot ? other + 1 : other) : (index.get(v) ?? other);
+        out[i * width + offset + slot] = 1;
+      });
+      offset += other + 1 + (col.missingSlot ? 1 : 0);
+    }
+  }
+  return out;
+}
+
+/**
+ * Rows given for prediction as network inputs (format 2), not yet scaled. Never refuses a row: a
+ * missing or non-numeric value is imputed, an unseen category goes to "other"; each such cell is
+ * listed in `imputed`.
+ */
+export function encodeRows(prep: PreprocessingV2, rows: readonly Record<string, unknown>[]): { x: Float32Array; imputed: ImputedCell[] } {
+  const width = prep.inputs.length;
+  const x = new Float32Array(rows.length * width);
+  const imputed: ImputedCell[] = [];
+  rows.forEach((row, i) => {
+    let offset = i * width;
+    for (const col of prep.columns) {
+      const given = row && typeof row === 'object' ? row[col.name] : undefined;
+      const text = cell(given);
+      if (col.kind !== 'categorical') {
+        const v = col.kind === 'numeric' ? toNumber(given, prep.decimalComma) : (booleanValue(text) ?? (text === '1' ? 1 : text === '0' ? 0 : undefined));
+        const fill = col.kind === 'numeric' ? col.median : col.fill;
+        if (v === undefined) {
+          imputed.push({ row: i, column: col.name, reason: text === null ? 'missing' : 'not a number', used: fill });
+          x[offset] = fill;
+          if (col.missingFlag) x[offset + 1] = 1;
+        } else x[offset] = v;
+        offset += col.missingFlag ? 2 : 1;
+      } else {
+        const other = col.vocabulary.length;
+        let slot = text === null ? -1 : col.vocabulary.indexOf(text);
+        if (text === null) {
+          slot = col.missingSlot ? other + 1 : other;
+          imputed.push({ row: i, column: col.name, reason: 'missing', used: col.missingSlot ? 'missing' : 'other' });
+        } else if (slot < 0) {
+          slot = other;
+          imputed.push({ row: i, column: col.name, reason: 'unseen category', used: 'other' });
+        }
+        x[offset + slot] = 1;
+        offset += other + 1 + (col.missingSlot ? 1 : 0);
+      }
+    }
+  });
+  return { x, imputed };
+}
+
+/** Mean and standard deviation of each input over the rows `rows` of a flat [n, width] matrix (std 1 for a constant input). */
+export function fitScalingFlat(x: Float32Array, width: number, rows: readonly number[]): Preprocessing['scaling'] {
+  const mean = new Float64Array(width);
+  const std = new Float64Array(width);
+  for (const r of rows) for (let j = 0, base = r * width; j < width; j++) mean[j]! += x[base + j]!;
+  for (let j = 0; j < width; j++) mean[j]! /= rows.length;
+  for (const r of rows) for (let j = 0, base = r * width; j < width; j++) std[j]! += (x[base + j]! - mean[j]!) ** 2;
+  return { method: 'standardize', mean: Array.from(mean), std: Array.from(std, (v) => (v / rows.length > 1e-12 ? Math.sqrt(v / rows.length) : 1)) };
+}
+
+/** Standardizes a flat [n, width] matrix in place. */
+export function scaleInPlace(scaling: Preprocessing['scaling'], x: Float32Array, width: number): Float32Array {
+  const mean = Float64Array.from(scaling.mean);
+  const std = Float64Array.from(scaling.std);
+  for (let base = 0; base < x.length; base += width) for (let j = 0; j < width; j++) x[base + j] = (x[base + j]! - mean[j]!) / std[j]!;
+  return x;
+}
+
+/**
+ * The split of `n` rows into training and held-out rows: a seeded shuffle; for classifiers
+ * (`labels` given) each class is split on its own, so both sides keep the classes' shares.
+ */
+export function splitRows(n: number, validationSplit: number, seed: number, labels?: readonly (string | number)[]): { train: number[]; held: number[] } {
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (!labels) {
+    const order = shuffled(all, seed);
+    const held = Math.floor(n * validationSplit);
+    return { train: order.slice(0, n - held), held: order.slice(n - held) };
+  }
+  const groups = new Map<string, number[]>();
+  for (const i of all) {
+    const k = String(labels[i]);
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  }
+  const train: number[] = [];
+  const held: number[] = [];
+  [...groups.keys()].sort().forEach((k, gi) => {
+    const order = shuffled(groups.get(k)!, seed + 31 * gi);
+    const h = Math.round(order.length * validationSplit);
+    // A class of one row trains; it is not held out.
+    const take = order.length > 1 ? Math.min(h, order.length - 1) : 0;
+    train.push(...order.slice(0, order.length - take));
+    held.push(...order.slice(order.length - take));
+  });
+  return { train: shuffled(train, seed), held: held.sort((a, b) => a - b) };
 }
 
 /** The parameters of a tabular module, defaults filled in. */
@@ -94,17 +295,8 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-/** Mean and standard deviation of each feature over the training rows (std 1 for a constant column). */
-export function fitScaling(x: number[][], rows: readonly number[], width: number): Preprocessing['scaling'] {
-  const mean = new Array<number>(width).fill(0);
-  const std = new Array<number>(width).fill(0);
-  for (const r of rows) for (let j = 0; j < width; j++) mean[j]! += x[r]![j]! / rows.length;
-  for (const r of rows) for (let j = 0; j < width; j++) std[j]! += (x[r]![j]! - mean[j]!) ** 2 / rows.length;
-  return { method: 'standardize', mean, std: std.map((v) => (v > 1e-12 ? Math.sqrt(v) : 1)) };
-}
-
 /** Rows of feature values, standardized, flat in row order (a [rows, features] matrix). */
-export function scale(prep: Preprocessing, x: readonly number[][]): Float32Array {
+export function scale(prep: PreprocessingV1, x: readonly number[][]): Float32Array {
   const width = prep.features.length;
   const out = new Float32Array(x.length * width);
   x.forEach((row, i) => {
@@ -114,7 +306,7 @@ export function scale(prep: Preprocessing, x: readonly number[][]): Float32Array
 }
 
 /** The feature values of rows given for prediction; a missing or non-numeric feature is `invalid-argument`. */
-export function featureMatrix(prep: Preprocessing, rows: readonly Record<string, unknown>[]): number[][] {
+export function featureMatrix(prep: PreprocessingV1, rows: readonly Record<string, unknown>[]): number[][] {
   if (!Array.isArray(rows)) throw new HangarError(ErrorCode.InvalidArgument, 'rows must be a list of objects.');
   return rows.map((row, i) =>
     prep.features.map((column) => {
@@ -131,8 +323,27 @@ export function featureMatrix(prep: Preprocessing, rows: readonly Record<string,
   );
 }
 
+/** Rows of a table as a format-1 model takes them: every feature a number, else `invalid-dataset` naming the column and line. */
+export function encodeTableV1(prep: PreprocessingV1, table: Table, rows: readonly number[]): Float32Array {
+  const columns = prep.features.map((f) => table.cells[table.columns.indexOf(f)]!);
+  const x = rows.map((r) =>
+    columns.map((cells, j) => {
+      const n = toNumber(cells[r], table.decimalComma);
+      if (n === undefined) {
+        const where = `${table.source === 'csv' ? 'line' : 'row'} ${table.lines[r]}`;
+        throw new HangarError(ErrorCode.InvalidDataset, `The feature column "${prep.features[j]}" has no number on ${where}; this checkpoint takes numeric features only.`, {
+          column: prep.features[j],
+          row: table.lines[r],
+        });
+      }
+      return n;
+    }),
+  );
+  return scale(prep, x);
+}
+
 /** Checks a checkpoint was made from data of the same shape as the data now given. */
-export function checkSameData(prep: Preprocessing, dataset: Dataset): void {
+export function checkSameData(prep: Preprocessing, dataset: { target: string; features: string[] }): void {
   if (prep.target !== dataset.target || prep.features.join('\0') !== dataset.features.join('\0')) {
     throw new HangarError(
       ErrorCode.InvalidArgument,
@@ -146,13 +357,13 @@ export function checkSameData(prep: Preprocessing, dataset: Dataset): void {
 export async function readPreprocessing(files: ModelFiles, module: string): Promise<Preprocessing> {
   const prep = await readJsonFile<Preprocessing>(files, PREPROCESSING_JSON);
   const ok =
-    prep?.format === 1 &&
+    (prep?.format === 1 || (prep?.format === 2 && Array.isArray(prep.columns) && Array.isArray(prep.inputs) && prep.columns.length === prep.features.length)) &&
     Array.isArray(prep.features) &&
     typeof prep.target === 'string' &&
     Array.isArray(prep.scaling?.mean) &&
     Array.isArray(prep.scaling?.std) &&
-    prep.scaling.mean.length === prep.features.length &&
-    prep.scaling.std.length === prep.features.length;
+    prep.scaling.mean.length === inputWidth(prep) &&
+    prep.scaling.std.length === inputWidth(prep);
   if (!ok) throw new HangarError(ErrorCode.InvalidModelFile, `${PREPROCESSING_JSON} is not one a tabular module wrote.`);
   if (prep.module !== module) {
     throw new HangarError(ErrorCode.InvalidModelFile, `These files are a ${prep.module} model, not a ${module} one.`, { module: prep.module });

@@ -1,23 +1,39 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
-import { toDataset, type Dataset } from '../csv.ts';
-import { DEFAULT_BACKENDS, type Backend, type ModelFiles, type PredictInput, type PredictOutput, type SkippedBackend } from '../protocol.ts';
+import type { Table } from '../csv.ts';
+import { profileTable, targetKind, type Profile } from '../profile.ts';
+import { DEFAULT_BACKENDS, type Backend, type ModelFiles, type PredictInput, type ImputedCell, type PredictOutput, type SkippedBackend } from '../protocol.ts';
 import { supported, switchTfjsBackend, tfjsTask, useTfjsBackend } from './backends.ts';
 import type { LoadedModel, Module, TrainJob, Trained } from './module.ts';
 import {
   checkSameData,
-  fitScaling,
+  encodeRows,
+  encodeTable,
+  encodeTableV1,
   featureMatrix,
+  fitColumns,
+  fitScalingFlat,
+  inputNames,
+  inputWidth,
   PREPROCESSING_JSON,
   preprocessingFile,
   readPreprocessing,
   scale,
+  scaleInPlace,
   shuffled,
+  splitRows,
   tabularParams,
   type Preprocessing,
+  type PreprocessingV2,
   type TabularParams,
 } from './tabular-data.ts';
+
+/** The target of the rows training uses, and its name: what a head fits and encodes. */
+export interface Dataset {
+  target: string;
+  y: (string | number)[];
+}
 import { filesToArtifacts, saveModelFiles } from './tfjs-files.ts';
 
 /** What tells a classifier from a regressor: the network's output and the target's encoding. */
@@ -80,7 +96,7 @@ function build(prep: Preprocessing, head: TabularHead, p: TabularParams): tfl.La
       tfl.layers.dense({
         units: n,
         activation: last ? head.activation : 'relu',
-        ...(i === 0 && { inputShape: [prep.features.length] }),
+        ...(i === 0 && { inputShape: [inputWidth(prep)] }),
         // Seeded, so the same data, parameters and seed train the same model.
         kernelInitializer: tfl.initializers.glorotUniform({ seed: p.seed + i }),
       }),
@@ -93,21 +109,21 @@ function build(prep: Preprocessing, head: TabularHead, p: TabularParams): tfl.La
 async function train(id: string, head: TabularHead, job: TrainJob): Promise<Trained> {
   // Bad parameters or data fail before any backend starts.
   const p = tabularParams(job.params);
-  const dataset = toDataset(job.table, job.target, p.features);
-  const n = dataset.x.length;
+  const profile = profileTable(job.table, job.target, id, p.features);
+  const n = profile.rows.length;
 
-  // One seeded shuffle decides the held-out rows; the rest train, in a new seeded order each epoch.
-  const order = shuffled(
-    Array.from({ length: n }, (_, i) => i),
-    p.seed,
-  );
-  const held = Math.floor(n * p.validationSplit);
-  if (n - held < 1) throw new HangarError(ErrorCode.InvalidDataset, `${n} rows leave none to train on after the validation split.`);
-  const trainRows = order.slice(0, n - held);
-  const valRows = order.slice(n - held);
+  // One seeded shuffle decides the held-out rows (per class, for a classifier); the rest train, in a new seeded order each epoch.
+  const split = splitRows(n, p.validationSplit, p.seed, targetKind(id) === 'class' ? profile.y : undefined);
+  if (split.train.length < 1) throw new HangarError(ErrorCode.InvalidDataset, `${n} rows leave none to train on after the validation split.`);
 
   const usable = supported(job.backends, BACKENDS, id);
-  return tfjsTask(() => trainOn(usable, id, head, job, { p, dataset, trainRows, valRows }));
+  return tfjsTask(() => trainOn(usable, id, head, job, { p, profile, trainRows: split.train, valRows: split.held }));
+}
+
+/** The network's inputs for the rows training uses, standardized: a flat [rows, inputs] matrix. */
+function inputsOf(prep: Preprocessing, table: Table, profile: Profile): Float32Array {
+  if (prep.format === 1) return encodeTableV1(prep, table, profile.rows);
+  return scaleInPlace(prep.scaling, encodeTable(prep, table, profile, profile.rows), prep.inputs.length);
 }
 
 /** Training proper, its data split: on the first of `backends` that starts, inside a `tfjsTask`. */
@@ -116,31 +132,42 @@ async function trainOn(
   id: string,
   head: TabularHead,
   job: TrainJob,
-  { p, dataset, trainRows, valRows }: { p: TabularParams; dataset: Dataset; trainRows: number[]; valRows: number[] },
+  { p, profile, trainRows, valRows }: { p: TabularParams; profile: Profile; trainRows: number[]; valRows: number[] },
 ): Promise<Trained> {
   const { backend, skipped } = await useTfjsBackend(backends);
-  const n = dataset.x.length;
+  const n = profile.rows.length;
+  const dataset: Dataset = { target: job.target, y: profile.y };
   let start = 0;
   let prep: Preprocessing;
   let model: tfl.LayersModel;
+  let encoded: Float32Array;
   if (job.resume) {
     start = job.resume.epoch;
     if (!Number.isInteger(start) || start < 0 || start > p.epochs) {
       throw new HangarError(ErrorCode.InvalidArgument, `Cannot resume at epoch ${start} of ${p.epochs}.`, { epoch: start, epochs: p.epochs });
     }
     prep = await readPreprocessing(job.resume.files, id);
-    checkSameData(prep, dataset);
+    checkSameData(prep, { target: job.target, features: profile.report.features });
+    encoded = inputsOf(prep, job.table, profile);
     // The checkpoint holds the optimizer's state too (Adam's moments), so training goes on as if never stopped.
     model = await loadLayers(job.resume.files, { optimizer: true });
   } else {
-    prep = {
-      format: 1,
+    const columns = fitColumns(job.table, profile, trainRows);
+    const inputs = inputNames(columns);
+    const raw = encodeTable({ columns, inputs } as PreprocessingV2, job.table, profile, profile.rows);
+    const v2: PreprocessingV2 = {
+      format: 2,
       module: id,
-      features: dataset.features,
-      target: dataset.target,
-      scaling: fitScaling(dataset.x, trainRows, dataset.features.length),
+      features: profile.report.features,
+      target: job.target,
+      columns,
+      inputs,
+      decimalComma: job.table.decimalComma,
+      scaling: fitScalingFlat(raw, inputs.length, trainRows),
       ...head.fitTarget(dataset, trainRows),
     };
+    prep = v2;
+    encoded = scaleInPlace(v2.scaling, raw, inputs.length);
     model = build(prep, head, p);
   }
   // tfjs frees an optimizer with its model only when it made it from a name; ours is an instance
@@ -148,7 +175,7 @@ async function trainOn(
   const optimizer = model.optimizer;
 
   const held = valRows.length;
-  const width = prep.features.length;
+  const width = inputWidth(prep);
   const units = head.units(prep);
   let x: tf.Tensor | undefined;
   let y: tf.Tensor | undefined;
@@ -163,7 +190,7 @@ async function trainOn(
   try {
     // Encoding a resumed run's labels may fail (a label the checkpoint does not know): inside the try, so the model goes.
     const target = head.encode(prep, dataset.y);
-    x = tf.tensor2d(scale(prep, dataset.x), [n, width]);
+    x = tf.tensor2d(encoded, [n, width]);
     y = tf.tensor2d(target, [n, units]);
     const [xAll, yAll] = [x, y];
     validation = held > 0 ? tf.tidy(() => [pick(xAll, valRows), pick(yAll, valRows)] as [tf.Tensor, tf.Tensor]) : undefined;
@@ -197,6 +224,7 @@ async function trainOn(
       backend,
       ...(skipped.length > 0 && { skipped }),
       params: { ...p },
+      report: profile.report,
       model: loaded(model, prep, head, backend, skipped),
     };
   } catch (err) {
@@ -217,16 +245,25 @@ function loaded(model: tfl.LayersModel, prep: Preprocessing, head: TabularHead, 
       if (!('rows' in input)) {
         throw new HangarError(ErrorCode.InvalidArgument, `A ${prep.module} model predicts from rows of ${prep.features.join(', ')}, not tensors.`);
       }
-      const values = featureMatrix(prep, input.rows);
-      if (values.length === 0) return { ...head.decode(prep, new Float32Array(0), 0), backend };
-      const scaled = scale(prep, values);
+      if (!Array.isArray(input.rows)) throw new HangarError(ErrorCode.InvalidArgument, 'rows must be a list of objects.');
+      const count = input.rows.length;
+      let scaled: Float32Array;
+      let imputed: ImputedCell[] = [];
+      if (prep.format === 1) scaled = scale(prep, featureMatrix(prep, input.rows));
+      else {
+        const encoded = encodeRows(prep, input.rows);
+        scaled = scaleInPlace(prep.scaling, encoded.x, prep.inputs.length);
+        imputed = encoded.imputed;
+      }
+      const notes = imputed.length > 0 ? { imputed } : {};
+      if (count === 0) return { ...head.decode(prep, new Float32Array(0), 0), backend };
       return tfjsTask(async () => {
         // Another model in this worker may have switched backends since: use this model's again.
         await switchTfjsBackend(backend);
         const used = tf.getBackend() as Backend;
-        const output = tf.tidy(() => model.predict(tf.tensor2d(scaled, [values.length, prep.features.length])) as tf.Tensor);
+        const output = tf.tidy(() => model.predict(tf.tensor2d(scaled, [count, inputWidth(prep)])) as tf.Tensor);
         try {
-          return { ...head.decode(prep, (await output.data()) as Float32Array, values.length), backend: used };
+          return { ...head.decode(prep, (await output.data()) as Float32Array, count), ...notes, backend: used };
         } finally {
           output.dispose();
         }

@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
+import { profileColumn, profileTable } from './profile.ts';
+import { encodeRows, encodeTable, fitColumns, inputNames, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
+
+const MESSY = [
+  'id,island,bill_mm,mass_g,smoker,seen,species',
+  ...Array.from({ length: 40 }, (_, i) => {
+    const island = ['Biscoe', 'Dream', 'Torgersen'][i % 3];
+    const bill = i % 7 === 3 ? 'NA' : String(30 + (i % 10));
+    const mass = i % 9 === 4 ? '' : String(3000 + 10 * i);
+    const smoker = i % 2 ? 'yes' : 'no';
+    const species = i === 17 ? '' : i % 2 ? 'Adelie' : 'Gentoo';
+    return `${1000 + i},${island},${bill},${mass},${smoker},2024-01-${String((i % 28) + 1).padStart(2, '0')},${species}`;
+  }),
+].join('\n');
+
+describe('reading CSVs', () => {
+  it('finds the separator: commas, tabs, and semicolons with decimal commas', () => {
+    expect(guessDelimiter('a,b,c\n1,2,3\n4,5,6\n')).toBe(',');
+    expect(guessDelimiter('a\tb\n1.5\t2\n3\t4\n')).toBe('\t');
+    expect(guessDelimiter('a;b;c\n1,5;2,25;x\n3;4,0;y\n')).toBe(';');
+    // A comma inside quotes is not a separator.
+    expect(guessDelimiter('name,v\n"Smith, J",1\n"Doe, A",2\n')).toBe(',');
+  });
+
+  it('reads decimal commas only where the file is not comma-separated', async () => {
+    expect(parseNumber('3,5', true)).toBe(3.5);
+    expect(parseNumber('3,5', false)).toBeUndefined();
+    expect(parseNumber('-1.5e3')).toBe(-1500);
+    expect(parseNumber('12abc', true)).toBeUndefined();
+    expect(['.5', '5.', '+3', '1e5', '-0.25'].map((t) => parseNumber(t))).toEqual([0.5, 5, 3, 100000, -0.25]);
+    expect(['0x10', '0b1', '5-3', '1 2', 'Infinity', '1,000', '', '-'].map((t) => parseNumber(t))).toEqual(Array(8).fill(undefined));
+    const table = await parseCsv('x;y\n1,5;a\n2,25;b\n');
+    expect(table.delimiter).toBe(';');
+    expect(table.decimalComma).toBe(true);
+    expect(table.cells[0]).toEqual(['1,5', '2,25']);
+  });
+
+  it('keeps missing cells as null, and leaves out a malformed row with its line', async () => {
+    const table = await parseCsv('a,b,c\n1,NA,x\n2,,y\n3,4\n  \n5,n/a,z,extra\n6,7,?\n');
+    expect(table.columns).toEqual(['a', 'b', 'c']);
+    expect(table.rowCount).toBe(3);
+    expect(table.cells[1]).toEqual([null, null, '7']);
+    expect(table.cells[2]).toEqual(['x', 'y', null]);
+    expect(table.lines).toEqual([2, 3, 7]);
+    expect(table.malformed.count).toBe(2);
+    expect(table.malformed.lines).toEqual([4, 6]);
+    expect(table.malformed.first).toMatch(/line 4 has 2 cells; the header has 3/);
+  });
+
+  it('refuses duplicate column names, a header-only file and an empty file, naming what is wrong', async () => {
+    await expect(parseCsv('a,b,a\n1,2,3\n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/"a" appears twice.*columns 1 and 3/) });
+    await expect(parseCsv('a,b,species\n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/header row \(a, b, species\) but no rows/) });
+    await expect(parseCsv('  \n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/empty/) });
+  });
+
+  it('refuses a file over the training data limit, naming the limit, before reading it', async () => {
+    const big = { size: 1024 ** 3, slice: () => { throw new Error('read'); } } as unknown as Blob;
+    await expect(parseCsv(big)).rejects.toMatchObject({ code: 'payload-too-large', message: expect.stringMatching(/1024 MiB; the limit is 512 MiB \(LIMITS\.trainingDataBytes\)/) });
+  });
+});
+
+describe('column typing', () => {
+  const type = (cells: (string | null)[], name = 'c') => profileColumn(name, cells, false).report;
+  const many = (f: (i: number) => string | null, n = 40) => Array.from({ length: n }, (_, i) => f(i));
+
+  it('types numeric, categorical, boolean, identifier, date, constant and empty columns', () => {
+    expect(type(many((i) => String(i % 5 + 0.5)))).toMatchObject({ type: 'numeric', action: 'use', missing: 0, distinct: 5, min: 0.5, max: 4.5 });
+    expect(type(many((i) => (i % 4 ? String(i % 6) : null)))).toMatchObject({ type: 'numeric', action: 'impute', missing: 10 });
+    expect(type(many((i) => ['a', 'b', 'c'][i % 3]!))).toMatchObject({ type: 'categorical', action: 'one-hot', distinct: 3, values: ['a', 'b', 'c'] });
+    expect(type(many((i) => (i % 2 ? 'Yes' : 'no')))).toMatchObject({ type: 'boolean', action: 'use' });
+    expect(type(many((i) => String(100 + i)), 'customer_id')).toMatchObject({ type: 'identifier', action: 'ignore' });
+    expect(type(many((i) => String(i * 7 + 3)), 'weight')).toMatchObject({ type: 'numeric' });
+    expect(type(many((i) => String(i * 7 + 3)), 'paid')).toMatchObject({ type: 'numeric' });
+    expect(type(many((i) => String(i * 7 + 3)), 'orderId')).toMatchObject({ type: 'identifier' });
+    expect(type(many((i) => String(i * 7 + 3)), 'row_id')).toMatchObject({ type: 'identifier' });
+    expect(type(many((i) => `user-${i * 13}`))).toMatchObject({ type: 'identifier', action: 'ignore', reason: expect.stringMatching(/every value differs/) });
+    expect(type(many((i) => `2023-0${(i % 9) + 1}-1${i % 10}`))).toMatchObject({ type: 'date', action: 'ignore' });
+    expect(type(many(() => 'same'))).toMatchObject({ type: 'constant', action: 'ignore', reason: expect.stringMatching(/"same"/) });
+    expect(type(many(() => null))).toMatchObject({ type: 'empty', action: 'ignore', missing: 40 });
+  });
+
+  it('counts a few stray words in a numeric column as missing', () => {
+    const cells = many((i) => (i === 5 ? 'unknown' : String(i % 8)));
+    const { report, numbers } = profileColumn('c', cells, false);
+    expect(report).toMatchObject({ type: 'numeric', action: 'impute', missing: 1, reason: expect.stringMatching(/1 cell not a number/) });
+    expect(Number.isNaN(numbers![5])).toBe(true);
+  });
+});
+
+describe('profiling a table for training', () => {
+  it('reports each column, the rows left out and why, and the features used', async () => {
+    const table = await parseCsv(MESSY + '\n1,2\n');
+    const { report, rows, y } = profileTable(table, 'species', 'tabular-classifier');
+    const byName = Object.fromEntries(report.columns.map((c) => [c.name, c]));
+    expect(byName.id).toMatchObject({ type: 'identifier', action: 'ignore', feature: false });
+    expect(byName.island).toMatchObject({ type: 'categorical', action: 'one-hot', feature: true });
+    expect(byName.bill_mm).toMatchObject({ type: 'numeric', action: 'impute', missing: 6, feature: true });
+    expect(byName.smoker).toMatchObject({ type: 'boolean', feature: true });
+    expect(byName.seen).toMatchObject({ type: 'date', action: 'ignore' });
+    expect(byName.species).toMatchObject({ action: 'target', missing: 1 });
+    expect(report.features).toEqual(['island', 'bill_mm', 'mass_g', 'smoker']);
+    expect(report.rows).toBe(40);
+    expect(report.usedRows).toBe(39);
+    expect(report.dropped).toEqual([
+      { reason: 'malformed row', count: 1, lines: [42], detail: expect.stringMatching(/2 cells/) },
+      { reason: 'missing target', count: 1, lines: [19], detail: 'no value for "species"' },
+    ]);
+    expect(report.classes).toEqual({ Gentoo: 20, Adelie: 19 });
+    expect(rows).toHaveLength(39);
+    expect(rows).not.toContain(17);
+    expect(y[0]).toBe('Gentoo');
+  });
+
+  it('switches columns off as the features parameter says', async () => {
+    const { report } = profileTable(await parseCsv(MESSY), 'species', 'tabular-classifier', ['bill_mm', 'island']);
+    expect(report.features).toEqual(['island', 'bill_mm']);
+    expect(report.columns.find((c) => c.name === 'mass_g')).toMatchObject({ action: 'ignore', feature: false, reason: expect.stringMatching(/^switched off/) });
+  });
+
+  it('refuses a constant or all-missing target, a categorical target for a regressor, and data with no usable feature', async () => {
+    const rows = (f: (i: number) => Record<string, string | number>) => tableFromRows(Array.from({ length: 30 }, (_, i) => f(i)));
+    expect(() => profileTable(rows((i) => ({ a: i % 3, t: 'x' })), 't', 'tabular-classifier')).toThrow(/"t" has one value \("x"\) in every row.*at least two classes/);
+    expect(() => profileTable(rows((i) => ({ a: i % 3, t: '' })), 't', 'tabular-regressor')).toThrow(/"t" has no value in any row/);
+    expect(() => profileTable(rows((i) => ({ a: i % 3, t: ['lo', 'hi'][i % 2]! })), 't', 'tabular-regressor')).toThrow(
+      /"t" is not numeric \("lo" on row 1\): a regressor predicts numbers/,
+    );
+    expect(() => profileTable(rows((i) => ({ id: i + 1, k: 'same', t: i % 2 })), 't', 'tabular-classifier')).toThrow(
+      /No usable feature column is left to predict "t" from \("id": whole numbers.*"k": one value/,
+    );
+    expect(() => profileTable(rows((i) => ({ a: i, t: i % 2 })), 'nope', 'tabular-classifier')).toThrow(/no target column "nope"/);
+  });
+});
+
+describe('preprocessing format 2', () => {
+  const table = tableFromRows([
+    { x: 1, c: 'a', b: 'yes', t: 0 },
+    { x: 2, c: 'a', b: 'no', t: 1 },
+    { x: '', c: 'b', b: 'yes', t: 0 },
+    { x: 10, c: 'b', b: '', t: 1 },
+    { x: 4, c: '', b: 'no', t: 0 },
+    { x: 100, c: 'rare', b: 'no', t: 1 },
+  ]);
+  const profile = profileTable(table, 't', 'tabular-classifier');
+  // The last row is held out: its 100 and "rare" are not learned.
+  const train = [0, 1, 2, 3, 4];
+  const columns = fitColumns(table, profile, train);
+  const prep = { columns, inputs: inputNames(columns), decimalComma: false } as PreprocessingV2;
+
+  it('learns medians, the common yes/no and vocabularies from the training rows only', () => {
+    expect(columns).toEqual([
+      { name: 'x', kind: 'numeric', median: 3, missingFlag: true },
+      { name: 'c', kind: 'categorical', vocabulary: ['a', 'b'], missingSlot: true },
+      { name: 'b', kind: 'boolean', fill: 1, missingFlag: true },
+    ]);
+    expect(prep.inputs).toEqual(['x', 'x (missing)', 'c=a', 'c=b', 'c (other)', 'c (missing)', 'b', 'b (missing)']);
+  });
+
+  it('imputes numeric gaps with the median and flags them; one-hot encodes, with unseen values in "other"', () => {
+    const x = encodeTable(prep, table, profile, profile.rows);
+    const row = (i: number) => Array.from(x.subarray(i * 8, i * 8 + 8));
+    expect(row(0)).toEqual([1, 0, 1, 0, 0, 0, 1, 0]);
+    expect(row(2)).toEqual([3, 1, 0, 1, 0, 0, 1, 0]);
+    expect(row(3)).toEqual([10, 0, 0, 1, 0, 0, 1, 1]);
+    expect(row(4)).toEqual([4, 0, 0, 0, 0, 1, 0, 0]);
+    expect(row(5)).toEqual([100, 0, 0, 0, 1, 0, 0, 0]);
+  });
+
+  it('predicts from rows with missing cells, unseen categories and stray text, noting each, never refusing', () => {
+    const { x, imputed } = encodeRows(prep, [{ x: '2', c: 'b', b: 'no' }, { c: 'zebra', b: 'maybe', x: 'NA' }, {}]);
+    expect(Array.from(x.subarray(0, 8))).toEqual([2, 0, 0, 1, 0, 0, 0, 0]);
+    expect(Array.from(x.subarray(8, 16))).toEqual([3, 1, 0, 0, 1, 0, 1, 1]);
+    expect(Array.from(x.subarray(16, 24))).toEqual([3, 1, 0, 0, 0, 1, 1, 1]);
+    expect(imputed).toEqual([
+      { row: 1, column: 'x', reason: 'missing', used: 3 },
+      { row: 1, column: 'c', reason: 'unseen category', used: 'other' },
+      { row: 1, column: 'b', reason: 'not a number', used: 1 },
+      { row: 2, column: 'x', reason: 'missing', used: 3 },
+      { row: 2, column: 'c', reason: 'missing', used: 'missing' },
+      { row: 2, column: 'b', reason: 'missing', used: 1 },
+    ]);
+  });
+
+  it('reads decimal commas in rows to predict when the training file had them', () => {
+    const { x, imputed } = encodeRows({ ...prep, decimalComma: true }, [{ x: '2,5', c: 'a', b: 'yes' }]);
+    expect(x[0]).toBe(2.5);
+    expect(imputed).toEqual([]);
+  });
+
+  it('splits a classifier stratified: each class keeps its share on both sides', () => {
+    const labels = Array.from({ length: 100 }, (_, i) => (i < 80 ? 'a' : 'b'));
+    const { train, held } = splitRows(100, 0.25, 7, labels);
+    expect(train.length + held.length).toBe(100);
+    expect(new Set([...train, ...held]).size).toBe(100);
+    expect(held.filter((i) => labels[i] === 'a')).toHaveLength(20);
+    expect(held.filter((i) => labels[i] === 'b')).toHaveLength(5);
+    // Seeded: the same split again.
+    expect(splitRows(100, 0.25, 7, labels)).toEqual({ train, held });
+  });
+});
