@@ -1,6 +1,7 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticate, namespaceAccess } from './auth.ts';
 import { cors } from './cors.ts';
+import { checkRateLimit } from './rate-limit.ts';
 import type { AppEnv } from './env.ts';
 import { handleError, handleNotFound } from './errors.ts';
 import { buildOpenApi, type RouteDoc } from './openapi.ts';
@@ -18,8 +19,16 @@ import { versionDocs, versions } from './routes/versions.ts';
 
 export const API_VERSION = '1.0.0';
 
+/** The public routes count against the client's address (DESIGN §4 rate limits). */
+const limitByAddress: MiddlewareHandler<AppEnv> = async function limitByAddress(c, next) {
+  await checkRateLimit(c, 'address');
+  await next();
+};
+
 const api = new Hono<AppEnv>();
 api.use('*', cors);
+api.use('/health', limitByAddress);
+api.use('/openapi.json', limitByAddress);
 api.get('/health', function health(c) {
   return c.json({ status: 'ok', version: API_VERSION });
 });

@@ -1,3 +1,5 @@
+import { currentActor } from '../actor.ts';
+
 /** Entities the change log speaks of. */
 export type Entity = 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint';
 
@@ -17,10 +19,11 @@ export interface Change {
  * row (SQLite's `changes()`), for conditional writes such as an alias compare-and-set.
  */
 export function logChange(db: D1Database, change: Change, opts: { onlyIfChanged?: boolean } = {}): D1PreparedStatement {
+  const actor = currentActor();
   const guard = opts.onlyIfChanged ? ' WHERE changes() > 0' : '';
   return db
-    .prepare(`INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at) SELECT ?, ?, ?, ?, ?, ?, ?${guard}`)
-    .bind(change.namespace, change.entity, change.entityId, change.op, JSON.stringify(change.data), change.hlc, Date.now());
+    .prepare(`INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?${guard}`)
+    .bind(change.namespace, change.entity, change.entityId, change.op, JSON.stringify(change.data), change.hlc, Date.now(), actor.id, actor.name);
 }
 
 /** Makes sure the namespace has a row; namespaces come into being with their first token or model. */

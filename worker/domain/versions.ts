@@ -9,6 +9,7 @@ import type { ModelRow } from '../db/models.ts';
 import { getVersionRowById, type VersionRow } from '../db/versions.ts';
 import { isUniqueViolation } from '../errors.ts';
 import { metadataWrites } from './models.ts';
+import { currentActor } from '../actor.ts';
 
 const labelTaken = (model: ModelRow, label: string | null | undefined) =>
   new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${model.name}" is already labelled "${label}".`, {
@@ -36,6 +37,7 @@ export async function createVersion(
   }
   const id = input.id ?? uuidv7();
   const now = Date.now();
+  const actor = currentActor();
   const fields = {
     version: input.version ?? null,
     name: input.name ?? null,
@@ -54,10 +56,10 @@ export async function createVersion(
   // The number is only known inside the batch, so the change-log row reads it from the new row.
   const change = db
     .prepare(
-      `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-       SELECT ?, 'version', ?, 'create', json_set(?, '$.number', number), ?, ? FROM versions WHERE id = ?`,
+      `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+       SELECT ?, 'version', ?, 'create', json_set(?, '$.number', number), ?, ?, ?, ? FROM versions WHERE id = ?`,
     )
-    .bind(model.namespace, id, JSON.stringify({ modelId: model.id, status, ...fields }), ctx.hlc, now, id);
+    .bind(model.namespace, id, JSON.stringify({ modelId: model.id, status, ...fields }), ctx.hlc, now, actor.id, actor.name, id);
   const aliases = (input.uniqueTags ?? []).flatMap((alias) =>
     moveAlias(db, { namespace: model.namespace, modelId: model.id, alias, versionId: id, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: null }),
   );

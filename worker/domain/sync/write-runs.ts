@@ -9,6 +9,7 @@ import { modelUpdateWrites } from '../models.ts';
 import { isSeqTakenError, OutOfBudget, SeqTaken, seqRecord, type QueryBudget } from './budget.ts';
 import type { RowCache } from './cache.ts';
 import type { Pusher } from './push.ts';
+import { currentActor } from '../../actor.ts';
 
 /**
  * Runs of plain writes. `metrics.log`, `metadata.set`, `metadata.delete` and `model.update`
@@ -78,8 +79,8 @@ function metricStatements(db: D1Database, namespace: string, now: number, logs: 
     // The same change-log rows as logMetrics writes one by one: entity `metrics`, op `log`.
     db
       .prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT ?1, 'metrics', c.value ->> 0, 'log', c.value ->> 1, c.value ->> 2, ?2 FROM json_each(?3) c ORDER BY c.key`,
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+         SELECT ?1, 'metrics', c.value ->> 0, 'log', c.value ->> 1, c.value ->> 2, ?2, ?4, ?5 FROM json_each(?3) c ORDER BY c.key`,
       )
       .bind(
         namespace,
@@ -90,6 +91,8 @@ function metricStatements(db: D1Database, namespace: string, now: number, logs: 
             return [l.parentId, JSON.stringify({ points }), l.hlc];
           }),
         ),
+        currentActor().id,
+        currentActor().name,
       ),
   ];
 }
