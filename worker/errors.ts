@@ -28,6 +28,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   'upload-not-found': 404,
   'checkpoint-not-found': 404,
   'token-not-found': 404,
+  'webhook-not-found': 404,
   'job-not-found': 404,
   'job-stopped': 409,
   'model-exists': 409,
