@@ -69,6 +69,10 @@ export const LIMITS = {
    * limiters in wrangler.toml (`simple.period`), after which the count starts again.
    */
   rateLimitRetryAfterS: 10,
+  /** Times the CLI and the widget send a request again after a 429, waiting as told each time. */
+  rateLimitRetries: 5,
+  /** The longest a client waits on one Retry-After before sending again. */
+  rateLimitMaxWaitS: 60,
 } as const;
 
 /** The largest blob Hangar stores: every part full. */
