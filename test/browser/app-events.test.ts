@@ -71,7 +71,7 @@ describe('activity and webhooks pages', () => {
     await page.getByRole('button', { name: 'Register' }).click();
     const secret = (await page.getByTestId('secret').textContent({ timeout: 10_000 }))!.trim();
     expect(secret).toMatch(/^whsec_/);
-    await expect.poll(() => page.getByRole('list', { name: 'Webhooks' }).textContent()).toContain('alias.moved, version.ready');
+    await expect.poll(() => page.getByRole('list', { name: 'Webhooks' }).textContent()).toContain('version.ready, alias.moved');
 
     await page.getByRole('button', { name: `Send a test event to ${receiverUrl}` }).click();
     await expect.poll(() => received.length, { timeout: 20_000 }).toBe(1);
