@@ -48,8 +48,15 @@ const SUITES = [
     // The built `hangar` command in its own Node process, against wrangler dev on local R2.
     name: 'cli',
     title: 'The hangar command against the Worker under wrangler dev, local R2',
-    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/cli/vitest.config.ts']],
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/cli/vitest.config.ts', '--exclude', 'bench/cli/webhook.bench-test.ts']],
     packages: ['wrangler', '@cloudflare/workerd-linux-64', 'commander', 'vitest'],
+  },
+  {
+    // The Worker and its local Queue under wrangler dev, to a receiver on loopback.
+    name: 'webhooks',
+    title: 'Webhook delivery: the Worker and its local Queue under wrangler dev',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/cli/vitest.config.ts', 'bench/cli/webhook.bench-test.ts']],
+    packages: ['wrangler', '@cloudflare/workerd-linux-64', 'standardwebhooks', 'vitest'],
   },
 ];
 
