@@ -201,6 +201,8 @@ describe('the app', () => {
       ['/predict', 'Predict'],
       ['/jobs', 'Jobs'],
       ['/sync', 'Sync'],
+      ['/activity', 'Activity'],
+      ['/webhooks', 'Webhooks'],
       ['/settings', 'Settings'],
     ] as const) {
       await page.goto(at(path));
