@@ -66,8 +66,15 @@ const SUITES = [
     // The built `hangar` command in its own Node process, against wrangler dev on local R2.
     name: 'cli',
     title: 'The hangar command against the Worker under wrangler dev, local R2',
-    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/cli/vitest.config.ts']],
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/cli/vitest.config.ts', '--exclude', 'bench/cli/webhook.bench-test.ts']],
     packages: ['wrangler', '@cloudflare/workerd-linux-64', 'commander', 'vitest'],
+  },
+  {
+    // The Worker and its local Queue under wrangler dev, to a receiver on loopback.
+    name: 'webhooks',
+    title: 'Webhook delivery: the Worker and its local Queue under wrangler dev',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/cli/vitest.config.ts', 'bench/cli/webhook.bench-test.ts']],
+    packages: ['wrangler', '@cloudflare/workerd-linux-64', 'standardwebhooks', 'vitest'],
   },
 ];
 
@@ -167,6 +174,11 @@ function versionOf(pkg) {
 }
 
 async function main() {
+  // `--report`: writes docs/BENCHMARKS.md again from the records, running nothing.
+  if (process.argv.includes('--report')) {
+    writeFileSync(MD_OUT, markdown(JSON.parse(readFileSync(JSON_OUT, 'utf8'))));
+    return;
+  }
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !SUITES.some((s) => s.name === w));
   if (unknown.length) throw new Error(`no suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);

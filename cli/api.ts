@@ -1,5 +1,6 @@
 import { Agent, fetch, request } from 'undici';
 import { HangarError } from '../shared/errors.ts';
+import { honourRetryAfter } from '../shared/retry-after.ts';
 import { CliCode, CliError, networkError, usage } from './errors.ts';
 
 /** Where the server is and who the caller is: flags first, then HANGAR_URL / HANGAR_TOKEN. */
@@ -43,7 +44,11 @@ export class Api {
     } else if (opts.body) body = opts.body;
     let res: Awaited<ReturnType<typeof fetch>>;
     try {
-      res = await fetch(this.base + path, { method, headers, body, signal: opts.signal, dispatcher });
+      res = await honourRetryAfter(
+        () => fetch(this.base + path, { method, headers, body, signal: opts.signal, dispatcher }),
+        (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after') }),
+        { discard: (r) => void r.body?.cancel().catch(() => undefined) },
+      );
     } catch (err) {
       throw networkError(this.url, err);
     }
@@ -68,12 +73,20 @@ export class Api {
   async sendBytes<T>(method: 'PUT', path: string, bytes: Uint8Array): Promise<T> {
     let res: Awaited<ReturnType<typeof request>>;
     try {
-      res = await request(this.base + path, {
-        method,
-        body: bytes,
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) },
-        dispatcher,
-      });
+      res = await honourRetryAfter(
+        () =>
+          request(this.base + path, {
+            method,
+            body: bytes,
+            headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) },
+            dispatcher,
+          }),
+        (r) => {
+          const retryAfter = r.headers['retry-after'];
+          return { status: r.statusCode, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+        },
+        { discard: (r) => void r.body.dump().catch(() => undefined) },
+      );
     } catch (err) {
       throw networkError(this.url, err);
     }

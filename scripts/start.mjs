@@ -27,7 +27,9 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 // A token from the environment reaches wrangler through an env file only this user can read,
 // never through the command line (where `ps` would show it).
 const envFile = from === 'the environment' ? writeEnvFile(token) : undefined;
-const api = spawn('npx', ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', apiPort, ...(envFile ? ['--env-file', envFile] : [])], {
+// Local development allows webhook receivers on loopback and private addresses (production refuses them).
+const devVars = ['--var', 'WEBHOOK_PRIVATE_ADDRESSES:allow'];
+const api = spawn('npx', ['wrangler', 'dev', '--local', '--ip', '127.0.0.1', '--port', apiPort, ...devVars, ...(envFile ? ['--env-file', envFile] : [])], {
   env,
   stdio: ['ignore', 'inherit', 'inherit'],
 });

@@ -42,6 +42,8 @@ export const ErrorCode = {
   CheckpointNotFound: 'checkpoint-not-found',
   /** No token with that id. */
   TokenNotFound: 'token-not-found',
+  /** No webhook with that id in the namespace. */
+  WebhookNotFound: 'webhook-not-found',
   /** No job with that id: never made here, or purged after its retention time. */
   JobNotFound: 'job-not-found',
   /** The job was canceled or interrupted, so it has no result: resume or run it again. */

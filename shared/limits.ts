@@ -71,6 +71,15 @@ export const LIMITS = {
   d1BoundParameters: 100,
   d1StatementBytes: 100 * 1000,
   d1ValueBytes: 1000 * 1000,
+  /**
+   * Seconds a rate-limited client waits (`Retry-After`): the period of the Worker's rate
+   * limiters in wrangler.toml (`simple.period`), after which the count starts again.
+   */
+  rateLimitRetryAfterS: 10,
+  /** Times the CLI and the widget send a request again after a 429, waiting as told each time. */
+  rateLimitRetries: 5,
+  /** The longest a client waits on one Retry-After before sending again. */
+  rateLimitMaxWaitS: 60,
 } as const;
 
 /** The largest blob Hangar stores: every part full. */

@@ -1,12 +1,16 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { authenticate, namespaceAccess } from './auth.ts';
 import { cors } from './cors.ts';
+import { checkRateLimit } from './rate-limit.ts';
 import type { AppEnv } from './env.ts';
 import { handleError, handleNotFound } from './errors.ts';
 import { buildOpenApi, type RouteDoc } from './openapi.ts';
 import { aliasDocs, aliases } from './routes/aliases.ts';
 import { artifactDocs, artifacts } from './routes/artifacts.ts';
 import { blobDocs, blobs } from './routes/blobs.ts';
+import { eventDocs, events } from './routes/events.ts';
+import { webhookDocs, webhooks } from './routes/webhooks.ts';
+import { dispatchWebhookEvents } from './webhooks/dispatch.ts';
 import { checkpointDocs, checkpoints } from './routes/checkpoints.ts';
 import { metadata, metadataDocs } from './routes/metadata.ts';
 import { metricDocs, metrics } from './routes/metrics.ts';
@@ -18,8 +22,29 @@ import { versionDocs, versions } from './routes/versions.ts';
 
 export const API_VERSION = '1.0.0';
 
+/**
+ * After a write has answered, its events go to the namespace's webhooks: queued in the
+ * background (`waitUntil`), so a slow or broken receiver never holds up or fails a write.
+ */
+const dispatchAfterWrites: MiddlewareHandler<AppEnv> = async function dispatchAfterWrites(c, next) {
+  await next();
+  if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.res.status >= 400) return;
+  const ns = c.req.param('ns')!;
+  c.executionCtx.waitUntil(
+    dispatchWebhookEvents(c.env, ns).catch((err: unknown) => console.error('webhook dispatch failed', ns, err)),
+  );
+};
+
+/** The public routes count against the client's address (DESIGN §4 rate limits). */
+const limitByAddress: MiddlewareHandler<AppEnv> = async function limitByAddress(c, next) {
+  await checkRateLimit(c, 'address');
+  await next();
+};
+
 const api = new Hono<AppEnv>();
 api.use('*', cors);
+api.use('/health', limitByAddress);
+api.use('/openapi.json', limitByAddress);
 api.get('/health', function health(c) {
   return c.json({ status: 'ok', version: API_VERSION });
 });
@@ -30,6 +55,7 @@ api.use('*', authenticate);
 api.route('/tokens', tokens);
 api.route('/namespaces', namespaces);
 api.use('/namespaces/:ns/*', namespaceAccess);
+api.use('/namespaces/:ns/*', dispatchAfterWrites);
 api.route('/namespaces/:ns/models', models);
 api.route('/namespaces/:ns/models/:model/versions', versions);
 api.route('/namespaces/:ns/models/:model/aliases', aliases);
@@ -42,6 +68,8 @@ api.route('/namespaces/:ns/models/:model/artifacts', artifacts);
 api.route('/namespaces/:ns/models/:model/versions/:number/artifacts', artifacts);
 api.route('/namespaces/:ns/models/:model/versions/:number/checkpoints', checkpoints);
 api.route('/namespaces/:ns/sync', sync);
+api.route('/namespaces/:ns/events', events);
+api.route('/namespaces/:ns/webhooks', webhooks);
 
 /** Every route's documentation; a test checks it matches the routes registered above. */
 export const routeDocs: RouteDoc[] = [
@@ -58,6 +86,8 @@ export const routeDocs: RouteDoc[] = [
   ...artifactDocs,
   ...checkpointDocs,
   ...syncDocs,
+  ...eventDocs,
+  ...webhookDocs,
 ];
 const openApi = buildOpenApi(routeDocs, API_VERSION);
 

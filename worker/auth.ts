@@ -3,6 +3,8 @@ import { ErrorCode, HangarError } from '../shared/errors.ts';
 import { toHex } from '../shared/ids.ts';
 import { NAMESPACE_PATTERN } from '../shared/names.ts';
 import { roleRank, type Role } from '../shared/tokens.ts';
+import { ADMIN_TOKEN_NAME, runAs } from './actor.ts';
+import { checkRateLimit } from './rate-limit.ts';
 import { findTokenByDigest } from './db/tokens.ts';
 import type { AppEnv, Caller } from './env.ts';
 
@@ -34,7 +36,7 @@ async function resolveCaller(c: Context<AppEnv>): Promise<Caller> {
 
   const admin = c.env.HANGAR_ADMIN_TOKEN;
   if (admin && sameDigest(given, await digest(admin))) {
-    return { tokenId: null, namespace: '*', role: 'admin', origins: null };
+    return { tokenId: null, tokenName: ADMIN_TOKEN_NAME, namespace: '*', role: 'admin', origins: null };
   }
   const row = await findTokenByDigest(c.env.DB, toHex(given));
   // The lookup is by digest; compare again in constant time so timing never tells how close a guess was.
@@ -44,7 +46,7 @@ async function resolveCaller(c: Context<AppEnv>): Promise<Caller> {
   if (row.expiresAt !== null && row.expiresAt <= Date.now()) {
     throw new HangarError(ErrorCode.TokenExpired, 'The token has expired; ask an admin for a new one.');
   }
-  return { tokenId: row.id, namespace: row.namespace, role: row.role, origins: row.origins };
+  return { tokenId: row.id, tokenName: row.name, namespace: row.namespace, role: row.role, origins: row.origins };
 }
 
 function hexToBuffer(h: string): ArrayBuffer {
@@ -59,13 +61,18 @@ function hexToBuffer(h: string): ArrayBuffer {
  * sites it lists.
  */
 export const authenticate: MiddlewareHandler<AppEnv> = async function authenticate(c, next) {
-  const caller = await resolveCaller(c);
+  // A request without a valid token counts against its address, so guessing tokens is limited too.
+  const caller = await resolveCaller(c).catch(async (err: unknown) => {
+    await checkRateLimit(c, 'address');
+    throw err;
+  });
+  await checkRateLimit(c, caller);
   const origin = c.req.header('origin');
   if (origin && caller.origins && !caller.origins.includes(origin)) {
     throw new HangarError(ErrorCode.OriginNotAllowed, `This token may not be used from ${origin}.`, { origin });
   }
   c.set('caller', caller);
-  await next();
+  await runAs({ id: caller.tokenId, name: caller.tokenName }, next);
 };
 
 /** Throws 403 unless the caller's role is at least `role`. */

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './env.ts';
 
 const ALLOW_HEADERS = 'Authorization, Content-Type, Range, If-None-Match, If-Match';
-const EXPOSE_HEADERS = 'Content-Range, Content-Length, Content-Disposition, Accept-Ranges, ETag, Location, X-Hangar-Error';
+const EXPOSE_HEADERS = 'Content-Range, Content-Length, Content-Disposition, Accept-Ranges, ETag, Location, Retry-After, X-Hangar-Error';
 
 /**
  * CORS per token. A preflight carries no token, so it is answered for any origin: it grants

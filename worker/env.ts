@@ -4,6 +4,8 @@ import type { Role } from '../shared/tokens.ts';
 export interface Caller {
   /** The token's id, or null for the admin token from `HANGAR_ADMIN_TOKEN`. */
   tokenId: string | null;
+  /** The token's name (the admin token's is ADMIN_TOKEN_NAME), recorded in the events. */
+  tokenName: string;
   /** The namespace the token may see, or `*` for all. */
   namespace: string;
   role: Role;

@@ -28,6 +28,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   'upload-not-found': 404,
   'checkpoint-not-found': 404,
   'token-not-found': 404,
+  'webhook-not-found': 404,
   'job-not-found': 404,
   'job-stopped': 409,
   'model-exists': 409,
@@ -52,7 +53,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
 /** Turns any thrown value into the JSON error envelope with the status from the table. */
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof HangarError) {
-    return c.json(err.toJSON(), STATUS_BY_CODE[err.code], { 'X-Hangar-Error': err.code });
+    const headers: Record<string, string> = { 'X-Hangar-Error': err.code };
+    const retryAfter = err.details?.retryAfter;
+    if (err.code === ErrorCode.RateLimited && typeof retryAfter === 'number') headers['Retry-After'] = String(Math.ceil(retryAfter));
+    return c.json(err.toJSON(), STATUS_BY_CODE[err.code], headers);
   }
   console.error('unexpected error', err);
   const internal = new HangarError(ErrorCode.Internal, 'Something went wrong on the server; try again later.');

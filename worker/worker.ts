@@ -1,5 +1,10 @@
 // The Worker's entry. workerd takes every export of this module as a handler, so it exports
-// the app alone; the router lives in app.ts.
+// the handlers alone: the router (app.ts) and the webhook queue's consumer.
 import { app } from './app.ts';
+import type { DeliveryMessage } from './webhooks/dispatch.ts';
+import { deliverWebhooks } from './webhooks/deliver.ts';
 
-export default app;
+export default {
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, env, ctx),
+  queue: (batch: MessageBatch<DeliveryMessage>, env: Env) => deliverWebhooks(batch, env),
+} satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -202,6 +202,8 @@ describe('the app', () => {
       ['/predict', 'Predict'],
       ['/jobs', 'Jobs'],
       ['/sync', 'Sync'],
+      ['/activity', 'Activity'],
+      ['/webhooks', 'Webhooks'],
       ['/settings', 'Settings'],
     ] as const) {
       await page.goto(at(path));

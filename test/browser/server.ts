@@ -63,6 +63,8 @@ export async function startServer(): Promise<HangarServer> {
     const inspector = await freePort();
     const args = ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector)];
     args.push('--persist-to', state, '--var', `HANGAR_ADMIN_TOKEN:${adminToken}`, '--show-interactive-dev-session=false');
+    // Local development: webhook receivers on loopback are allowed, as under `npm start`.
+    args.push('--var', 'WEBHOOK_PRIVATE_ADDRESSES:allow');
     // Its own process group, so stop() ends wrangler and the workerd it starts together.
     const proc = spawn(wrangler, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child = proc;

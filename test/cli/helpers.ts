@@ -65,6 +65,8 @@ export interface Proxy {
   url: string;
   /** Part numbers the server took (2xx) through this proxy, in order of answer. */
   parts: number[];
+  /** When each request arrived (ms), and whether the proxy answered it 429 itself. */
+  requests: { at: number; throttled: boolean }[];
   close(): Promise<void>;
 }
 
@@ -75,12 +77,15 @@ export interface ProxyOptions {
   dropAfterParts?: number;
   /** Flips the first byte of every artifact download. */
   corruptDownloads?: boolean;
+  /** Answers the first this many requests `429 rate-limited` with `Retry-After: 1`, as the Worker does. */
+  throttleFirst?: number;
 }
 
 /** An HTTP proxy in front of the server that counts the upload parts it passes, and can misbehave. */
 export async function startProxy(target: string, opts: ProxyOptions = {}): Promise<Proxy> {
   const upstream = new URL(target);
   const parts: number[] = [];
+  const requests: { at: number; throttled: boolean }[] = [];
   // Forwarded requests not yet settled: close() waits for them, so a part whose bytes all
   // reached the proxy before its client died is on the server (or refused) when close() returns.
   const inFlight = new Set<Promise<void>>();
@@ -88,6 +93,15 @@ export async function startProxy(target: string, opts: ProxyOptions = {}): Promi
     const part = req.method === 'PUT' ? /\/blobs\/uploads\/[^/]+\/parts\/(\d+)$/.exec(req.url ?? '') : null;
     if (opts.dropAfterParts !== undefined && parts.length >= opts.dropAfterParts) {
       req.socket.destroy();
+      return;
+    }
+    const throttled = requests.length < (opts.throttleFirst ?? 0);
+    requests.push({ at: Date.now(), throttled });
+    if (throttled) {
+      req.resume();
+      const body = JSON.stringify({ error: { code: 'rate-limited', message: 'Too many requests with this token; wait 1 s and try again.', details: { retryAfter: 1 } } });
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1', 'x-hangar-error': 'rate-limited' });
+      res.end(body);
       return;
     }
     if (part) await opts.beforePart?.(Number(part[1]));
@@ -122,6 +136,7 @@ export async function startProxy(target: string, opts: ProxyOptions = {}): Promi
   return {
     url: `http://127.0.0.1:${port}`,
     parts,
+    requests,
     close: async () => {
       await Promise.all([...inFlight]);
       await new Promise<void>((r) => {

@@ -114,6 +114,22 @@ describe('hangar push', () => {
     expect(items).toMatchObject([{ size: 0, sha256: sha256(''), stored: true }]);
   });
 
+  it('waits out a 429 as its Retry-After says, then goes on (DESIGN §4)', async () => {
+    const file = join(dir, 'throttled.txt');
+    await writeFile(file, 'slow down');
+    const proxy = await startProxy(server.url, { throttleFirst: 2 });
+    const run = await hangar(['push', file, '--model', 'team/throttled', '--json'], { env: { ...env, HANGAR_URL: proxy.url } });
+    await proxy.close();
+    expect(run.code, run.stderr).toBe(0);
+    const [first, second, third] = proxy.requests;
+    expect([first?.throttled, second?.throttled, third?.throttled]).toEqual([true, true, false]);
+    // Each request again only after the second the server asked for.
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(1000);
+    expect(third!.at - second!.at).toBeGreaterThanOrEqual(1000);
+    const { items } = await get<{ items: { sha256: string; stored: boolean }[] }>('/namespaces/team/models/throttled/versions/1/artifacts');
+    expect(items).toMatchObject([{ sha256: sha256('slow down'), stored: true }]);
+  });
+
   it('reads metrics from a wide CSV, one row per step', async () => {
     const file = join(dir, 'history.csv');
     await writeFile(file, 'step,loss,accuracy\n0,0.9,0.5\n1,0.6,0.7\n2,0.4,0.8\n');

@@ -18,6 +18,15 @@ export async function workerdPool() {
       bindings: {
         TEST_MIGRATIONS: await readD1Migrations(path.join(root, 'worker/migrations')),
         HANGAR_ADMIN_TOKEN: 'hgr_test_admin_token',
+        // Local development and the tests allow webhook receivers on loopback (DESIGN §4).
+        WEBHOOK_PRIVATE_ADDRESSES: 'allow',
+      },
+      // The suites send thousands of requests a second with one token: the Worker's limiters
+      // are lifted here, and the rate-limit tests use the tight one below in their place.
+      ratelimits: {
+        TOKEN_RATE_LIMIT: { simple: { limit: 1_000_000_000, period: 10 } },
+        ADDRESS_RATE_LIMIT: { simple: { limit: 1_000_000_000, period: 10 } },
+        TIGHT_RATE_LIMIT: { simple: { limit: 3, period: 60 } },
       },
     },
   });

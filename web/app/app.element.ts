@@ -15,6 +15,8 @@ const PAGES: Record<Route['page'], () => Promise<unknown>> = {
   predict: () => import('./pages/predict-page.element.ts'),
   jobs: () => import('./pages/jobs-page.element.ts'),
   sync: () => import('./pages/sync-page.element.ts'),
+  activity: () => import('./pages/activity-page.element.ts'),
+  webhooks: () => import('./pages/webhooks-page.element.ts'),
   settings: () => import('./pages/settings-page.element.ts'),
   'not-found': () => Promise.resolve(),
 };
@@ -25,6 +27,8 @@ const NAV: [string, string][] = [
   ['/predict', 'Predict'],
   ['/jobs', 'Jobs'],
   ['/sync', 'Sync'],
+  ['/activity', 'Activity'],
+  ['/webhooks', 'Webhooks'],
   ['/settings', 'Settings'],
 ];
 
@@ -153,6 +157,10 @@ export class AppShell extends LitElement {
         return html`<app-jobs-page .hangar=${h}></app-jobs-page>`;
       case 'sync':
         return html`<app-sync-page .hangar=${h}></app-sync-page>`;
+      case 'activity':
+        return html`<app-activity-page .hangar=${h}></app-activity-page>`;
+      case 'webhooks':
+        return html`<app-webhooks-page .hangar=${h}></app-webhooks-page>`;
       case 'settings':
         return html`<app-settings-page .hangar=${h}></app-settings-page>`;
       case 'not-found':

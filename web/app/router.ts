@@ -3,10 +3,10 @@ export type Route =
   | { page: 'models' }
   | { page: 'model'; namespace: string; model: string }
   | { page: 'version'; namespace: string; model: string; number: number }
-  | { page: 'train' | 'predict' | 'jobs' | 'sync' | 'settings' }
+  | { page: 'train' | 'predict' | 'jobs' | 'sync' | 'activity' | 'webhooks' | 'settings' }
   | { page: 'not-found'; path: string };
 
-const SIMPLE = ['train', 'predict', 'jobs', 'sync', 'settings'] as const;
+const SIMPLE = ['train', 'predict', 'jobs', 'sync', 'activity', 'webhooks', 'settings'] as const;
 
 /** The route a path names. */
 export function match(path: string): Route {

@@ -5,6 +5,7 @@ import type { Artifact } from '../../shared/artifacts.ts';
 import { readBody } from '../client/read-body.ts';
 import { HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
+import { honourRetryAfter } from '../../shared/retry-after.ts';
 import type { MetricSummary } from '../../shared/metrics.ts';
 import type { Model } from '../../shared/models.ts';
 import type { Page } from '../../shared/pages.ts';
@@ -40,7 +41,12 @@ export function serverSource({ server, token, namespace }: ServerOptions): Widge
   async function request(path: string): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      // A 429 is waited out as its Retry-After says, then asked again (DESIGN §4).
+      res = await honourRetryAfter(
+        () => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } }),
+        (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after') }),
+        { discard: (r) => void r.body?.cancel().catch(() => undefined) },
+      );
     } catch (err) {
       // A CORS refusal and an unreachable server look the same to a page.
       throw new Error(

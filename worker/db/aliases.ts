@@ -1,3 +1,4 @@
+import { currentActor } from '../actor.ts';
 import type { Alias, AliasHistoryEntry } from '../../shared/aliases.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import { iso } from '../http.ts';
@@ -55,10 +56,10 @@ export function moveAlias(db: D1Database, m: AliasMove): D1PreparedStatement[] {
     m.versionNumber === undefined && m.versionId !== null
       ? db
           .prepare(
-            `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-             SELECT ?, 'alias', ?, 'set', json_set(?, '$.version', (SELECT number FROM versions WHERE id = ?)), ?, ? WHERE changes() > 0`,
+            `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+             SELECT ?, 'alias', ?, 'set', json_set(?, '$.version', (SELECT number FROM versions WHERE id = ?)), ?, ?, ?, ? WHERE changes() > 0`,
           )
-          .bind(m.namespace, m.modelId, JSON.stringify({ alias: m.alias, versionId: m.versionId, version: null }), m.versionId, m.hlc, now)
+          .bind(m.namespace, m.modelId, JSON.stringify({ alias: m.alias, versionId: m.versionId, version: null }), m.versionId, m.hlc, now, currentActor().id, currentActor().name)
       : logChange(
     db,
     {

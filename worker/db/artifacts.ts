@@ -3,6 +3,7 @@ import { utf8Length } from '../../shared/encoding.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import { iso } from '../http.ts';
 import { storedSql } from './blobs.ts';
+import { currentActor } from '../actor.ts';
 
 export interface ArtifactRow {
   id: string;
@@ -76,16 +77,17 @@ export function insertArtifacts(db: D1Database, rows: ArtifactRow[], parentKind:
   const columns = ['id', 'namespace', 'model_id', 'parent_id', 'path', 'mime_type', 'file_type', 'size', 'sha256', 'url', 'created_at'] as const;
   const namespace = rows[0]?.namespace ?? '';
   const now = Date.now();
+  const actor = currentActor();
   return chunkByBytes(rows).flatMap((chunk) => [
     db
       .prepare(`INSERT INTO artifacts (${columns.join(', ')}) SELECT ${columns.map(field).join(', ')} FROM json_each(?)`)
       .bind(JSON.stringify(chunk)),
     db
       .prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT ?, 'artifact', json_extract(value, '$.id'), 'create', value, ?, ? FROM json_each(?)`,
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+         SELECT ?, 'artifact', json_extract(value, '$.id'), 'create', value, ?, ?, ?, ? FROM json_each(?)`,
       )
-      .bind(namespace, hlc, now, JSON.stringify(chunk.map((r) => artifactChange(r, parentKind)))),
+      .bind(namespace, hlc, now, actor.id, actor.name, JSON.stringify(chunk.map((r) => artifactChange(r, parentKind)))),
   ]);
 }
 

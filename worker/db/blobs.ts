@@ -1,4 +1,5 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
+import { currentActor } from '../actor.ts';
 
 /** A verified blob: its bytes exist at `r2_key` and hash to `sha256`. */
 export interface BlobRow {
@@ -174,14 +175,15 @@ export const SERVED_STATUS = `CASE WHEN versions.declared_status = 'failed' THEN
 
 function statusWrites(db: D1Database, where: string, params: unknown[], hlc: string): D1PreparedStatement[] {
   const now = Date.now();
+  const actor = currentActor();
   const changed = `deleted_at IS NULL AND status <> ${SERVED_STATUS} AND ${where}`;
   return [
     db
       .prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT namespace, 'version', id, 'status', json_object('status', ${SERVED_STATUS}), ?, ? FROM versions WHERE ${changed}`,
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+         SELECT namespace, 'version', id, 'status', json_object('status', ${SERVED_STATUS}), ?, ?, ?, ? FROM versions WHERE ${changed}`,
       )
-      .bind(hlc, now, ...params),
+      .bind(hlc, now, actor.id, actor.name, ...params),
     db.prepare(`UPDATE versions SET status = ${SERVED_STATUS}, updated_at = ? WHERE ${changed}`).bind(now, ...params),
   ];
 }
@@ -204,16 +206,17 @@ export function settleVersionStatus(db: D1Database, versionId: string, hlc: stri
  */
 export function settleVersionsStatus(db: D1Database, clocks: Record<string, string>): D1PreparedStatement[] {
   const now = Date.now();
+  const actor = currentActor();
   const json = JSON.stringify(clocks);
   const changed = `deleted_at IS NULL AND status <> ${SERVED_STATUS} AND id IN (SELECT key FROM json_each(?1))`;
   return [
     db
       .prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT namespace, 'version', id, 'status', json_object('status', ${SERVED_STATUS}), (SELECT value FROM json_each(?1) WHERE key = versions.id), ?2
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+         SELECT namespace, 'version', id, 'status', json_object('status', ${SERVED_STATUS}), (SELECT value FROM json_each(?1) WHERE key = versions.id), ?2, ?3, ?4
          FROM versions WHERE ${changed}`,
       )
-      .bind(json, now),
+      .bind(json, now, actor.id, actor.name),
     db.prepare(`UPDATE versions SET status = ${SERVED_STATUS}, updated_at = ?2 WHERE ${changed}`).bind(json, now),
   ];
 }

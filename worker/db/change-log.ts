@@ -1,3 +1,5 @@
+import { currentActor } from '../actor.ts';
+
 /** Entities the change log speaks of. */
 export type Entity = 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint';
 
@@ -17,10 +19,11 @@ export interface Change {
  * row (SQLite's `changes()`), for conditional writes such as an alias compare-and-set.
  */
 export function logChange(db: D1Database, change: Change, opts: { onlyIfChanged?: boolean } = {}): D1PreparedStatement {
+  const actor = currentActor();
   const guard = opts.onlyIfChanged ? ' WHERE changes() > 0' : '';
   return db
-    .prepare(`INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at) SELECT ?, ?, ?, ?, ?, ?, ?${guard}`)
-    .bind(change.namespace, change.entity, change.entityId, change.op, JSON.stringify(change.data), change.hlc, Date.now());
+    .prepare(`INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?${guard}`)
+    .bind(change.namespace, change.entity, change.entityId, change.op, JSON.stringify(change.data), change.hlc, Date.now(), actor.id, actor.name);
 }
 
 /** Makes sure the namespace has a row; namespaces come into being with their first token or model. */
@@ -51,14 +54,15 @@ export const changeJson = (c: ChangeRow) => JSON.stringify([c.entity, c.entityId
  * a time.
  */
 export function insertChanges(db: D1Database, namespace: string, json: string, at = Date.now()): D1PreparedStatement {
+  const actor = currentActor();
   return db
     .prepare(
-      `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
+      `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
        SELECT ?1, c.value ->> 0, c.value ->> 1, c.value ->> 2,
          CASE WHEN c.value ->> 5 IS NULL THEN c.value ->> 3
               ELSE json_set(c.value ->> 3, '$.number', (SELECT number FROM versions WHERE id = c.value ->> 5)) END,
-         c.value ->> 4, ?2
+         c.value ->> 4, ?2, ?4, ?5
        FROM json_each(?3) c ORDER BY c.key`,
     )
-    .bind(namespace, at, json);
+    .bind(namespace, at, json, actor.id, actor.name);
 }

@@ -1,5 +1,6 @@
 import { logChange } from '../db/change-log.ts';
 import { tombstoneMetadata, upsertMetadata } from '../db/metadata.ts';
+import { currentActor } from '../actor.ts';
 
 /** What metadata hangs off: a model or a version (`Parent` from worker/parent.ts fits). */
 export interface MetadataParent {
@@ -30,10 +31,10 @@ export function metadataDeleteWrites(db: D1Database, parent: MetadataParent, key
   return [
     db
       .prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at) SELECT ?1, 'metadata', ?2, 'delete', ?3, ?4, ?5
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name) SELECT ?1, 'metadata', ?2, 'delete', ?3, ?4, ?5, ?7, ?8
          WHERE NOT EXISTS (SELECT 1 FROM metadata WHERE parent_id = ?2 AND key = ?6 AND (deleted OR hlc >= ?4))`,
       )
-      .bind(parent.namespace, parent.id, JSON.stringify({ key }), hlc, Date.now(), key),
+      .bind(parent.namespace, parent.id, JSON.stringify({ key }), hlc, Date.now(), key, currentActor().id, currentActor().name),
     tombstoneMetadata(db, { namespace: parent.namespace, parentId: parent.id, key, hlc }),
   ];
 }

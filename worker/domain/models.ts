@@ -6,6 +6,7 @@ import { lwwUpdate } from '../db/lww.ts';
 import type { ModelRow } from '../db/models.ts';
 import { isUniqueViolation } from '../errors.ts';
 import { metadataWrites } from './metadata.ts';
+import { currentActor } from '../actor.ts';
 
 // versions.ts takes it from here.
 export { metadataWrites };
@@ -143,14 +144,15 @@ export async function updateModel(db: D1Database, model: ModelRow, input: Update
  */
 export function modelDeleteWrites(db: D1Database, model: Pick<ModelRow, 'id' | 'namespace' | 'name'>, hlc: string): D1PreparedStatement[] {
   const now = Date.now();
+  const actor = currentActor();
   const ns = model.namespace;
   return [
     db
       .prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT ?, 'version', id, 'delete', json_object('number', number), ?, ? FROM versions WHERE model_id = ? AND deleted_at IS NULL`,
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+         SELECT ?, 'version', id, 'delete', json_object('number', number), ?, ?, ?, ? FROM versions WHERE model_id = ? AND deleted_at IS NULL`,
       )
-      .bind(ns, hlc, now, model.id),
+      .bind(ns, hlc, now, actor.id, actor.name, model.id),
     db
       .prepare(`UPDATE versions SET deleted_at = ?, updated_at = ?, clocks = json_set(clocks, '$.deleted', ?) WHERE model_id = ? AND deleted_at IS NULL`)
       .bind(now, now, hlc, model.id),
@@ -162,10 +164,10 @@ export function modelDeleteWrites(db: D1Database, model: Pick<ModelRow, 'id' | '
       .bind(now, model.id),
     db
       .prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT ?, 'alias', model_id, 'delete', json_object('alias', alias, 'versionId', NULL, 'version', NULL), ?, ? FROM aliases WHERE model_id = ?`,
+        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+         SELECT ?, 'alias', model_id, 'delete', json_object('alias', alias, 'versionId', NULL, 'version', NULL), ?, ?, ?, ? FROM aliases WHERE model_id = ?`,
       )
-      .bind(ns, hlc, now, model.id),
+      .bind(ns, hlc, now, actor.id, actor.name, model.id),
     db.prepare('DELETE FROM aliases WHERE model_id = ?').bind(model.id),
     db.prepare(`UPDATE models SET deleted_at = ?, updated_at = ?, clocks = json_set(clocks, '$.deleted', ?) WHERE id = ?`).bind(now, now, hlc, model.id),
     logChange(db, { namespace: ns, entity: 'model', entityId: model.id, op: 'delete', data: { name: model.name }, hlc }),

@@ -9,6 +9,7 @@ import type { ModelRow } from '../db/models.ts';
 import { getVersionRowById, type VersionRow } from '../db/versions.ts';
 import { isUniqueViolation } from '../errors.ts';
 import { metadataWrites } from './models.ts';
+import { currentActor } from '../actor.ts';
 
 const labelTaken = (model: ModelRow, label: string | null | undefined) =>
   new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${model.name}" is already labelled "${label}".`, {
@@ -37,15 +38,16 @@ export async function createVersion(
   const id = input.id ?? uuidv7();
   const { insert, row } = versionCreateParts(db, model, { ...input, id }, ctx.hlc);
   const now = row.created_at;
+  const actor = currentActor();
   const status = row.status;
   const fields = { version: row.version, name: row.name, description: row.description, framework: row.framework };
   // The number is only known inside the batch, so the change-log row reads it from the new row.
   const change = db
     .prepare(
-      `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-       SELECT ?, 'version', ?, 'create', json_set(?, '$.number', number), ?, ? FROM versions WHERE id = ?`,
+      `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at, token_id, token_name)
+       SELECT ?, 'version', ?, 'create', json_set(?, '$.number', number), ?, ?, ?, ? FROM versions WHERE id = ?`,
     )
-    .bind(model.namespace, id, JSON.stringify({ modelId: model.id, status, ...fields }), ctx.hlc, now, id);
+    .bind(model.namespace, id, JSON.stringify({ modelId: model.id, status, ...fields }), ctx.hlc, now, actor.id, actor.name, id);
   const aliases = (input.uniqueTags ?? []).flatMap((alias) =>
     moveAlias(db, { namespace: model.namespace, modelId: model.id, alias, versionId: id, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: null }),
   );

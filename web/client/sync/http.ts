@@ -1,4 +1,5 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
+import { parseRetryAfter } from '../../../shared/retry-after.ts';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, type PullResponse, type PushRequest, type PushResponse } from '../../../shared/sync.ts';
 
 /** The server could not be reached (offline, refused, dropped): retry later. */
@@ -74,17 +75,7 @@ export class SyncHttp {
   }
 }
 
-/**
- * `Retry-After` in ms from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined
- * when absent or unreadable.
- */
-export function parseRetryAfter(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
+export { parseRetryAfter };
 
 const notHangar = (url: string, status: number) =>
   new HangarError(ErrorCode.InvalidArgument, `${url} does not answer as a Hangar server (HTTP ${status}); check the server URL.`, { url, status });
