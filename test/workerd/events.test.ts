@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { modelId } from '../../shared/ids.ts';
 import { call, expectError, tokenFor } from './api.ts';
-import { syncClient } from './sync-client.ts';
+import { mixedOps, syncClient } from './sync-client.ts';
 
 // DESIGN §4/§5: every change records the token (id and name) that made it, and the
 // namespace's events page them.
@@ -74,6 +74,18 @@ describe('events', () => {
     expect(push.status, JSON.stringify(push.body)).toBe(200);
     const r = await call('GET', '/namespaces/ev3/events', { token: t });
     expect(r.body.items.map((e: any) => [e.type, e.token.name])).toEqual([['model.created', 'browser tab']]);
+    // A push of every kind, applied in runs: each of its rows names the token.
+    const mixed = await c.pushAll(await mixedOps('ev3', 120));
+    expect(mixed.results.filter((x) => x.status === 'applied').length).toBeGreaterThan(100);
+    const names = new Set<string>();
+    let pageToken = '';
+    for (let i = 0; i < 50; i++) {
+      const page = await call('GET', `/namespaces/ev3/events?pageSize=100${pageToken ? `&pageToken=${pageToken}` : ''}`, { token: t });
+      for (const e of page.body.items) names.add(`${e.token.name}`);
+      pageToken = page.body.nextPageToken;
+      if (!pageToken) break;
+    }
+    expect([...names]).toEqual(['browser tab']);
   });
 
   it('refuses bad queries and other namespaces', async () => {
