@@ -8,7 +8,6 @@
  * `LIVE_SUBPROTOCOL` alone, never echoing the token. A non-browser client may send
  * `Authorization: Bearer …` instead.
  */
-import { z } from 'zod';
 
 /** The subprotocol a live socket speaks; the number changes when the messages below do. */
 export const LIVE_SUBPROTOCOL = 'hangar.live.1';
@@ -27,8 +26,10 @@ export const LIVE_CLOSE = {
 } as const;
 
 /** A poke: the namespace's change log reached `cursor`; pull if yours is behind. */
-export const pokeSchema = z.object({ type: z.literal('poke'), cursor: z.number().int().nonnegative() });
-export type Poke = z.infer<typeof pokeSchema>;
+export interface Poke {
+  type: 'poke';
+  cursor: number;
+}
 
 /** The token a live upgrade carries in `Sec-WebSocket-Protocol`, if any. */
 export function tokenFromSubprotocols(header: string | null | undefined): string | undefined {
