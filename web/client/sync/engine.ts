@@ -35,7 +35,7 @@ export interface SyncOptions {
 /** With every live socket open, the slow safety poll (a lost poke is caught by then). */
 export const LIVE_FALLBACK_MS = 10 * 60_000;
 /** How long after a local write the push starts, so a burst of writes goes in one push. */
-export const PUSH_DEBOUNCE_MS = 25;
+export const PUSH_DEBOUNCE_MS = 200;
 
 const syncOptionsSchema = z.object({
   url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }),
