@@ -26,7 +26,7 @@ const SUITES = [
     title: 'Client library in headless Chromium, real IndexedDB',
     command: [
       process.execPath,
-      [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts', '--exclude', 'bench/browser/app.bench-test.ts'],
+      [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts', '--exclude', 'bench/browser/app.bench-test.ts', '--exclude', 'bench/browser/live.bench-test.ts'],
     ],
     packages: ['dexie', 'vite', 'playwright-core', 'vitest'],
   },
@@ -43,6 +43,13 @@ const SUITES = [
     title: 'The web app in headless Chromium: production build, served offline by its service worker',
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/app.bench-test.ts']],
     packages: ['vite', 'vite-plugin-pwa', 'lit', 'playwright-core', 'vitest'],
+  },
+  {
+    // Live updates: two Chromium profiles and the Worker (with its Durable Object) under wrangler dev.
+    name: 'live',
+    title: 'Live updates: two Chromium profiles against the Worker and its Durable Object under wrangler dev',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/live.bench-test.ts']],
+    packages: ['wrangler', '@cloudflare/workerd-linux-64', 'dexie', 'playwright-core', 'vitest'],
   },
   {
     // The built `hangar` command in its own Node process, against wrangler dev on local R2.

@@ -91,12 +91,16 @@ export class LiveHub extends DurableObject<Env> {
 
   private async pokeAll(namespace: string): Promise<void> {
     if (this.ctx.getWebSockets().length === 0) return;
-    const row = await this.env.DB.prepare('SELECT max(seq) AS seq FROM change_log WHERE namespace = ?').bind(namespace).first<{ seq: number | null }>();
+    // The cursor and the tokens' validity are read together: one round trip to D1, not two.
+    const [row, valid] = await Promise.all([
+      this.env.DB.prepare('SELECT max(seq) AS seq FROM change_log WHERE namespace = ?').bind(namespace).first<{ seq: number | null }>(),
+      this.dropInvalid(),
+    ]);
     const cursor = row?.seq ?? 0;
     if (cursor <= this.poked) return;
     this.poked = cursor;
     const message = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
-    for (const ws of await this.dropInvalid()) {
+    for (const ws of valid) {
       try {
         ws.send(message);
       } catch {

@@ -319,7 +319,8 @@ export class SyncEngine {
       // Counted now, so whoever awaited this round reads a status that includes it.
       this.status.set({ ...(await countStatus(this.ctx.db)), online: true, syncing: false });
       // Live: the next round comes with a poke (or the slow safety poll); otherwise poll.
-      this.schedule(this.poked ? 0 : this.live?.allOpen ? LIVE_FALLBACK_MS : (config.intervalMs ?? 30_000));
+      // A round asked for during this one (a write's push, a poke) keeps its place.
+      this.scheduleBy(this.poked ? 0 : this.live?.allOpen ? LIVE_FALLBACK_MS : (config.intervalMs ?? 30_000));
       return;
     }
     this.failures++;
