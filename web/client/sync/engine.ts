@@ -317,10 +317,13 @@ export class SyncEngine {
       ]);
       this.failures = 0;
       // Counted now, so whoever awaited this round reads a status that includes it.
-      this.status.set({ ...(await countStatus(this.ctx.db)), online: true, syncing: false });
-      // Live: the next round comes with a poke (or the slow safety poll); otherwise poll.
-      // A round asked for during this one (a write's push, a poke) keeps its place.
-      this.scheduleBy(this.poked ? 0 : this.live?.allOpen ? LIVE_FALLBACK_MS : (config.intervalMs ?? 30_000));
+      const counts = await countStatus(this.ctx.db);
+      this.status.set({ ...counts, online: true, syncing: false });
+      // Live: the next round comes with a poke (or the slow safety poll); otherwise poll. A round
+      // asked for during this one (a poke) keeps its place, and a write made while this one ran
+      // is pushed soon even if its count was seen before this one ended.
+      const next = this.poked ? 0 : counts.pendingMutations > 0 ? PUSH_DEBOUNCE_MS : this.live?.allOpen ? LIVE_FALLBACK_MS : (config.intervalMs ?? 30_000);
+      this.scheduleBy(next);
       return;
     }
     this.failures++;
