@@ -24,6 +24,8 @@ export const notifyLive: MiddlewareHandler<AppEnv> = async function notifyLive(c
   await next();
   const method = c.req.method;
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || c.res.status >= 400) return;
+  // A part of an upload writes bytes, never the change log: no need to wake the hub for each.
+  if (/\/blobs\/uploads\/[^/]+\/parts\/[^/]+$/.test(c.req.path)) return;
   const ns = c.req.param('ns');
   if (ns) afterResponse(c, liveHub(c.env, ns).changed(ns));
 };
