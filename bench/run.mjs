@@ -29,7 +29,7 @@ const SUITES = [
       [
         path.join(root, 'node_modules/vitest/vitest.mjs'),
         ...['run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts', '--exclude', 'bench/browser/app.bench-test.ts'],
-        ...['--exclude', 'bench/browser/tabular.bench-test.ts'],
+        ...['--exclude', 'bench/browser/tabular.bench-test.ts', '--exclude', 'bench/browser/live.bench-test.ts'],
       ],
     ],
     packages: ['dexie', 'vite', 'playwright-core', 'vitest'],
@@ -61,6 +61,13 @@ const SUITES = [
     title: 'Tabular data preparation in a Web Worker in headless Chromium',
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/tabular.bench-test.ts']],
     packages: ['papaparse', 'vite', 'playwright-core', 'vitest'],
+  },
+  {
+    // Live updates: two Chromium profiles and the Worker (with its Durable Object) under wrangler dev.
+    name: 'live',
+    title: 'Live updates: two Chromium profiles against the Worker and its Durable Object under wrangler dev',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/live.bench-test.ts']],
+    packages: ['wrangler', '@cloudflare/workerd-linux-64', 'dexie', 'playwright-core', 'vitest'],
   },
   {
     // The built `hangar` command in its own Node process, against wrangler dev on local R2.

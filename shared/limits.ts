@@ -57,6 +57,10 @@ export const LIMITS = {
   pullPageMax: 1000,
   /** Bytes of change data a pull page stops at (a page always holds at least one change). */
   pullPageBytes: 4 * 1024 * 1024,
+  /** Live sockets (`…/sync/live`) one token may hold open on one namespace; past it, `rate-limited`. */
+  liveSocketsPerToken: 1000,
+  /** Live sockets one namespace holds in all; past it, `rate-limited`. */
+  liveSocketsPerNamespace: 10_000,
   /**
    * How far ahead of the receiver's time a clock may be (DESIGN §3). A write stamped later is
    * refused (`clock-skew`), never stored or adopted, so one bad clock cannot win every field.

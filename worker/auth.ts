@@ -5,6 +5,7 @@ import { NAMESPACE_PATTERN } from '../shared/names.ts';
 import { roleRank, type Role } from '../shared/tokens.ts';
 import { ADMIN_TOKEN_NAME, runAs } from './actor.ts';
 import { checkRateLimit } from './rate-limit.ts';
+import { tokenFromSubprotocols } from '../shared/live.ts';
 import { findTokenByDigest } from './db/tokens.ts';
 import type { AppEnv, Caller } from './env.ts';
 
@@ -26,17 +27,27 @@ function sameDigest(a: ArrayBuffer, b: ArrayBuffer): boolean {
 
 const unauthenticated = (message: string) => new HangarError(ErrorCode.Unauthenticated, message);
 
-/** Resolves the bearer token to a caller, or throws 401. */
-async function resolveCaller(c: Context<AppEnv>): Promise<Caller> {
+/**
+ * The request's token: `Authorization: Bearer …`, or, on a WebSocket upgrade (which a browser
+ * cannot give headers), the `hangar.bearer.<token>` subprotocol (shared/live.ts).
+ */
+function presentedToken(c: Context<AppEnv>): string | undefined {
   const header = c.req.header('authorization');
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  if (!match) throw unauthenticated('Send a token as "Authorization: Bearer <token>".');
-  const token = match[1]!;
+  if (match) return match[1]!;
+  if (header === undefined && c.req.header('upgrade')?.toLowerCase() === 'websocket') return tokenFromSubprotocols(c.req.header('sec-websocket-protocol'));
+  return undefined;
+}
+
+/** Resolves the bearer token to a caller, or throws 401. */
+async function resolveCaller(c: Context<AppEnv>): Promise<Caller> {
+  const token = presentedToken(c);
+  if (!token) throw unauthenticated('Send a token as "Authorization: Bearer <token>".');
   const given = await digest(token);
 
   const admin = c.env.HANGAR_ADMIN_TOKEN;
   if (admin && sameDigest(given, await digest(admin))) {
-    return { tokenId: null, tokenName: ADMIN_TOKEN_NAME, namespace: '*', role: 'admin', origins: null };
+    return { tokenId: null, tokenName: ADMIN_TOKEN_NAME, namespace: '*', role: 'admin', origins: null, expiresAt: null };
   }
   const row = await findTokenByDigest(c.env.DB, toHex(given));
   // The lookup is by digest; compare again in constant time so timing never tells how close a guess was.
@@ -46,7 +57,7 @@ async function resolveCaller(c: Context<AppEnv>): Promise<Caller> {
   if (row.expiresAt !== null && row.expiresAt <= Date.now()) {
     throw new HangarError(ErrorCode.TokenExpired, 'The token has expired; ask an admin for a new one.');
   }
-  return { tokenId: row.id, tokenName: row.name, namespace: row.namespace, role: row.role, origins: row.origins };
+  return { tokenId: row.id, tokenName: row.name, namespace: row.namespace, role: row.role, origins: row.origins, expiresAt: row.expiresAt };
 }
 
 function hexToBuffer(h: string): ArrayBuffer {

@@ -25,6 +25,8 @@ export const cors: MiddlewareHandler<AppEnv> = async function cors(c, next) {
     });
   }
   await next();
+  // A WebSocket upgrade's answer cannot take headers, and needs none of these.
+  if (c.res.status === 101) return;
   const refused = c.res.status === 403 && c.res.headers.get('x-hangar-error') === 'origin-not-allowed';
   if (!refused) {
     c.res.headers.set('Access-Control-Allow-Origin', origin);

@@ -11,6 +11,8 @@ export interface Caller {
   role: Role;
   /** Browser origins the token may be used from; null for any. */
   origins: string[] | null;
+  /** When the token expires (ms since the epoch), or null for never. */
+  expiresAt: number | null;
 }
 
 /** Hono's environment for the root app and every sub-app. */

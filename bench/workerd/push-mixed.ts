@@ -11,7 +11,7 @@ import { applyOne, push } from '../../worker/domain/sync/push.ts';
 import { limitedD1, type D1Usage } from '../../test/workerd/d1-limits.ts';
 import { hlc, mixedOps, pushSize } from '../../test/workerd/sync-client.ts';
 
-const ADMIN: Caller = { tokenId: null, tokenName: 'bench', namespace: '*', role: 'admin', origins: null };
+const ADMIN: Caller = { tokenId: null, tokenName: 'bench', namespace: '*', role: 'admin', origins: null, expiresAt: null };
 export const MIXED = 500;
 
 let namespaces = 0;

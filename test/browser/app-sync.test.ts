@@ -63,16 +63,19 @@ describe('the sync page', () => {
     expect(await page.getByText('No conflicts.').count()).toBe(1);
     await shoot(page, 'sync');
 
-    // A teammate moves `production` to 3 on the server while this browser, not yet told, moves it to 2.
-    await json(server.api('/namespaces/team/models/churn/aliases/production', { method: 'PUT', json: { version: 3 } }));
+    // A teammate moves `production` to 3 on the server while this browser, offline and so not
+    // told (live pokes would tell it at once), moves it to 2.
     // Within the app (a reload would sync, and learn of the move first).
     await go(page, 'Models', 'Models');
     await page.getByRole('option', { name: /churn/ }).click();
     await expect.poll(() => heading(page)).toBe('team/churn');
+    await browser.context.setOffline(true);
+    await json(server.api('/namespaces/team/models/churn/aliases/production', { method: 'PUT', json: { version: 3 } }));
     await page.getByLabel('Alias', { exact: true }).fill('production');
     await page.locator('app-model-page').getByRole('combobox', { name: /^Version/ }).selectOption('2');
     await page.getByRole('button', { name: 'Move alias' }).click();
     await expect.poll(() => page.getByText('production now points at version 2.').count()).toBe(1);
+    await browser.context.setOffline(false);
 
     await go(page, 'Sync', 'Sync');
     const conflict = page.getByRole('listitem').filter({ hasText: 'alias' });

@@ -77,6 +77,27 @@ describe('the widget reading a server from another origin', () => {
     expectNoPageErrors(page);
   });
 
+  test('updates live: a model created and an alias moved on the server show without a reload', async ({ browser }) => {
+    const page = await browser.newPage(SCRIPT_TAG_PAGE);
+    await page.waitForFunction(() => customElements.get('hangar-models') && customElements.get('hangar-model'));
+    await page.evaluate(
+      ({ url, token }) => {
+        document.body.innerHTML = `<hangar-models server="${url}" token="${token}" namespace="team"></hangar-models>
+          <hangar-model server="${url}" token="${token}" ref="team/churn"></hangar-model>`;
+      },
+      { url: server.url, token: allowed },
+    );
+    await page.locator('hangar-models [role="option"]', { hasText: 'fraud' }).waitFor();
+    const versions = page.locator('hangar-model [part="version"]');
+    await versions.nth(1).waitFor();
+    const created = await server.api('/namespaces/team/models', { json: { name: 'live-model', task: 'tabular' } });
+    expect(created.status).toBe(201);
+    await page.locator('hangar-models [role="option"]', { hasText: 'live-model' }).waitFor({ timeout: 20_000 });
+    expect((await server.api('/namespaces/team/models/churn/aliases/staging', { method: 'PUT', json: { version: 1 } })).ok).toBe(true);
+    await page.locator('hangar-model [part="version"]', { hasText: 'staging' }).waitFor({ timeout: 20_000 });
+    expectNoPageErrors(page);
+  });
+
   test('<hangar-version> shows a server version and downloads its artifact with the token', async ({ browser }) => {
     const page = await browser.newPage(SCRIPT_TAG_PAGE);
     await page.evaluate(

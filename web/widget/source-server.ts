@@ -10,6 +10,7 @@ import type { MetricSummary } from '../../shared/metrics.ts';
 import type { Model } from '../../shared/models.ts';
 import type { Page } from '../../shared/pages.ts';
 import type { ModelVersion } from '../../shared/versions.ts';
+import { LiveSockets } from '../client/sync/live.ts';
 import { splitRef } from './ref.ts';
 import type { ChartPoint, CheckpointSummary, ModelSummary, Target, VersionDetail, WidgetSource } from './source.ts';
 
@@ -35,10 +36,49 @@ const modelSummary = (m: Model): ModelSummary => ({
 
 const versionDetail = (v: ModelVersion): VersionDetail => ({ ...v, numberConfirmed: true });
 
+/**
+ * The live sockets of one server and token, shared by every element on the page: one socket per
+ * namespace the elements read, open while any element watches. A poke re-runs every watch.
+ */
+class WidgetLive {
+  private readonly sockets = new Map<string, LiveSockets>();
+  readonly watchers = new Set<() => void>();
+
+  constructor(private readonly remote: { url: string; token: string }) {}
+
+  /** A namespace an element read: hold its socket while anything watches. */
+  touch(ns: string): void {
+    if (!this.watchers.size || this.sockets.has(ns)) return;
+    const rerun = () => this.watchers.forEach((w) => w());
+    const sockets = new LiveSockets(this.remote, [ns], {
+      poke: rerun,
+      // Open (again): what changed since the elements read, or while it was down, is read again.
+      opened: rerun,
+      down: () => undefined,
+    });
+    this.sockets.set(ns, sockets);
+    sockets.start();
+  }
+
+  unwatch(watcher: () => void): void {
+    this.watchers.delete(watcher);
+    if (this.watchers.size) return;
+    for (const s of this.sockets.values()) s.stop();
+    this.sockets.clear();
+  }
+}
+
+const liveByServer = new Map<string, WidgetLive>();
+
 export function serverSource({ server, token, namespace }: ServerOptions): WidgetSource {
   const base = `${server.replace(/\/+$/, '')}/api/v1`;
+  const key = `${server}\n${token}`;
+  const live = liveByServer.get(key) ?? new WidgetLive({ url: server, token });
+  liveByServer.set(key, live);
 
   async function request(path: string): Promise<Response> {
+    const ns = /^\/namespaces\/([^/?]+)\//.exec(path)?.[1];
+    if (ns) live.touch(decodeURIComponent(ns));
     let res: Response;
     try {
       // A 429 is waited out as its Retry-After says, then asked again (DESIGN §4).
@@ -144,11 +184,33 @@ export function serverSource({ server, token, namespace }: ServerOptions): Widge
       return { items, default: list.default };
     },
     watch(query, next, error) {
-      // A server pushes nothing to a widget: read once.
-      let live = true;
-      query().then((v) => live && next(v), (e) => live && error(e));
+      // Read now, and again whenever the server pokes a namespace the elements read (one run at a time).
+      let watching = true;
+      let running = false;
+      let again = false;
+      const run = async () => {
+        if (running) {
+          again = true;
+          return;
+        }
+        running = true;
+        try {
+          do {
+            again = false;
+            const value = await query();
+            if (watching) next(value);
+          } while (again && watching);
+        } catch (err) {
+          if (watching) error(err);
+        } finally {
+          running = false;
+        }
+      };
+      live.watchers.add(run);
+      void run();
       return () => {
-        live = false;
+        watching = false;
+        live.unwatch(run);
       };
     },
   };

@@ -76,7 +76,7 @@ export interface WidgetSource {
   checkpoints(target: Target & { number: number }): Promise<{ items: CheckpointSummary[]; default: string | null }>;
   /**
    * Runs `query` now and, where the source can tell, again whenever its data changes (client
-   * mode: any tab's write). Returns a function that stops watching.
+   * mode: any tab's write; server mode: the server's live socket pokes a namespace read). Returns a function that stops watching.
    */
   watch<T>(query: () => Promise<T>, next: (value: T) => void, error: (err: unknown) => void): () => void;
 }

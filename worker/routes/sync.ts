@@ -4,6 +4,7 @@ import { MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, pullQuerySchem
 import { pull } from '../domain/sync/pull.ts';
 import { push } from '../domain/sync/push.ts';
 import type { AppEnv } from '../env.ts';
+import { liveHeader, liveHub } from '../live.ts';
 import { readBody, readQuery } from '../http.ts';
 import type { RouteDoc } from '../openapi.ts';
 
@@ -36,8 +37,23 @@ sync.get('/pull', async function pullRoute(c) {
   return c.json(await pull(c.env.DB, c.req.param('ns')!, readQuery(c, pullQuerySchema)));
 });
 
+/**
+ * The live socket (DESIGN §6 "Live"): authenticated like every route (the token may come as the
+ * `hangar.bearer.<token>` subprotocol, see shared/live.ts), then handed to the namespace's hub.
+ */
+sync.get('/live', async function liveRoute(c) {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+    throw new HangarError(ErrorCode.InvalidArgument, 'This route is a WebSocket: connect with "Upgrade: websocket".');
+  }
+  const ns = c.req.param('ns')!;
+  const headers = new Headers(c.req.raw.headers);
+  headers.set('x-hangar-live', liveHeader(ns, c.get('caller')));
+  return liveHub(c.env, ns).fetch(new Request(c.req.raw.url, { headers }));
+});
+
 const base = '/namespaces/{ns}/sync';
 export const syncDocs: RouteDoc[] = [
   { method: 'post', path: `${base}/push`, summary: 'Apply outbox mutations once each, in order; an answer per mutation', body: pushRequestSchema, role: 'write' },
+  { method: 'get', path: `${base}/live`, summary: 'WebSocket: pokes {type:"poke",cursor} when the change log moves (token as the hangar.bearer.<token> subprotocol)', role: 'read' },
   { method: 'get', path: `${base}/pull`, summary: "The namespace's change log after a cursor, in pages", query: pullQuerySchema, role: 'read' },
 ];

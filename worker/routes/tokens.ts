@@ -8,6 +8,8 @@ import { findToken, listTokens, tokenInfo } from '../db/tokens.ts';
 import { createToken, deleteToken } from '../domain/tokens.ts';
 import type { AppEnv, Caller } from '../env.ts';
 import { readBody, readQuery } from '../http.ts';
+import { afterResponse } from '../live-notify.ts';
+import { liveHub } from '../live.ts';
 import type { RouteDoc } from '../openapi.ts';
 
 export const tokens = new Hono<AppEnv>();
@@ -45,6 +47,8 @@ tokens.delete('/:id', async function deleteTokenRoute(c) {
     throw new HangarError(ErrorCode.TokenNotFound, 'No such token.');
   }
   await deleteToken(c.env.DB, row.id);
+  // Its live sockets go now; a `*` token's go at their namespace's next poke.
+  if (row.namespace !== '*') afterResponse(c, liveHub(c.env, row.namespace).revoked());
   return c.body(null, 204);
 });
 

@@ -25,6 +25,8 @@ export class SettingsPage extends LitElement {
   declare serverNote: string | null;
   declare storage: StorageInfo | null;
   declare persistNote: string | null;
+  /** A server URL and token handed over by the link `npm start` prints (`?server=…#token=…`). */
+  private offered: { url: string; token: string } = { url: '', token: '' };
   static override styles = pageStyles;
 
   constructor() {
@@ -36,6 +38,7 @@ export class SettingsPage extends LitElement {
     this.serverNote = null;
     this.storage = null;
     this.persistNote = null;
+    this.offered = takeOffered();
   }
 
   override connectedCallback(): void {
@@ -122,8 +125,8 @@ export class SettingsPage extends LitElement {
               <div class="actions"><button class="secondary" @click=${this.stop}>Stop syncing</button></div>`
           : html`<p class="muted">Hangar works with no server. To share models with a team, connect to a Hangar server with a token its admin gave you.</p>`}
         <form @submit=${this.check}>
-          <label>Server URL <input name="url" type="url" required autocomplete="url" placeholder="https://hangar.example.com" .value=${this.saved?.url ?? ''} /></label>
-          <label>Token <input name="token" type="password" required autocomplete="off" placeholder="hgr_…" /></label>
+          <label>Server URL <input name="url" type="url" required autocomplete="url" placeholder="https://hangar.example.com" .value=${this.saved?.url ?? this.offered.url} /></label>
+          <label>Token <input name="token" type="password" required autocomplete="off" placeholder="hgr_…" .value=${this.offered.token} /></label>
           <div class="actions"><button type="submit" ?disabled=${!!this.serverBusy}>Check server</button></div>
         </form>
         ${this.found
@@ -157,3 +160,14 @@ export class SettingsPage extends LitElement {
 }
 
 customElements.define('app-settings-page', SettingsPage);
+
+/**
+ * The server URL (`?server=`) and token (`#token=`) of a link such as the one `npm start` prints:
+ * read once to fill the form, and the token taken out of the address bar and history at once.
+ */
+function takeOffered(): { url: string; token: string } {
+  const url = new URLSearchParams(location.search).get('server') ?? '';
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? '';
+  if (token) history.replaceState(history.state, '', location.pathname + location.search);
+  return { url, token };
+}

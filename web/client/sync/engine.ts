@@ -9,9 +9,10 @@ import { summarize } from './backoff.ts';
 import { BlobDownloader, fetchMissingBlobs, fetchOwedBlobs, uploadNamespace } from './blobs.ts';
 import { adoptOffset, loadOffset } from './clock.ts';
 import { NetworkError, SyncHttp } from './http.ts';
+import { LiveSockets } from './live.ts';
 import { pullNamespace } from './pull.ts';
 import { pushNamespace, type RoundEnv } from './push.ts';
-import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId, PREVIOUS, type Previous } from './state.ts';
+import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId, nsState, PREVIOUS, type Previous } from './state.ts';
 import { countStatus, Live, OFF, storedOffset, type SyncStatus } from './status.ts';
 
 export type { LiveValue, SyncStatus } from './status.ts';
@@ -22,15 +23,26 @@ export interface SyncOptions {
   url: string;
   token: string;
   namespaces: string[];
-  /** How often to sync when nothing else prompts it. Default 30 s. */
+  /** How often to sync while the live socket is down (or off). Default 30 s. */
   intervalMs?: number;
+  /**
+   * Hold a WebSocket per namespace on which the server pokes changes (DESIGN §6 "Live"): changes
+   * arrive at once, and an idle tab polls only every `LIVE_FALLBACK_MS`. Default true.
+   */
+  live?: boolean;
 }
+
+/** With every live socket open, the slow safety poll (a lost poke is caught by then). */
+export const LIVE_FALLBACK_MS = 10 * 60_000;
+/** How long after a local write the push starts, so a burst of writes goes in one push. */
+export const PUSH_DEBOUNCE_MS = 200;
 
 const syncOptionsSchema = z.object({
   url: z.url({ protocol: /^https?$/, message: 'must be an http or https URL' }),
   token: z.string().min(1, { message: 'is required' }).max(256),
   namespaces: z.array(namespaceSchema).min(1, { message: 'must name at least one namespace' }).max(100),
   intervalMs: z.number().int().min(1000).max(24 * 3600 * 1000).optional(),
+  live: z.boolean().optional(),
 });
 
 /**
@@ -46,6 +58,12 @@ export class SyncEngine {
   private config: SyncOptions | undefined;
   private running: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the scheduled round is due (ms since the epoch). */
+  private dueAt = Infinity;
+  /** The live sockets, held while this tab leads. */
+  private live: LiveSockets | undefined;
+  /** A poke came while a round ran: run another after it. */
+  private poked = false;
   private failures = 0;
   /** The server's time has been learned since sync started here. */
   private offsetLearned = false;
@@ -66,8 +84,16 @@ export class SyncEngine {
     this.channel?.addEventListener('message', (e: MessageEvent) => void this.onMessage(e.data));
     const online = () => {
       this.status.set({ online: true });
+      this.live?.reconnectNow();
       this.schedule(0);
     };
+    // Back from the background or from sleep: catch up at once, and reconnect a dropped socket.
+    const visible = () => {
+      if (globalThis.document?.visibilityState !== 'visible' || !this.leading) return;
+      this.live?.reconnectNow();
+      this.schedule(0);
+    };
+    globalThis.document?.addEventListener?.('visibilitychange', visible);
     const offline = () => this.status.set({ online: false });
     globalThis.addEventListener?.('online', online);
     globalThis.addEventListener?.('offline', offline);
@@ -76,7 +102,7 @@ export class SyncEngine {
         const grew = counts.pendingMutations > this.status.value.pendingMutations;
         this.status.set(counts);
         // A write here or in another tab: push it soon.
-        if (grew && this.leading) this.schedule(200);
+        if (grew && this.leading) this.schedule(PUSH_DEBOUNCE_MS);
       },
       error: () => undefined,
     });
@@ -92,6 +118,7 @@ export class SyncEngine {
       offsetWatch.unsubscribe();
       globalThis.removeEventListener?.('online', online);
       globalThis.removeEventListener?.('offline', offline);
+      globalThis.document?.removeEventListener?.('visibilitychange', visible);
     };
   }
 
@@ -183,6 +210,7 @@ export class SyncEngine {
       if (this.closed || this.release !== release) return;
       this.leading = true;
       this.failures = 0;
+      this.startLive();
       for (const notify of this.leadWaiters) notify();
       this.leadWaiters.clear();
       this.schedule(0);
@@ -195,6 +223,10 @@ export class SyncEngine {
   private leave(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.dueAt = Infinity;
+    this.live?.stop();
+    this.live = undefined;
+    if (this.status.value.live) this.status.set({ live: false });
     this.leading = false;
     this.release?.();
     this.release = undefined;
@@ -203,7 +235,45 @@ export class SyncEngine {
   private schedule(delayMs: number): void {
     if (!this.leading || !this.config) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round().catch(() => undefined), delayMs);
+    this.dueAt = Date.now() + delayMs;
+    this.timer = setTimeout(() => {
+      this.dueAt = Infinity;
+      void this.round().catch(() => undefined);
+    }, delayMs);
+  }
+
+  /** Schedules a round in `delayMs` unless one is due sooner. */
+  private scheduleBy(delayMs: number): void {
+    if (Date.now() + delayMs < this.dueAt) this.schedule(delayMs);
+  }
+
+  /** Opens the live sockets (leading tab only): a poke pulls, a drop polls until reconnected. */
+  private startLive(): void {
+    const config = this.config;
+    if (!config || config.live === false || this.live) return;
+    const live = new LiveSockets({ url: config.url, token: config.token }, config.namespaces, {
+      poke: (ns, cursor) => {
+        if (this.live !== live) return;
+        void nsState(this.ctx.db, ns).then((state) => {
+          if (state.cursor >= cursor || this.live !== live) return;
+          this.poked = true;
+          this.schedule(0);
+        });
+      },
+      opened: () => {
+        if (this.live !== live) return;
+        this.status.set({ live: live.allOpen });
+        this.poked = true;
+        this.schedule(0);
+      },
+      down: () => {
+        if (this.live !== live) return;
+        this.status.set({ live: false });
+        this.scheduleBy(config.intervalMs ?? 30_000);
+      },
+    });
+    this.live = live;
+    live.start();
   }
 
   /** One round at a time: push, pull and blobs for every namespace; then the next is scheduled. */
@@ -217,6 +287,8 @@ export class SyncEngine {
     const config = this.config;
     if (!config) return;
     clearTimeout(this.timer);
+    this.dueAt = Infinity;
+    this.poked = false;
     this.status.set({ syncing: true });
     const env: RoundEnv = { ctx: this.ctx, http: this.http!, newClient: () => this.ctx.db.transaction('rw', this.ctx.db.state, async () => this.newClient(false)) };
     const failed: { namespace: string; error: unknown }[] = [];
@@ -252,8 +324,13 @@ export class SyncEngine {
       ]);
       this.failures = 0;
       // Counted now, so whoever awaited this round reads a status that includes it.
-      this.status.set({ ...(await countStatus(this.ctx.db)), online: true, syncing: false });
-      this.schedule(config.intervalMs ?? 30_000);
+      const counts = await countStatus(this.ctx.db);
+      this.status.set({ ...counts, online: true, syncing: false });
+      // Live: the next round comes with a poke (or the slow safety poll); otherwise poll. A round
+      // asked for during this one (a poke) keeps its place, and a write made while this one ran
+      // is pushed soon even if its count was seen before this one ended.
+      const next = this.poked ? 0 : counts.pendingMutations > 0 ? PUSH_DEBOUNCE_MS : this.live?.allOpen ? LIVE_FALLBACK_MS : (config.intervalMs ?? 30_000);
+      this.scheduleBy(next);
       return;
     }
     this.failures++;

@@ -20,6 +20,8 @@ export interface SyncStatus {
   error: { code: string; message: string; details?: Record<string, unknown> } | null;
   /** The server speaks a newer sync protocol: the app must be updated. */
   updateNeeded: boolean;
+  /** This tab holds an open live socket for every synced namespace: changes arrive as they happen (false in tabs that do not lead sync). */
+  live: boolean;
   uploads: UploadProgress[];
 }
 
@@ -47,6 +49,7 @@ export const OFF: SyncStatus = {
   enabled: false,
   online: typeof navigator === 'undefined' ? true : navigator.onLine,
   syncing: false,
+  live: false,
   pendingMutations: 0,
   pendingBytes: 0,
   lastSync: null,
