@@ -18,7 +18,13 @@ const SUITES = [
   {
     name: 'workerd',
     title: 'Worker API in workerd, local D1',
-    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/workerd/vitest.config.ts']],
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/workerd/vitest.config.ts', '--exclude', 'bench/workerd/upload.bench-test.ts']],
+  },
+  {
+    // Uploads of 256 MiB and 2 GiB through the resumable upload API: about 15 minutes on its own.
+    name: 'upload',
+    title: 'Artifact uploads in workerd, local R2',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/workerd/vitest.config.ts', 'bench/workerd/upload.bench-test.ts']],
   },
   {
     // Needs Chromium (/usr/bin/chromium); its figures name the Chromium version they ran on.
