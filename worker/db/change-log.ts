@@ -1,4 +1,5 @@
 import { currentActor } from '../actor.ts';
+import type { EventEntity } from '../../shared/events.ts';
 
 /** Entities the change log speaks of. */
 export type Entity = 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint';
@@ -65,4 +66,18 @@ export function insertChanges(db: D1Database, namespace: string, json: string, a
        FROM json_each(?3) c ORDER BY c.key`,
     )
     .bind(namespace, at, json, actor.id, actor.name);
+}
+
+/** A change-log row with its token and model, as the events and the webhooks read it. */
+export interface EventRow {
+  seq: number;
+  entity: EventEntity;
+  entity_id: string;
+  op: string;
+  data: string;
+  at: number;
+  token_id: string | null;
+  token_name: string | null;
+  model_id: string | null;
+  model_name: string | null;
 }

@@ -1,28 +1,17 @@
 import { Hono } from 'hono';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { b64url, unb64url } from '../../shared/encoding.ts';
-import { eventsQuerySchema, eventType, type EventEntity, type HangarEvent } from '../../shared/events.ts';
+import { eventsQuerySchema, eventType, type HangarEvent } from '../../shared/events.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import type { Page } from '../../shared/pages.ts';
 import type { AppEnv } from '../env.ts';
 import { iso, readQuery } from '../http.ts';
 import type { RouteDoc } from '../openapi.ts';
+import type { EventRow } from '../db/change-log.ts';
 
 /** `/namespaces/{ns}/events`: who (token id and name) did what, when (DESIGN §4, §5). */
 export const events = new Hono<AppEnv>();
 
-interface EventRow {
-  seq: number;
-  entity: EventEntity;
-  entity_id: string;
-  op: string;
-  data: string;
-  at: number;
-  token_id: string | null;
-  token_name: string | null;
-  model_id: string | null;
-  model_name: string | null;
-}
 
 /** A page token: the direction it was issued for and the last position returned. */
 const encodeToken = (asc: boolean, seq: number) => b64url(JSON.stringify({ o: asc ? 'seq:a' : 'seq:d', v: seq }));

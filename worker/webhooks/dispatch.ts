@@ -2,6 +2,7 @@ import { eventType } from '../../shared/events.ts';
 import { TEST_EVENT, WEBHOOK_EVENTS, type WebhookEvent } from '../../shared/webhooks.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import { iso } from '../http.ts';
+import type { EventRow } from '../db/change-log.ts';
 import type { WebhookRow } from './store.ts';
 
 /** A queue message: the delivery to attempt. Everything else is read from D1 when it runs. */
@@ -13,17 +14,7 @@ export interface DeliveryMessage {
 const ROWS_PER_ROUND = 50;
 const MAX_ROUNDS = 10;
 
-interface LogRow {
-  seq: number;
-  entity: string;
-  entity_id: string;
-  op: string;
-  data: string;
-  at: number;
-  token_id: string | null;
-  token_name: string | null;
-  model_id: string | null;
-  model_name: string | null;
+interface LogRow extends EventRow {
   version_id: string | null;
   version_number: number | null;
 }
