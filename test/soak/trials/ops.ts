@@ -40,6 +40,8 @@ export const USER_ERRORS = new Set([
   'artifact-exists',
   'artifact-conflict',
   'checkpoint-not-found',
+  // A handle saved again with other files: checkpoints are immutable.
+  'checkpoint-exists',
 ]);
 
 export type OpKind =
