@@ -20,6 +20,11 @@ const trialMinutes = Number(env.SOAK_TRIAL_MINUTES ?? (ci ? 0 : 28));
 /** Seconds after which one route of the sweep stops early (0: none): 51 routes × 25 s bound the sweep near 21 minutes. */
 const routeSeconds = Number(env.SOAK_SWEEP_ROUTE_SECONDS ?? (ci ? 0 : 25));
 const parts = (env.SOAK_PARTS ?? 'sweep,trials').split(',');
+// `--report`: writes docs/RELIABILITY.md again from docs/reliability.json, running nothing.
+if (process.argv.includes('--report')) {
+  writeFileSync(MD_OUT, render(readRecord()));
+  process.exit(0);
+}
 
 function run(config, extraEnv) {
   return new Promise((resolve) => {
