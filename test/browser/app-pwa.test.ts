@@ -109,7 +109,8 @@ describe('the installed app', () => {
       await go(there, 'Predict', 'Predict');
       await there.getByLabel(/^Version/).fill('local/moving/1');
       await there.getByRole('button', { name: 'Use this version' }).click();
-      await expect.poll(() => there.getByRole('spinbutton', { name: 'petal_width' }).count()).toBe(1);
+      // The predict form of the imported model: a text box per numeric feature (empty is "missing").
+      await expect.poll(() => there.getByRole('textbox', { name: 'petal_width' }).count(), { timeout: 30_000 }).toBe(1);
       expectNoPageErrors(there);
     } finally {
       await other.close();
