@@ -70,7 +70,11 @@ export const ErrorCode = {
   RangeNotSatisfiable: 'range-not-satisfiable',
   /** Too many requests: retry after the delay in `details.retryAfter`. */
   RateLimited: 'rate-limited',
-  /** The browser's storage is full: free space or ask for persistent storage; nothing was written. */
+  /**
+   * A quota is full: in the browser, the origin's storage (free space or ask for persistent
+   * storage); on the server, a namespace quota set by an admin (`details` holds the quota, the
+   * use and what the write asked for). Nothing was written.
+   */
   QuotaExceeded: 'quota-exceeded',
   /** The training data cannot be used (empty, no such target column, a feature that is not a number): show the message, fix the data. */
   InvalidDataset: 'invalid-dataset',
@@ -88,6 +92,12 @@ export const ErrorCode = {
   ClientMismatch: 'client-mismatch',
   /** The pull cursor is past the end of the change log: it came from another server; pull again from 0. */
   CursorAhead: 'cursor-ahead',
+  /** The pull cursor is older than the compacted change log: bootstrap from `…/sync/snapshot`, then pull from its cursor. */
+  SnapshotRequired: 'snapshot-required',
+  /** The item was purged from the trash (or never was in it): it cannot be restored. */
+  NotInTrash: 'not-in-trash',
+  /** A param already holds another value: params are write-once, log the new value under another key. */
+  ParamChanged: 'param-changed',
   /** A write's clock is further ahead of the server's time than `LIMITS.maxClockDriftMs`: correct the device's clock (sync learns the server's time) and write again. */
   ClockSkew: 'clock-skew',
   /** A bug on our side: retry later and report it. */

@@ -84,6 +84,17 @@ export const LIMITS = {
   rateLimitRetries: 5,
   /** The longest a client waits on one Retry-After before sending again. */
   rateLimitMaxWaitS: 60,
+  /** Days a deleted model or version stays in the namespace's trash, restorable, before it is purged (DESIGN §3b). */
+  trashDays: 30,
+  /** Days the change log keeps rows a known client has not pulled; a client further behind bootstraps from a snapshot. */
+  changeLogRetentionDays: 30,
+  /** Hours an unreferenced blob (or an abandoned upload) is kept before the scheduled sweep deletes it, so an upload in flight is never lost. */
+  blobGraceHours: 24,
+  /** MLflow's own limits (its REST reference), checked on its routes: metrics, and params plus tags, in one `log-batch`. */
+  mlflowBatchMetrics: 1000,
+  mlflowBatchParamsAndTags: 100,
+  /** Bytes of one param value, as MLflow allows. */
+  paramValueBytes: 6000,
 } as const;
 
 /** The largest blob Hangar stores: every part full. */

@@ -41,11 +41,15 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   'sequence-gap': 409,
   'client-mismatch': 403,
   'cursor-ahead': 400,
+  'snapshot-required': 410,
+  'not-in-trash': 404,
+  'param-changed': 409,
   'clock-skew': 400,
   'payload-too-large': 413,
   'range-not-satisfiable': 416,
   'rate-limited': 429,
-  'quota-exceeded': 507,
+  // A namespace quota is a refusal the caller must act on, not a server fault: never a 5xx.
+  'quota-exceeded': 403,
   'backend-unavailable': 503,
   internal: 500,
 };
