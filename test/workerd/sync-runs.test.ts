@@ -63,7 +63,7 @@ describe('runs of mutations in one batch', () => {
     const version = (await call('GET', `/namespaces/${ns}/models/mid/versions/2`)).body;
     expect(version).toMatchObject({ id: v, status: 'pending', metadata: { lr: 0.1 } });
     expect((await call('GET', `/namespaces/${ns}/models/mid`)).body.description).toBe('after');
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', v)).toBe(2);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', v)).toBe(2);
     expect(await count('SELECT COUNT(*) AS n FROM artifacts WHERE parent_id = ?', v)).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM metadata WHERE parent_id = ? AND key = 'late'", gone)).toBe(0);
     // The change log follows the mutations' order.
@@ -74,7 +74,7 @@ describe('runs of mutations in one batch', () => {
     // A retry (the answer was lost) gets the same answers, and applies nothing again.
     const again = await c.send(3, mutations);
     expect(again.body.results).toEqual(r.body.results);
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', v)).toBe(2);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', v)).toBe(2);
   });
 
   it('applies a run refused by a constraint one mutation at a time, each answering its own race', async () => {
@@ -97,7 +97,7 @@ describe('runs of mutations in one batch', () => {
     expect(r.body.complete).toBe(true);
     expect(await count("SELECT COUNT(*) AS n FROM versions WHERE namespace = 'run2b'")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM versions WHERE id = ? AND namespace = 'run2a'", taken)).toBe(1);
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', m.args.id)).toBe(1);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', m.args.id)).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = 'run2b'")).toBe(3);
   });
 
@@ -193,7 +193,7 @@ describe('overlapping pushes of runs', () => {
     const n = (sql: string) => count(sql, ns);
     expect(await n('SELECT COUNT(*) AS n FROM models WHERE namespace = ?')).toBe(20);
     expect(await n('SELECT COUNT(*) AS n FROM versions WHERE namespace = ?')).toBe(20);
-    expect(await n('SELECT COUNT(*) AS n FROM metrics WHERE namespace = ?')).toBe(400);
+    expect(await n('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.namespace = ?')).toBe(400);
     expect(await n('SELECT COUNT(*) AS n FROM artifacts WHERE namespace = ?')).toBe(40);
     expect(await n("SELECT COUNT(*) AS n FROM checkpoints WHERE namespace = ? AND handle <> 'default'")).toBe(20);
     expect(await n('SELECT COUNT(*) AS n FROM aliases WHERE namespace = ?')).toBe(20);

@@ -2,6 +2,7 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { modelId } from '../../shared/ids.ts';
 import { MODEL_FIELDS, type CreateModel, type UpdateModel } from '../../shared/models.ts';
 import { ensureNamespace, logChange, type ChangeRow } from '../db/change-log.ts';
+import { deleteMetricsOf } from '../db/metrics.ts';
 import { lwwUpdate } from '../db/lww.ts';
 import type { ModelRow } from '../db/models.ts';
 import { isUniqueViolation } from '../errors.ts';
@@ -80,7 +81,7 @@ export function modelCreateParts(
           .prepare('UPDATE models SET owner = ?, task = ?, description = ?, clocks = ?, created_at = ?, updated_at = ?, deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL')
           .bind(value('owner'), value('task'), value('description'), clocks, now, now, id),
         db.prepare('DELETE FROM metadata WHERE parent_id = ?').bind(id),
-        db.prepare('DELETE FROM metrics WHERE parent_id = ?').bind(id),
+        ...deleteMetricsOf(db, id),
         db.prepare('DELETE FROM artifacts WHERE parent_id = ?').bind(id),
       ]
     : [

@@ -12,6 +12,7 @@ import { artifactChange, artifactJson, insertArtifactRows, type ArtifactRow } fr
 import { settleVersionsStatus } from '../../db/blobs.ts';
 import { changeJson, ensureNamespace, insertChanges, type ChangeRow } from '../../db/change-log.ts';
 import { insertCheckpoint, moveDefault } from '../../db/checkpoints.ts';
+import { logRef, MetricWrites, newPoints, probesOf, segmentRows, type SegmentRow } from '../../db/metrics.ts';
 import type { Parent } from '../../parent.ts';
 import { checkRegisterPath, checkSizes, existingOrConflict, newArtifactRow, uploadedDigests } from '../artifacts.ts';
 import { checkpointFileRows } from '../checkpoints.ts';
@@ -35,8 +36,8 @@ import type { Pusher } from './push.ts';
  * Statements are shared where they commute: the change-log rows of the run go in as few
  * statements as their bytes allow, in mutation order (a write whose change row depends on the
  * write itself, such as a metadata set that may lose by clock, keeps its own statement, and
- * the rows before it are written first); metric points and artifact rows go in one statement
- * each; the status of every version whose artifacts changed is settled once, at the end.
+ * the rows before it are written first); metric segments (with their summaries) and artifact
+ * rows go in one statement each; the status of every version whose artifacts changed is settled once, at the end.
  *
  * What a run does not plan is applied on its own (push.ts `applyOne`), after the run before it
  * commits: deletes, version updates, a labelled version (its label may be taken), a revived
@@ -85,7 +86,8 @@ interface Step {
   /** Needs the namespace's row (written once per run). */
   ensureNamespace?: boolean;
   changes?: ChangeRow[];
-  points?: string[];
+  /** Metric segments of a parent, written with their summaries. */
+  segments?: { parentId: string; rows: SegmentRow[] };
   artifacts?: ArtifactRow[];
   /** A version whose served status may change. */
   settle?: string;
@@ -109,7 +111,7 @@ interface Planned {
 export class Run {
   private readonly statements: D1PreparedStatement[] = [];
   private readonly changes: JsonRows;
-  private readonly points: JsonRows;
+  private readonly segments: MetricWrites;
   private readonly artifacts: JsonRows;
   private readonly answers: JsonRows;
   private readonly settle: Record<string, string> = {};
@@ -125,14 +127,7 @@ export class Run {
   ) {
     const ns = who.namespace;
     this.changes = new JsonRows((json) => insertChanges(db, ns, json));
-    this.points = new JsonRows((json) =>
-      db
-        .prepare(
-          `INSERT OR IGNORE INTO metrics (id, namespace, parent_id, key, value, step, wallclock)
-           SELECT p.value ->> 0, ?1, p.value ->> 5, p.value ->> 1, p.value ->> 2, p.value ->> 3, p.value ->> 4 FROM json_each(?2) p`,
-        )
-        .bind(ns, json),
-    );
+    this.segments = new MetricWrites(db, ns);
     this.artifacts = new JsonRows((json) => insertArtifactRows(db, json));
     this.answers = new JsonRows((json) =>
       db
@@ -147,14 +142,14 @@ export class Run {
 
   /** Queries the run's batch takes as it stands (seq record, shared statements, status), and what its alias moves may read and store after it. */
   need(): number {
-    const pending = [this.changes, this.points, this.artifacts, this.answers].filter((r) => !r.empty).length;
+    const pending = [this.changes, this.artifacts, this.answers].filter((r) => !r.empty).length + this.segments.pending;
     const aliases = this.planned.filter((p) => p.alias).length;
     return 1 + this.statements.length + pending + (Object.keys(this.settle).length ? 2 : 0) + 2 * aliases;
   }
 
   /** An upper bound of what adding `step` adds to `need()`. */
   cost(step: Step): number {
-    const lists = (step.changes?.length ? 2 : 0) + (step.points?.length ? 2 : 0) + (step.artifacts?.length ? 2 : 0);
+    const lists = (step.changes?.length ? 2 : 0) + (step.segments?.rows.length ? 4 : 0) + (step.artifacts?.length ? 2 : 0);
     const answer = step.outcome.status === 'applied' ? 0 : 2;
     return (step.writes?.length ?? 0) + (step.ensureNamespace ? 1 : 0) + lists + answer + (step.settle ? 2 : 0) + (step.alias ? 3 : 0) + (step.logsInPlace ? 1 : 0);
   }
@@ -169,7 +164,7 @@ export class Run {
     const at = out.length;
     out.push(...(step.writes ?? []));
     for (const c of step.changes ?? []) this.changes.add(changeJson(c), out);
-    for (const p of step.points ?? []) this.points.add(p, out);
+    if (step.segments) this.segments.add(step.segments.parentId, step.segments.rows, out);
     for (const a of step.artifacts ?? []) this.artifacts.add(artifactJson(a), out);
     if (step.settle) this.settle[step.settle] = m.hlc;
     if (step.outcome.status !== 'applied') this.answers.add(JSON.stringify([m.seq, JSON.stringify({ seq: m.seq, ...step.outcome })]), out);
@@ -184,7 +179,7 @@ export class Run {
    */
   async commit(budget: QueryBudget, cache: RowCache): Promise<MutationResult[] | undefined> {
     const out = this.statements;
-    this.points.flush(out);
+    this.segments.flush(out);
     this.artifacts.flush(out);
     this.changes.flush(out);
     this.answers.flush(out);
@@ -326,11 +321,17 @@ const planners: Planners = {
     if (!points.length) return noWrites(APPLIED);
     const now = Date.now();
     const stored = points.map((p) => ({ id: p.id, key: p.key, value: p.value, step: p.step ?? 0, wallclock: p.wallclock ?? now }));
+    // Points stored before (a re-seed, an id repeated) are skipped, as logMetrics skips them.
+    await ctx.cache.probe(probesOf(parent.id, stored));
+    const fresh = newPoints(parent.id, stored, (p, k) => ctx.cache.knownIds(p, k));
+    if (!fresh.length) return noWrites(APPLIED);
+    const rows = segmentRows(fresh);
     return {
       outcome: APPLIED,
-      points: stored.map((p) => JSON.stringify([p.id, p.key, p.value, p.step, p.wallclock, parent.id])),
-      // The same change-log row as logMetrics writes: entity `metrics`, op `log`, the points.
-      changes: [{ entity: 'metrics', entityId: parent.id, op: 'log', data: { points: stored }, hlc: ctx.hlc }],
+      segments: { parentId: parent.id, rows },
+      // The same change-log row as logMetrics writes: entity `metrics`, op `log`, the segments.
+      changes: [{ entity: 'metrics', entityId: parent.id, op: 'log', data: logRef(rows), hlc: ctx.hlc }],
+      accepted: () => ctx.cache.notePoints(parent.id, fresh),
     };
   },
   async 'alias.set'(ctx, { modelId: id, alias, versionId, expectedVersionId }) {
