@@ -44,13 +44,13 @@ export function downsample(points: readonly MetricPoint[], maxPoints: number): M
  * this, from its segments (worker/db/metrics.ts).
  */
 export function stepBuckets(points: readonly MetricPoint[], from: number, to: number, maxPoints: number): MetricBucket[] {
-  const width = Math.max(1, Math.ceil((to - from + 1) / maxPoints));
+  const width = bucketWidth(from, to, maxPoints);
   const out: MetricBucket[] = [];
   let bucket = -1;
   let current: MetricBucket | undefined;
   for (const p of points) {
     if (p.step < from || p.step > to) continue;
-    const b = Math.floor((p.step - from) / width);
+    const b = bucketIndex(p.step - from, width);
     if (b !== bucket || !current) {
       if (current) out.push(current);
       bucket = b;
@@ -65,4 +65,21 @@ export function stepBuckets(points: readonly MetricPoint[], from: number, to: nu
   }
   if (current) out.push(current);
   return out;
+}
+
+/**
+ * The step width of `maxPoints` buckets over [from, to]: ⌈(to − from + 1) / maxPoints⌉, at
+ * least 1. Exact for every pair of safe-integer steps (BigInt where a float could round).
+ */
+export function bucketWidth(from: number, to: number, maxPoints: number): number {
+  const span = to - from + 1;
+  if (span < 2 ** 52) return Math.max(1, Math.ceil(span / maxPoints));
+  const m = BigInt(maxPoints);
+  return Number((BigInt(to) - BigInt(from) + 1n + m - 1n) / m);
+}
+
+/** ⌊offset / width⌋ of a non-negative safe-integer offset, exactly. */
+export function bucketIndex(offset: number, width: number): number {
+  if (offset < 2 ** 52) return Math.floor(offset / width);
+  return Number(BigInt(offset) / BigInt(width));
 }

@@ -66,11 +66,12 @@ describe('runs of mutations in one batch', () => {
     expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', v)).toBe(2);
     expect(await count('SELECT COUNT(*) AS n FROM artifacts WHERE parent_id = ?', v)).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM metadata WHERE parent_id = ? AND key = 'late'", gone)).toBe(0);
-    // The change log follows the mutations' order.
-    const log = (await c.pull()).body.changes
-      .filter((x) => x.entityId === v || x.entityId === m.args.id || (x.entity === 'artifact' && x.data.parentId === v))
-      .map((x) => `${x.entity}.${x.op}`);
-    expect(log.slice(-6)).toEqual(['version.create', 'metadata.set', 'metrics.log', 'artifact.create', 'model.update', 'metrics.log']);
+    // The change log follows the mutations' order; the run's metric points of one parent share
+    // a segment and one change row, written after the run's other rows.
+    const pulled = (await c.pull()).body.changes.filter((x) => x.entityId === v || x.entityId === m.args.id || (x.entity === 'artifact' && x.data.parentId === v));
+    const log = pulled.map((x) => `${x.entity}.${x.op}`);
+    expect(log.slice(-5)).toEqual(['version.create', 'metadata.set', 'artifact.create', 'model.update', 'metrics.log']);
+    expect((pulled.at(-1)!.data.points as { value: number }[]).map((p) => p.value)).toEqual([1, 3]);
     // A retry (the answer was lost) gets the same answers, and applies nothing again.
     const again = await c.send(3, mutations);
     expect(again.body.results).toEqual(r.body.results);
@@ -199,7 +200,9 @@ describe('overlapping pushes of runs', () => {
     expect(await n('SELECT COUNT(*) AS n FROM aliases WHERE namespace = ?')).toBe(20);
     const log = async (entity: string, op: string) => count('SELECT COUNT(*) AS n FROM change_log WHERE namespace = ? AND entity = ? AND op = ?', ns, entity, op);
     expect([await log('model', 'create'), await log('model', 'update'), await log('version', 'create'), await log('metadata', 'set'), await log('metadata', 'delete')]).toEqual([20, 20, 20, 20, 20]);
-    expect([await log('metrics', 'log'), await log('artifact', 'create'), await log('checkpoint', 'save'), await log('checkpoint', 'default'), await log('alias', 'set')]).toEqual([40, 40, 20, 20, 20]);
+    expect([await log('artifact', 'create'), await log('checkpoint', 'save'), await log('checkpoint', 'default'), await log('alias', 'set')]).toEqual([40, 20, 20, 20]);
+    // Metric logs of a run share segments and a change row per parent: the rows name 400 points.
+    expect(await n("SELECT SUM(data ->> '$.count') AS n FROM change_log WHERE namespace = ? AND entity = 'metrics'")).toBe(400);
     expect(await n('SELECT COUNT(*) AS n FROM alias_history WHERE model_id IN (SELECT id FROM models WHERE namespace = ?)')).toBe(20);
     expect((await c.pull()).body.lastMutationSeq).toBe(mutations.at(-1)!.seq);
   });

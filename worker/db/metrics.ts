@@ -1,8 +1,8 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
-import { stepBuckets, type MetricBucket } from '../../shared/downsample.ts';
+import { bucketIndex, bucketWidth, stepBuckets, type MetricBucket } from '../../shared/downsample.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
-import { b64url, unb64url } from '../../shared/encoding.ts';
+import { b64url, unb64url, utf8Length } from '../../shared/encoding.ts';
 import { comparePoints, decodeSegment, encodeSegment, type SegmentPoint } from './segment-codec.ts';
 
 /**
@@ -102,17 +102,25 @@ export function segmentRows(points: readonly StoredPoint[]): SegmentRow[] {
 }
 
 /**
+ * Segments in one statement pair: each carries three floats (min, max, last) as bound
+ * parameters of their own, since a float read from JSON by SQLite may be off by one unit in the
+ * last place, and D1 takes at most 100 bound parameters a statement.
+ */
+export const SEGMENTS_PER_STATEMENT = 32;
+
+/**
  * The statements that write segments and keep their summaries current, gathered for one batch:
- * summary rows in ONE upsert (one bound JSON), segment rows in ONE insert (their ranges as one
- * bound JSON, their packed points as one bound BLOB cut by `substr`), each flushed into new
- * statements whenever a bound value would pass D1's 1 MB. A flush writes the summaries first:
- * the segment insert finds its series by (parent, key).
+ * up to `SEGMENTS_PER_STATEMENT` summary rows in ONE upsert, and their segment rows in ONE
+ * insert (ranges as one bound JSON, the packed points as one bound BLOB cut by `substr`, the
+ * floats bound one by one), flushed into new statements whenever a statement is full or a
+ * bound value would pass D1's 1 MB. A flush writes the summaries first: the segment insert
+ * finds its series by (parent, key).
  */
 export class MetricWrites {
   private series: string[] = [];
-  private seriesBytes = 2;
   private segments: string[] = [];
-  private segmentBytes = 2;
+  private floats: number[] = [];
+  private jsonBytes = 2;
   private blobs: Uint8Array[] = [];
   private blobBytes = 0;
 
@@ -130,24 +138,26 @@ export class MetricWrites {
     return this.empty ? 0 : 2;
   }
 
+  /** Statements that `rows` add at most, flushes included. */
+  static cost(rows: number): number {
+    return rows ? 2 * Math.ceil(rows / SEGMENTS_PER_STATEMENT) + 2 : 0;
+  }
+
   /** Adds a parent's segment rows (one summary row per segment: the upsert merges them). */
   add(parentId: string, rows: readonly SegmentRow[], out: D1PreparedStatement[]): void {
     for (const r of rows) {
-      const series = JSON.stringify([parentId, r.key, r.n, r.min, r.max, r.last, r.stepMin, r.stepMax, r.lastWallclock, r.lastId]);
-      const segment = JSON.stringify([parentId, r.key, r.idMax, r.idMin, r.stepMin, r.stepMax, r.n, r.min, r.max, r.last, r.lastWallclock, this.blobBytes + 1, r.data.length]);
-      const grow = (json: string) => new TextEncoder().encode(json).length + 1;
-      if (
-        !this.empty &&
-        (this.seriesBytes + grow(series) > VALUE_BYTES || this.segmentBytes + grow(segment) > VALUE_BYTES || this.blobBytes + r.data.length > VALUE_BYTES)
-      ) {
+      const series = JSON.stringify([parentId, r.key, r.n, r.stepMin, r.stepMax, r.lastWallclock, r.lastId]);
+      const segment = JSON.stringify([parentId, r.key, r.idMax, r.idMin, r.stepMin, r.stepMax, r.n, r.lastWallclock, this.blobBytes + 1, r.data.length]);
+      const bytes = utf8Length(series) + utf8Length(segment) + 2;
+      if (!this.empty && (this.series.length >= SEGMENTS_PER_STATEMENT || this.jsonBytes + bytes > VALUE_BYTES || this.blobBytes + r.data.length > VALUE_BYTES)) {
         this.flush(out);
         this.add(parentId, [r], out);
         continue;
       }
       this.series.push(series);
-      this.seriesBytes += grow(series);
       this.segments.push(segment);
-      this.segmentBytes += grow(segment);
+      this.floats.push(r.min, r.max, r.last);
+      this.jsonBytes += bytes;
       this.blobs.push(r.data);
       this.blobBytes += r.data.length;
     }
@@ -161,40 +171,43 @@ export class MetricWrites {
       blob.set(b, at);
       at += b.length;
     }
+    // f(i, mn, mx, last): the floats of row i, bound from ?3 on.
+    const values = this.series.map((_, i) => `(${i}, ?${3 + 3 * i}, ?${4 + 3 * i}, ?${5 + 3 * i})`).join(', ');
+    const floats = `WITH f(i, mn, mx, last) AS (VALUES ${values})`;
+    const newer = `(excluded.last_step, excluded.last_wallclock, excluded.last_id) > (metric_series.last_step, metric_series.last_wallclock, metric_series.last_id)`;
     out.push(
       this.db
         .prepare(
-          `INSERT INTO metric_series (namespace, parent_id, key, count, min, max, last, first_step, last_step, last_wallclock, last_id)
-           SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9
-           FROM json_each(?2) j WHERE 1
+          `${floats}
+           INSERT INTO metric_series (namespace, parent_id, key, count, min, max, last, first_step, last_step, last_wallclock, last_id)
+           SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, f.mn, f.mx, f.last, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6
+           FROM json_each(?2) j JOIN f ON f.i = j.key ORDER BY j.key
            ON CONFLICT (parent_id, key) DO UPDATE SET
              count = metric_series.count + excluded.count,
              min = min(metric_series.min, excluded.min),
              max = max(metric_series.max, excluded.max),
              first_step = min(metric_series.first_step, excluded.first_step),
-             last = CASE WHEN (excluded.last_step, excluded.last_wallclock, excluded.last_id) > (metric_series.last_step, metric_series.last_wallclock, metric_series.last_id)
-               THEN excluded.last ELSE metric_series.last END,
-             last_wallclock = CASE WHEN (excluded.last_step, excluded.last_wallclock, excluded.last_id) > (metric_series.last_step, metric_series.last_wallclock, metric_series.last_id)
-               THEN excluded.last_wallclock ELSE metric_series.last_wallclock END,
-             last_id = CASE WHEN (excluded.last_step, excluded.last_wallclock, excluded.last_id) > (metric_series.last_step, metric_series.last_wallclock, metric_series.last_id)
-               THEN excluded.last_id ELSE metric_series.last_id END,
+             last = CASE WHEN ${newer} THEN excluded.last ELSE metric_series.last END,
+             last_wallclock = CASE WHEN ${newer} THEN excluded.last_wallclock ELSE metric_series.last_wallclock END,
+             last_id = CASE WHEN ${newer} THEN excluded.last_id ELSE metric_series.last_id END,
              last_step = max(metric_series.last_step, excluded.last_step)`,
         )
-        .bind(this.namespace, `[${this.series.join(',')}]`),
+        .bind(this.namespace, `[${this.series.join(',')}]`, ...this.floats),
       this.db
         .prepare(
-          `INSERT INTO metric_segments (series, id_max, id_min, step_min, step_max, n, min, max, last, last_wallclock, data)
-           SELECT s.id, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10,
-             substr(?2, j.value ->> 11, j.value ->> 12)
-           FROM json_each(?1) j JOIN metric_series s ON s.parent_id = j.value ->> 0 AND s.key = j.value ->> 1
+          `${floats}
+           INSERT INTO metric_segments (series, id_max, id_min, step_min, step_max, n, min, max, last, last_wallclock, data)
+           SELECT s.id, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, f.mn, f.mx, f.last, j.value ->> 7,
+             substr(?2, j.value ->> 8, j.value ->> 9)
+           FROM json_each(?1) j JOIN f ON f.i = j.key JOIN metric_series s ON s.parent_id = j.value ->> 0 AND s.key = j.value ->> 1
            ORDER BY j.key`,
         )
-        .bind(`[${this.segments.join(',')}]`, blob.buffer),
+        .bind(`[${this.segments.join(',')}]`, blob.buffer, ...this.floats),
     );
     this.series = [];
-    this.seriesBytes = 2;
     this.segments = [];
-    this.segmentBytes = 2;
+    this.floats = [];
+    this.jsonBytes = 2;
     this.blobs = [];
     this.blobBytes = 0;
   }
@@ -468,7 +481,7 @@ export async function downsampledHistory(
   if (from > to) return { key, points: [] };
   const metas = await segmentsIn(db, series.id, from, to);
   const width = bucketWidth(from, to, maxPoints);
-  const bucketOf = (step: number) => Math.floor((step - from) / width);
+  const bucketOf = (step: number) => bucketIndex(step - from, width);
   const whole: SegmentMeta[] = [];
   const unpack: number[] = [];
   for (const m of metas) {
@@ -502,6 +515,3 @@ export async function downsampledHistory(
   const all = [...points, ...stand].sort(comparePoints);
   return { key, points: stepBuckets(all, from, to, maxPoints) };
 }
-
-/** The step width of `maxPoints` buckets over [from, to]. */
-export const bucketWidth = (from: number, to: number, maxPoints: number) => Math.max(1, Math.ceil((to - from + 1) / maxPoints));
