@@ -158,3 +158,27 @@ it('stores a metric point in ≤ 24 bytes of D1, indexes and change log included
     note: `From the bytes per point above (× 1,000,000, in MB of 10^6 bytes); a 10 GB D1 database holds about ${Math.round(10e9 / perPoint / 1e6)} million points this way, ${Math.round(10e9 / plainPerPoint / 1e6)} million before.`,
   });
 });
+
+it('measures the D1 bytes of a model version with its metadata and metric summaries', async () => {
+  const VERSIONS = 300;
+  const KEYS_PER_VERSION = 20;
+  const { name } = await newModel();
+  const before = await dbSize();
+  for (let i = 0; i < VERSIONS; i++) {
+    const created = await api('POST', `/namespaces/${NS}/models/${name}/versions`, JSON.stringify({ metadata: { lr: 0.001 * (i + 1), epochs: 50, dataset: 'train-2026-q4.csv' } }));
+    expect(created.status).toBe(201);
+    const { number } = (await created.json()) as { number: number };
+    const points = Array.from({ length: KEYS_PER_VERSION }, (_, k) => ({ key: `metric_${k}`, value: Math.random(), step: 0 }));
+    const logged = await api('POST', `/namespaces/${NS}/models/${name}/versions/${number}/metrics`, JSON.stringify({ metrics: points }));
+    expect(logged.status).toBe(201);
+  }
+  const perVersion = (await dbSize() - before) / VERSIONS;
+  report({
+    name: `D1 bytes per model version (its row, 3 metadata keys, ${KEYS_PER_VERSION} metric keys of one point each, change log)`,
+    value: Math.round(perVersion),
+    unit: 'bytes',
+    baseline: null,
+    goal: null,
+    note: `${VERSIONS} versions through POST …/versions (3 metadata keys) and one POST …/metrics of ${KEYS_PER_VERSION} keys each, on one model; the database's size (D1's meta.size_after) before and after, divided by the versions. A metric key's summary row and first segment are most of it; further points cost the bytes per point above.`,
+  });
+});
