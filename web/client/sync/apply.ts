@@ -88,6 +88,11 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         await db.models.update(c.entityId, { deletedAt: now, updatedAt: now });
         await db.aliases.where('[modelId+alias]').between([c.entityId, ''], [c.entityId, '\uffff']).delete();
         break;
+      case 'model.restore':
+        // Out of the trash (DESIGN §3b): as it was before its delete. Its versions come back with
+        // their own `version.restore` rows, and its aliases with `alias.set` rows.
+        await db.models.update(c.entityId, { deletedAt: null, updatedAt: now });
+        break;
       case 'version.create':
       case 'version.update': {
         const row = await db.versions.get(c.entityId);
@@ -131,6 +136,14 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         // (the server answers it with a `deleted` conflict).
         await db.aliases.where('versionId').equals(c.entityId).delete();
         break;
+      case 'version.restore': {
+        const row = await db.versions.get(c.entityId);
+        if (row) {
+          await db.versions.update(c.entityId, { deletedAt: null, updatedAt: now });
+          touched.add(row.modelId);
+        }
+        break;
+      }
       case 'metadata.set': {
         const row = await db.metadata.get([c.entityId, d.key as string]);
         // Older than the key's tombstone or last write: it does not win, and does not revive it.
