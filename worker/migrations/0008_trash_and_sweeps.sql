@@ -69,7 +69,7 @@ CREATE TABLE change_log_floors (
   namespace TEXT PRIMARY KEY,
   seq INTEGER NOT NULL
 );
-CREATE INDEX change_log_at ON change_log (at);
+CREATE INDEX change_log_at ON change_log (namespace, at);
 
 -- Where the scheduled blob sweep stopped (it walks the blobs in digest order, a slice a run).
 CREATE TABLE sweep_cursors (

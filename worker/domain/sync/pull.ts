@@ -2,18 +2,42 @@ import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
 import type { Change, PullResponse } from '../../../shared/sync.ts';
 
+/** How often a client's unchanged cursor is recorded again, to tell it is still seen (an idle poll writes nothing before). */
+const SEEN_EVERY_MS = 60 * 60 * 1000;
+
 /**
  * A page of the namespace's change log after `cursor`, with the client's `lastMutationSeq`.
  * A page holds at most `limit` changes and stops at `LIMITS.pullPageBytes` of change data.
+ *
+ * The client's cursor is recorded (with when it was seen), so the scheduled compaction knows
+ * how far every known client has pulled (DESIGN §3b). A cursor below the namespace's
+ * compaction floor answers `snapshot-required`: the rows after it may be gone.
  */
 export async function pull(db: D1Database, namespace: string, q: { clientId: string; cursor: number; limit: number }): Promise<PullResponse> {
-  const [page, client, end] = await db.batch<Record<string, unknown>>([
+  const now = Date.now();
+  const [page, client, end, floor] = await db.batch<Record<string, unknown>>([
     db
       .prepare('SELECT seq, entity, entity_id, op, data, hlc FROM change_log WHERE namespace = ? AND seq > ? ORDER BY seq LIMIT ?')
       .bind(namespace, q.cursor, q.limit + 1),
     db.prepare('SELECT last_seq FROM sync_clients WHERE namespace = ? AND client_id = ?').bind(namespace, q.clientId),
     db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'"),
+    db.prepare('SELECT seq FROM change_log_floors WHERE namespace = ?').bind(namespace),
+    db
+      .prepare(
+        `INSERT INTO sync_cursors (namespace, client_id, cursor, seen_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (namespace, client_id) DO UPDATE SET cursor = excluded.cursor, seen_at = excluded.seen_at
+         WHERE sync_cursors.cursor <> excluded.cursor OR sync_cursors.seen_at < ?5`,
+      )
+      .bind(namespace, q.clientId, q.cursor, now, now - SEEN_EVERY_MS),
   ]);
+  const floorSeq = (floor?.results[0]?.seq as number | undefined) ?? 0;
+  if (q.cursor < floorSeq) {
+    throw new HangarError(
+      ErrorCode.SnapshotRequired,
+      `Cursor ${q.cursor} is older than this namespace's compacted change log (kept after ${floorSeq}); bootstrap from …/sync/snapshot, then pull from its cursor.`,
+      { cursor: q.cursor, floor: floorSeq },
+    );
+  }
   const lastSeq = (end?.results[0]?.seq as number | undefined) ?? 0;
   if (q.cursor > lastSeq) {
     throw new HangarError(ErrorCode.CursorAhead, `Cursor ${q.cursor} is past the end of this server's change log (${lastSeq}); pull again from 0.`, {
