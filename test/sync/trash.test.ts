@@ -55,4 +55,48 @@ describe('trash across registries', () => {
     await a.hangar.close();
     await b.hangar.close();
   });
+
+  it('hangar.trash() lists what was deleted here; hangar.restore(ref) works offline and reaches the server and B', async () => {
+    const a = await syncedRegistry(server, token, ['bin']);
+    const b = await syncedRegistry(server, token, ['bin']);
+    const model = await a.hangar.newModel({ namespace: 'bin', name: 'offline' });
+    const v1 = await model.newVersion({ version: 'one' });
+    await model.newVersion();
+    await a.hangar.syncNow();
+    await (await model.version(2)).delete();
+    await model.delete();
+    await a.hangar.syncNow();
+    await b.hangar.syncNow();
+    const listed = (await a.hangar.trash('bin')).filter((e) => e.model === 'offline');
+    expect(listed.map((e) => e.ref)).toEqual(['bin/offline', 'bin/offline/2']);
+    expect(listed[0]!.expiresAt.getTime() - listed[0]!.deletedAt.getTime()).toBe(30 * 24 * 3600 * 1000);
+    await expect(a.hangar.restore('bin/offline/2')).rejects.toMatchObject({ code: 'model-not-found' });
+    await expect(a.hangar.restore('bin/never')).rejects.toMatchObject({ code: 'not-in-trash' });
+
+    a.net.offline = true;
+    await a.hangar.restore('bin/offline');
+    expect((await a.hangar.find('bin/offline/1')).id).toBe(v1.id);
+    await expect(a.hangar.find('bin/offline/2')).rejects.toMatchObject({ code: 'version-not-found' });
+    await expect(a.hangar.restore('bin/offline')).rejects.toMatchObject({ code: 'model-exists' });
+    a.net.offline = false;
+    await a.hangar.syncNow();
+    expect((await server.api('/namespaces/bin/models/offline/versions/1', { token })).status).toBe(200);
+    await b.hangar.syncNow();
+    expect((await b.hangar.find('bin/offline/1')).id).toBe(v1.id);
+    expect((await b.hangar.trash('bin')).filter((e) => e.model === 'offline').map((e) => e.ref)).toEqual(['bin/offline/2']);
+
+    // A restore the server refuses (purged meanwhile) goes back to the trash here, and says so.
+    await (await a.hangar.model('bin', 'offline')).delete();
+    await a.hangar.syncNow();
+    a.net.offline = true;
+    await a.hangar.restore('bin/offline');
+    expect((await server.api('/namespaces/bin/trash', { token: server.adminToken, method: 'DELETE' })).status).toBe(200);
+    a.net.offline = false;
+    await a.hangar.syncNow();
+    await expect(a.hangar.model('bin', 'offline')).rejects.toMatchObject({ code: 'model-not-found' });
+    const refused = (await a.hangar.conflicts()).filter((c) => c.kind === 'rejected');
+    expect(refused.map((c) => c.mine.name)).toContain('model.restore');
+    await a.hangar.close();
+    await b.hangar.close();
+  });
 });

@@ -206,3 +206,30 @@ describe('trash', () => {
     expect((await call('GET', '/namespaces/tr8/trash')).body.items).toEqual([]);
   });
 });
+
+describe('trash through sync', () => {
+  it('model.restore and version.restore apply once, answer applied when already alive, and are refused once purged', async () => {
+    const m = await modelWithVersions('tr9', 'm', 2);
+    const model = (await call('GET', m)).body;
+    const v1 = (await call('GET', `${m}/versions/1`)).body.id;
+    await call('DELETE', `${m}/versions/1`);
+    await call('DELETE', m);
+    const c = syncClient('tr9');
+    // A version of a deleted model: a `deleted` conflict, nothing restored.
+    let r = await c.push([{ name: 'version.restore', args: { id: v1 } }]);
+    expect(r.body.results[0]).toMatchObject({ status: 'conflict', kind: 'deleted' });
+    r = await c.push([{ name: 'model.restore', args: { id: model.id } }, { name: 'model.restore', args: { id: model.id } }]);
+    expect(r.body.results.map((x) => x.status)).toEqual(['applied', 'applied']);
+    expect((await call('GET', `${m}/versions`)).body.items.map((v: any) => v.number)).toEqual([2]);
+    r = await c.push([{ name: 'version.restore', args: { id: v1 } }]);
+    expect(r.body.results[0]!.status).toBe('applied');
+    expect((await call('GET', `${m}/versions`)).body.items.map((v: any) => v.number)).toEqual([2, 1]);
+    // Purged: refused with not-in-trash.
+    await call('DELETE', m);
+    expect((await call('DELETE', '/namespaces/tr9/trash')).body.done).toBe(true);
+    const before = await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = 'tr9'");
+    r = await c.push([{ name: 'model.restore', args: { id: model.id } }]);
+    expect(r.body.results[0]).toMatchObject({ status: 'rejected', error: { code: 'not-in-trash' } });
+    expect(await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = 'tr9'")).toBe(before);
+  });
+});

@@ -76,7 +76,14 @@ export async function restoreModel(db: D1Database, namespace: string, name: stri
       model: name,
     });
   }
-  if (!model || !(await getTrashRow(db, namespace, model.id))) throw notInTrash(`Model "${name}"`, { namespace, model: name });
+  if (!model) throw notInTrash(`Model "${name}"`, { namespace, model: name });
+  await restoreModelRow(db, model, hlc);
+}
+
+/** Restores a deleted model (REST or sync), if it is in the trash; else `not-in-trash`. */
+export async function restoreModelRow(db: D1Database, model: ModelRow, hlc: string): Promise<void> {
+  const namespace = model.namespace;
+  if (!(await getTrashRow(db, namespace, model.id))) throw notInTrash(`Model "${model.name}"`, { namespace, model: model.name });
   const { results: versions } = await db
     .prepare('SELECT id FROM versions v WHERE model_id = ? AND deleted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM trash t WHERE t.id = v.id)')
     .bind(model.id)
@@ -112,8 +119,14 @@ export async function restoreVersion(db: D1Database, model: ModelRow, number: st
   const row = Number.isSafeInteger(n)
     ? await db.prepare('SELECT * FROM versions WHERE model_id = ? AND number = ?').bind(model.id, n).first<VersionRow>()
     : null;
-  if (!row || row.deleted_at === null || !(await getTrashRow(db, model.namespace, row.id))) {
-    throw notInTrash(`Version ${number} of "${model.name}"`, { model: model.name, version: number });
+  if (!row) throw notInTrash(`Version ${number} of "${model.name}"`, { model: model.name, version: number });
+  await restoreVersionRow(db, model, row, hlc);
+}
+
+/** Restores a deleted version of a live model (REST or sync), if it is in the trash; else `not-in-trash`. */
+export async function restoreVersionRow(db: D1Database, model: ModelRow, row: VersionRow, hlc: string): Promise<void> {
+  if (row.deleted_at === null || !(await getTrashRow(db, model.namespace, row.id))) {
+    throw notInTrash(`Version ${row.number} of "${model.name}"`, { model: model.name, version: row.number });
   }
   const aliases = await aliasesToPutBack(db, model.id, [row.id]);
   try {

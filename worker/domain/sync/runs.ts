@@ -245,7 +245,7 @@ async function parentOf(ctx: RunCtx, id: string): Promise<Parent | Outcome> {
 }
 const isOutcome = (x: Parent | Outcome): x is Outcome => 'status' in x;
 
-const aloneKinds: ReadonlySet<MutationName> = new Set(['model.delete', 'version.update', 'version.delete', 'alias.delete']);
+const aloneKinds: ReadonlySet<MutationName> = new Set(['model.delete', 'version.update', 'version.delete', 'alias.delete', 'model.restore', 'version.restore']);
 
 /**
  * Plans one mutation of a run, or throws: `Alone`, `FlushFirst`, `OutOfBudget` (a read past
