@@ -218,9 +218,15 @@ describe('scheduled sweeps', () => {
     await sweep(t0);
     expect(await env.DB.prepare("SELECT seq FROM change_log_floors WHERE namespace = 'sw9'").first('seq')).toBe(first);
     expect(await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = 'sw9' AND seq <= ?", first)).toBe(0);
-    const below = await call('GET', `/namespaces/sw9/sync/pull?clientId=${a.id}&cursor=0`, { headers: H });
+    const cursors = () => env.DB.prepare("SELECT client_id, cursor FROM sync_cursors WHERE namespace = 'sw9' ORDER BY client_id").all();
+    const known = await cursors();
+    const stranger = crypto.randomUUID();
+    const below = await call('GET', `/namespaces/sw9/sync/pull?clientId=${stranger}&cursor=0`, { headers: H });
     expectError(below, 410, 'snapshot-required');
     expect(below.body.error.details).toEqual({ cursor: 0, floor: first });
+    expectError(await call('GET', `/namespaces/sw9/sync/pull?clientId=${stranger}&cursor=999999999`, { headers: H }), 400, 'cursor-ahead');
+    // A refused pull records no cursor.
+    expect(await cursors()).toEqual(known);
     const fromFloor = await a.pull(first);
     expect(fromFloor.status).toBe(200);
     expect(fromFloor.body.changes.length).toBeGreaterThan(0);

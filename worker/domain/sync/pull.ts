@@ -24,7 +24,10 @@ export async function pull(db: D1Database, namespace: string, q: { clientId: str
     db.prepare('SELECT seq FROM change_log_floors WHERE namespace = ?').bind(namespace),
     db
       .prepare(
-        `INSERT INTO sync_cursors (namespace, client_id, cursor, seen_at) VALUES (?1, ?2, ?3, ?4)
+        // Only a cursor this pull answers (not ahead of the log, not below its floor): a refused pull writes nothing.
+        `INSERT INTO sync_cursors (namespace, client_id, cursor, seen_at) SELECT ?1, ?2, ?3, ?4
+         WHERE ?3 <= COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'change_log'), 0)
+           AND ?3 >= COALESCE((SELECT seq FROM change_log_floors WHERE namespace = ?1), 0)
          ON CONFLICT (namespace, client_id) DO UPDATE SET cursor = excluded.cursor, seen_at = excluded.seen_at
          WHERE sync_cursors.cursor <> excluded.cursor OR sync_cursors.seen_at < ?5`,
       )
