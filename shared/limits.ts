@@ -30,6 +30,13 @@ export const LIMITS = {
   pageSizeMax: 1000,
   /** Largest `maxPoints` of a downsampled metric history. */
   maxPointsMax: 10_000,
+  /**
+   * Points in one stored metric segment (DESIGN §3b). A request's points for a key become one
+   * segment (a request holds at most `metricsPerRequest`); migration 0009 cuts old rows into
+   * segments of this many. About 19 bytes a point packed, so a segment stays near 20 KB, far
+   * under D1's 1 MB per stored value, and a history page reads few of them.
+   */
+  metricSegmentPoints: 1000,
   /** Size of every part of a multipart upload but the last (R2 refuses parts under 5 MiB). */
   uploadPartBytes: 8 * 1024 * 1024,
   /** R2 allows at most 10,000 parts, which bounds a blob's size. */

@@ -18,12 +18,21 @@ export const logMetricsSchema = z.object({
   metrics: z.array(metricPointInputSchema).max(LIMITS.metricsPerRequest),
 });
 
-/** Query of `GET …/metrics/{key}`. */
-export const metricHistoryQuerySchema = z.object({
-  pageSize: z.coerce.number().int().min(1).max(LIMITS.pageSizeMax).optional(),
-  pageToken: z.string().max(512).optional(),
-  maxPoints: z.coerce.number().int().min(2).max(LIMITS.maxPointsMax).optional(),
-});
+const stepParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Query of `GET …/metrics/{key}`: pages of points, or `maxPoints` buckets (min, max and last
+ * per bucket); either within steps `from`..`to` (both included) when given.
+ */
+export const metricHistoryQuerySchema = z
+  .object({
+    pageSize: z.coerce.number().int().min(1).max(LIMITS.pageSizeMax).optional(),
+    pageToken: z.string().max(512).optional(),
+    maxPoints: z.coerce.number().int().min(2).max(LIMITS.maxPointsMax).optional(),
+    from: stepParam.optional(),
+    to: stepParam.optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: 'from must not be greater than to', path: ['from'] });
 
 export interface MetricPoint {
   step: number;

@@ -19,8 +19,10 @@ import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
  *   tombstones, the version lifecycle (`status` on `version.create`/`version.update`, DESIGN §3a),
  *   creates that carry only the fields given, and pushes that stop early (`complete: false`)
  *   within production limits. A version-1 client is refused with `protocol-unsupported`.
+ * - 3: the trash (DESIGN §3b): `model.restore` and `version.restore` mutations, and the changes of
+ *   the same names in pull. A version-2 client is still served (it ignores changes it does not know).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 2;
 /** The header that carries the client's protocol version on every sync request. */
 export const PROTOCOL_HEADER = 'hangar-protocol';
@@ -44,6 +46,9 @@ export const mutationArgs = {
   'version.create': versionFields.extend({ id, modelId: id, status }),
   'version.update': z.object({ id, fields: versionFields, status: z.enum(['ready', 'failed']).optional() }),
   'version.delete': z.object({ id }),
+  /** Out of the trash: a model with the versions its delete took, or one version of a live model (DESIGN §3b). */
+  'model.restore': z.object({ id }),
+  'version.restore': z.object({ id }),
   'metadata.set': z.object({ parentId: id, key: keySchema, value: metadataValueSchema }),
   'metadata.delete': z.object({ parentId: id, key: keySchema }),
   'metrics.log': z.object({ parentId: id, points: z.array(metricPointInputSchema.required({ id: true })).max(LIMITS.metricsPerRequest) }),

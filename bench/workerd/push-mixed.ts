@@ -72,6 +72,6 @@ export async function perMutation(ns: string, mutations: WireMutation[]): Promis
 export async function checkApplied(ns: string): Promise<void> {
   const n = async (sql: string) => (await env.DB.prepare(sql).bind(ns).first<number>('n')) ?? 0;
   expect(await n('SELECT COUNT(*) AS n FROM models WHERE namespace = ?')).toBe(MIXED / 10);
-  expect(await n('SELECT COUNT(*) AS n FROM metrics WHERE namespace = ?')).toBe((MIXED / 10) * 20);
+  expect(await n('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.namespace = ?')).toBe((MIXED / 10) * 20);
   expect(await n('SELECT COUNT(*) AS n FROM aliases WHERE namespace = ?')).toBe(MIXED / 10);
 }

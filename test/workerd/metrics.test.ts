@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/sync.ts';
 import { call, expectError, freshModel, freshVersion, tokenFor } from './api.ts';
 
 const NS = 'metrics';
@@ -45,18 +46,35 @@ describe('POST …/metrics', () => {
     expect((await summary(m)).loss.count).toBe(3);
   });
 
-  it('writes one change-log row per request holding the points with their ids', async () => {
+  it('writes one change-log row per request naming its segments, and pull sends their points with their ids', async () => {
     const m = await newModel();
-    await log(m, points(5));
+    await log(m, [...points(3), ...points(2, 'acc')]);
     const id = (await call('GET', m)).body.id;
-    const { results } = await env.DB.prepare("SELECT op, data FROM change_log WHERE entity = 'metrics' AND entity_id = ?")
+    const { results } = await env.DB.prepare("SELECT seq, op, data FROM change_log WHERE entity = 'metrics' AND entity_id = ?")
       .bind(id)
-      .all<{ op: string; data: string }>();
+      .all<{ seq: number; op: string; data: string }>();
     expect(results).toHaveLength(1);
     expect(results[0]!.op).toBe('log');
-    const logged = JSON.parse(results[0]!.data).points as { id: string; step: number }[];
-    expect(logged.map((p) => p.step)).toEqual([0, 1, 2, 3, 4]);
+    const ref = JSON.parse(results[0]!.data) as { count: number; segments: [string, string][] };
+    // The row refers to the points: no copy of them.
+    expect(ref.count).toBe(5);
+    expect(ref.segments.map(([key]) => key).sort()).toEqual(['acc', 'loss']);
+    const page = await call('GET', `/namespaces/${NS}/sync/pull?clientId=${crypto.randomUUID()}&cursor=${results[0]!.seq - 1}&limit=1`, { headers: { [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) } });
+    expect(page.status).toBe(200);
+    const logged = page.body.changes[0].data.points as { id: string; key: string; step: number; value: number }[];
+    expect(logged.filter((p) => p.key === 'loss').map((p) => p.step)).toEqual([0, 1, 2]);
+    expect(logged.filter((p) => p.key === 'acc').map((p) => p.value)).toEqual([0, 0.1]);
     for (const p of logged) expect(p.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('writes no change-log row when every point of a request is stored already', async () => {
+    const m = await newModel();
+    const batch = points(4).map((p) => ({ ...p, id: crypto.randomUUID() }));
+    await log(m, batch);
+    await log(m, batch.slice(1, 3));
+    const id = (await call('GET', m)).body.id;
+    const n = await env.DB.prepare("SELECT COUNT(*) AS n FROM change_log WHERE entity = 'metrics' AND entity_id = ?").bind(id).first<number>('n');
+    expect(n).toBe(1);
   });
 
   it('defaults step to 0 and wallclock to the time of the request', async () => {
@@ -203,7 +221,7 @@ describe('GET …/metrics/{key}', () => {
     expectError(await history(m, 'loss', { maxPoints: '10', pageToken: 'x' }), 400, 'invalid-argument');
   });
 
-  it('downsamples 10,000 points to at most maxPoints buckets with their mean and min/max band', async () => {
+  it('downsamples 10,000 points to at most maxPoints buckets with their last point and min/max band', async () => {
     const m = await newModel();
     // A sawtooth, so every bucket has a band: value = step % 7.
     const all = Array.from({ length: 10_000 }, (_, step) => ({ key: 'saw', value: step % 7, step, wallclock: 2_000_000 + step }));
@@ -221,7 +239,7 @@ describe('GET …/metrics/{key}', () => {
       const p = got[b]!;
       expect(p.min).toBe(Math.min(...bucket));
       expect(p.max).toBe(Math.max(...bucket));
-      expect(p.value).toBeCloseTo(bucket.reduce((s, v) => s + v, 0) / bucket.length, 9);
+      expect(p.value).toBe(bucket[bucket.length - 1]);
       expect(p.wallclock).toBe(2_000_000 + p.step);
       if (b > 0) expect(p.step).toBeGreaterThan(got[b - 1]!.step);
     }

@@ -26,8 +26,8 @@ describe('pushes within production D1 limits', () => {
     const stats = await c.pushAll(ops);
     expect(stats.results.every((r) => r.status === 'applied')).toBe(true);
     expect(stats.results).toHaveLength(LIMITS.mutationsPerPush);
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', m.args.id)).toBe(LIMITS.mutationsPerPush * LIMITS.metricsPerRequest);
-    expect(await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = 'lim1' AND entity = 'metrics'")).toBe(LIMITS.mutationsPerPush);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', m.args.id)).toBe(LIMITS.mutationsPerPush * LIMITS.metricsPerRequest);
+    expect(await count("SELECT SUM(data ->> '$.count') AS n FROM change_log WHERE namespace = 'lim1' AND entity = 'metrics'")).toBe(LIMITS.mutationsPerPush * LIMITS.metricsPerRequest);
     expect((await call('GET', '/namespaces/lim1/models/run/metrics')).body.metrics.loss.count).toBe(LIMITS.mutationsPerPush * LIMITS.metricsPerRequest);
   });
 
@@ -62,7 +62,7 @@ describe('pushes within production D1 limits', () => {
     const models = await call('GET', '/namespaces/lim3/models?pageSize=1000');
     expect(models.body.items).toHaveLength(50);
     expect(await count("SELECT COUNT(*) AS n FROM versions WHERE namespace = 'lim3' AND deleted_at IS NULL")).toBe(50);
-    expect(await count("SELECT COUNT(*) AS n FROM metrics WHERE namespace = 'lim3'")).toBe(50 * 2 * 10);
+    expect(await count("SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.namespace = 'lim3'")).toBe(50 * 2 * 10);
     expect(await count("SELECT COUNT(*) AS n FROM metadata WHERE namespace = 'lim3' AND NOT deleted")).toBe(50);
     expect(await count("SELECT COUNT(*) AS n FROM metadata WHERE namespace = 'lim3' AND deleted")).toBe(50);
     // A model.json and a checkpoint file per version.
@@ -110,10 +110,12 @@ describe('the query budget of a push', () => {
     const ops: Op[] = Array.from({ length: 100 }, (_, i) => ({ name: 'metrics.log', args: { parentId: m.args.id, points: [{ id: uuidv7(), key: 'k', value: i, step: i }] } }));
     const stats = await c.pushAll(ops);
     expect(stats.pushes).toBe(1);
-    // Auth, the client row, the parent (model then version lookups), and one batch of three statements.
-    expect(stats.queries).toBeLessThanOrEqual(10);
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', m.args.id)).toBe(100);
+    // Auth, the client row, the parent (model then version lookups), one read of the point ids
+    // already stored in the points' ranges, and one batch of four statements: the 100 logs'
+    // points share one segment, one summary and one change-log row.
+    expect(stats.queries).toBeLessThanOrEqual(11);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', m.args.id)).toBe(100);
     const log = (await c.pull()).body.changes.filter((x) => x.entity === 'metrics');
-    expect(log.map((x) => (x.data.points as { value: number }[])[0]!.value)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(log.flatMap((x) => (x.data.points as { value: number }[]).map((p) => p.value))).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 });

@@ -63,18 +63,19 @@ describe('runs of mutations in one batch', () => {
     const version = (await call('GET', `/namespaces/${ns}/models/mid/versions/2`)).body;
     expect(version).toMatchObject({ id: v, status: 'pending', metadata: { lr: 0.1 } });
     expect((await call('GET', `/namespaces/${ns}/models/mid`)).body.description).toBe('after');
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', v)).toBe(2);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', v)).toBe(2);
     expect(await count('SELECT COUNT(*) AS n FROM artifacts WHERE parent_id = ?', v)).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM metadata WHERE parent_id = ? AND key = 'late'", gone)).toBe(0);
-    // The change log follows the mutations' order.
-    const log = (await c.pull()).body.changes
-      .filter((x) => x.entityId === v || x.entityId === m.args.id || (x.entity === 'artifact' && x.data.parentId === v))
-      .map((x) => `${x.entity}.${x.op}`);
-    expect(log.slice(-6)).toEqual(['version.create', 'metadata.set', 'metrics.log', 'artifact.create', 'model.update', 'metrics.log']);
+    // The change log follows the mutations' order; the run's metric points of one parent share
+    // a segment and one change row, written after the run's other rows.
+    const pulled = (await c.pull()).body.changes.filter((x) => x.entityId === v || x.entityId === m.args.id || (x.entity === 'artifact' && x.data.parentId === v));
+    const log = pulled.map((x) => `${x.entity}.${x.op}`);
+    expect(log.slice(-5)).toEqual(['version.create', 'metadata.set', 'artifact.create', 'model.update', 'metrics.log']);
+    expect((pulled.at(-1)!.data.points as { value: number }[]).map((p) => p.value)).toEqual([1, 3]);
     // A retry (the answer was lost) gets the same answers, and applies nothing again.
     const again = await c.send(3, mutations);
     expect(again.body.results).toEqual(r.body.results);
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', v)).toBe(2);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', v)).toBe(2);
   });
 
   it('applies a run refused by a constraint one mutation at a time, each answering its own race', async () => {
@@ -97,7 +98,7 @@ describe('runs of mutations in one batch', () => {
     expect(r.body.complete).toBe(true);
     expect(await count("SELECT COUNT(*) AS n FROM versions WHERE namespace = 'run2b'")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM versions WHERE id = ? AND namespace = 'run2a'", taken)).toBe(1);
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', m.args.id)).toBe(1);
+    expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', m.args.id)).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = 'run2b'")).toBe(3);
   });
 
@@ -193,13 +194,15 @@ describe('overlapping pushes of runs', () => {
     const n = (sql: string) => count(sql, ns);
     expect(await n('SELECT COUNT(*) AS n FROM models WHERE namespace = ?')).toBe(20);
     expect(await n('SELECT COUNT(*) AS n FROM versions WHERE namespace = ?')).toBe(20);
-    expect(await n('SELECT COUNT(*) AS n FROM metrics WHERE namespace = ?')).toBe(400);
+    expect(await n('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.namespace = ?')).toBe(400);
     expect(await n('SELECT COUNT(*) AS n FROM artifacts WHERE namespace = ?')).toBe(40);
     expect(await n("SELECT COUNT(*) AS n FROM checkpoints WHERE namespace = ? AND handle <> 'default'")).toBe(20);
     expect(await n('SELECT COUNT(*) AS n FROM aliases WHERE namespace = ?')).toBe(20);
     const log = async (entity: string, op: string) => count('SELECT COUNT(*) AS n FROM change_log WHERE namespace = ? AND entity = ? AND op = ?', ns, entity, op);
     expect([await log('model', 'create'), await log('model', 'update'), await log('version', 'create'), await log('metadata', 'set'), await log('metadata', 'delete')]).toEqual([20, 20, 20, 20, 20]);
-    expect([await log('metrics', 'log'), await log('artifact', 'create'), await log('checkpoint', 'save'), await log('checkpoint', 'default'), await log('alias', 'set')]).toEqual([40, 40, 20, 20, 20]);
+    expect([await log('artifact', 'create'), await log('checkpoint', 'save'), await log('checkpoint', 'default'), await log('alias', 'set')]).toEqual([40, 20, 20, 20]);
+    // Metric logs of a run share segments and a change row per parent: the rows name 400 points.
+    expect(await n("SELECT SUM(data ->> '$.count') AS n FROM change_log WHERE namespace = ? AND entity = 'metrics'")).toBe(400);
     expect(await n('SELECT COUNT(*) AS n FROM alias_history WHERE model_id IN (SELECT id FROM models WHERE namespace = ?)')).toBe(20);
     expect((await c.pull()).body.lastMutationSeq).toBe(mutations.at(-1)!.seq);
   });

@@ -18,6 +18,7 @@ export type { ArtifactUpload, ReadArtifactOptions } from './artifacts.ts';
 export type { ByteProgress } from './read-body.ts';
 export type { ArchiveOptions } from './archive.ts';
 export type { StorageInfo } from './storage.ts';
+export type { LocalTrashEntry } from './trash.ts';
 export { HangarError, ErrorCode } from '../../shared/errors.ts';
 export type { Artifact, FileType } from '../../shared/artifacts.ts';
 export type { AliasHistoryEntry } from '../../shared/aliases.ts';

@@ -1,3 +1,4 @@
+import { localTrash, restore, type LocalTrashEntry } from './trash.ts';
 import { liveQuery, type Observable } from 'dexie';
 import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
@@ -216,6 +217,16 @@ export class Hangar {
     const latest = ready[ready.length - 1];
     if (!latest) throw new HangarError(ErrorCode.VersionNotFound, `Model "${r.model}" has no ready version yet.`, { ref });
     return latest;
+  }
+
+  /** Deleted models and versions held here, restorable until the server purges them (DESIGN §3b). */
+  trash(namespace?: string): Promise<LocalTrashEntry[]> {
+    return localTrash(this.ctx, namespace);
+  }
+
+  /** Restores `ns/model` (with the versions its delete took) or `ns/model/3` from the trash; syncs as `model.restore` / `version.restore`. */
+  restore(ref: string): Promise<void> {
+    return restore(this.ctx, ref);
   }
 
   /** Waits until every metric point logged so far is stored. */

@@ -148,10 +148,13 @@ export function deleteUpload(db: D1Database, uploadId: string): D1PreparedStatem
   ];
 }
 
-/** Records verified bytes; if another upload recorded them first, that row stays. */
+/**
+ * Records verified bytes; if another upload recorded them first, that row stays. Bytes sent again
+ * are wanted again: the blob sweep's unreferenced stamp is cleared, so its grace period restarts.
+ */
 export function insertBlob(db: D1Database, b: Omit<BlobRow, 'created_at'>): D1PreparedStatement {
   return db
-    .prepare('INSERT OR IGNORE INTO blobs (sha256, size, r2_key, created_at) VALUES (?, ?, ?, ?)')
+    .prepare('INSERT INTO blobs (sha256, size, r2_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET unreferenced_since = NULL')
     .bind(b.sha256, b.size, b.r2_key, Date.now());
 }
 

@@ -59,9 +59,8 @@ describe('compileFilter', () => {
   it('compiles a metric to its last logged value', () => {
     expect(compile('metrics.accuracy > 0.9')).toEqual({
       sql:
-        `(SELECT CASE WHEN typeof(filter_metric.value) IN ('integer', 'real') THEN +filter_metric.value > ? END` +
-        ` FROM metrics filter_metric WHERE filter_metric.parent_id = "e"."id" AND filter_metric.key = ?` +
-        ` ORDER BY filter_metric.step DESC, filter_metric.wallclock DESC, filter_metric.id DESC LIMIT 1)`,
+        `(SELECT CASE WHEN typeof(filter_metric.last) IN ('integer', 'real') THEN +filter_metric.last > ? END` +
+        ` FROM metric_series filter_metric WHERE filter_metric.parent_id = "e"."id" AND filter_metric.key = ?)`,
       params: [0.9, 'accuracy'],
     });
   });
@@ -82,7 +81,7 @@ describe('compileFilter', () => {
   it('compiles IS NULL without parameters for columns and with the key for tags and metrics', () => {
     expect(compile('name IS NULL')).toEqual({ sql: `(("e"."name") IS NULL)`, params: [] });
     expect(compile('tags.x IS NOT NULL').params).toEqual(['x']);
-    expect(compile('metrics.x IS NULL').sql).toMatch(/^\(\(SELECT filter_metric\.value FROM metrics .* LIMIT 1\) IS NULL\)$/);
+    expect(compile('metrics.x IS NULL').sql).toMatch(/^\(\(SELECT filter_metric\.last FROM metric_series .*\) IS NULL\)$/);
   });
 
   it('compiles LIKE to GLOB, translating wildcards and escaping GLOB metacharacters', () => {
@@ -191,8 +190,9 @@ const SCHEMA = [
   'CREATE TABLE t (id TEXT PRIMARY KEY, name TEXT, task TEXT, number INTEGER)',
   `CREATE TABLE metadata (namespace TEXT NOT NULL, parent_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
      hlc TEXT NOT NULL, updated_at INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (parent_id, key))`,
-  `CREATE TABLE metrics (id TEXT PRIMARY KEY, namespace TEXT NOT NULL, parent_id TEXT NOT NULL, key TEXT NOT NULL,
-     value REAL NOT NULL, step INTEGER NOT NULL, wallclock INTEGER NOT NULL)`,
+  // The summary row per key that the server keeps current with every write (worker/db/metrics.ts):
+  // `last` is the value of the point with the highest (step, wallclock, id).
+  `CREATE TABLE metric_series (parent_id TEXT NOT NULL, key TEXT NOT NULL, last REAL NOT NULL, PRIMARY KEY (parent_id, key))`,
 ];
 
 /** D1's limit of bound parameters per statement. */
@@ -245,9 +245,9 @@ function insertStatements(rows: readonly Row[]): Statement[] {
       rows.flatMap((r) => Object.entries(r.tags).map(([key, value]) => ['ns', r.id, key, JSON.stringify(value), '0', 0])),
     ),
     ...insertRows(
-      'metrics',
-      'id, namespace, parent_id, key, value, step, wallclock',
-      rows.flatMap((r) => r.metrics.map((p, i) => [pointId(r, i), 'ns', r.id, p.key, p.value, p.step, p.wallclock])),
+      'metric_series',
+      'parent_id, key, last',
+      rows.flatMap((r) => Object.entries(lastMetricValues(r)).map(([key, last]) => [r.id, key, last])),
     ),
   ];
 }

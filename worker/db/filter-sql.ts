@@ -11,7 +11,8 @@
  * - `tags.K` reads `json_extract(value, '$')` of the metadata row, guarded by `json_type`
  *   ('text', 'integer'/'real', 'true'/'false'); metadata values must be valid JSON. A deleted
  *   key's tombstone row counts as no row (`NOT deleted`).
- * - `metrics.K` reads the last logged value (highest step, then wallclock, then id).
+ * - `metrics.K` reads the last logged value (highest step, then wallclock, then id), kept in
+ *   the key's summary row (`metric_series.last`).
  * - LIKE compiles to GLOB (case-sensitive); ILIKE to `lower(x) LIKE lower(?) ESCAPE '\'`.
  * - Booleans bind as 1/0.
  *
@@ -175,14 +176,13 @@ class FilterCompiler {
 
   private metricSource(key: string): FieldSource {
     const m = METRIC_ALIAS;
-    const raw = `${m}.value`;
+    const raw = `${m}.last`;
     return {
       value: `+${raw}`,
       raw,
       guard: (type) => typeofGuard(raw, type),
       wrap: (body) =>
-        `(SELECT ${body} FROM metrics ${m} WHERE ${m}.parent_id = ${this.entityId} AND ${m}.key = ${this.bind(key)}` +
-        ` ORDER BY ${m}.step DESC, ${m}.wallclock DESC, ${m}.id DESC LIMIT 1)`,
+        `(SELECT ${body} FROM metric_series ${m} WHERE ${m}.parent_id = ${this.entityId} AND ${m}.key = ${this.bind(key)})`,
     };
   }
 

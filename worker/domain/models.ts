@@ -2,11 +2,13 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { modelId } from '../../shared/ids.ts';
 import { MODEL_FIELDS, type CreateModel, type UpdateModel } from '../../shared/models.ts';
 import { ensureNamespace, logChange, type ChangeRow } from '../db/change-log.ts';
+import { deleteMetricsOf } from '../db/metrics.ts';
 import { lwwUpdate } from '../db/lww.ts';
 import type { ModelRow } from '../db/models.ts';
 import { isUniqueViolation } from '../errors.ts';
 import { metadataWrites } from './metadata.ts';
 import { currentActor } from '../actor.ts';
+import { trashInsert, trashModelRevived } from '../db/trash.ts';
 
 // versions.ts takes it from here.
 export { metadataWrites };
@@ -80,8 +82,10 @@ export function modelCreateParts(
           .prepare('UPDATE models SET owner = ?, task = ?, description = ?, clocks = ?, created_at = ?, updated_at = ?, deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL')
           .bind(value('owner'), value('task'), value('description'), clocks, now, now, id),
         db.prepare('DELETE FROM metadata WHERE parent_id = ?').bind(id),
-        db.prepare('DELETE FROM metrics WHERE parent_id = ?').bind(id),
+        ...deleteMetricsOf(db, id),
         db.prepare('DELETE FROM artifacts WHERE parent_id = ?').bind(id),
+        // Alive again, it leaves the trash; the versions its delete took stay deleted, each an entry of its own.
+        ...trashModelRevived(db, id),
       ]
     : [
         db
@@ -140,7 +144,7 @@ export async function updateModel(db: D1Database, model: ModelRow, input: Update
 /**
  * The statements that delete a model: a tombstone on it (its clock kept in `clocks.deleted`, so
  * no write older than the delete brings it back) and on each live version, its aliases removed
- * with a history entry each, and a change-log row for every one of those.
+ * with a history entry each, a trash entry, and a change-log row for every one of those.
  */
 export function modelDeleteWrites(db: D1Database, model: Pick<ModelRow, 'id' | 'namespace' | 'name'>, hlc: string): D1PreparedStatement[] {
   const now = Date.now();
@@ -170,6 +174,8 @@ export function modelDeleteWrites(db: D1Database, model: Pick<ModelRow, 'id' | '
       .bind(ns, hlc, now, actor.id, actor.name, model.id),
     db.prepare('DELETE FROM aliases WHERE model_id = ?').bind(model.id),
     db.prepare(`UPDATE models SET deleted_at = ?, updated_at = ?, clocks = json_set(clocks, '$.deleted', ?) WHERE id = ?`).bind(now, now, hlc, model.id),
+    // One trash entry for the model: the versions deleted here come back with it (DESIGN §3b).
+    trashInsert(db, { id: model.id, namespace: ns, kind: 'model', modelId: model.id, at: now }),
     logChange(db, { namespace: ns, entity: 'model', entityId: model.id, op: 'delete', data: { name: model.name }, hlc }),
   ];
 }

@@ -10,6 +10,7 @@ import { getVersionRowById, type VersionRow } from '../db/versions.ts';
 import { isUniqueViolation } from '../errors.ts';
 import { metadataWrites } from './models.ts';
 import { currentActor } from '../actor.ts';
+import { trashInsert } from '../db/trash.ts';
 
 const labelTaken = (model: ModelRow, label: string | null | undefined) =>
   new HangarError(ErrorCode.VersionLabelTaken, `Another version of "${model.name}" is already labelled "${label}".`, {
@@ -127,13 +128,14 @@ export async function updateVersion(db: D1Database, model: ModelRow, row: Versio
   }
 }
 
-/** Deletes a version: a tombstone; the aliases that pointed at it are removed, with history. */
+/** Deletes a version: a tombstone and a trash entry; the aliases that pointed at it are removed, with history. */
 export async function deleteVersion(db: D1Database, model: ModelRow, row: VersionRow, ctx: { hlc: string; tokenId: string | null }) {
   const { results: aliases } = await db.prepare('SELECT alias FROM aliases WHERE version_id = ?').bind(row.id).all<{ alias: string }>();
   const now = Date.now();
   await db.batch([
     // The delete's clock stays with the tombstone (`clocks.deleted`): a write older than it never brings the version back.
     db.prepare(`UPDATE versions SET deleted_at = ?, updated_at = ?, clocks = json_set(clocks, '$.deleted', ?) WHERE id = ?`).bind(now, now, ctx.hlc, row.id),
+    trashInsert(db, { id: row.id, namespace: row.namespace, kind: 'version', modelId: model.id, at: now }),
     logChange(db, { namespace: row.namespace, entity: 'version', entityId: row.id, op: 'delete', data: { number: row.number }, hlc: ctx.hlc }),
     ...aliases.flatMap(({ alias }) =>
       moveAlias(db, { namespace: model.namespace, modelId: model.id, alias, versionId: null, expectedVersionId: row.id, tokenId: ctx.tokenId, hlc: ctx.hlc, versionNumber: null }),

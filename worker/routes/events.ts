@@ -28,6 +28,11 @@ function decodeToken(token: string, asc: boolean): number {
 
 /** A metrics log can hold a thousand points: the listing says how many and of which keys. */
 function summarise(entity: string, data: Record<string, unknown>): Record<string, unknown> {
+  // Since migration 0009 the log names the segments written (worker/db/metrics.ts `logRef`).
+  if (entity === 'metrics' && Array.isArray(data.segments)) {
+    const segments = data.segments as [string, string][];
+    return { points: data.count, keys: [...new Set(segments.map(([key]) => key))].slice(0, 20) };
+  }
   if (entity !== 'metrics' || !Array.isArray(data.points)) return data;
   const points = data.points as { key?: unknown }[];
   return { points: points.length, keys: [...new Set(points.map((p) => String(p.key)))].slice(0, 20) };

@@ -52,7 +52,7 @@ metrics.get('/:key{.+}', async function metricHistoryRoute(c) {
   const parent = await resolveParent(c);
   const history =
     query.maxPoints !== undefined
-      ? await downsampledHistory(c.env.DB, parent.id, key, query.maxPoints)
+      ? await downsampledHistory(c.env.DB, parent.id, key, query.maxPoints, { from: query.from, to: query.to })
       : await metricHistoryPage(c.env.DB, parent.id, key, query);
   return c.json(history);
 });
@@ -63,7 +63,7 @@ const docsFor = (base: string, on: string): RouteDoc[] => [
   {
     method: 'get',
     path: `${base}/metrics/{key}`,
-    summary: `History of one metric key of a ${on}, in pages or downsampled to maxPoints`,
+    summary: `History of one metric key of a ${on}, in pages or in maxPoints buckets (min, max, last), within steps from..to`,
     query: metricHistoryQuerySchema,
     role: 'read',
   },

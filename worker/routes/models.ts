@@ -4,6 +4,7 @@ import { listQuerySchema } from '../../shared/pages.ts';
 import { serverHlc } from '../clock.ts';
 import { getModelRow, listModels, toModels } from '../db/models.ts';
 import { createModel, deleteModel, updateModel } from '../domain/models.ts';
+import { restoreModel } from '../domain/trash.ts';
 import type { AppEnv } from '../env.ts';
 import { readBody, readQuery } from '../http.ts';
 import type { RouteDoc } from '../openapi.ts';
@@ -44,11 +45,18 @@ models.delete('/:model', async function deleteModelRoute(c) {
   return c.body(null, 204);
 });
 
+models.post('/:model/restore', async function restoreModelRoute(c) {
+  const ns = c.req.param('ns')!;
+  await restoreModel(c.env.DB, ns, c.req.param('model'), serverHlc());
+  return c.json(await modelResponse(c.env.DB, ns, c.req.param('model')));
+});
+
 const base = '/namespaces/{ns}/models';
 export const modelDocs: RouteDoc[] = [
   { method: 'post', path: base, summary: 'Create a model', body: createModelSchema, role: 'write' },
   { method: 'get', path: base, summary: 'List models (filter, orderBy, pages)', query: listQuerySchema, role: 'read' },
   { method: 'get', path: `${base}/{model}`, summary: 'Read a model', role: 'read' },
   { method: 'patch', path: `${base}/{model}`, summary: 'Update a model', body: updateModelSchema, role: 'write' },
-  { method: 'delete', path: `${base}/{model}`, summary: 'Delete a model and its versions', role: 'write' },
+  { method: 'delete', path: `${base}/{model}`, summary: 'Delete a model and its versions (to the trash)', role: 'write' },
+  { method: 'post', path: `${base}/{model}/restore`, summary: 'Restore a model from the trash, with the versions its delete took', role: 'write' },
 ];

@@ -149,7 +149,7 @@ export function requestsFor(doc: RouteDoc, fx: Fixtures): fc.Arbitrary<SweepRequ
     { weight: 2, arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'bearer hgr_x', 'Basic YTpi', `Bearer ${'x'.repeat(10000)}`, `Bearer ${ADMIN}x`, `Bearer  ${ADMIN}`, 'Bearer hgr_') },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', maxLength: 60 }).map((s) => `Bearer ${s}`) },
   );
-  const protocol = fc.oneof({ weight: 3, arbitrary: fc.constant('2') }, { weight: 2, arbitrary: fc.constantFrom(undefined, '1', '3', '0', 'abc', '-1', '1e3', ' 2 ', '2.5', '99999999999999999999') });
+  const protocol = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('2', '3') }, { weight: 2, arbitrary: fc.constantFrom(undefined, '1', '4', '0', 'abc', '-1', '1e3', ' 2 ', '2.5', '99999999999999999999') });
   const contentType = fc.constantFrom(undefined, 'application/json', 'application/json', 'text/plain', 'application/json; charset=utf-16', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'application/octet-stream', '*/*', ';;;');
   const extra = fc.dictionary(
     fc.constantFrom('range', 'origin', 'content-encoding', 'x-http-method-override', 'if-none-match', 'accept'),

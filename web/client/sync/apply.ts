@@ -1,4 +1,5 @@
 import type { FileType } from '../../../shared/artifacts.ts';
+import { parseHlc } from '../../../shared/hlc.ts';
 import { uuidv7 } from '../../../shared/ids.ts';
 import { MODEL_FIELDS } from '../../../shared/models.ts';
 import { mergeFields, mergeMetadata } from '../../../shared/rules.ts';
@@ -84,9 +85,17 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
       }
       case 'model.delete':
         // Its versions the server knew come with their own deletes; one made here and not
-        // pushed yet goes when the server answers its create (a `deleted` conflict).
-        await db.models.update(c.entityId, { deletedAt: now, updatedAt: now });
+        // pushed yet goes when the server answers its create (a `deleted` conflict). The delete's
+        // time comes from its clock, the same on every device and on the versions it took, so
+        // the trash tells them from versions deleted before (`hangar.trash()`); a tombstone
+        // already here keeps its time.
+        await db.models.where(':id').equals(c.entityId).modify((m) => void (m.deletedAt ??= deletedAt(c.hlc, now)));
         await db.aliases.where('[modelId+alias]').between([c.entityId, ''], [c.entityId, '\uffff']).delete();
+        break;
+      case 'model.restore':
+        // Out of the trash (DESIGN §3b): as it was before its delete. Its versions come back with
+        // their own `version.restore` rows, and its aliases with `alias.set` rows.
+        await db.models.update(c.entityId, { deletedAt: null, updatedAt: now });
         break;
       case 'version.create':
       case 'version.update': {
@@ -126,11 +135,19 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         break;
       }
       case 'version.delete':
-        await db.versions.update(c.entityId, { deletedAt: now, updatedAt: now });
+        await db.versions.where(':id').equals(c.entityId).modify((v) => void (v.deletedAt ??= deletedAt(c.hlc, now)));
         // No alias points at a deleted version: not even a move made here and not pushed yet
         // (the server answers it with a `deleted` conflict).
         await db.aliases.where('versionId').equals(c.entityId).delete();
         break;
+      case 'version.restore': {
+        const row = await db.versions.get(c.entityId);
+        if (row) {
+          await db.versions.update(c.entityId, { deletedAt: null, updatedAt: now });
+          touched.add(row.modelId);
+        }
+        break;
+      }
       case 'metadata.set': {
         const row = await db.metadata.get([c.entityId, d.key as string]);
         // Older than the key's tombstone or last write: it does not win, and does not revive it.
@@ -219,6 +236,9 @@ export async function renumberProvisional(db: HangarDb, modelIds: Iterable<strin
     }
   }
 }
+
+/** When a pulled delete happened: its clock's wall time. */
+const deletedAt = (hlc: string, fallback: number) => parseHlc(hlc)?.ms ?? fallback;
 
 /** A stored metadata row as the rules see it. */
 const held = (row: MetadataRecord | undefined) => (row ? { value: row.value, hlc: row.hlc, deleted: row.deleted === true } : undefined);

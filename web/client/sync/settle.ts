@@ -136,6 +136,16 @@ async function undoRejected(db: HangarDb, m: OutboxRecord): Promise<void> {
     case 'metrics.log':
       await db.metrics.bulkDelete((a.points as { id: string }[]).map((p) => p.id));
       break;
+    case 'model.restore':
+      // Purged meanwhile (or refused): back in the trash here, as on the server.
+      await db.models.update(a.id as string, { deletedAt: now, updatedAt: now });
+      await db.versions.where('modelId').equals(a.id as string).modify((v) => void (v.deletedAt ??= now));
+      await db.aliases.where('[modelId+alias]').between([a.id as string, ''], [a.id as string, '\uffff']).delete();
+      break;
+    case 'version.restore':
+      await db.versions.update(a.id as string, { deletedAt: now, updatedAt: now });
+      await db.aliases.where('versionId').equals(a.id as string).delete();
+      break;
     default:
       break;
   }

@@ -12,6 +12,7 @@ import { saveCheckpoint } from '../checkpoints.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { logMetrics } from '../metrics.ts';
 import { deleteClock, modelCreateWrites, modelDeleteWrites, modelUpdateWrites } from '../models.ts';
+import { notInTrash, restoreModelRow, restoreVersionRow } from '../trash.ts';
 import { createVersion, deleteVersion, updateVersion } from '../versions.ts';
 import { notFound, type RowCache } from './cache.ts';
 import { aliasConflict, APPLIED, definedOnly, deleted, labelConflict, type Outcome } from './outcomes.ts';
@@ -137,6 +138,27 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     const model = await ctx.cache.model(row.model_id);
     ctx.cache.forget(id);
     if (row.deleted_at === null && model) await deleteVersion(ctx.db, model, row, ctx);
+    return APPLIED;
+  },
+  async 'model.restore'(ctx, { id }) {
+    const model = await ctx.cache.model(id);
+    // Purged: gone for good (never `model-not-found`, which would make the client re-seed it).
+    if (!model) throw notInTrash(`Model ${id}`, { id });
+    // Alive already (restored by another device, or created again): nothing to restore.
+    if (model.deleted_at === null) return APPLIED;
+    ctx.cache.forget();
+    await restoreModelRow(ctx.db, model, ctx.hlc);
+    return APPLIED;
+  },
+  async 'version.restore'(ctx, { id }) {
+    const row = await ctx.cache.version(id);
+    if (!row) throw notInTrash(`Version ${id}`, { id });
+    const model = await ctx.cache.model(row.model_id);
+    if (!model) throw notInTrash(`Version ${id}`, { id });
+    if (model.deleted_at !== null) return deleted(`Model "${model.name}"`);
+    if (row.deleted_at === null) return APPLIED;
+    ctx.cache.forget(id);
+    await restoreVersionRow(ctx.db, model, row, ctx.hlc);
     return APPLIED;
   },
   async 'metadata.set'(ctx, { parentId, key, value }) {

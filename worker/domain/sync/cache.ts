@@ -7,6 +7,7 @@ import { grantedSizes, storedSql as storedSqlOf } from '../../db/blobs.ts';
 import { getCheckpointRow } from '../../db/checkpoints.ts';
 import type { ModelRow } from '../../db/models.ts';
 import type { VersionRow } from '../../db/versions.ts';
+import { probesOf, seriesKey, storedIds, type IdProbe } from '../../db/metrics.ts';
 import type { Parent } from '../../parent.ts';
 
 /**
@@ -30,6 +31,12 @@ export class RowCache {
   private readonly checkpoints = new Map<string, boolean>();
   private readonly aliases = new Map<string, Alias | null>();
   private readonly sizes = new Map<string, number | null>();
+  /**
+   * Point ids known to be stored, by `parent\0key`: read for the probes in `probed` (every id
+   * stored within a probe's id and step ranges), and noted as a run writes them.
+   */
+  private readonly pointIds = new Map<string, Set<string>>();
+  private readonly probed = new Set<string>();
 
   constructor(
     private readonly db: D1Database,
@@ -79,6 +86,7 @@ export class RowCache {
     const checkpoints: [string, string][] = [];
     const aliases: [string, string][] = [];
     const digests = new Set<string>();
+    const probes: IdProbe[] = [];
     const str = (x: unknown): x is string => typeof x === 'string' && x.length <= 200;
     for (const m of mutations) {
       const a = (m.args ?? {}) as Record<string, unknown>;
@@ -88,7 +96,16 @@ export class RowCache {
       if (m.name === 'checkpoint.save' && str(a.versionId) && str(a.handle) && !this.checkpoints.has(key(a.versionId, a.handle))) checkpoints.push([a.versionId, a.handle]);
       if (m.name === 'checkpoint.save' && Array.isArray(a.files)) for (const f of a.files as { sha256?: unknown }[]) if (str(f?.sha256) && !this.sizes.has(f.sha256)) digests.add(f.sha256);
       if (m.name === 'alias.set' && str(a.modelId) && str(a.alias) && !this.aliases.has(key(a.modelId, a.alias))) aliases.push([a.modelId, a.alias]);
+      if (m.name === 'metrics.log' && str(a.parentId) && Array.isArray(a.points)) {
+        const points = (a.points as { id?: unknown; key?: unknown; step?: unknown }[]).filter(
+          (p) => str(p?.id) && str(p.key) && (p.step === undefined || Number.isSafeInteger(p.step)),
+        ) as { id: string; key: string; step?: number }[];
+        probes.push(...probesOf(a.parentId, points.map((p) => ({ id: p.id, key: p.key, step: p.step ?? 0 }))));
+      }
     }
+    // Kept to one bound value of D1's 1 MB: a probe left out is read when its mutation is planned.
+    let probeBytes = 0;
+    await this.probe(probes.filter((p) => (probeBytes += 200 + p.key.length) < 900_000));
     if (ids.size) {
       const json = JSON.stringify([...ids]);
       const versions = await this.db
@@ -138,6 +155,45 @@ export class RowCache {
       const sizes = await grantedSizes(this.db, this.namespace, [...digests]);
       for (const d of digests) this.sizes.set(d, sizes.get(d) ?? null);
     }
+  }
+
+  /**
+   * Reads the point ids stored within these probes' ranges (one query), unless each was read.
+   * What `knownIds` answers for a series then holds every stored id a write within them may
+   * repeat.
+   */
+  async probe(probes: readonly IdProbe[]): Promise<void> {
+    const probeKey = (p: IdProbe) => JSON.stringify([p.parentId, p.key, p.idMin, p.idMax, p.stepMin, p.stepMax]);
+    const todo = probes.filter((p) => !this.probed.has(probeKey(p)));
+    if (!todo.length) return;
+    const found = await storedIds(this.db, todo);
+    for (const p of todo) this.probed.add(probeKey(p));
+    for (const [k, ids] of found) {
+      const known = this.pointIds.get(k);
+      if (known) for (const id of ids) known.add(id);
+      else this.pointIds.set(k, ids);
+    }
+  }
+
+  /** Point ids of a series known to be stored (see `probe`). */
+  knownIds(parentId: string, key: string): Set<string> | undefined {
+    return this.pointIds.get(seriesKey(parentId, key));
+  }
+
+  /** Point ids a run writes. */
+  notePoints(parentId: string, points: readonly { id: string; key: string }[]): void {
+    for (const p of points) {
+      const k = seriesKey(parentId, p.key);
+      let known = this.pointIds.get(k);
+      if (!known) this.pointIds.set(k, (known = new Set()));
+      known.add(p.id);
+    }
+  }
+
+  /** Forgets the point ids known (a mutation outside a run may have written or deleted points). */
+  forgetPoints(): void {
+    this.pointIds.clear();
+    this.probed.clear();
   }
 
   /** The artifact at `path` of a parent, as stored or as this push wrote it. */
@@ -192,8 +248,9 @@ export class RowCache {
     this.aliases.delete(key(modelId, alias));
   }
 
-  /** Forgets the artifacts, checkpoints and aliases known (a mutation applied alone may have changed them). */
+  /** Forgets the artifacts, checkpoints, aliases and point ids known (a mutation applied alone may have changed them). */
   forgetWrites(): void {
+    this.forgetPoints();
     this.artifacts.clear();
     this.checkpoints.clear();
     this.aliases.clear();

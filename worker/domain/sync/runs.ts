@@ -12,6 +12,7 @@ import { artifactChange, artifactJson, insertArtifactRows, type ArtifactRow } fr
 import { settleVersionsStatus } from '../../db/blobs.ts';
 import { changeJson, ensureNamespace, insertChanges, type ChangeRow } from '../../db/change-log.ts';
 import { insertCheckpoint, moveDefault } from '../../db/checkpoints.ts';
+import { logRef, MetricWrites, newPoints, probesOf, SEGMENTS_PER_STATEMENT, segmentRows, type StoredPoint } from '../../db/metrics.ts';
 import type { Parent } from '../../parent.ts';
 import { checkRegisterPath, checkSizes, existingOrConflict, newArtifactRow, uploadedDigests } from '../artifacts.ts';
 import { checkpointFileRows } from '../checkpoints.ts';
@@ -35,8 +36,11 @@ import type { Pusher } from './push.ts';
  * Statements are shared where they commute: the change-log rows of the run go in as few
  * statements as their bytes allow, in mutation order (a write whose change row depends on the
  * write itself, such as a metadata set that may lose by clock, keeps its own statement, and
- * the rows before it are written first); metric points and artifact rows go in one statement
- * each; the status of every version whose artifacts changed is settled once, at the end.
+ * the rows before it are written first); artifact rows go in one statement; the metric points
+ * of the run's `metrics.log` mutations are gathered per parent and key into shared segments
+ * (a push of many small logs writes few segments), written with their summaries and one
+ * change-log row per parent naming them (metric points are a union by id, so where their row
+ * falls among the run's rows changes nothing); the status of every version whose artifacts changed is settled once, at the end.
  *
  * What a run does not plan is applied on its own (push.ts `applyOne`), after the run before it
  * commits: deletes, version updates, a labelled version (its label may be taken), a revived
@@ -85,7 +89,8 @@ interface Step {
   /** Needs the namespace's row (written once per run). */
   ensureNamespace?: boolean;
   changes?: ChangeRow[];
-  points?: string[];
+  /** New metric points of a parent, gathered into the run's segments. */
+  metrics?: { parentId: string; points: StoredPoint[] };
   artifacts?: ArtifactRow[];
   /** A version whose served status may change. */
   settle?: string;
@@ -109,7 +114,9 @@ interface Planned {
 export class Run {
   private readonly statements: D1PreparedStatement[] = [];
   private readonly changes: JsonRows;
-  private readonly points: JsonRows;
+  private readonly segments: MetricWrites;
+  /** The run's new metric points by parent, and the clock of the last mutation that logged some. */
+  private readonly metrics = new Map<string, { points: StoredPoint[]; hlc: string }>();
   private readonly artifacts: JsonRows;
   private readonly answers: JsonRows;
   private readonly settle: Record<string, string> = {};
@@ -125,14 +132,7 @@ export class Run {
   ) {
     const ns = who.namespace;
     this.changes = new JsonRows((json) => insertChanges(db, ns, json));
-    this.points = new JsonRows((json) =>
-      db
-        .prepare(
-          `INSERT OR IGNORE INTO metrics (id, namespace, parent_id, key, value, step, wallclock)
-           SELECT p.value ->> 0, ?1, p.value ->> 5, p.value ->> 1, p.value ->> 2, p.value ->> 3, p.value ->> 4 FROM json_each(?2) p`,
-        )
-        .bind(ns, json),
-    );
+    this.segments = new MetricWrites(db, ns);
     this.artifacts = new JsonRows((json) => insertArtifactRows(db, json));
     this.answers = new JsonRows((json) =>
       db
@@ -147,14 +147,27 @@ export class Run {
 
   /** Queries the run's batch takes as it stands (seq record, shared statements, status), and what its alias moves may read and store after it. */
   need(): number {
-    const pending = [this.changes, this.points, this.artifacts, this.answers].filter((r) => !r.empty).length;
+    const pending = [this.changes, this.artifacts, this.answers].filter((r) => !r.empty).length;
     const aliases = this.planned.filter((p) => p.alias).length;
-    return 1 + this.statements.length + pending + (Object.keys(this.settle).length ? 2 : 0) + 2 * aliases;
+    return 1 + this.statements.length + pending + this.metricsNeed() + (Object.keys(this.settle).length ? 2 : 0) + 2 * aliases;
+  }
+
+  /** Statements the gathered metric points take: segments of at most 1,000 points per parent and key, their summaries, and a change row for the log. */
+  private metricsNeed(): number {
+    if (!this.metrics.size) return 0;
+    let rows = 0;
+    for (const { points } of this.metrics.values()) {
+      const perKey = new Map<string, number>();
+      for (const p of points) perKey.set(p.key, (perKey.get(p.key) ?? 0) + 1);
+      for (const n of perKey.values()) rows += Math.ceil(n / LIMITS.metricSegmentPoints);
+    }
+    return 2 * Math.ceil(rows / SEGMENTS_PER_STATEMENT) + (this.changes.empty ? 1 : 0);
   }
 
   /** An upper bound of what adding `step` adds to `need()`. */
   cost(step: Step): number {
-    const lists = (step.changes?.length ? 2 : 0) + (step.points?.length ? 2 : 0) + (step.artifacts?.length ? 2 : 0);
+    const keys = step.metrics ? new Set(step.metrics.points.map((p) => p.key)).size : 0;
+    const lists = (step.changes?.length || keys ? 2 : 0) + MetricWrites.cost(keys) + (step.artifacts?.length ? 2 : 0);
     const answer = step.outcome.status === 'applied' ? 0 : 2;
     return (step.writes?.length ?? 0) + (step.ensureNamespace ? 1 : 0) + lists + answer + (step.settle ? 2 : 0) + (step.alias ? 3 : 0) + (step.logsInPlace ? 1 : 0);
   }
@@ -169,7 +182,13 @@ export class Run {
     const at = out.length;
     out.push(...(step.writes ?? []));
     for (const c of step.changes ?? []) this.changes.add(changeJson(c), out);
-    for (const p of step.points ?? []) this.points.add(p, out);
+    if (step.metrics) {
+      const gathered = this.metrics.get(step.metrics.parentId);
+      if (gathered) {
+        gathered.points.push(...step.metrics.points);
+        gathered.hlc = m.hlc;
+      } else this.metrics.set(step.metrics.parentId, { points: [...step.metrics.points], hlc: m.hlc });
+    }
     for (const a of step.artifacts ?? []) this.artifacts.add(artifactJson(a), out);
     if (step.settle) this.settle[step.settle] = m.hlc;
     if (step.outcome.status !== 'applied') this.answers.add(JSON.stringify([m.seq, JSON.stringify({ seq: m.seq, ...step.outcome })]), out);
@@ -184,7 +203,13 @@ export class Run {
    */
   async commit(budget: QueryBudget, cache: RowCache): Promise<MutationResult[] | undefined> {
     const out = this.statements;
-    this.points.flush(out);
+    for (const [parentId, { points, hlc }] of this.metrics) {
+      const rows = segmentRows(points);
+      this.segments.add(parentId, rows, out);
+      // The same change-log row as logMetrics writes: entity `metrics`, op `log`, the segments.
+      this.changes.add(changeJson({ entity: 'metrics', entityId: parentId, op: 'log', data: logRef(rows), hlc }), out);
+    }
+    this.segments.flush(out);
     this.artifacts.flush(out);
     this.changes.flush(out);
     this.answers.flush(out);
@@ -245,7 +270,7 @@ async function parentOf(ctx: RunCtx, id: string): Promise<Parent | Outcome> {
 }
 const isOutcome = (x: Parent | Outcome): x is Outcome => 'status' in x;
 
-const aloneKinds: ReadonlySet<MutationName> = new Set(['model.delete', 'version.update', 'version.delete', 'alias.delete']);
+const aloneKinds: ReadonlySet<MutationName> = new Set(['model.delete', 'version.update', 'version.delete', 'alias.delete', 'model.restore', 'version.restore']);
 
 /**
  * Plans one mutation of a run, or throws: `Alone`, `FlushFirst`, `OutOfBudget` (a read past
@@ -326,12 +351,11 @@ const planners: Planners = {
     if (!points.length) return noWrites(APPLIED);
     const now = Date.now();
     const stored = points.map((p) => ({ id: p.id, key: p.key, value: p.value, step: p.step ?? 0, wallclock: p.wallclock ?? now }));
-    return {
-      outcome: APPLIED,
-      points: stored.map((p) => JSON.stringify([p.id, p.key, p.value, p.step, p.wallclock, parent.id])),
-      // The same change-log row as logMetrics writes: entity `metrics`, op `log`, the points.
-      changes: [{ entity: 'metrics', entityId: parent.id, op: 'log', data: { points: stored }, hlc: ctx.hlc }],
-    };
+    // Points stored before (a re-seed, an id repeated) are skipped, as logMetrics skips them.
+    await ctx.cache.probe(probesOf(parent.id, stored));
+    const fresh = newPoints(parent.id, stored, (p, k) => ctx.cache.knownIds(p, k));
+    if (!fresh.length) return noWrites(APPLIED);
+    return { outcome: APPLIED, metrics: { parentId: parent.id, points: fresh }, accepted: () => ctx.cache.notePoints(parent.id, fresh) };
   },
   async 'alias.set'(ctx, { modelId: id, alias, versionId, expectedVersionId }) {
     const model = await ctx.cache.model(id);
