@@ -142,8 +142,19 @@ describe('protocol', () => {
       body: { clientId: c.id, afterSeq: 0, mutations: [{ seq: 1, ...(await newModelOp('proto1', 'old')), hlc: at(0) }] },
     });
     expectError(push, 400, 'protocol-unsupported');
-    expect(push.body.error.details).toMatchObject({ sent: '1', supported: { min: 2, max: 2 } });
+    expect(push.body.error.details).toMatchObject({ sent: '1', supported: { min: 2, max: 3 } });
     expectError(await call('GET', `/namespaces/proto1/sync/pull?clientId=${c.id}`, { headers: v1 }), 400, 'protocol-unsupported');
     expectError(await call('GET', '/namespaces/proto1/models/old'), 404, 'model-not-found');
+  });
+
+  it('still serves a version-2 client (protocol 3 added the restore mutations)', async () => {
+    const c = syncClient('proto2');
+    const v2 = { [PROTOCOL_HEADER]: '2' };
+    const push = await call('POST', '/namespaces/proto2/sync/push', {
+      headers: v2,
+      body: { clientId: c.id, afterSeq: 0, mutations: [{ seq: 1, ...(await newModelOp('proto2', 'two')), hlc: at(0) }] },
+    });
+    expect(push.status).toBe(200);
+    expect((await call('GET', `/namespaces/proto2/sync/pull?clientId=${c.id}`, { headers: v2 })).status).toBe(200);
   });
 });
