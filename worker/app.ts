@@ -17,6 +17,7 @@ import { metadata, metadataDocs } from './routes/metadata.ts';
 import { metricDocs, metrics } from './routes/metrics.ts';
 import { modelDocs, models } from './routes/models.ts';
 import { namespaceDocs, namespaces } from './routes/namespaces.ts';
+import { paramDocs, params } from './routes/params.ts';
 import { syncDocs, sync } from './routes/sync.ts';
 import { tokenDocs, tokens } from './routes/tokens.ts';
 import { versionDocs, versions } from './routes/versions.ts';
@@ -65,6 +66,7 @@ api.route('/namespaces/:ns/models/:model/metrics', metrics);
 api.route('/namespaces/:ns/models/:model/versions/:number/metrics', metrics);
 api.route('/namespaces/:ns/models/:model/metadata', metadata);
 api.route('/namespaces/:ns/models/:model/versions/:number/metadata', metadata);
+api.route('/namespaces/:ns/models/:model/versions/:number/params', params);
 api.route('/namespaces/:ns/blobs', blobs);
 api.route('/namespaces/:ns/models/:model/artifacts', artifacts);
 api.route('/namespaces/:ns/models/:model/versions/:number/artifacts', artifacts);
@@ -84,6 +86,7 @@ export const routeDocs: RouteDoc[] = [
   ...aliasDocs,
   ...metricDocs,
   ...metadataDocs,
+  ...paramDocs,
   ...blobDocs,
   ...artifactDocs,
   ...checkpointDocs,

@@ -11,6 +11,9 @@
  * - `tags.K` reads `json_extract(value, '$')` of the metadata row, guarded by `json_type`
  *   ('text', 'integer'/'real', 'true'/'false'); metadata values must be valid JSON. A deleted
  *   key's tombstone row counts as no row (`NOT deleted`).
+ * - `params.K` reads the version's param: its string `value` against a string, its `num` (the
+ *   value as a number when the whole value is a decimal number, else NULL) against a number;
+ *   against a boolean it is always unknown.
  * - `metrics.K` reads the last logged value (highest step, then wallclock, then id).
  * - LIKE compiles to GLOB (case-sensitive); ILIKE to `lower(x) LIKE lower(?) ESCAPE '\'`.
  * - Booleans bind as 1/0.
@@ -43,13 +46,14 @@ const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Aliases of the subqueries' tables, which the target's alias must not shadow. */
 const TAG_ALIAS = 'filter_tag';
 const METRIC_ALIAS = 'filter_metric';
+const PARAM_ALIAS = 'filter_param';
 
 type LiteralType = 'text' | 'number' | 'boolean';
 
 /** How to read one field: its value, a type guard, and the scope it is read in. */
 interface FieldSource {
-  /** SQL for the value, without column affinity. */
-  value: string;
+  /** SQL for the value, without column affinity (a param's depends on the literal's type). */
+  value: string | ((type: LiteralType) => string);
   /** SQL for the value as stored (for IS NULL). */
   raw: string;
   /** SQL that is true when the value has the literal's type. */
@@ -68,7 +72,7 @@ function quoteIdentifier(name: string): string {
 function literalType(field: FieldRef, value: FilterValue): LiteralType {
   if (typeof value === 'string') return 'text';
   if (typeof value === 'number') return 'number';
-  return field.kind === 'tag' ? 'boolean' : 'number';
+  return field.kind === 'tag' || field.kind === 'param' ? 'boolean' : 'number';
 }
 
 function typeofGuard(sql: string, type: LiteralType): string {
@@ -89,7 +93,7 @@ class FilterCompiler {
 
   constructor(private readonly target: FilterTarget) {
     const alias = target.alias.toLowerCase();
-    if (alias === TAG_ALIAS || alias === METRIC_ALIAS) {
+    if (alias === TAG_ALIAS || alias === METRIC_ALIAS || alias === PARAM_ALIAS) {
       throw new HangarError(ErrorCode.Internal, `The filter target's alias must not be ${target.alias}.`);
     }
     this.entityId = `${quoteIdentifier(target.alias)}."id"`;
@@ -138,7 +142,8 @@ class FilterCompiler {
     if (literals.some((literal) => literalType(field, literal) !== type)) throw invalid('An IN list must hold values of one type.');
 
     const source = this.source(field);
-    const body = `CASE WHEN ${source.guard(type)} THEN ${test(source.value, (literal) => this.bind(literal))} END`;
+    const value = typeof source.value === 'function' ? source.value(type) : source.value;
+    const body = `CASE WHEN ${source.guard(type)} THEN ${test(value, (literal) => this.bind(literal))} END`;
     const sql = source.wrap(body);
     return negated ? `(NOT ${sql})` : sql;
   }
@@ -151,7 +156,19 @@ class FilterCompiler {
         return this.tagSource(field.key);
       case 'metric':
         return this.metricSource(field.key);
+      case 'param':
+        return this.paramSource(field.key);
     }
+  }
+
+  private paramSource(key: string): FieldSource {
+    const p = PARAM_ALIAS;
+    return {
+      value: (type) => (type === 'number' ? `+${p}.num` : `+${p}.value`),
+      raw: `${p}.value`,
+      guard: (type) => (type === 'text' ? '1' : type === 'number' ? `${p}.num IS NOT NULL` : '0'),
+      wrap: (body) => `(SELECT ${body} FROM params ${p} WHERE ${p}.parent_id = ${this.entityId} AND ${p}.key = ${this.bind(key)})`,
+    };
   }
 
   private columnSource(name: string): FieldSource {
