@@ -15,6 +15,7 @@ import { dispatchWebhookEvents } from './webhooks/dispatch.ts';
 import { checkpointDocs, checkpoints } from './routes/checkpoints.ts';
 import { metadata, metadataDocs } from './routes/metadata.ts';
 import { metricDocs, metrics } from './routes/metrics.ts';
+import { mlflow } from './routes/mlflow/index.ts';
 import { modelDocs, models } from './routes/models.ts';
 import { namespaceDocs, namespaces } from './routes/namespaces.ts';
 import { paramDocs, params } from './routes/params.ts';
@@ -99,5 +100,7 @@ const openApi = buildOpenApi(routeDocs, API_VERSION);
 /** The whole Worker: the API under /api/v1, one error path. */
 export const app = new Hono<AppEnv>();
 app.route('/api/v1', api);
+app.use('/mlflow/:ns/*', dispatchAfterWrites);
+app.route('/mlflow/:ns/api/2.0', mlflow);
 app.notFound(handleNotFound);
 app.onError(handleError);

@@ -126,6 +126,12 @@ class FilterCompiler {
     }
   }
 
+  /** The field's value as stored, NULL when missing. */
+  value(field: FieldRef): string {
+    const source = this.source(field);
+    return source.wrap(source.raw);
+  }
+
   /**
    * A comparison of `field` with literals of one type: `CASE WHEN <guard> THEN <test> END`,
    * so a NULL or a value of another type makes it unknown. Negation wraps the CASE in NOT.
@@ -212,6 +218,16 @@ class FilterCompiler {
 
 function invalid(message: string, details?: Record<string, unknown>): HangarError {
   return new HangarError(ErrorCode.InvalidFilter, message, details);
+}
+
+/**
+ * SQL for the value of one filter field over `target.alias` (a column, a tag's JSON value, a
+ * param's string, a metric's last value; NULL when missing), and its parameters: what a listing
+ * orders by.
+ */
+export function compileValue(field: FieldRef, target: FilterTarget): CompiledFilter {
+  const compiler = new FilterCompiler(target);
+  return { sql: compiler.value(field), params: compiler.params };
 }
 
 /**
