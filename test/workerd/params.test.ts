@@ -133,4 +133,22 @@ describe('params, kinds and lineage over sync', () => {
     const events = await call('GET', `/namespaces/${ns}/events?entity=param`);
     expect(events.body.items.map((e: { type: string; token: { name: string } }) => [e.type, e.token.name])).toEqual([['param.set', 'trainer']]);
   });
+
+  it('applies 600 param.set mutations within production limits, pushing again from where the server stopped', async () => {
+    const ns = 'runs-many';
+    const client = syncClient(ns);
+    const exp = await modelId(ns, 'sweep');
+    const run = uuidv7();
+    await client.pushAll([
+      { name: 'model.create', args: { id: exp, name: 'sweep', kind: 'experiment' } },
+      { name: 'version.create', args: { id: run, modelId: exp } },
+    ]);
+    const ops = Array.from({ length: 600 }, (_, i) => ({ name: 'param.set', args: { parentId: run, key: `p${i}`, value: String(i) } }));
+    const stats = await client.pushAll(ops);
+    expect(stats.results.every((r) => r.status === 'applied')).toBe(true);
+    expect(stats.maxQueries).toBeLessThanOrEqual(LIMITS.d1QueriesPerInvocation);
+    const params = (await call('GET', `/namespaces/${ns}/models/sweep/versions/1/params`)).body.params;
+    expect(Object.keys(params)).toHaveLength(600);
+    expect(params.p599).toBe('599');
+  });
 });
