@@ -365,3 +365,49 @@ describe('MLflow model registry', () => {
     expect((await call('GET', `/namespaces/${NS}/models/reg-bad/versions`)).body.items).toEqual([]);
   });
 });
+
+describe('MLflow: the remaining endpoints', () => {
+  it('pages experiments, deletes and logs models on runs, and edits, tags and deletes registered models and versions', async () => {
+    for (const n of ['pg-a', 'pg-b', 'pg-c']) await experiment(n);
+    const page1 = await ml(NS, 'GET', `${T}/experiments/search`, { body: { filter: "name LIKE 'pg-%'", max_results: 2, order_by: 'name ASC' } });
+    expect(page1.body.experiments.map((e: { name: string }) => e.name)).toEqual(['pg-a', 'pg-b']);
+    const page2 = await ml(NS, 'POST', `${T}/experiments/search`, { body: { filter: "name LIKE 'pg-%'", max_results: 2, order_by: ['name ASC'], page_token: page1.body.next_page_token } });
+    expect(page2.body.experiments.map((e: { name: string }) => e.name)).toEqual(['pg-c']);
+    expect(page2.body.next_page_token).toBeUndefined();
+
+    const id = await experiment('exp-rest');
+    const run = await startRun(id);
+    const runId = run.info.run_id as string;
+    const modelJson = JSON.stringify({ artifact_path: 'model', flavors: { python_function: {} }, run_id: runId });
+    expect((await ml(NS, 'POST', `${T}/runs/log-model`, { body: { run_id: runId, model_json: modelJson } })).status).toBe(200);
+    const tags = (await ml(NS, 'GET', `${T}/runs/get`, { body: { run_id: runId } })).body.run.data.tags as { key: string; value: string }[];
+    expect(JSON.parse(tags.find((t) => t.key === 'mlflow.log-model.history')!.value)).toEqual([JSON.parse(modelJson)]);
+    expectMlError(await ml(NS, 'POST', `${T}/runs/log-model`, { body: { run_id: runId, model_json: '{' } }), 400, 'INVALID_PARAMETER_VALUE');
+    expect((await ml(NS, 'POST', `${T}/runs/delete`, { body: { run_id: runId } })).status).toBe(200);
+    expectMlError(await ml(NS, 'GET', `${T}/runs/get`, { body: { run_id: runId } }), 404, 'RESOURCE_DOES_NOT_EXIST');
+
+    const other = await startRun(id);
+    await ml(NS, 'PUT', `${A}/artifacts/${id}/${other.info.run_id}/artifacts/model/MLmodel`, { raw: new TextEncoder().encode('m') });
+    await ml(NS, 'POST', `${T}/registered-models/create`, { body: { name: 'edited' } });
+    const updated = await ml(NS, 'PATCH', `${T}/registered-models/update`, { body: { name: 'edited', description: 'now described' } });
+    expect(updated.body.registered_model.description).toBe('now described');
+    expect((await ml(NS, 'POST', `${T}/registered-models/set-tag`, { body: { name: 'edited', key: 'k', value: 'v' } })).status).toBe(200);
+    expect((await ml(NS, 'GET', `${T}/registered-models/get`, { body: { name: 'edited' } })).body.registered_model.tags).toEqual([{ key: 'k', value: 'v' }]);
+    expect((await ml(NS, 'DELETE', `${T}/registered-models/delete-tag`, { body: { name: 'edited', key: 'k' } })).status).toBe(200);
+    expect((await ml(NS, 'GET', `${T}/registered-models/get`, { body: { name: 'edited' } })).body.registered_model.tags).toEqual([]);
+
+    await ml(NS, 'POST', `${T}/model-versions/create`, { body: { name: 'edited', source: `runs:/${other.info.run_id}/model` } });
+    await ml(NS, 'POST', `${T}/model-versions/set-tag`, { body: { name: 'edited', version: '1', key: 'q', value: 'ok' } });
+    expect((await ml(NS, 'DELETE', `${T}/model-versions/delete-tag`, { body: { name: 'edited', version: '1', key: 'q' } })).status).toBe(200);
+    expect((await ml(NS, 'GET', `${T}/model-versions/get`, { body: { name: 'edited', version: '1' } })).body.model_version.tags).toEqual([]);
+    const latest = await ml(NS, 'POST', `${T}/registered-models/get-latest-versions`, { body: { name: 'edited', stages: ['None'] } });
+    expect(latest.body.model_versions.map((v: { version: string }) => v.version)).toEqual(['1']);
+    expect((await ml(NS, 'POST', `${T}/registered-models/get-latest-versions`, { body: { name: 'edited', stages: ['Production'] } })).body.model_versions).toEqual([]);
+
+    expect((await ml(NS, 'DELETE', `${T}/registered-models/delete`, { body: { name: 'edited' } })).status).toBe(200);
+    expectMlError(await ml(NS, 'GET', `${T}/registered-models/get`, { body: { name: 'edited' } }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    // Registered-model endpoints never reach an experiment, nor run endpoints a registered model's version.
+    expectMlError(await ml(NS, 'DELETE', `${T}/registered-models/delete`, { body: { name: 'exp-rest' } }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    expect((await call('GET', `/namespaces/${NS}/models/exp-rest`)).status).toBe(200);
+  });
+});
