@@ -411,3 +411,41 @@ describe('MLflow: the remaining endpoints', () => {
     expect((await call('GET', `/namespaces/${NS}/models/exp-rest`)).status).toBe(200);
   });
 });
+
+describe('MLflow: malformed input', () => {
+  const ENDPOINTS: [string, string][] = [
+    ['POST', 'experiments/create'], ['GET', 'experiments/get'], ['GET', 'experiments/get-by-name'], ['POST', 'experiments/search'],
+    ['POST', 'experiments/delete'], ['POST', 'experiments/set-experiment-tag'], ['POST', 'runs/create'], ['GET', 'runs/get'],
+    ['POST', 'runs/update'], ['POST', 'runs/delete'], ['POST', 'runs/log-metric'], ['POST', 'runs/log-parameter'],
+    ['POST', 'runs/log-batch'], ['POST', 'runs/log-model'], ['POST', 'runs/set-tag'], ['POST', 'runs/delete-tag'], ['POST', 'runs/search'],
+    ['GET', 'metrics/get-history'], ['POST', 'registered-models/create'], ['GET', 'registered-models/get'], ['GET', 'registered-models/search'],
+    ['DELETE', 'registered-models/delete'], ['PATCH', 'registered-models/update'], ['POST', 'registered-models/set-tag'],
+    ['DELETE', 'registered-models/delete-tag'], ['POST', 'registered-models/alias'], ['DELETE', 'registered-models/alias'],
+    ['GET', 'registered-models/alias'], ['POST', 'registered-models/get-latest-versions'], ['POST', 'model-versions/create'],
+    ['GET', 'model-versions/get'], ['PATCH', 'model-versions/update'], ['DELETE', 'model-versions/delete'], ['GET', 'model-versions/search'],
+    ['POST', 'model-versions/set-tag'], ['DELETE', 'model-versions/delete-tag'], ['GET', 'model-versions/get-download-uri'],
+  ];
+  const BODIES: (Record<string, unknown> | string)[] = [
+    {},
+    { run_id: 5, name: { x: 1 }, experiment_id: null, key: '', value: 7, version: [], alias: 'v1', source: 9, filter: 5 },
+    { run_id: 'x'.repeat(300), name: 'a'.repeat(300), experiment_id: '0'.repeat(40), key: 'k\0', value: 'v', version: '-1', alias: 'latest' },
+    '[1, 2]',
+    'null',
+    '{"name":',
+  ];
+
+  it('answers every endpoint with an MLflow error and never a 5xx', async () => {
+    for (const [method, path] of ENDPOINTS) {
+      for (const body of BODIES) {
+        const r =
+          typeof body === 'string'
+            ? method === 'GET'
+              ? await ml(NS, method, `${T}/${path}`, { body: { x: body } })
+              : await ml(NS, method, `${T}/${path}`, { raw: new TextEncoder().encode(body), headers: { 'content-type': 'application/json' } })
+            : await ml(NS, method, `${T}/${path}`, { body });
+        expect(r.status, `${method} ${path} ${JSON.stringify(body)} → ${JSON.stringify(r.body)}`).toBeLessThan(500);
+        if (r.status >= 400) expect(typeof r.body.error_code, `${method} ${path}`).toBe('string');
+      }
+    }
+  });
+});
