@@ -18,7 +18,16 @@ const SUITES = [
   {
     name: 'workerd',
     title: 'Worker API in workerd, local D1',
-    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/workerd/vitest.config.ts', '--exclude', 'bench/workerd/upload.bench-test.ts']],
+    command: [
+      process.execPath,
+      [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/workerd/vitest.config.ts', '--exclude', 'bench/workerd/upload.bench-test.ts', '--exclude', 'bench/workerd/mlflow.bench-test.ts'],
+    ],
+  },
+  {
+    // MLflow's log-batch against Hangar's own metrics route, in the same run.
+    name: 'mlflow',
+    title: 'MLflow clients: runs/log-batch against Hangar’s metrics route in workerd, local D1',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/workerd/vitest.config.ts', 'bench/workerd/mlflow.bench-test.ts']],
   },
   {
     // Uploads of 256 MiB and 2 GiB through the resumable upload API: about 15 minutes on its own.

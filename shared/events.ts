@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LIMITS } from './limits.ts';
 
 /** What a change-log row is about (the worker's `Entity`). */
-export const EVENT_ENTITIES = ['namespace', 'model', 'version', 'metadata', 'metrics', 'alias', 'artifact', 'checkpoint'] as const;
+export const EVENT_ENTITIES = ['namespace', 'model', 'version', 'metadata', 'metrics', 'alias', 'artifact', 'checkpoint', 'param'] as const;
 export type EventEntity = (typeof EVENT_ENTITIES)[number];
 
 /** Query of `GET /namespaces/{ns}/events`. */

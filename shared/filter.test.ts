@@ -19,6 +19,7 @@ const FIELDS = ['name', 'task', 'number', 'owner'] as const;
 const field = (name: string): FieldRef => ({ kind: 'field', name });
 const tag = (key: string): FieldRef => ({ kind: 'tag', key });
 const metric = (key: string): FieldRef => ({ kind: 'metric', key });
+const param = (key: string): FieldRef => ({ kind: 'param', key });
 const eq = (ref: FieldRef, value: FilterValue): FilterNode => ({ type: 'compare', field: ref, op: '=', value });
 
 const parse = (text: string, fields: readonly string[] = FIELDS) => parseFilter(text, fields);
@@ -143,9 +144,10 @@ describe('parseFilter', () => {
     expect(parse('metrics.`acc@1`>0')).toEqual({ type: 'compare', field: metric('acc@1'), op: '>', value: 0 });
   });
 
-  it('treats params.<key> as tags.<key>', () => {
-    expect(parse("params.lr = '0.1'")).toEqual(parse("tags.lr = '0.1'"));
-    expect(parse('PARAMS.lr = 1')).toEqual(eq(tag('lr'), 1));
+  it('reads params.<key> as a param, apart from tags.<key>', () => {
+    expect(parse("params.lr = '0.1'")).toEqual(eq(param('lr'), '0.1'));
+    expect(parse('PARAMS.lr = 1')).toEqual(eq(param('lr'), 1));
+    expect(parse('params.`my lr` > 0')).toEqual({ type: 'compare', field: param('my lr'), op: '>', value: 0 });
   });
 
   it('accepts a backquoted field name, even one that is a keyword', () => {
@@ -373,6 +375,29 @@ describe('evaluateFilter', () => {
     expect(compareCodePoints('😀', '😀')).toBe(0);
   });
 
+  it('compares a param as a string, and numerically with a number when its whole value is a decimal number', () => {
+    const run = record({ params: { lr: '0.01', epochs: '10', opt: 'adam', spaced: ' 1', big: '1e3', nan: 'NaN' } });
+    expect(matches("params.lr = '0.01'", run)).toBe(true);
+    expect(matches('params.lr = 0.01', run)).toBe(true);
+    expect(matches('params.lr < 0.1 AND params.epochs >= 10', run)).toBe(true);
+    // As strings '10' < '9'; as numbers it is not.
+    expect(matches("params.epochs < '9'", run)).toBe(true);
+    expect(matches('params.epochs < 9', run)).toBe(false);
+    expect(matches('params.big = 1000', run)).toBe(true);
+    expect(matches('params.lr IN (0.5, 0.01)', run)).toBe(true);
+    // Not a decimal number: a numeric comparison is unknown, and so is its NOT.
+    for (const key of ['opt', 'spaced', 'nan']) {
+      expect(matches(`params.${key} < 1`, run)).toBe(false);
+      expect(matches(`NOT params.${key} < 1`, run)).toBe(false);
+    }
+    expect(matches('params.opt = TRUE OR NOT params.opt = TRUE', run)).toBe(false);
+    expect(matches("params.opt LIKE 'ad%' AND params.opt ILIKE 'ADAM'", run)).toBe(true);
+    expect(matches('params.missing IS NULL AND params.lr IS NOT NULL', run)).toBe(true);
+    // Params are not tags: a metadata key of the same name is another thing.
+    expect(matches("params.team = 'growth'", record({ tags: { team: 'growth' } }))).toBe(false);
+    expect(matches("tags.lr = '0.01'", run)).toBe(false);
+  });
+
   it('ignores inherited properties of records', () => {
     expect(matches('tags.constructor IS NULL AND tags.toString IS NULL', record({}))).toBe(true);
     expect(evaluateFilter(parse('constructor IS NULL', ['constructor']), record({}))).toBe(true);
@@ -382,7 +407,7 @@ describe('evaluateFilter', () => {
 describe('formatFilter', () => {
   it('prints the README example back in canonical form', () => {
     const text = "name like 'churn%' and task = \"tabular\" and params.team = 'growth' and metrics.accuracy > 0.9";
-    expect(formatFilter(parse(text))).toBe("name LIKE 'churn%' AND task = 'tabular' AND tags.team = 'growth' AND metrics.accuracy > 0.9");
+    expect(formatFilter(parse(text))).toBe("name LIKE 'churn%' AND task = 'tabular' AND params.team = 'growth' AND metrics.accuracy > 0.9");
   });
 
   it('adds the parentheses precedence needs, and only those', () => {
@@ -469,6 +494,7 @@ const wideParts: NodeParts = {
   field: fc.oneof(
     fc.constantFrom(...ROUND_TRIP_FIELDS).map(field),
     anyKey.map(tag),
+    anyKey.map(param),
     anyKey.map(metric),
   ),
   value: fc.oneof(anyString, number, fc.boolean()),
@@ -483,9 +509,16 @@ const wideParts: NodeParts = {
 /** Small pools, so random records and random filters often meet. */
 const TEXTS = ['', 'a', 'A', 'ab', 'b', 'é', 'É', '%', '_', '\\', '😀', '\uff5a'];
 const KEYS = ['k', 'a.b'];
+/** Param values: strings, some of them decimal numbers (which compare numerically with numbers). */
+const PARAM_TEXTS = ['', 'a', 'é', '%', '0', '0.5', '-1', '1e0', '2.', ' 1', 'NaN', '0x1'];
 const poolNumber = fc.constantFrom(-1, 0, 0.5, 1, 2);
 const poolParts: NodeParts = {
-  field: fc.oneof(fc.constantFrom('name', 'number').map(field), fc.constantFrom(...KEYS).map(tag), fc.constantFrom(...KEYS).map(metric)),
+  field: fc.oneof(
+    fc.constantFrom('name', 'number').map(field),
+    fc.constantFrom(...KEYS).map(tag),
+    fc.constantFrom(...KEYS).map(param),
+    fc.constantFrom(...KEYS).map(metric),
+  ),
   value: fc.oneof(fc.constantFrom(...TEXTS), poolNumber, fc.boolean()),
   list: fc.oneof(fc.array(fc.constantFrom(...TEXTS), { minLength: 1, maxLength: 3 }), fc.array(poolNumber, { minLength: 1, maxLength: 3 })),
   pattern: fc.array(fc.constantFrom('%', '_', 'a', 'A', 'é', '\\%', '\\_', '\\\\', '😀'), { maxLength: 4 }).map((p) => p.join('')),
@@ -495,6 +528,7 @@ const poolRecord: fc.Arbitrary<FilterRecord> = fc.record({
   fields: fc.record({ name: poolValue, number: poolValue }),
   tags: fc.dictionary(fc.constantFrom(...KEYS), fc.oneof(poolValue, fc.constant({}), fc.constant([1]))),
   metrics: fc.dictionary(fc.constantFrom(...KEYS), fc.oneof(poolNumber, fc.constant(undefined))),
+  params: fc.dictionary(fc.constantFrom(...KEYS), fc.constantFrom(...PARAM_TEXTS)),
 });
 
 const SOUP = [

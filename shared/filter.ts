@@ -21,8 +21,8 @@
  *     <key>      := [A-Za-z0-9_.:/-]+ | `anything but a backquote`
  *
  * Strings are single- or double-quoted; a doubled quote stands for itself (`'it''s'`).
- * `params.<key>` means the same as `tags.<key>`: a metadata key. `metrics.<key>` is the last
- * logged value of that metric.
+ * `tags.<key>` is a metadata key; `params.<key>` a version's param (shared/params.ts);
+ * `metrics.<key>` is the last logged value of that metric.
  *
  * Semantics, SQL's three-valued logic:
  * - A missing field, tag or metric, and a tag whose JSON value is `null`, is NULL. Every
@@ -35,6 +35,10 @@
  * - A tag (any JSON value) compares with a string literal only when it is a JSON string, with a
  *   number only when it is a JSON number, with TRUE/FALSE only when it is a JSON boolean
  *   (FALSE < TRUE).
+ * - A param is a string. It compares with a string literal as a string; with a number literal
+ *   numerically when its whole value is a decimal number (`paramNumber` in shared/params.ts:
+ *   `'0.01'` < 0.1, as MLflow users expect), and is unknown when it is not (`'abc'` < 1 is
+ *   unknown); with TRUE/FALSE it is always unknown. LIKE and ILIKE match its string.
  * - A plain field or a metric has no boolean type: TRUE and FALSE stand for 1 and 0 there, and a
  *   boolean in a record's field counts as 1 or 0.
  * - An IN list holds values of one type; `x IN (a, b)` means `x = a OR x = b`.
@@ -49,12 +53,13 @@
 import { ErrorCode, HangarError } from './errors.ts';
 import { utf8Length } from './encoding.ts';
 import { LIMITS } from './limits.ts';
+import { paramNumber } from './params.ts';
 
 /** A literal in a filter. */
 export type FilterValue = string | number | boolean;
 
-/** What a comparison looks at: a column of the entity, a metadata key, or a metric's last value. */
-export type FieldRef = { kind: 'field'; name: string } | { kind: 'tag'; key: string } | { kind: 'metric'; key: string };
+/** What a comparison looks at: a column of the entity, a metadata key, a param, or a metric's last value. */
+export type FieldRef = { kind: 'field'; name: string } | { kind: 'tag'; key: string } | { kind: 'param'; key: string } | { kind: 'metric'; key: string };
 
 /** Comparison operators; `<>` parses as `!=`. */
 export type CompareOp = '=' | '!=' | '<' | '<=' | '>' | '>=';
@@ -68,11 +73,13 @@ export type FilterNode =
   | { type: 'null'; field: FieldRef; negated: boolean }
   | { type: 'like'; field: FieldRef; pattern: string; caseInsensitive: boolean; negated: boolean };
 
-/** A record `evaluateFilter` looks at: entity fields, metadata (JSON values) and last metric values. */
+/** A record `evaluateFilter` looks at: entity fields, metadata (JSON values), params and last metric values. */
 export interface FilterRecord {
   fields: Record<string, unknown>;
   tags: Record<string, unknown>;
   metrics: Record<string, number | undefined>;
+  /** A version's params; absent for records that have none (models). */
+  params?: Record<string, string | undefined>;
 }
 
 /** One piece of a LIKE pattern: `%`, `_`, or a literal character (one code point). */
@@ -93,9 +100,9 @@ function filterError(text: string, index: number, problem: string, hint?: string
 // Tokens
 
 const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'LIKE', 'ILIKE', 'TRUE', 'FALSE']);
-const KEY_PREFIXES: ReadonlyMap<string, 'tag' | 'metric'> = new Map([
+const KEY_PREFIXES: ReadonlyMap<string, 'tag' | 'param' | 'metric'> = new Map([
   ['tags', 'tag'],
-  ['params', 'tag'],
+  ['params', 'param'],
   ['metrics', 'metric'],
 ]);
 const OPERATORS = ['<=', '>=', '<>', '!=', '=', '<', '>'] as const;
@@ -520,7 +527,12 @@ function asciiLower(s: string): string {
 type Truth = boolean | null;
 
 /** A value as the filter sees it; `undefined` is NULL, `opaque` a value no literal equals. */
-type Scalar = { kind: 'text'; value: string } | { kind: 'number'; value: number } | { kind: 'boolean'; value: boolean } | { kind: 'opaque' };
+type Scalar =
+  | { kind: 'text'; value: string }
+  | { kind: 'number'; value: number }
+  | { kind: 'boolean'; value: boolean }
+  | { kind: 'param'; value: string; number: number | undefined }
+  | { kind: 'opaque' };
 
 function ownValue(record: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
@@ -552,6 +564,10 @@ function fieldScalar(field: FieldRef, record: FilterRecord): Scalar | undefined 
       return tagScalar(ownValue(record.tags, field.key));
     case 'metric':
       return columnScalar(ownValue(record.metrics, field.key));
+    case 'param': {
+      const value = record.params ? ownValue(record.params, field.key) : undefined;
+      return typeof value === 'string' ? { kind: 'param', value, number: paramNumber(value) } : undefined;
+    }
   }
 }
 
@@ -559,7 +575,7 @@ function fieldScalar(field: FieldRef, record: FilterRecord): Scalar | undefined 
 function literalScalar(field: FieldRef, value: FilterValue): Scalar {
   if (typeof value === 'string') return { kind: 'text', value };
   if (typeof value === 'number') return { kind: 'number', value };
-  return field.kind === 'tag' ? { kind: 'boolean', value } : { kind: 'number', value: value ? 1 : 0 };
+  return field.kind === 'tag' || field.kind === 'param' ? { kind: 'boolean', value } : { kind: 'number', value: value ? 1 : 0 };
 }
 
 /** Orders strings by code point, which is UTF-8 byte order (SQLite's BINARY collation). */
@@ -576,6 +592,11 @@ export function compareCodePoints(a: string, b: string): number {
 
 /** -1, 0 or 1 when `a` and `b` have one comparable type; undefined (unknown) otherwise. */
 function compareScalars(a: Scalar, b: Scalar): number | undefined {
+  if (a.kind === 'param') {
+    if (b.kind === 'text') return compareCodePoints(a.value, b.value);
+    if (b.kind === 'number' && a.number !== undefined) return compareScalars({ kind: 'number', value: a.number }, b);
+    return undefined;
+  }
   if (a.kind === 'text' && b.kind === 'text') return compareCodePoints(a.value, b.value);
   if (a.kind === 'number' && b.kind === 'number') return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
   if (a.kind === 'boolean' && b.kind === 'boolean') return Number(a.value) - Number(b.value);
@@ -608,7 +629,7 @@ function compare(field: FieldRef, op: CompareOp, value: FilterValue, record: Fil
 
 function like(node: Extract<FilterNode, { type: 'like' }>, record: FilterRecord): Truth {
   const actual = fieldScalar(node.field, record);
-  if (actual?.kind !== 'text') return null;
+  if (actual?.kind !== 'text' && actual?.kind !== 'param') return null;
   const fold = node.caseInsensitive ? asciiLower : (s: string) => s;
   return matchesLike(likePatternParts(fold(node.pattern)), fold(actual.value));
 }
@@ -671,7 +692,7 @@ function formatName(name: string): string {
 function formatField(field: FieldRef): string {
   if (field.kind === 'field') return formatName(field.name);
   const key = BARE_KEY.test(field.key) ? field.key : `\`${field.key}\``;
-  return `${field.kind === 'tag' ? 'tags' : 'metrics'}.${key}`;
+  return `${field.kind === 'tag' ? 'tags' : field.kind === 'param' ? 'params' : 'metrics'}.${key}`;
 }
 
 function formatValue(value: FilterValue): string {
@@ -711,8 +732,22 @@ function formatNode(node: FilterNode): string {
 
 /**
  * Prints a filter back as text that `parseFilter` turns into an equal AST (given the same
- * allowed fields); `''` for no filter. `params.` keys print as `tags.`.
+ * allowed fields); `''` for no filter.
  */
 export function formatFilter(node: FilterNode | undefined): string {
   return node === undefined ? '' : formatNode(node);
+}
+
+/** Whether the filter names the plain field `name` anywhere (a model listing lists only registered models unless it names `kind`). */
+export function filterNamesField(node: FilterNode | undefined, name: string): boolean {
+  if (node === undefined) return false;
+  switch (node.type) {
+    case 'and':
+    case 'or':
+      return node.items.some((item) => filterNamesField(item, name));
+    case 'not':
+      return filterNamesField(node.expr, name);
+    default:
+      return node.field.kind === 'field' && node.field.name === name;
+  }
 }

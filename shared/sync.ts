@@ -5,7 +5,8 @@ import { isHlc } from './hlc.ts';
 import { LIMITS } from './limits.ts';
 import { metadataValueSchema } from './metadata.ts';
 import { metricPointInputSchema } from './metrics.ts';
-import { updateModelSchema } from './models.ts';
+import { modelKindSchema, updateModelSchema } from './models.ts';
+import { paramKeySchema, paramValueSchema } from './params.ts';
 import { aliasSchema, keySchema, nameSchema } from './names.ts';
 import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
 
@@ -19,8 +20,11 @@ import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
  *   tombstones, the version lifecycle (`status` on `version.create`/`version.update`, DESIGN §3a),
  *   creates that carry only the fields given, and pushes that stop early (`complete: false`)
  *   within production limits. A version-1 client is refused with `protocol-unsupported`.
- * - 3: the trash (DESIGN §3b): `model.restore` and `version.restore` mutations, and the changes of
- *   the same names in pull. A version-2 client is still served (it ignores changes it does not know).
+ * - 3: the trash (DESIGN §3b): `model.restore` and `version.restore` mutations and changes; experiments
+ *   and runs (DESIGN §1): `kind` on `model.create`, `sourceVersionId` (lineage) on `version.create`,
+ *   the `param.set` mutation and `param` rows in the change log. A version-2 client is still served
+ *   (it never sends these, and skips rows it does not know); a version-2 server refuses a version-3
+ *   client, which would otherwise lose kinds, params and restores.
  */
 export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 2;
@@ -40,10 +44,12 @@ const status = z.enum(VERSION_STATUSES).optional();
  * applied.
  */
 export const mutationArgs = {
-  'model.create': modelFields.extend({ id, name: nameSchema }),
+  /** `kind` is the create's only: a create of a model that exists keeps the kind it has. */
+  'model.create': modelFields.extend({ id, name: nameSchema, kind: modelKindSchema.optional() }),
   'model.update': z.object({ id, fields: modelFields }),
   'model.delete': z.object({ id }),
-  'version.create': versionFields.extend({ id, modelId: id, status }),
+  /** `sourceVersionId` (lineage) is the create's only, never changed after. */
+  'version.create': versionFields.extend({ id, modelId: id, status, sourceVersionId: id.optional() }),
   'version.update': z.object({ id, fields: versionFields, status: z.enum(['ready', 'failed']).optional() }),
   'version.delete': z.object({ id }),
   /** Out of the trash: a model with the versions its delete took, or one version of a live model (DESIGN §3b). */
@@ -56,6 +62,11 @@ export const mutationArgs = {
   'alias.delete': z.object({ modelId: id, alias: aliasSchema, expectedVersionId: id.nullable() }),
   'artifact.register': z.looseObject({ parentId: id }),
   'checkpoint.save': saveCheckpointSchema.extend({ versionId: id, handle: nameSchema }),
+  /**
+   * Sets a version's param, once (shared/params.ts): the same value again is `applied`, another
+   * value `rejected` with `param-changed` (its `details.value` is the server's value).
+   */
+  'param.set': z.object({ parentId: id, key: paramKeySchema, value: paramValueSchema }),
 } as const;
 
 export type MutationName = keyof typeof mutationArgs;
@@ -119,7 +130,8 @@ export const pullQuerySchema = z.object({
 /** One row of the namespace's change log. */
 export interface Change {
   seq: number;
-  entity: 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint';
+  /** `param` rows (op `set`, data `{key, value}`, entityId the version's id) since protocol 3. */
+  entity: 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint' | 'param';
   entityId: string;
   op: string;
   data: Record<string, unknown>;

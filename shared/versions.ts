@@ -24,6 +24,11 @@ export const createVersionSchema = z.object({
    * it is ready at creation and waits only for its artifacts' bytes.
    */
   status: z.enum(VERSION_STATUSES).optional(),
+  /**
+   * Lineage: the version (of any model of the namespace, typically an experiment's run) this one
+   * was registered from. Set at create only, never changed.
+   */
+  sourceVersionId: z.uuid().optional(),
 });
 export type CreateVersion = z.infer<typeof createVersionSchema>;
 
@@ -60,6 +65,8 @@ export interface ModelVersion {
   metadata: Metadata;
   /** The aliases pointing at this version. */
   uniqueTags: string[];
+  /** The version (an experiment's run) this one was registered from, or null. */
+  sourceVersionId: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -15,8 +15,10 @@ import { dispatchWebhookEvents } from './webhooks/dispatch.ts';
 import { checkpointDocs, checkpoints } from './routes/checkpoints.ts';
 import { metadata, metadataDocs } from './routes/metadata.ts';
 import { metricDocs, metrics } from './routes/metrics.ts';
+import { mlflow } from './routes/mlflow/index.ts';
 import { modelDocs, models } from './routes/models.ts';
 import { namespaceDocs, namespaces } from './routes/namespaces.ts';
+import { paramDocs, params } from './routes/params.ts';
 import { syncDocs, sync } from './routes/sync.ts';
 import { tokenDocs, tokens } from './routes/tokens.ts';
 import { trash, trashDocs } from './routes/trash.ts';
@@ -66,6 +68,7 @@ api.route('/namespaces/:ns/models/:model/metrics', metrics);
 api.route('/namespaces/:ns/models/:model/versions/:number/metrics', metrics);
 api.route('/namespaces/:ns/models/:model/metadata', metadata);
 api.route('/namespaces/:ns/models/:model/versions/:number/metadata', metadata);
+api.route('/namespaces/:ns/models/:model/versions/:number/params', params);
 api.route('/namespaces/:ns/blobs', blobs);
 api.route('/namespaces/:ns/models/:model/artifacts', artifacts);
 api.route('/namespaces/:ns/models/:model/versions/:number/artifacts', artifacts);
@@ -86,6 +89,7 @@ export const routeDocs: RouteDoc[] = [
   ...aliasDocs,
   ...metricDocs,
   ...metadataDocs,
+  ...paramDocs,
   ...blobDocs,
   ...artifactDocs,
   ...checkpointDocs,
@@ -99,5 +103,7 @@ const openApi = buildOpenApi(routeDocs, API_VERSION);
 /** The whole Worker: the API under /api/v1, one error path. */
 export const app = new Hono<AppEnv>();
 app.route('/api/v1', api);
+app.use('/mlflow/:ns/*', dispatchAfterWrites);
+app.route('/mlflow/:ns/api/2.0', mlflow);
 app.notFound(handleNotFound);
 app.onError(handleError);

@@ -39,9 +39,28 @@ function presentedToken(c: Context<AppEnv>): string | undefined {
   return undefined;
 }
 
-/** Resolves the bearer token to a caller, or throws 401. */
-async function resolveCaller(c: Context<AppEnv>): Promise<Caller> {
-  const token = presentedToken(c);
+/**
+ * The token of a request from an MLflow client: `Authorization: Bearer <token>`
+ * (`MLFLOW_TRACKING_TOKEN`), or Basic auth with the token as the password
+ * (`MLFLOW_TRACKING_USERNAME` anything, `MLFLOW_TRACKING_PASSWORD` the token).
+ */
+export function bearerOrBasicToken(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header('authorization');
+  const basic = header ? /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header) : null;
+  if (!basic) return presentedToken(c);
+  let decoded: string;
+  try {
+    decoded = atob(basic[1]!);
+  } catch {
+    return undefined;
+  }
+  const colon = decoded.indexOf(':');
+  return colon >= 0 && colon < decoded.length - 1 ? decoded.slice(colon + 1) : undefined;
+}
+
+/** Resolves the request's token to a caller, or throws 401. */
+async function resolveCaller(c: Context<AppEnv>, present: (c: Context<AppEnv>) => string | undefined = presentedToken): Promise<Caller> {
+  const token = present(c);
   if (!token) throw unauthenticated('Send a token as "Authorization: Bearer <token>".');
   const given = await digest(token);
 
@@ -71,9 +90,14 @@ function hexToBuffer(h: string): ArrayBuffer {
  * browser origin the token does not name is refused, so a widget token works only from the
  * sites it lists.
  */
-export const authenticate: MiddlewareHandler<AppEnv> = async function authenticate(c, next) {
+export const authenticate: MiddlewareHandler<AppEnv> = (c, next) => authenticateWith(c, next, presentedToken);
+
+/** `authenticate` for MLflow's routes: Bearer or Basic auth (`bearerOrBasicToken`). */
+export const authenticateMlflow: MiddlewareHandler<AppEnv> = (c, next) => authenticateWith(c, next, bearerOrBasicToken);
+
+async function authenticateWith(c: Context<AppEnv>, next: () => Promise<void>, present: (c: Context<AppEnv>) => string | undefined) {
   // A request without a valid token counts against its address, so guessing tokens is limited too.
-  const caller = await resolveCaller(c).catch(async (err: unknown) => {
+  const caller = await resolveCaller(c, present).catch(async (err: unknown) => {
     await checkRateLimit(c, 'address');
     throw err;
   });
@@ -84,7 +108,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async function authentica
   }
   c.set('caller', caller);
   await runAs({ id: caller.tokenId, name: caller.tokenName }, next);
-};
+}
 
 /** Throws 403 unless the caller's role is at least `role`. */
 export function requireRole(caller: Caller, role: Role): void {

@@ -22,7 +22,8 @@ describe('API surface', () => {
     const toOpenApi = (path: string) => path.replace(/^\/api\/v1/, '').replace(/:(\w+)(\{[^}]*\})?/g, '{$1}').replace(/\/\*$/, '') || '/';
     const served = new Set(
       app.routes
-        .filter((r) => r.method !== 'ALL' && r.method !== 'OPTIONS')
+        // MLflow's REST subset (/mlflow/{ns}/api/2.0/…) is MLflow's API, documented by MLflow and docs/MLFLOW.md, not Hangar's OpenAPI document.
+        .filter((r) => r.method !== 'ALL' && r.method !== 'OPTIONS' && !r.path.startsWith('/mlflow/'))
         .map((r) => `${r.method.toLowerCase()} ${toOpenApi(r.path).replace(/\/$/, '')}`),
     );
     const documented = new Set(routeDocs.map((d) => `${d.method} ${d.path}`));

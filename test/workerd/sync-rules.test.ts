@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { formatHlc } from '../../shared/hlc.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import { LIMITS } from '../../shared/limits.ts';
-import { PROTOCOL_HEADER } from '../../shared/sync.ts';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION } from '../../shared/sync.ts';
 import { call, expectError } from './api.ts';
 import { newModelOp, statuses, syncClient } from './sync-client.ts';
 
@@ -72,7 +72,8 @@ describe('creates merge only the fields given (DESIGN §3)', () => {
       }
       expect((await call('GET', `/namespaces/${ns}/models/same`)).body).toMatchObject({ owner: 'ann', task: 'tabular', description: null });
       const created = (await a.pull()).body.changes.find((x) => x.entity === 'model' && x.op === 'create')!;
-      expect(created.data).toEqual(first === 'a' ? { name: 'same', owner: 'ann' } : { name: 'same', task: 'tabular' });
+      // The kind is part of every create (set at create, never changed): `model` when not given.
+      expect(created.data).toEqual(first === 'a' ? { name: 'same', kind: 'model', owner: 'ann' } : { name: 'same', kind: 'model', task: 'tabular' });
     }
   });
 });
@@ -142,7 +143,7 @@ describe('protocol', () => {
       body: { clientId: c.id, afterSeq: 0, mutations: [{ seq: 1, ...(await newModelOp('proto1', 'old')), hlc: at(0) }] },
     });
     expectError(push, 400, 'protocol-unsupported');
-    expect(push.body.error.details).toMatchObject({ sent: '1', supported: { min: 2, max: 3 } });
+    expect(push.body.error.details).toMatchObject({ sent: '1', supported: { min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION } });
     expectError(await call('GET', `/namespaces/proto1/sync/pull?clientId=${c.id}`, { headers: v1 }), 400, 'protocol-unsupported');
     expectError(await call('GET', '/namespaces/proto1/models/old'), 404, 'model-not-found');
   });

@@ -2,7 +2,7 @@ import { currentActor } from '../actor.ts';
 import type { EventEntity } from '../../shared/events.ts';
 
 /** Entities the change log speaks of. */
-export type Entity = 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint';
+export type Entity = 'namespace' | 'model' | 'version' | 'metadata' | 'metrics' | 'alias' | 'artifact' | 'checkpoint' | 'param';
 
 export interface Change {
   namespace: string;

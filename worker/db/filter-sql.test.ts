@@ -11,6 +11,7 @@ import {
   type FilterRecord,
   type FilterValue,
 } from '../../shared/filter.ts';
+import { paramNumber } from '../../shared/params.ts';
 import { compileFilter, MAX_FILTER_PARAMS, type FilterTarget } from './filter-sql.ts';
 
 const TARGET: FilterTarget = { alias: 'e', fields: { name: 'name', task: 'task', number: 'number' } };
@@ -182,6 +183,7 @@ interface Row {
   number: string | number | null;
   tags: Record<string, JsonValue>;
   metrics: MetricPoint[];
+  params?: Record<string, string>;
 }
 
 type Truth = boolean | null;
@@ -193,6 +195,8 @@ const SCHEMA = [
   // The summary row per key that the server keeps current with every write (worker/db/metrics.ts):
   // `last` is the value of the point with the highest (step, wallclock, id).
   `CREATE TABLE metric_series (parent_id TEXT NOT NULL, key TEXT NOT NULL, last REAL NOT NULL, PRIMARY KEY (parent_id, key))`,
+  `CREATE TABLE params (namespace TEXT NOT NULL, parent_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, num REAL,
+     hlc TEXT NOT NULL, updated_at INTEGER NOT NULL, PRIMARY KEY (parent_id, key))`,
 ];
 
 /** D1's limit of bound parameters per statement. */
@@ -249,6 +253,11 @@ function insertStatements(rows: readonly Row[]): Statement[] {
       'parent_id, key, last',
       rows.flatMap((r) => Object.entries(lastMetricValues(r)).map(([key, last]) => [r.id, key, last])),
     ),
+    ...insertRows(
+      'params',
+      'namespace, parent_id, key, value, num, hlc, updated_at',
+      rows.flatMap((r) => Object.entries(r.params ?? {}).map(([key, value]) => ['ns', r.id, key, value, paramNumber(value) ?? null, '0', 0])),
+    ),
   ];
 }
 
@@ -291,7 +300,7 @@ async function runInD1(rows: readonly Row[], filters: readonly FilterNode[]) {
   for (const row of rows) {
     const { name, task, number } = stored.find((r) => r.id === row.id) ?? {};
     const tags = JSON.parse(JSON.stringify(row.tags)) as Record<string, unknown>;
-    records.set(row.id, { fields: { name, task, number }, tags, metrics: lastMetricValues(row) });
+    records.set(row.id, { fields: { name, task, number }, tags, metrics: lastMetricValues(row), params: { ...row.params } });
   }
   const truths = selects.flatMap(({ count }, s) =>
     Array.from({ length: count }, (_, f) => (selected[s] ?? []).map((r) => asTruth(r[`f${f}`]))),
@@ -335,6 +344,7 @@ describe('compileFilter against D1', () => {
       task: 'tabular',
       number: 7,
       tags: { team: 'growth', stars: 4, ok: true, cfg: { a: 1 } },
+      params: { lr: '0.01', opt: 'adam', epochs: '10' },
       metrics: [
         { key: 'accuracy', value: 0.5, step: 0, wallclock: 9 },
         { key: 'accuracy', value: 0.95, step: 1, wallclock: 2 },
@@ -346,6 +356,7 @@ describe('compileFilter against D1', () => {
       task: 'vision',
       number: '#1', // text in an INTEGER column: compared as text, never converted
       tags: { team: 'core', stars: '4', ok: 1, nothing: null },
+      params: { lr: '1e-1', opt: 'sgd', epochs: '9' },
       metrics: [
         { key: 'accuracy', value: 0.99, step: 1, wallclock: 5 },
         { key: 'accuracy', value: 0.8, step: 2, wallclock: 0 },
@@ -382,6 +393,16 @@ describe('compileFilter against D1', () => {
     ['number > 2', [0, 3]],
     ['NOT number = 7', [3]],
     ['number = TRUE OR number IS NULL', [2]],
+    ['params.lr < 0.05', [0]],
+    ['params.lr = 0.1', [1]],
+    ["params.lr = '0.1'", []],
+    ["params.epochs < '9'", [0]],
+    ['params.epochs < 10', [1]],
+    ['params.opt < 1 OR NOT params.opt < 1', []],
+    ["params.opt ILIKE 'A%'", [0]],
+    ['params.opt IS NULL', [2, 3]],
+    ["tags.lr IS NULL AND params.lr IN (0.01, 0.1)", [0, 1]],
+    ['params.opt = TRUE', []],
   ];
 
   it('selects the rows the README-style cases name, and so does the evaluator', async () => {
@@ -418,6 +439,7 @@ describe('compileFilter against D1', () => {
       number: fc.oneof(fc.constant(null), num, text),
       tags: fc.dictionary(fc.constantFrom(...KEYS), jsonValue),
       metrics: fc.array(point, { maxLength: 3 }),
+      params: fc.dictionary(fc.constantFrom(...KEYS), fc.constantFrom(...TEXTS, '1e1', ' 1', 'NaN', '2.', '+3')),
     }),
     { minLength: 1, maxLength: 5 },
   );
@@ -426,6 +448,7 @@ describe('compileFilter against D1', () => {
     fc.constantFrom(...FIELDS).map(field),
     fc.constantFrom(...KEYS).map((key): FieldRef => ({ kind: 'tag', key })),
     fc.constantFrom(...KEYS).map((key): FieldRef => ({ kind: 'metric', key })),
+    fc.constantFrom(...KEYS).map((key): FieldRef => ({ kind: 'param', key })),
   );
   const value: fc.Arbitrary<FilterValue> = fc.oneof(text, num, fc.boolean());
   const list = fc.oneof(

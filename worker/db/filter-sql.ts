@@ -11,6 +11,9 @@
  * - `tags.K` reads `json_extract(value, '$')` of the metadata row, guarded by `json_type`
  *   ('text', 'integer'/'real', 'true'/'false'); metadata values must be valid JSON. A deleted
  *   key's tombstone row counts as no row (`NOT deleted`).
+ * - `params.K` reads the version's param: its string `value` against a string, its `num` (the
+ *   value as a number when the whole value is a decimal number, else NULL) against a number;
+ *   against a boolean it is always unknown.
  * - `metrics.K` reads the last logged value (highest step, then wallclock, then id), kept in
  *   the key's summary row (`metric_series.last`).
  * - LIKE compiles to GLOB (case-sensitive); ILIKE to `lower(x) LIKE lower(?) ESCAPE '\'`.
@@ -44,13 +47,14 @@ const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Aliases of the subqueries' tables, which the target's alias must not shadow. */
 const TAG_ALIAS = 'filter_tag';
 const METRIC_ALIAS = 'filter_metric';
+const PARAM_ALIAS = 'filter_param';
 
 type LiteralType = 'text' | 'number' | 'boolean';
 
 /** How to read one field: its value, a type guard, and the scope it is read in. */
 interface FieldSource {
-  /** SQL for the value, without column affinity. */
-  value: string;
+  /** SQL for the value, without column affinity (a param's depends on the literal's type). */
+  value: string | ((type: LiteralType) => string);
   /** SQL for the value as stored (for IS NULL). */
   raw: string;
   /** SQL that is true when the value has the literal's type. */
@@ -69,7 +73,7 @@ function quoteIdentifier(name: string): string {
 function literalType(field: FieldRef, value: FilterValue): LiteralType {
   if (typeof value === 'string') return 'text';
   if (typeof value === 'number') return 'number';
-  return field.kind === 'tag' ? 'boolean' : 'number';
+  return field.kind === 'tag' || field.kind === 'param' ? 'boolean' : 'number';
 }
 
 function typeofGuard(sql: string, type: LiteralType): string {
@@ -90,7 +94,7 @@ class FilterCompiler {
 
   constructor(private readonly target: FilterTarget) {
     const alias = target.alias.toLowerCase();
-    if (alias === TAG_ALIAS || alias === METRIC_ALIAS) {
+    if (alias === TAG_ALIAS || alias === METRIC_ALIAS || alias === PARAM_ALIAS) {
       throw new HangarError(ErrorCode.Internal, `The filter target's alias must not be ${target.alias}.`);
     }
     this.entityId = `${quoteIdentifier(target.alias)}."id"`;
@@ -123,6 +127,12 @@ class FilterCompiler {
     }
   }
 
+  /** The field's value as stored, NULL when missing. */
+  value(field: FieldRef): string {
+    const source = this.source(field);
+    return source.wrap(source.raw);
+  }
+
   /**
    * A comparison of `field` with literals of one type: `CASE WHEN <guard> THEN <test> END`,
    * so a NULL or a value of another type makes it unknown. Negation wraps the CASE in NOT.
@@ -139,7 +149,8 @@ class FilterCompiler {
     if (literals.some((literal) => literalType(field, literal) !== type)) throw invalid('An IN list must hold values of one type.');
 
     const source = this.source(field);
-    const body = `CASE WHEN ${source.guard(type)} THEN ${test(source.value, (literal) => this.bind(literal))} END`;
+    const value = typeof source.value === 'function' ? source.value(type) : source.value;
+    const body = `CASE WHEN ${source.guard(type)} THEN ${test(value, (literal) => this.bind(literal))} END`;
     const sql = source.wrap(body);
     return negated ? `(NOT ${sql})` : sql;
   }
@@ -152,7 +163,19 @@ class FilterCompiler {
         return this.tagSource(field.key);
       case 'metric':
         return this.metricSource(field.key);
+      case 'param':
+        return this.paramSource(field.key);
     }
+  }
+
+  private paramSource(key: string): FieldSource {
+    const p = PARAM_ALIAS;
+    return {
+      value: (type) => (type === 'number' ? `+${p}.num` : `+${p}.value`),
+      raw: `${p}.value`,
+      guard: (type) => (type === 'text' ? '1' : type === 'number' ? `${p}.num IS NOT NULL` : '0'),
+      wrap: (body) => `(SELECT ${body} FROM params ${p} WHERE ${p}.parent_id = ${this.entityId} AND ${p}.key = ${this.bind(key)})`,
+    };
   }
 
   private columnSource(name: string): FieldSource {
@@ -195,6 +218,16 @@ class FilterCompiler {
 
 function invalid(message: string, details?: Record<string, unknown>): HangarError {
   return new HangarError(ErrorCode.InvalidFilter, message, details);
+}
+
+/**
+ * SQL for the value of one filter field over `target.alias` (a column, a tag's JSON value, a
+ * param's string, a metric's last value; NULL when missing), and its parameters: what a listing
+ * orders by.
+ */
+export function compileValue(field: FieldRef, target: FilterTarget): CompiledFilter {
+  const compiler = new FilterCompiler(target);
+  return { sql: compiler.value(field), params: compiler.params };
 }
 
 /**

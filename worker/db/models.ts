@@ -1,6 +1,6 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
-import { parseFilter } from '../../shared/filter.ts';
-import { MODEL_FILTER_FIELDS, MODEL_ORDER_FIELDS, type Model } from '../../shared/models.ts';
+import { filterNamesField, parseFilter } from '../../shared/filter.ts';
+import { MODEL_FILTER_FIELDS, MODEL_ORDER_FIELDS, type Model, type ModelKind } from '../../shared/models.ts';
 import type { ListQuery } from '../../shared/pages.ts';
 import { iso } from '../http.ts';
 import { compileFilter } from './filter-sql.ts';
@@ -11,6 +11,8 @@ export interface ModelRow {
   id: string;
   namespace: string;
   name: string;
+  /** `model` or `experiment` (DESIGN §1), fixed at create. */
+  kind: ModelKind;
   owner: string | null;
   task: string | null;
   description: string | null;
@@ -57,6 +59,7 @@ export async function toModels(db: D1Database, rows: ModelRow[]): Promise<Model[
     id: r.id,
     namespace: r.namespace,
     name: r.name,
+    kind: r.kind,
     owner: r.owner,
     task: r.task,
     description: r.description,
@@ -67,9 +70,14 @@ export async function toModels(db: D1Database, rows: ModelRow[]): Promise<Model[
   }));
 }
 
-/** One page of a namespace's models, filtered and ordered. */
+/**
+ * One page of a namespace's models, filtered and ordered: registered models only (kind `model`)
+ * unless the filter names `kind` (shared/models.ts `MODEL_FILTER_FIELDS`).
+ */
 export async function listModels(db: D1Database, namespace: string, q: ListQuery) {
-  const filter = compileFilter(parseFilter(q.filter ?? '', MODEL_FILTER_FIELDS), { alias: 't', fields: FILTER_COLUMNS });
+  const node = parseFilter(q.filter ?? '', MODEL_FILTER_FIELDS);
+  const compiled = compileFilter(node, { alias: 't', fields: FILTER_COLUMNS });
+  const filter = filterNamesField(node, 'kind') ? compiled : { sql: `t.kind = 'model' AND ${compiled.sql}`, params: compiled.params };
   const order = parseOrderBy(q.orderBy, ORDER_COLUMNS, 'name ASC');
   const page = keyset('t', order, q.pageToken, q.pageSize);
   const { results } = await db

@@ -21,6 +21,8 @@ export interface VersionRow {
   status: VersionStatus;
   /** The status its creator declared: `pending` until it says `ready`, or `failed`. */
   declared_status: VersionStatus;
+  /** Lineage: the version this one was registered from, or null. */
+  source_version_id: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
@@ -76,6 +78,7 @@ export async function toVersions(db: D1Database, model: ModelRow, rows: VersionR
     status: r.status,
     metadata: metadata.get(r.id) ?? {},
     uniqueTags: tags.get(r.id) ?? [],
+    sourceVersionId: r.source_version_id ?? null,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   }));

@@ -76,11 +76,13 @@ export function modelCreateParts(
     ...(floor ? { deleted: floor, ...Object.fromEntries(MODEL_FIELDS.map((f) => [f, hlc])) } : {}),
     ...Object.fromEntries(Object.keys(given).map((f) => [f, hlc])),
   });
+  const kind = input.kind ?? 'model';
   const write = existing
     ? [
+        // A revival is a new create: it takes the kind it is given.
         db
-          .prepare('UPDATE models SET owner = ?, task = ?, description = ?, clocks = ?, created_at = ?, updated_at = ?, deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL')
-          .bind(value('owner'), value('task'), value('description'), clocks, now, now, id),
+          .prepare('UPDATE models SET kind = ?, owner = ?, task = ?, description = ?, clocks = ?, created_at = ?, updated_at = ?, deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL')
+          .bind(kind, value('owner'), value('task'), value('description'), clocks, now, now, id),
         db.prepare('DELETE FROM metadata WHERE parent_id = ?').bind(id),
         ...deleteMetricsOf(db, id),
         db.prepare('DELETE FROM artifacts WHERE parent_id = ?').bind(id),
@@ -89,13 +91,15 @@ export function modelCreateParts(
       ]
     : [
         db
-          .prepare('INSERT INTO models (id, namespace, name, owner, task, description, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-          .bind(id, namespace, input.name, value('owner'), value('task'), value('description'), clocks, now, now),
+          .prepare('INSERT INTO models (id, namespace, name, kind, owner, task, description, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .bind(id, namespace, input.name, kind, value('owner'), value('task'), value('description'), clocks, now, now),
       ];
   // A new model's change-log row carries only the fields given, so a device holding its own
   // create of the same model merges them and keeps its other values; a revival's carries every
   // field (null when not given), since the model starts afresh everywhere.
-  const data = existing ? { name: input.name, owner: value('owner'), task: value('task'), description: value('description') } : { name: input.name, ...given };
+  const data = existing
+    ? { name: input.name, kind, owner: value('owner'), task: value('task'), description: value('description') }
+    : { name: input.name, kind, ...given };
   return { writes: write, change: { entity: 'model', entityId: id, op: 'create', data, hlc } };
 }
 

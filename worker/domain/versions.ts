@@ -21,6 +21,15 @@ const labelTaken = (model: ModelRow, label: string | null | undefined) =>
 const idTaken = (id: string) =>
   new HangarError(ErrorCode.InvalidArgument, `Version id ${id} is already taken (by another or a deleted version); make a new id.`, { id });
 
+/** The lineage a version's create row carries: `sourceVersionId` only when it has one. */
+const lineage = (row: Pick<VersionRow, 'source_version_id'>) => (row.source_version_id ? { sourceVersionId: row.source_version_id } : {});
+
+/** A lineage must name a version of this namespace (deleted or not: lineage is history). */
+async function checkSource(db: D1Database, namespace: string, id: string): Promise<void> {
+  if (await getVersionRowById(db, namespace, id)) return;
+  throw new HangarError(ErrorCode.VersionNotFound, `Namespace "${namespace}" has no version ${id} to name as the source of this version.`, { sourceVersionId: id });
+}
+
 /**
  * Creates a version; the server numbers it 1, 2, 3… per model in arrival order. A client id
  * makes a retried create return the version it already made.
@@ -36,12 +45,13 @@ export async function createVersion(
     if (existing?.model_id === model.id && existing.deleted_at === null) return existing;
     if (existing) throw idTaken(input.id);
   }
+  if (input.sourceVersionId !== undefined) await checkSource(db, model.namespace, input.sourceVersionId);
   const id = input.id ?? uuidv7();
   const { insert, row } = versionCreateParts(db, model, { ...input, id }, ctx.hlc);
   const now = row.created_at;
   const actor = currentActor();
   const status = row.status;
-  const fields = { version: row.version, name: row.name, description: row.description, framework: row.framework };
+  const fields = { version: row.version, name: row.name, description: row.description, framework: row.framework, ...lineage(row) };
   // The number is only known inside the batch, so the change-log row reads it from the new row.
   const change = db
     .prepare(
@@ -75,16 +85,20 @@ export function versionCreateParts(db: D1Database, model: ModelRow, input: Creat
     framework: input.framework ?? null,
   };
   const clocks = JSON.stringify(Object.fromEntries(VERSION_FIELDS.map((f) => [f, hlc])));
+  const source = input.sourceVersionId ?? null;
   // A new version has no artifacts, so it serves the status its creator declared (DESIGN §3a).
   const status = input.status ?? 'ready';
   const insert = db
     .prepare(
-      `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, declared_status, clocks, created_at, updated_at)
-       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO versions (id, namespace, model_id, number, version, name, description, framework, status, declared_status, source_version_id, clocks, created_at, updated_at)
+       VALUES (?, ?, ?, (SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE model_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(input.id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, status, status, clocks, now, now);
-  const change: ChangeRow = { entity: 'version', entityId: input.id, op: 'create', data: { modelId: model.id, status, ...fields }, hlc, numberOf: input.id };
-  const row: VersionRow = { id: input.id, namespace: model.namespace, model_id: model.id, number: 0, ...fields, status, declared_status: status, created_at: now, updated_at: now, deleted_at: null };
+    .bind(input.id, model.namespace, model.id, model.id, fields.version, fields.name, fields.description, fields.framework, status, status, source, clocks, now, now);
+  const row: VersionRow = {
+    id: input.id, namespace: model.namespace, model_id: model.id, number: 0, ...fields, status, declared_status: status,
+    source_version_id: source, created_at: now, updated_at: now, deleted_at: null,
+  };
+  const change: ChangeRow = { entity: 'version', entityId: input.id, op: 'create', data: { modelId: model.id, status, ...fields, ...lineage(row) }, hlc, numberOf: input.id };
   return { insert, change, row };
 }
 

@@ -11,6 +11,7 @@ import { planArtifact, racedArtifact } from '../artifacts.ts';
 import { saveCheckpoint } from '../checkpoints.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { logMetrics } from '../metrics.ts';
+import { setParams } from '../params.ts';
 import { deleteClock, modelCreateWrites, modelDeleteWrites, modelUpdateWrites } from '../models.ts';
 import { notInTrash, restoreModelRow, restoreVersionRow } from '../trash.ts';
 import { createVersion, deleteVersion, updateVersion } from '../versions.ts';
@@ -71,7 +72,7 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
     }
     // The row as just written: the model's next mutations (an update, its versions) need not read it.
     const at = Date.now();
-    const row = { owner: null, task: null, description: null, ...given, id, namespace: ctx.namespace, name, clocks: '{}', created_at: at, updated_at: at, deleted_at: null };
+    const row = { owner: null, task: null, description: null, kind: 'model' as const, ...given, id, namespace: ctx.namespace, name, clocks: '{}', created_at: at, updated_at: at, deleted_at: null };
     ctx.cache.remember({ kind: 'model', row });
     return APPLIED;
   },
@@ -223,6 +224,16 @@ export const appliers: { [N in MutationName]: (ctx: Ctx, args: MutationArgs<N>) 
       }
       throw err;
     }
+  },
+  async 'param.set'(ctx, { parentId, key, value }) {
+    const parent = await parentOrDeleted(ctx, parentId);
+    if (isOutcome(parent)) return parent;
+    if (!parent.version) {
+      throw new HangarError(ErrorCode.InvalidArgument, `Params belong to versions; ${parentId} is a model.`, { parentId });
+    }
+    // Write-once: the same value again is applied (and writes nothing), another is `param-changed`.
+    await setParams(ctx.db, parent, [{ key, value }], ctx.hlc);
+    return APPLIED;
   },
   async 'checkpoint.save'(ctx, { versionId, handle, ...input }) {
     const parent = await parentOrDeleted(ctx, versionId);

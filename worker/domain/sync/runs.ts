@@ -270,7 +270,8 @@ async function parentOf(ctx: RunCtx, id: string): Promise<Parent | Outcome> {
 }
 const isOutcome = (x: Parent | Outcome): x is Outcome => 'status' in x;
 
-const aloneKinds: ReadonlySet<MutationName> = new Set(['model.delete', 'version.update', 'version.delete', 'alias.delete', 'model.restore', 'version.restore']);
+/** Applied one at a time: deletes, restores, version updates, and params (which read what is set, to refuse a change). */
+const aloneKinds: ReadonlySet<MutationName> = new Set(['model.delete', 'version.update', 'version.delete', 'alias.delete', 'model.restore', 'version.restore', 'param.set']);
 
 /**
  * Plans one mutation of a run, or throws: `Alone`, `FlushFirst`, `OutOfBudget` (a read past
@@ -301,7 +302,7 @@ const planners: Planners = {
     if (existing) throw new Alone();
     const parts = modelCreateParts(ctx.db, ctx.namespace, id, { name, ...given }, ctx.hlc, undefined);
     const at = Date.now();
-    const row = { owner: null, task: null, description: null, ...given, id, namespace: ctx.namespace, name, clocks: '{}', created_at: at, updated_at: at, deleted_at: null };
+    const row = { owner: null, task: null, description: null, kind: 'model' as const, ...given, id, namespace: ctx.namespace, name, clocks: '{}', created_at: at, updated_at: at, deleted_at: null };
     return { outcome: APPLIED, ensureNamespace: true, writes: parts.writes, changes: [parts.change], accepted: () => ctx.cache.remember({ kind: 'model', row }) };
   },
   async 'model.update'(ctx, { id, fields }) {
@@ -316,7 +317,8 @@ const planners: Planners = {
     if (!model) throw notFound(ctx.namespace, parentModel);
     if (model.deleted_at !== null) return noWrites(deleted(`Model "${model.name}"`));
     // A label may be taken by another version: on its own, the create answers that conflict.
-    if (fields.version) throw new Alone();
+    // A lineage is checked on its own too (its source may be a version the run creates).
+    if (fields.version || fields.sourceVersionId) throw new Alone();
     const existing = await ctx.cache.version(id);
     if (existing) {
       // Created before (this create again), deleted (a create does not bring it back), or another's id.
