@@ -139,6 +139,10 @@ describe('kinds and lineage', () => {
     const v = await h.find('team/churn/1');
     expect(v.sourceVersionId).toBe(run);
     expect((await v.source())?.model).toBe('exp');
+    // A model made here under a name the server holds as an experiment takes the server's kind.
+    const mine = await h.newModel({ namespace: 'team', name: 'both' });
+    await pull(h, [{ seq: 5, entity: 'model', entityId: mine.id, op: 'create', data: { name: 'both', kind: 'experiment' }, hlc }]);
+    expect((await h.experiments()).map((m) => m.name)).toEqual(['both', 'exp']);
   });
 });
 

@@ -80,7 +80,9 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           break;
         }
         const { won, clocks } = mergeFields(row.clocks, fields, c.hlc, MODEL_FIELDS);
-        await db.models.update(c.entityId, { ...won, clocks, updatedAt: now });
+        // The server's kind holds: a model created on two devices is the kind its first create gave it.
+        const kind = c.op === 'create' && (d.kind === 'experiment' || d.kind === 'model') && d.kind !== (row.kind ?? 'model') ? { kind: d.kind as 'model' | 'experiment' } : {};
+        await db.models.update(c.entityId, { ...won, ...kind, clocks, updatedAt: now });
         break;
       }
       case 'model.delete':
