@@ -198,6 +198,7 @@ describe('the app', () => {
     for (const [path, title] of [
       ['/', 'Models'],
       ['/models/local/narrow', 'local/narrow'],
+      ['/experiments', 'Experiments'],
       ['/train', 'Train a model'],
       ['/predict', 'Predict'],
       ['/jobs', 'Jobs'],

@@ -11,6 +11,10 @@ const PAGES: Record<Route['page'], () => Promise<unknown>> = {
   models: () => import('./pages/models-page.element.ts'),
   model: () => import('./pages/model-page.element.ts'),
   version: () => import('./pages/version-page.element.ts'),
+  experiments: () => import('./pages/experiments-page.element.ts'),
+  experiment: () => import('./pages/runs-page.element.ts'),
+  run: () => import('./pages/run-page.element.ts'),
+  compare: () => import('./pages/compare-page.element.ts'),
   train: () => import('./pages/train-page.element.ts'),
   predict: () => import('./pages/predict-page.element.ts'),
   jobs: () => import('./pages/jobs-page.element.ts'),
@@ -23,6 +27,7 @@ const PAGES: Record<Route['page'], () => Promise<unknown>> = {
 
 const NAV: [string, string][] = [
   ['/', 'Models'],
+  ['/experiments', 'Experiments'],
   ['/train', 'Train'],
   ['/predict', 'Predict'],
   ['/jobs', 'Jobs'],
@@ -149,6 +154,14 @@ export class AppShell extends LitElement {
         return html`<app-model-page .hangar=${h} .namespace=${r.namespace} .model=${r.model}></app-model-page>`;
       case 'version':
         return html`<app-version-page .hangar=${h} .namespace=${r.namespace} .model=${r.model} .number=${r.number}></app-version-page>`;
+      case 'experiments':
+        return html`<app-experiments-page .hangar=${h}></app-experiments-page>`;
+      case 'experiment':
+        return html`<app-runs-page .hangar=${h} .namespace=${r.namespace} .experiment=${r.experiment}></app-runs-page>`;
+      case 'run':
+        return html`<app-run-page .hangar=${h} .namespace=${r.namespace} .experiment=${r.experiment} .number=${r.number}></app-run-page>`;
+      case 'compare':
+        return html`<app-compare-page .hangar=${h} .namespace=${r.namespace} .experiment=${r.experiment} .numbers=${r.numbers}></app-compare-page>`;
       case 'train':
         return html`<app-train-page .hangar=${h}></app-train-page>`;
       case 'predict':
@@ -170,7 +183,8 @@ export class AppShell extends LitElement {
   }
 
   override render(): TemplateResult {
-    const current = this.route.page === 'models' || this.route.page === 'model' || this.route.page === 'version' ? '/' : `/${this.route.page}`;
+    const p = this.route.page;
+    const current = p === 'models' || p === 'model' || p === 'version' ? '/' : p === 'experiment' || p === 'run' || p === 'compare' ? '/experiments' : `/${p}`;
     return html`
       <header>
         <div class="bar">

@@ -37,7 +37,7 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v1');
     await db.open();
-    expect(db.verno).toBe(3);
+    expect(db.verno).toBe(6);
     expect(await db.models.get('m1')).toMatchObject({ name: 'churn', task: 'tabular' });
     expect(await db.versions.where('[modelId+number]').equals(['m1', 1]).count()).toBe(1);
     expect(await db.metrics.where('[parentId+key+step]').between(['v1', 'loss', 0], ['v1', 'loss', 10]).count()).toBe(3);
@@ -54,6 +54,43 @@ describe('HangarDb upgrade', () => {
       ...{ request: { ref: 'team/churn' }, versionId: null, lastCheckpoint: null, backend: null },
     });
     expect(await db.jobs.where('status').equals('running').count()).toBe(1);
+    db.close();
+  });
+});
+
+describe('HangarDb upgrade to version 6', () => {
+  it('opens a version 3 database: every row kept, models given kind "model", an empty params table', async () => {
+    const old = new Dexie('upgrade-v3');
+    old.version(1).stores(V1);
+    old.version(2).stores({ jobs: 'id, status, submitted' });
+    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    await old.open();
+    const now = Date.now();
+    await old.table('models').bulkAdd([
+      { id: 'm1', namespace: 'team', name: 'churn', owner: null, task: null, description: null, clocks: {}, createdAt: now, updatedAt: now, deletedAt: null },
+      { id: 'm2', namespace: 'team', name: 'gone', owner: null, task: null, description: null, clocks: {}, createdAt: now, updatedAt: now, deletedAt: now },
+    ]);
+    await old.table('versions').add({ id: 'v1', modelId: 'm1', namespace: 'team', number: 1, numberConfirmed: true, version: null, status: 'ready', clocks: {}, createdAt: now, updatedAt: now, deletedAt: null });
+    await old.table('metadata').add({ parentId: 'v1', key: 'lr', namespace: 'team', value: 0.1, hlc: 'h' });
+    await old.table('outbox').add({ name: 'model.create', namespace: 'team', args: { id: 'm1' }, hlc: 'x', createdAt: now });
+    expect(old.verno).toBe(3);
+    old.close();
+
+    const db = new HangarDb('upgrade-v3');
+    await db.open();
+    expect(db.verno).toBe(6);
+    expect((await db.models.toArray()).map((m) => [m.id, m.kind])).toEqual([['m1', 'model'], ['m2', 'model']]);
+    expect(await db.versions.get('v1')).toMatchObject({ number: 1, status: 'ready' });
+    expect((await db.metadata.get(['v1', 'lr']))?.value).toBe(0.1);
+    expect(await db.outbox.where('namespace').equals('team').count()).toBe(1);
+    expect(await db.params.count()).toBe(0);
+    await db.params.bulkAdd([
+      { parentId: 'v1', key: 'lr', namespace: 'team', value: '0.1', hlc: 'h' },
+      { parentId: 'v1', key: 'epochs', namespace: 'team', value: '5', hlc: 'h' },
+    ]);
+    expect(await db.params.where('parentId').equals('v1').count()).toBe(2);
+    // Keyed [parentId+key]: one row per key.
+    await expect(db.params.add({ parentId: 'v1', key: 'lr', namespace: 'team', value: '0.2', hlc: 'h' })).rejects.toThrow();
     db.close();
   });
 });

@@ -2,6 +2,7 @@
 // default export as its whole CommonJS module, and the published HangarDb type would not extend Dexie.
 import { Dexie, type EntityTable } from 'dexie';
 import type { FileType } from '../../shared/artifacts.ts';
+import type { ModelKind } from '../../shared/models.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
 import type { Backend, TrainingData } from '../jobs/protocol.ts';
 
@@ -12,6 +13,11 @@ export interface ModelRecord {
   id: string;
   namespace: string;
   name: string;
+  /**
+   * `model` (a registered model) or `experiment` (its versions are runs), fixed at create.
+   * Set on every row from schema version 6 on (the upgrade gives older rows `model`).
+   */
+  kind?: ModelKind;
   owner: string | null;
   task: string | null;
   description: string | null;
@@ -45,6 +51,8 @@ export interface VersionRecord {
    * answered (when `status` stays this device's own); taken up once the change is answered.
    */
   servedStatus?: VersionStatus;
+  /** Lineage: the version (an experiment's run) this one was registered from; set at create only. */
+  sourceVersionId?: string | null;
   clocks: Clocks;
   createdAt: number;
   updatedAt: number;
@@ -62,6 +70,15 @@ export interface MetadataRecord {
    * brings it back. Not indexed, so no schema version is needed; reads skip these rows.
    */
   deleted?: boolean;
+}
+
+/** A version's param (DESIGN §1): set once, never changed (shared/params.ts). */
+export interface ParamRecord {
+  parentId: string;
+  key: string;
+  namespace: string;
+  value: string;
+  hlc: string;
 }
 
 export interface MetricRecord {
@@ -223,6 +240,7 @@ export class HangarDb extends Dexie {
   jobs!: EntityTable<JobRecord, 'id'>;
   conflicts!: EntityTable<ConflictRecord, 'id'>;
   uploads!: Dexie.Table<UploadRecord, [string, string]>;
+  params!: Dexie.Table<ParamRecord, [string, string]>;
 
   constructor(name: string) {
     super(name);
@@ -246,5 +264,17 @@ export class HangarDb extends Dexie {
     this.version(2).stores({ jobs: 'id, status, submitted' });
     // Version 3 adds sync: conflicts, blob uploads, and the outbox by namespace.
     this.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    // Version 6 adds experiments and runs (DESIGN §1): the params table, and every model a kind.
+    // (Versions 4 and 5 are other tables' steps; Dexie accepts the numbers in any order of arrival.)
+    this.version(6)
+      .stores({ params: '[parentId+key], parentId' })
+      .upgrade(async (tx) => {
+        await tx
+          .table('models')
+          .toCollection()
+          .modify((m: ModelRecord) => {
+            m.kind ??= 'model';
+          });
+      });
   }
 }

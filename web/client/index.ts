@@ -26,6 +26,8 @@ export type { MetricSummary, MetricPoint } from '../../shared/metrics.ts';
 export type { MetricBucket } from '../../shared/downsample.ts';
 export type { Checkpoint } from '../../shared/checkpoints.ts';
 export type { VersionStatus } from '../../shared/versions.ts';
+export type { ModelKind } from '../../shared/models.ts';
+export type { Params } from '../../shared/params.ts';
 export type { LoadedCheckpoint, CheckpointList } from './checkpoints.ts';
 export { Job, type JobInfo, type JobProgress, type JobStatus } from './jobs/job.ts';
 export type { Trainer, TrainOptions } from './jobs/trainer.ts';

@@ -1,7 +1,7 @@
 import type { AliasHistoryEntry } from '../../shared/aliases.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { uuidv7 } from '../../shared/ids.ts';
-import { MODEL_FIELDS, updateModelSchema, type UpdateModel } from '../../shared/models.ts';
+import { MODEL_FIELDS, updateModelSchema, type ModelKind, type UpdateModel } from '../../shared/models.ts';
 import { aliasSchema } from '../../shared/names.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { createVersionSchema, type CreateVersion } from '../../shared/versions.ts';
@@ -11,6 +11,15 @@ import { ParentHandle } from './parent.ts';
 import { VersionHandle } from './version.ts';
 import { moveAlias, type ExpectedAlias } from './aliases.ts';
 import { applyFields, requireLabelFree, writeMetadataMap } from './fields.ts';
+import { filterVersions } from './version-filter.ts';
+import type { HangarDb } from './db.ts';
+
+/** Lineage must name a version of the same namespace held here, deleted or not (lineage is history), as the server checks. */
+async function requireSource(db: HangarDb, namespace: string, id: string): Promise<void> {
+  const row = await db.versions.get(id);
+  if (row && row.namespace === namespace) return;
+  throw new HangarError(ErrorCode.VersionNotFound, `Namespace "${namespace}" has no version ${id} to name as the source of this version.`, { sourceVersionId: id });
+}
 
 const versionNotFound = (model: string, number: number) =>
   new HangarError(ErrorCode.VersionNotFound, `Model "${model}" has no version ${number}.`, { model, version: number });
@@ -28,6 +37,8 @@ export async function getModelRecord(ctx: ClientContext, namespace: string, name
 /** A model: what all its versions share. Fields are a snapshot; `refresh()` reads them again. */
 export class ModelHandle extends ParentHandle {
   readonly name: string;
+  /** `model` (a registered model) or `experiment` (its versions are runs). */
+  readonly kind: ModelKind;
   readonly owner: string | null;
   readonly task: string | null;
   readonly description: string | null;
@@ -37,6 +48,7 @@ export class ModelHandle extends ParentHandle {
   constructor(ctx: ClientContext, row: ModelRecord) {
     super(ctx, row.id, row.namespace);
     this.name = row.name;
+    this.kind = row.kind ?? 'model';
     this.owner = row.owner;
     this.task = row.task;
     this.description = row.description;
@@ -71,6 +83,8 @@ export class ModelHandle extends ParentHandle {
         throw new HangarError(ErrorCode.InvalidArgument, `Version id ${id} is already used elsewhere.`, { id });
       }
       if (data.version) await requireLabelFree(db, this, data.version);
+      const source = data.sourceVersionId ?? null;
+      if (source !== null) await requireSource(db, this.namespace, source);
       const last = await db.versions.where('[modelId+number]').between([this.id, 0], [this.id, Infinity]).last();
       const now = Date.now();
       const fields = { version: data.version ?? null, name: data.name ?? null, description: data.description ?? null, framework: data.framework ?? null };
@@ -84,6 +98,7 @@ export class ModelHandle extends ParentHandle {
         // A new version has no artifacts: it serves what its creator declares.
         status: data.status ?? 'ready',
         declaredStatus: data.status ?? 'ready',
+        sourceVersionId: source,
         clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, hlc])),
         createdAt: now,
         updatedAt: now,
@@ -92,7 +107,7 @@ export class ModelHandle extends ParentHandle {
       await db.versions.add(record);
       // Only the fields the caller gave travel (DESIGN §3: a create never blanks another's values).
       const given = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
-      emit({ name: 'version.create', namespace: this.namespace, args: { id, modelId: this.id, ...given, status: record.status } });
+      emit({ name: 'version.create', namespace: this.namespace, args: { id, modelId: this.id, ...given, status: record.status, ...(source ? { sourceVersionId: source } : {}) } });
       await writeMetadataMap(this.ctx, { id, namespace: this.namespace }, data.metadata, hlc, emit);
       for (const alias of data.uniqueTags ?? []) await moveAlias(this.ctx, this.ref, alias, record, undefined, emit);
       return record;
@@ -100,10 +115,15 @@ export class ModelHandle extends ParentHandle {
     return VersionHandle.load(this.ctx, this.name, row);
   }
 
-  /** The model's live versions, by number. */
-  async versions(): Promise<VersionHandle[]> {
-    const rows = await this.ctx.db.versions.where('[modelId+number]').between([this.id, 0], [this.id, Infinity]).toArray();
-    return Promise.all(rows.filter((r) => r.deletedAt === null).map((r) => VersionHandle.load(this.ctx, this.name, r)));
+  /**
+   * The model's live versions (an experiment's runs), by number; with `filter`, those that match
+   * it in the API's filter language, with the same rules as the server (`status = 'ready' AND
+   * params.lr < 0.01 AND metrics.loss < 0.3`).
+   */
+  async versions(opts: { filter?: string } = {}): Promise<VersionHandle[]> {
+    const rows = (await this.ctx.db.versions.where('[modelId+number]').between([this.id, 0], [this.id, Infinity]).toArray()).filter((r) => r.deletedAt === null);
+    const kept = opts.filter ? await filterVersions(this.ctx, rows, opts.filter) : rows;
+    return Promise.all(kept.map((r) => VersionHandle.load(this.ctx, this.name, r)));
   }
 
   /** One version by number, or `version-not-found`. */

@@ -2,7 +2,7 @@ import { localTrash, restore, type LocalTrashEntry } from './trash.ts';
 import { liveQuery, type Observable } from 'dexie';
 import { z } from 'zod';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
-import { parseFilter, evaluateFilter, type FilterNode } from '../../shared/filter.ts';
+import { parseFilter, evaluateFilter, filterNamesField, type FilterNode } from '../../shared/filter.ts';
 import { HybridClock } from '../../shared/hlc.ts';
 import { modelId } from '../../shared/ids.ts';
 import { LIMITS } from '../../shared/limits.ts';
@@ -26,7 +26,7 @@ import { MetricQueue } from './metrics-queue.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
 import { liveMetadata, metricSummary, parentMetrics } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
-import type { VersionHandle } from './version.ts';
+import { versionById, type VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
 import { listConflicts, resolveConflict, type Conflict } from './sync/conflicts.ts';
 import { SyncEngine, type LiveValue, type SyncOptions, type SyncStatus } from './sync/engine.ts';
@@ -56,9 +56,12 @@ export interface ListModelsOptions {
   /** `name`, `created_at` or `updated_at`, then `ASC` or `DESC`. Default `name ASC`. */
   orderBy?: string;
   limit?: number;
+  /** Which kind to list when the filter does not name `kind`: `model` (the default), `experiment`, or `all`. */
+  kind?: 'model' | 'experiment' | 'all';
 }
 
 const listModelsOptionsSchema = z.object({
+  kind: z.enum(['model', 'experiment', 'all']).optional(),
   namespace: namespaceSchema.optional(),
   filter: z.string().max(LIMITS.filterLength).optional(),
   orderBy: z.string().max(64).optional(),
@@ -141,10 +144,12 @@ export class Hangar {
       // Only the fields given travel and carry a clock (DESIGN §3): a create on another device
       // that set them, or an update, is never blanked by this one.
       const fields = Object.fromEntries(MODEL_FIELDS.filter((f) => data[f] !== undefined && data[f] !== null).map((f) => [f, data[f]]));
+      const kind = data.kind ?? 'model';
       const record: ModelRecord = {
         id,
         namespace,
         name: data.name,
+        kind,
         owner: null,
         task: null,
         description: null,
@@ -155,11 +160,29 @@ export class Hangar {
         deletedAt: null,
       };
       await db.models.put(record);
-      emit({ name: 'model.create', namespace, args: { id, name: data.name, ...fields } });
+      // `kind` travels only when it is not the default, so a version-2 server is never sent it needlessly.
+      emit({ name: 'model.create', namespace, args: { id, name: data.name, ...(kind !== 'model' ? { kind } : {}), ...fields } });
       await writeMetadataMap(this.ctx, { id, namespace }, data.metadata, hlc, emit);
       return record;
     });
     return new ModelHandle(this.ctx, row);
+  }
+
+  /** Experiments (models of kind `experiment`, whose versions are runs): `models({ ...opts, kind: 'experiment' })`. */
+  experiments(opts: Omit<ListModelsOptions, 'kind'> = {}): Promise<ModelHandle[]> {
+    return this.models({ ...opts, kind: 'experiment' });
+  }
+
+  /** Creates an experiment: a model of kind `experiment`, whose versions are its runs. */
+  newExperiment(input: Omit<CreateModel, 'kind'> & { namespace: string }): Promise<ModelHandle> {
+    return this.newModel({ ...input, kind: 'experiment' });
+  }
+
+  /** A version by id (a run's lineage, a job's version), or `version-not-found`. */
+  async versionById(id: string): Promise<VersionHandle> {
+    const v = await versionById(this.ctx, id);
+    if (!v) throw new HangarError(ErrorCode.VersionNotFound, `No version ${id} here.`, { id });
+    return v;
   }
 
   /** A model by namespace and name, or `model-not-found`. */
@@ -167,10 +190,16 @@ export class Hangar {
     return new ModelHandle(this.ctx, await getModelRecord(this.ctx, namespace, name));
   }
 
-  /** Models, filtered with the same language and rules as the server. */
+  /**
+   * Models, filtered with the same language and rules as the server: registered models only
+   * (kind `model`) unless the filter names `kind` (`kind = 'experiment'` lists experiments) or
+   * `kind` is given.
+   */
   async models(opts: ListModelsOptions = {}): Promise<ModelHandle[]> {
     parseWith(listModelsOptionsSchema, opts, 'listing options');
-    const filter = parseFilter(opts.filter ?? '', MODEL_FILTER_FIELDS);
+    const given = parseFilter(opts.filter ?? '', MODEL_FILTER_FIELDS);
+    const kindFilter = opts.kind === 'all' || filterNamesField(given, 'kind') ? undefined : parseFilter(`kind = '${opts.kind ?? 'model'}'`, MODEL_FILTER_FIELDS);
+    const filter: FilterNode | undefined = kindFilter && given ? { type: 'and', items: [kindFilter, given] } : (kindFilter ?? given);
     const [field = 'name', dir = 'ASC'] = (opts.orderBy ?? 'name ASC').trim().split(/\s+/);
     if (!(MODEL_ORDER_FIELDS as readonly string[]).includes(field.toLowerCase()) || !/^(ASC|DESC)$/i.test(dir)) {
       throw new HangarError(ErrorCode.InvalidArgument, `Invalid orderBy: use one of ${MODEL_ORDER_FIELDS.join(', ')}, then ASC or DESC.`);
@@ -193,7 +222,7 @@ export class Hangar {
     const metrics = needs.metrics
       ? Object.fromEntries(Object.entries(await metricSummary(this.ctx, row.id)).map(([k, s]) => [k, s.last]))
       : {};
-    const fields = { name: row.name, owner: row.owner, task: row.task, description: row.description, created_at: row.createdAt, updated_at: row.updatedAt };
+    const fields = { name: row.name, kind: row.kind ?? 'model', owner: row.owner, task: row.task, description: row.description, created_at: row.createdAt, updated_at: row.updatedAt };
     return evaluateFilter(filter, { fields, tags, metrics });
   }
 

@@ -24,7 +24,9 @@ const WEIGHTS = 'weights.bin';
  * imports tfjs itself):
  * - `tf.loadLayersModel('hangar://ns/m@production')` (or `ns/m/3`, or `ns/m` for the latest
  *   ready version) reads the version's model JSON under `model/` (`model/model.json`, or one at
- *   any depth such as `model/web_model/model.json`) and its weight files, relative to it, offline;
+ *   any depth such as `model/web_model/model.json`) and its weight files, relative to it, offline
+ *   (a version with no `model/` folder, as one registered from an MLflow run's `model` folder,
+ *   is read from its root);
  *   files that do not make a tfjs model are `invalid-model-file`;
  * - `model.save('hangar://ns/m')` creates the model if missing and a new version holding
  *   `model/model.json` + `model/weights.bin`, with module `tfjs-import` so predictors run it;
@@ -94,15 +96,19 @@ function resolvePath(dir: string, path: string): string {
 
 async function load(io: TfIo, hangar: RegistryPart, url: string): Promise<tf.io.ModelArtifacts> {
   const version = await hangar.find(url);
-  const paths = (await version.artifacts()).map((a) => a.path).filter((p) => p.startsWith(MODEL_DIR)).map((p) => p.slice(MODEL_DIR.length));
+  const all = (await version.artifacts()).map((a) => a.path);
+  // A version registered from an MLflow run (`runs:/<id>/model`) holds that folder's files at its
+  // root, with no `model/` folder: then the version's files are the model's.
+  const base = all.some((p) => p.startsWith(MODEL_DIR)) ? MODEL_DIR : '';
+  const paths = all.filter((p) => p.startsWith(base)).map((p) => p.slice(base.length));
   if (!paths.length) {
     throw new HangarError(ErrorCode.ArtifactNotFound, `Version ${version.number} of "${version.model}" has no model files under "${MODEL_DIR}".`, { ref: url });
   }
-  const read = (path: string) => version.readArtifact(`${MODEL_DIR}${path}`);
+  const read = (path: string) => version.readArtifact(`${base}${path}`);
   const jsonPath = await findModelJson(paths, read, url);
   const json = await readJson(read, url, jsonPath);
   if (!json || typeof json !== 'object' || !('modelTopology' in json) || !Array.isArray((json as tf.io.ModelJSON).weightsManifest ?? [])) {
-    throw invalidFile(`${url}: ${MODEL_DIR}${jsonPath} is not a tfjs model JSON (a modelTopology and a weightsManifest list).`, { ref: url, path: `${MODEL_DIR}${jsonPath}` });
+    throw invalidFile(`${url}: ${base}${jsonPath} is not a tfjs model JSON (a modelTopology and a weightsManifest list).`, { ref: url, path: `${base}${jsonPath}` });
   }
   const dir = jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1);
   /** A weight path named by the JSON: relative to it, else (as tfjs-import does) any file of that name. */

@@ -9,6 +9,8 @@ import type { VersionRecord } from './db.ts';
 import { moveAlias } from './aliases.ts';
 import { applyFields, requireLabelFree, writeMetadataMap } from './fields.ts';
 import { ParentHandle } from './parent.ts';
+import { logParams, paramsOf } from './params.ts';
+import type { Params } from '../../shared/params.ts';
 import { pinParent } from './sync/blobs.ts';
 import { localStatus, nextDeclared } from './version-status.ts';
 
@@ -28,6 +30,8 @@ export class VersionHandle extends ParentHandle {
   readonly status: VersionStatus;
   /** The aliases pointing at this version. */
   readonly uniqueTags: string[];
+  /** Lineage: the id of the version (an experiment's run) this one was registered from, or null. */
+  readonly sourceVersionId: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 
@@ -43,6 +47,7 @@ export class VersionHandle extends ParentHandle {
     this.framework = row.framework;
     this.status = row.status;
     this.uniqueTags = uniqueTags;
+    this.sourceVersionId = row.sourceVersionId ?? null;
     this.createdAt = new Date(row.createdAt).toISOString();
     this.updatedAt = new Date(row.updatedAt).toISOString();
   }
@@ -123,6 +128,37 @@ export class VersionHandle extends ParentHandle {
     });
   }
 
+  /**
+   * Sets one param (MLflow's `log_param`): a string (numbers and booleans are written as text)
+   * set once. The same value again changes nothing; another value is `param-changed`.
+   */
+  logParam(key: string, value: string | number | boolean): Promise<void> {
+    return logParams(this.ctx, this.ref, { [key]: value });
+  }
+
+  /** Sets several params at once, write-once each; if one is refused, none is written. */
+  logParams(params: Record<string, string | number | boolean>): Promise<void> {
+    return logParams(this.ctx, this.ref, params);
+  }
+
+  /** The version's params, `{ lr: '0.01', optimizer: 'adam' }`. */
+  params(): Promise<Params> {
+    return paramsOf(this.ctx.db, this.id);
+  }
+
+  /** Lineage: the version this one was registered from (an experiment's run), or null when none is held here. */
+  async source(): Promise<VersionHandle | null> {
+    if (!this.sourceVersionId) return null;
+    return versionById(this.ctx, this.sourceVersionId);
+  }
+
+  /** Lineage the other way: live versions registered from this one (a run's registered model versions). */
+  async registered(): Promise<VersionHandle[]> {
+    const rows = await this.ctx.db.versions.filter((v) => v.sourceVersionId === this.id && v.deletedAt === null).toArray();
+    const out = await Promise.all(rows.map((r) => versionById(this.ctx, r.id)));
+    return out.filter((v): v is VersionHandle => v !== null);
+  }
+
   /** Saves files as a named checkpoint (`epoch_3`); moves `default` unless `setAsDefault: false`. */
   saveCheckpoint(handle: string, files: ArtifactUpload[] | Record<string, Blob>, opts?: { setAsDefault?: boolean }): Promise<Checkpoint> {
     return saveCheckpoint(this.ctx, this.ref, handle, files, opts);
@@ -145,4 +181,13 @@ export class VersionHandle extends ParentHandle {
   pin(opts: { onProgress?: (p: { loaded: number; total: number }) => void } = {}): Promise<void> {
     return pinParent(this.ctx, this.id, opts.onProgress);
   }
+}
+
+/** A live version by id, with its model's name; null when it is not held here or deleted. */
+export async function versionById(ctx: ClientContext, id: string): Promise<VersionHandle | null> {
+  const row = await ctx.db.versions.get(id);
+  if (!row || row.deletedAt !== null) return null;
+  const model = await ctx.db.models.get(row.modelId);
+  if (!model || model.deletedAt !== null) return null;
+  return VersionHandle.load(ctx, model.name, row);
 }

@@ -2,10 +2,13 @@ import { html, LitElement, nothing } from 'lit';
 import type { Hangar, JobInfo } from '../../client/index.ts';
 import { describe } from '../errors.ts';
 import { pageStyles } from '../styles.ts';
+import { runPath, versionPath } from '../router.ts';
 
 interface Row extends JobInfo {
   /** `ns/model/number` of the job's version, when it has one. */
   ref: string | null;
+  /** The page of the job's version: a run's page for a remote job's run. */
+  href: string | null;
 }
 
 /** Every training and prediction job this registry keeps, live: status, progress, cancel and resume. */
@@ -44,7 +47,9 @@ export class JobsPage extends LitElement {
       jobs.map(async (j) => {
         const v = j.versionId ? await db.versions.get(j.versionId) : undefined;
         const m = v ? await db.models.get(v.modelId) : undefined;
-        return { ...j, ref: v && m ? `${m.namespace}/${m.name}/${v.number}` : null };
+        const ref = v && m ? `${m.namespace}/${m.name}/${v.number}` : null;
+        const href = v && m ? (m.kind === 'experiment' ? runPath(m.namespace, m.name, v.number) : versionPath(m.namespace, m.name, v.number)) : null;
+        return { ...j, ref, href };
       }),
     );
   }
@@ -80,13 +85,13 @@ export class JobsPage extends LitElement {
 
   private row(j: Row) {
     const p = j.progress;
-    const [ns, model, n] = j.ref?.split('/') ?? [];
-    return html`<tr>
-      <td>${j.type === 'train' ? 'Training' : 'Prediction'} <code title=${j.id}>${j.id.slice(-8)}</code></td>
+    const remote = j.id.startsWith('remote:');
+    return html`<tr data-job=${j.id}>
+      <td>${remote ? 'Remote run' : j.type === 'train' ? 'Training' : 'Prediction'} <code title=${j.id}>${j.id.slice(-8)}</code></td>
       <td>${j.module || '—'}</td>
       <td>${j.status}${j.error ? html`<br /><span class="error">${j.error.message}</span>` : nothing}</td>
-      <td>${p ? html`<progress max=${p.epochs} .value=${p.epoch} aria-label="Epoch ${p.epoch} of ${p.epochs}"></progress> ${p.epoch}/${p.epochs}` : '—'}</td>
-      <td>${j.ref ? html`<a href="/models/${encodeURIComponent(ns!)}/${encodeURIComponent(model!)}/versions/${n}">${j.ref}</a>` : '—'}</td>
+      <td>${p ? (p.epochs > 0 ? html`<progress max=${p.epochs} .value=${p.epoch} aria-label="${remote ? 'Step' : 'Epoch'} ${p.epoch} of ${p.epochs}"></progress> ${p.epoch}/${p.epochs}` : `step ${p.epoch}`) : '—'}</td>
+      <td>${j.ref && j.href ? html`<a href=${j.href}>${j.ref}</a>` : '—'}</td>
       <td>${j.started ? new Date(j.started).toLocaleString() : '—'}</td>
       <td>
         ${j.status === 'running' || j.status === 'queued' ? html`<button class="secondary" @click=${() => this.act(j.id, 'cancel')}>Cancel</button>` : nothing}

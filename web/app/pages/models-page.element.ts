@@ -41,7 +41,7 @@ export class ModelsPage extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.subscription = this.hangar.live(() => this.hangar.db.models.filter((m) => m.deletedAt === null).count()).subscribe({
+    this.subscription = this.hangar.live(() => this.hangar.db.models.filter((m) => m.deletedAt === null && m.kind !== 'experiment').count()).subscribe({
       next: (n) => (this.count = n),
       error: (err: unknown) => (this.error = describe(err)),
     });

@@ -5,12 +5,15 @@ import '../../widget/index.ts';
 import { bytes, describe } from '../errors.ts';
 import { onSelect } from '../select.ts';
 import { pageStyles } from '../styles.ts';
+import { runPath, versionPath } from '../router.ts';
 
 interface State {
   version: VersionHandle;
   /** What training found in its data (a tabular version trained here), with the data set's SHA-256. */
   report: DataReport | null;
   datasetSha256: string | null;
+  /** Lineage: the run (or other version) this version was registered from, with its page. */
+  source: { label: string; href: string } | null;
 }
 
 /** One version: the widget's view (metadata, parameters, lineage, metric charts, artifacts to download, checkpoints), and keeping it offline. */
@@ -69,7 +72,15 @@ export class VersionPage extends LitElement {
     const meta = await version.metadata();
     const report = meta.dataReport && typeof meta.dataReport === 'object' && 'columns' in meta.dataReport ? (meta.dataReport as unknown as DataReport) : null;
     const lineage = meta.lineage as { datasetSha256?: unknown } | undefined;
-    return { version, report, datasetSha256: typeof lineage?.datasetSha256 === 'string' ? lineage.datasetSha256 : null };
+    const from = await version.source();
+    const fromModel = from ? await this.hangar.model(from.namespace, from.model) : null;
+    const source =
+      from && fromModel
+        ? fromModel.kind === 'experiment'
+          ? { label: `run ${from.name ?? from.number} of experiment ${from.namespace}/${from.model}`, href: runPath(from.namespace, from.model, from.number) }
+          : { label: `${from.namespace}/${from.model}/${from.number}`, href: versionPath(from.namespace, from.model, from.number) }
+        : null;
+    return { version, report, datasetSha256: typeof lineage?.datasetSha256 === 'string' ? lineage.datasetSha256 : null, source };
   }
 
   private async pinVersion(): Promise<void> {
@@ -91,6 +102,7 @@ export class VersionPage extends LitElement {
       <h1>${this.ref}</h1>
       <p><a href="/models/${encodeURIComponent(this.namespace)}/${encodeURIComponent(this.model)}">Back to ${this.namespace}/${this.model}</a></p>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+      ${s?.source ? html`<p id="registered-from">Registered from <a href=${s.source.href}>${s.source.label}</a>.</p>` : nothing}
       <hangar-version .client=${this.hangar} ref=${this.ref} @hangar-select=${onSelect}></hangar-version>
       ${s?.report
         ? html`<section aria-labelledby="data-heading">

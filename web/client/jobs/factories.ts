@@ -4,6 +4,7 @@ import { localFinder, type Finder } from './finder.ts';
 import { localInitializer, type Initializer } from './initializer.ts';
 import { localPredictor, type Predictor } from './predictor.ts';
 import { localTrainer, type Trainer } from './trainer.ts';
+import { remoteTrainer } from './remote.ts';
 
 /** Builds one kind of thing for a registry. */
 export type Factory<T> = (ctx: FactoryContext) => T;
@@ -67,7 +68,7 @@ export class FactoryRegistry<T> {
 export const finders = new FactoryRegistry<Finder>('finder');
 /** Initializers: a version config → a loaded model, trying backends in priority order. */
 export const initializers = new FactoryRegistry<Initializer>('initializer');
-/** Trainers: `hangar.trainer(type)`. `local` trains in Web Workers of this page. */
+/** Trainers: `hangar.trainer(type)`. `local` trains in Web Workers of this page; `remote` follows runs that train elsewhere. */
 export const trainers = new FactoryRegistry<Trainer>('trainer');
 /** Predictors: `hangar.predictor(type)`. `local` predicts in a Web Worker of this page. */
 export const predictors = new FactoryRegistry<Predictor>('predictor');
@@ -75,4 +76,6 @@ export const predictors = new FactoryRegistry<Predictor>('predictor');
 finders.register('local', localFinder);
 initializers.register('local', localInitializer);
 trainers.register('local', localTrainer);
+// Runs that train elsewhere (MLflow runs synced in), followed as jobs: web/client/jobs/remote.ts.
+trainers.register('remote', remoteTrainer);
 predictors.register('local', localPredictor);

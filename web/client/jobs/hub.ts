@@ -91,7 +91,9 @@ export class JobsHub {
   /** Every job of the registry (any page's), newest first, with the predictions this registry ran (kept in memory only). */
   async jobs(): Promise<JobInfo[]> {
     const recorded = (await this.records.list()).map(toJobInfo);
-    const here = [...this.predictorByType.values()].flatMap((p) => p.jobs?.() ?? []);
+    // Trainers whose jobs are not recorded (`remote`: runs training elsewhere) list their own.
+    const unrecorded = (await Promise.all(trainers.types().map((t) => this.trainer(t).jobs?.() ?? Promise.resolve([])))).flat();
+    const here = [...this.predictorByType.values()].flatMap((p) => p.jobs?.() ?? []).concat(unrecorded);
     if (!here.length) return recorded;
     return [...recorded, ...here].sort((a, b) => (a.submitted === b.submitted ? (a.id < b.id ? 1 : -1) : a.submitted < b.submitted ? 1 : -1));
   }
@@ -103,6 +105,8 @@ export class JobsHub {
     // A prediction has no record: the predictor that ran it (if built here) keeps it in memory.
     const predictor = this.predictorByType.get(type);
     if (!record && predictor) return predictor.get(id);
+    // A trainer that lists its own jobs (`remote`) finds them without a record.
+    if (!record && trainers.has(type) && this.trainer(type).jobs) return this.trainer(type).get(id);
     if (!record) throw jobNotFound(String(id));
     return record.type === 'train' ? this.trainer(type).get(id) : this.predictor(type).get(id);
   }

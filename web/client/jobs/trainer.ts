@@ -7,7 +7,7 @@ import type { Backend, DataReport, ModelFiles, TrainerWorkerApi, TrainingData, T
 import type { JobRecord, TrainJobRequest } from '../db.ts';
 import type { VersionHandle } from '../version.ts';
 import { backendSchema, type FactoryContext } from './context.ts';
-import { Job } from './job.ts';
+import { Job, type JobInfo } from './job.ts';
 import { moduleProblem } from './models.ts';
 import { holdJob } from './records.ts';
 import { describeError, jobNotFound, JobRunner, type LiveJob } from './runner.ts';
@@ -56,6 +56,11 @@ export interface Trainer {
   report(module: string, opts: Pick<TrainOptions, 'data' | 'target' | 'params'>): Promise<DataReport>;
   /** Stops every job running here; they end `interrupted`, to resume later. */
   close(): Promise<void>;
+  /**
+   * Jobs this trainer knows without the job table (the `remote` trainer's runs): listed by
+   * `hangar.jobs()` beside the recorded ones, and found by `hangar.job(id)`.
+   */
+  jobs?(): Promise<JobInfo[]>;
 }
 
 const row = z.record(z.string(), z.union([z.string(), z.number()]));

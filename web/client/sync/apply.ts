@@ -10,7 +10,7 @@ import { parentMetrics } from '../parent.ts';
 import { followServed } from '../version-status.ts';
 
 /** The tables a pulled page writes, for the transaction that applies it. */
-export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints];
+export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints, db.params];
 
 /** What pending local writes the pulled changes must not undo (the rebase of DESIGN §6). */
 export interface Pending {
@@ -59,6 +59,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
             id: c.entityId,
             namespace,
             name: d.name as string,
+            kind: d.kind === 'experiment' ? 'experiment' : 'model',
             owner: (d.owner as string | null) ?? null,
             task: (d.task as string | null) ?? null,
             description: (d.description as string | null) ?? null,
@@ -73,14 +74,16 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           // A create after a delete revives the model afresh, as on the server: every field
           // from this create, and none of the deleted one's metadata, metrics or artifacts.
           const blank = Object.fromEntries(MODEL_FIELDS.map((f) => [f, null]));
-          await db.models.update(c.entityId, { ...blank, ...fields, clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, c.hlc])), deletedAt: null, updatedAt: now });
+          await db.models.update(c.entityId, { ...blank, ...fields, kind: d.kind === 'experiment' ? 'experiment' : 'model', clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, c.hlc])), deletedAt: null, updatedAt: now });
           await db.metadata.where('parentId').equals(c.entityId).delete();
           await parentMetrics(db, c.entityId).delete();
           await db.artifacts.where('parentId').equals(c.entityId).delete();
           break;
         }
         const { won, clocks } = mergeFields(row.clocks, fields, c.hlc, MODEL_FIELDS);
-        await db.models.update(c.entityId, { ...won, clocks, updatedAt: now });
+        // The server's kind holds: a model created on two devices is the kind its first create gave it.
+        const kind = c.op === 'create' && (d.kind === 'experiment' || d.kind === 'model') && d.kind !== (row.kind ?? 'model') ? { kind: d.kind as 'model' | 'experiment' } : {};
+        await db.models.update(c.entityId, { ...won, ...kind, clocks, updatedAt: now });
         break;
       }
       case 'model.delete':
@@ -114,6 +117,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
             framework: (d.framework as string | null) ?? null,
             status: (d.status as VersionStatus) ?? 'ready',
             servedStatus: (d.status as VersionStatus) ?? 'ready',
+            sourceVersionId: (d.sourceVersionId as string | undefined) ?? null,
             clocks: Object.fromEntries(VERSION_FIELDS.map((f) => [f, c.hlc])),
             createdAt: now,
             updatedAt: now,
@@ -123,7 +127,10 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           break;
         }
         const { won, clocks } = mergeFields(row.clocks, d, c.hlc, VERSION_FIELDS);
-        const numbered = c.op === 'create' ? { number: d.number as number, numberConfirmed: true, ...(d.status ? { servedStatus: d.status as VersionStatus } : {}) } : {};
+        const numbered =
+          c.op === 'create'
+            ? { number: d.number as number, numberConfirmed: true, ...(d.status ? { servedStatus: d.status as VersionStatus } : {}), ...(d.sourceVersionId ? { sourceVersionId: d.sourceVersionId as string } : {}) }
+            : {};
         await db.versions.update(c.entityId, { ...won, ...numbered, clocks, updatedAt: now });
         touched.add(row.modelId);
         break;
@@ -202,6 +209,15 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           url: (d.url as string | null) ?? null,
           createdAt: now,
         });
+        break;
+      }
+      case 'param.set': {
+        // Params are set once: the server's value is the one that holds. A different value set
+        // here and not yet pushed is refused there (`param-changed`) and shown as a conflict.
+        const key = d.key as string;
+        const value = d.value as string;
+        const row = await db.params.get([c.entityId, key]);
+        if (row?.value !== value) await db.params.put({ parentId: c.entityId, key, namespace, value, hlc: c.hlc });
         break;
       }
       case 'checkpoint.save':

@@ -25,19 +25,21 @@ const given = (row: Record<string, unknown>, fields: readonly string[]) => Objec
  */
 export async function reseedNamespace(ctx: ClientContext, ns: string): Promise<void> {
   const { db, writer } = ctx;
-  const tables = [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.artifacts, db.checkpoints, db.outbox, db.uploads, db.state];
+  const tables = [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.artifacts, db.checkpoints, db.outbox, db.uploads, db.state, db.params];
   await db.transaction('rw', tables, async () => {
     const out: Mutation[] = [];
     const emit = (name: string, args: unknown, hlc?: string) => out.push({ name, namespace: ns, args, hlc: hlc || writer.clock.now() });
     const models = (await db.models.where('namespace').equals(ns).toArray()).filter((m) => m.deletedAt === null).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     const aliases: Mutation[] = [];
     for (const m of models) {
-      emit('model.create', { id: m.id, name: m.name, ...given(m as unknown as Record<string, unknown>, MODEL_FIELDS) }, latest(m.clocks, MODEL_FIELDS));
+      const kind = m.kind && m.kind !== 'model' ? { kind: m.kind } : {};
+      emit('model.create', { id: m.id, name: m.name, ...kind, ...given(m as unknown as Record<string, unknown>, MODEL_FIELDS) }, latest(m.clocks, MODEL_FIELDS));
       await parentData(ctx, m.id, emit);
       // Deleted versions too, so the server numbers the live ones as this device knows them.
       const versions = (await db.versions.where('modelId').equals(m.id).toArray()).sort((a, b) => a.number - b.number || a.createdAt - b.createdAt);
       for (const v of versions) {
-        emit('version.create', { id: v.id, modelId: m.id, ...given(v as unknown as Record<string, unknown>, VERSION_FIELDS), status: v.status }, latest(v.clocks, VERSION_FIELDS));
+        const lineage = v.sourceVersionId ? { sourceVersionId: v.sourceVersionId } : {};
+        emit('version.create', { id: v.id, modelId: m.id, ...given(v as unknown as Record<string, unknown>, VERSION_FIELDS), status: v.status, ...lineage }, latest(v.clocks, VERSION_FIELDS));
         if (v.deletedAt !== null) {
           emit('version.delete', { id: v.id });
           continue;
@@ -65,6 +67,7 @@ async function parentData(ctx: ClientContext, parentId: string, emit: (name: str
     if (r.deleted) emit('metadata.delete', { parentId, key: r.key }, r.hlc);
     else emit('metadata.set', { parentId, key: r.key, value: r.value }, r.hlc);
   }
+  for (const p of await db.params.where('parentId').equals(parentId).toArray()) emit('param.set', { parentId, key: p.key, value: p.value }, p.hlc);
   const points = (await parentMetrics(db, parentId).toArray()).map((p) => ({ id: p.id, key: p.key, value: p.value, step: p.step, wallclock: p.wallclock }));
   for (let i = 0; i < points.length; i += LIMITS.metricsPerRequest) emit('metrics.log', { parentId, points: points.slice(i, i + LIMITS.metricsPerRequest) });
   const artifacts = await db.artifacts.where('parentId').equals(parentId).toArray();

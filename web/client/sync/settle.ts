@@ -9,7 +9,7 @@ import { pendingOf } from './apply.ts';
 import { nsState, nsKey } from './state.ts';
 
 /** The tables settling a push writes. */
-export const settleTables = (db: HangarDb) => [db.outbox, db.conflicts, db.state, db.models, db.versions, db.metadata, db.metrics, db.aliases, db.artifacts, db.checkpoints, db.uploads];
+export const settleTables = (db: HangarDb) => [db.outbox, db.conflicts, db.state, db.models, db.versions, db.metadata, db.metrics, db.aliases, db.artifacts, db.checkpoints, db.uploads, db.params];
 
 /** Codes that mean "the server does not hold what this device holds": re-seed rather than give up the write. */
 const MISSING = new Set<string>([ErrorCode.ModelNotFound, ErrorCode.VersionNotFound]);
@@ -62,7 +62,7 @@ export async function recordConflict(db: HangarDb, ns: string, m: OutboxRecord, 
     resolved: 0,
   };
   await db.conflicts.add(conflict);
-  if (conflict.kind === 'rejected') await undoRejected(db, m);
+  if (r.status === 'rejected') await undoRejected(db, m, r);
   else await showTheirs(db, conflict);
 }
 
@@ -100,7 +100,7 @@ async function holdsTarget(db: HangarDb, m: OutboxRecord): Promise<boolean> {
  * the version, model, artifact, checkpoint, metadata key or metric points it created. Updates
  * cannot be undone (the value before is gone): the conflict marks them.
  */
-async function undoRejected(db: HangarDb, m: OutboxRecord): Promise<void> {
+async function undoRejected(db: HangarDb, m: OutboxRecord, r: Extract<MutationResult, { status: 'rejected' }>): Promise<void> {
   const a = m.args as Record<string, unknown>;
   const now = Date.now();
   switch (m.name) {
@@ -131,6 +131,18 @@ async function undoRejected(db: HangarDb, m: OutboxRecord): Promise<void> {
     case 'metadata.set': {
       const row = await db.metadata.get([a.parentId as string, a.key as string]);
       if (row && row.hlc === m.hlc) await db.metadata.delete([a.parentId as string, a.key as string]);
+      break;
+    }
+    case 'param.set': {
+      // Refused as `param-changed`: the server's value (its details) replaces the one set here;
+      // refused otherwise: the param set here goes.
+      const key: [string, string] = [a.parentId as string, a.key as string];
+      const row = await db.params.get(key);
+      if (row && row.value === a.value) {
+        const theirs = (r.error.details as { value?: unknown } | undefined)?.value;
+        if (r.error.code === ErrorCode.ParamChanged && typeof theirs === 'string') await db.params.put({ ...row, value: theirs, hlc: m.hlc });
+        else await db.params.delete(key);
+      }
       break;
     }
     case 'metrics.log':

@@ -1,0 +1,169 @@
+import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import type { Artifact, Hangar, VersionHandle } from '../../client/index.ts';
+import '../../widget/index.ts';
+import { bytes, describe, download } from '../errors.ts';
+import { experimentPath, versionPath } from '../router.ts';
+import { cell, runLabel, runRow, type RunRow } from '../runs.ts';
+import { pageStyles } from '../styles.ts';
+
+interface State {
+  run: RunRow;
+  artifacts: Artifact[];
+  /** Registered model versions made from this run (its lineage). */
+  registered: VersionHandle[];
+  /** The version this one was itself registered from, if any. */
+  source: VersionHandle | null;
+}
+
+/** One run: status, params, tags, final metrics, a chart per metric, artifacts, and the registered versions that came from it. */
+export class RunPage extends LitElement {
+  static override properties = {
+    hangar: { attribute: false },
+    namespace: { attribute: false },
+    experiment: { attribute: false },
+    number: { attribute: false },
+    state: { state: true },
+    error: { state: true },
+  };
+  declare hangar: Hangar;
+  declare namespace: string;
+  declare experiment: string;
+  declare number: number;
+  declare state: State | null;
+  declare error: string | null;
+  private subscription: { unsubscribe(): void } | null = null;
+  static override styles = [
+    pageStyles,
+    css`
+      .charts { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); }
+      .status-FAILED, .status-KILLED { color: var(--error); }
+      .status-FINISHED { color: var(--ok); }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.state = null;
+    this.error = null;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (!changed.has('namespace') && !changed.has('experiment') && !changed.has('number')) return;
+    this.subscription?.unsubscribe();
+    this.state = null;
+    this.subscription = this.hangar.live(() => this.load()).subscribe({
+      next: (s) => {
+        this.state = s;
+        this.error = null;
+      },
+      error: (err: unknown) => (this.error = describe(err)),
+    });
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+  }
+
+  private async load(): Promise<State> {
+    const version = await (await this.hangar.model(this.namespace, this.experiment)).version(this.number);
+    const [run, artifacts, registered, source] = await Promise.all([runRow(version), version.artifacts(), version.registered(), version.source()]);
+    return { run, artifacts, registered, source };
+  }
+
+  private async save(a: Artifact): Promise<void> {
+    this.error = null;
+    try {
+      download(await this.state!.run.version.readArtifact(a.path), a.path.split('/').pop() ?? a.path);
+    } catch (err) {
+      this.error = `The artifact could not be read: ${describe(err)}`;
+    }
+  }
+
+  override render() {
+    const s = this.state;
+    const title = s ? `${this.experiment} · ${runLabel(s.run.version)}` : `${this.experiment} · run ${this.number}`;
+    return html`
+      <h1>${title}</h1>
+      <p><a href=${experimentPath(this.namespace, this.experiment)}>Back to ${this.namespace}/${this.experiment}</a></p>
+      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
+      ${s ? this.renderRun(s) : this.error ? nothing : html`<p role="status">Loading the run…</p>`}
+    `;
+  }
+
+  private renderRun(s: State) {
+    const r = s.run;
+    const v = r.version;
+    const metricKeys = Object.keys(r.metrics);
+    return html`
+      <dl id="run-fields">
+        <dt>Status</dt><dd class="status-${r.status}" id="run-status">${r.status}</dd>
+        <dt>Run id</dt><dd><code>${v.id}</code></dd>
+        <dt>Number</dt><dd>${v.number}${v.numberConfirmed ? '' : ' (provisional)'}</dd>
+        <dt>Created</dt><dd>${new Date(v.createdAt).toLocaleString()}</dd>
+        ${v.description ? html`<dt>Description</dt><dd>${v.description}</dd>` : nothing}
+      </dl>
+      <section aria-labelledby="lineage-heading">
+        <h2 id="lineage-heading">Lineage</h2>
+        ${s.registered.length === 0 && !s.source
+          ? html`<p class="muted">No registered model version comes from this run yet.</p>`
+          : html`<ul id="lineage">
+              ${s.registered.map((x) => html`<li>Registered as <a href=${versionPath(x.namespace, x.model, x.number)}>${x.namespace}/${x.model} version ${x.number}</a>${x.uniqueTags.length ? ` (${x.uniqueTags.join(', ')})` : ''}</li>`)}
+              ${s.source ? html`<li>Registered from <a href=${versionPath(s.source.namespace, s.source.model, s.source.number)}>${s.source.namespace}/${s.source.model}/${s.source.number}</a></li>` : nothing}
+            </ul>`}
+      </section>
+      <section aria-labelledby="params-heading">
+        <h2 id="params-heading">Params</h2>
+        ${this.table('params', 'Param', r.params)}
+      </section>
+      <section aria-labelledby="metrics-heading">
+        <h2 id="metrics-heading">Metrics</h2>
+        ${this.table('final-metrics', 'Final value', r.metrics)}
+        ${metricKeys.length
+          ? html`<div class="charts">
+              ${metricKeys.map(
+                (key) => html`<hangar-metrics-chart .client=${this.hangar} ref="${v.namespace}/${v.model}/${v.number}" keys=${key} label="${key} by step"></hangar-metrics-chart>`,
+              )}
+            </div>`
+          : nothing}
+      </section>
+      <section aria-labelledby="tags-heading">
+        <h2 id="tags-heading">Tags</h2>
+        ${this.table('tags', 'Value', r.tags)}
+      </section>
+      <section aria-labelledby="artifacts-heading">
+        <h2 id="artifacts-heading">Artifacts</h2>
+        ${s.artifacts.length === 0
+          ? html`<p class="muted">None.</p>`
+          : html`<div class="table-wrap">
+              <table id="artifacts">
+                <thead><tr><th scope="col">Path</th><th scope="col">Size</th><th scope="col"><span class="muted">Download</span></th></tr></thead>
+                <tbody>
+                  ${s.artifacts.map(
+                    (a) => html`<tr>
+                      <td>${a.path}</td>
+                      <td>${a.size === null ? '—' : bytes(a.size)}</td>
+                      <td><button class="secondary" @click=${() => this.save(a)}>Download</button></td>
+                    </tr>`,
+                  )}
+                </tbody>
+              </table>
+            </div>`}
+      </section>
+    `;
+  }
+
+  private table(id: string, valueLabel: string, values: Record<string, unknown>) {
+    const keys = Object.keys(values).sort();
+    if (keys.length === 0) return html`<p class="muted">None.</p>`;
+    return html`<div class="table-wrap">
+      <table id=${id}>
+        <thead><tr><th scope="col">Key</th><th scope="col">${valueLabel}</th></tr></thead>
+        <tbody>${keys.map((k) => html`<tr><th scope="row">${k}</th><td>${cell(values[k])}</td></tr>`)}</tbody>
+      </table>
+    </div>`;
+  }
+}
+
+customElements.define('app-run-page', RunPage);
