@@ -5,19 +5,20 @@
  *   byte 0        format (1)
  *   varint        n, the number of points
  *   varint        flags: bit 0 set when the ids are kept as strings (see below)
- *   n × svarint   steps, each as its difference from the one before (the first from 0)
- *   n × svarint   wallclocks, the same way
- *   ids           canonical lower-case UUIDs: n × svarint of the first 48 bits (a UUIDv7's
- *                 milliseconds) as differences, n × svarint of the next 16 bits (its version
- *                 and sequence) as differences, then n × 8 bytes as they are (the random part);
+ *   column        steps, as deltas of deltas with runs of zeros folded (`Writer.intColumn`)
+ *   column        wallclocks, the same way
+ *   ids           canonical lower-case UUIDs: a column of their first 48 bits (a UUIDv7's
+ *                 milliseconds), a column of the next 16 bits (its version and sequence), then
+ *                 n × 8 bytes as they are (the random part);
  *                 any other id string (upper case): n × (varint length, UTF-8 bytes)
  *   n × 8 bytes   values, Float64 little-endian (exact: NaN never reaches here, -0 stays -0)
  *
  * An svarint is a signed variable-length integer: the first byte holds the sign (bit 6) and
  * six bits of the magnitude, every byte its continuation in bit 7, the next bytes seven bits
  * each. Magnitudes up to 2^53 stay exact (steps and wallclocks are safe integers). A point
- * logged by a client costs about 19 bytes here when its id is a UUIDv7 made at logging time:
- * 8 for the value, 8 for the id's random part, 1 to 3 for the rest.
+ * logged by a client costs 16 to 20 bytes here when its id is a UUIDv7 made at logging time:
+ * 8 for the value, 8 for the id's random part, and up to a byte per column for the rest (next
+ * to nothing when steps, wallclocks and ids move at a steady pace).
  *
  * Segments written by migration 0009 from the rows of the old `metrics` table are JSON text
  * instead (SQL alone cannot pack floats): `[[id, step, wallclock, "value"], …]` with the value
@@ -71,6 +72,40 @@ class Writer {
     this.buf[this.length++] = (m > 0 ? 128 : 0) | (negative ? 64 : 0) | low;
     if (m > 0) this.varint(m);
   }
+  /**
+   * A column of safe integers ≥ 0 as deltas of deltas: a run of equal steps (a regular series,
+   * ids made at a steady pace) costs two bytes in all. Tokens: a non-zero svarint is the next
+   * delta of delta; 0 is followed by a varint (run length − 1) of zero deltas of delta; -0 (the
+   * sign bit with no magnitude) is followed by the value itself, for a delta of delta past 2^52
+   * that a float could not hold exactly.
+   */
+  intColumn(values: readonly number[]) {
+    let prev = 0;
+    let prevDelta = 0;
+    let run = 0;
+    const flush = () => {
+      if (!run) return;
+      this.svarint(0);
+      this.varint(run - 1);
+      run = 0;
+    };
+    for (const v of values) {
+      const d = v - prev;
+      const dod = d - prevDelta;
+      if (Math.abs(dod) > 2 ** 52) {
+        flush();
+        this.byte(64);
+        this.svarint(v);
+      } else if (dod === 0) run++;
+      else {
+        flush();
+        this.svarint(dod);
+      }
+      prev = v;
+      prevDelta = d;
+    }
+    flush();
+  }
   bytes(b: Uint8Array) {
     this.ensure(b.length);
     this.buf.set(b, this.length);
@@ -110,6 +145,30 @@ class Reader {
     if (first & 128) m += this.varint() * 64;
     return first & 64 ? -m : m;
   }
+  /** The inverse of `Writer.intColumn`. */
+  intColumn(n: number): number[] {
+    const out = new Array<number>(n);
+    let prev = 0;
+    let prevDelta = 0;
+    let i = 0;
+    while (i < n) {
+      const t = this.svarint();
+      if (Object.is(t, -0)) {
+        const v = this.svarint();
+        prevDelta = v - prev;
+        prev = v;
+        out[i++] = v;
+      } else if (t === 0) {
+        const run = this.varint() + 1;
+        if (i + run > n) throw new Error('metric segment run passes its end');
+        for (let k = 0; k < run; k++) out[i++] = prev += prevDelta;
+      } else {
+        prevDelta += t;
+        out[i++] = prev += prevDelta;
+      }
+    }
+    return out;
+  }
   bytes(n: number): Uint8Array {
     if (this.pos + n > this.buf.length) throw new Error('metric segment ends early');
     const out = this.buf.subarray(this.pos, this.pos + n);
@@ -128,30 +187,12 @@ export function encodeSegment(points: readonly SegmentPoint[]): Uint8Array {
   w.byte(FORMAT);
   w.varint(n);
   w.varint(canonical ? 0 : 1);
-  let prev = 0;
-  for (const p of points) {
-    w.svarint(p.step - prev);
-    prev = p.step;
-  }
-  prev = 0;
-  for (const p of points) {
-    w.svarint(p.wallclock - prev);
-    prev = p.wallclock;
-  }
+  w.intColumn(points.map((p) => p.step));
+  w.intColumn(points.map((p) => p.wallclock));
   if (canonical) {
     const hex = points.map((p) => p.id.replace(/-/g, ''));
-    prev = 0;
-    for (const h of hex) {
-      const ms = parseInt(h.slice(0, 12), 16);
-      w.svarint(ms - prev);
-      prev = ms;
-    }
-    prev = 0;
-    for (const h of hex) {
-      const mid = parseInt(h.slice(12, 16), 16);
-      w.svarint(mid - prev);
-      prev = mid;
-    }
+    w.intColumn(hex.map((h) => parseInt(h.slice(0, 12), 16)));
+    w.intColumn(hex.map((h) => parseInt(h.slice(12, 16), 16)));
     const rand = new Uint8Array(8);
     for (const h of hex) {
       for (let i = 0; i < 8; i++) rand[i] = parseInt(h.slice(16 + 2 * i, 18 + 2 * i), 16);
@@ -184,23 +225,15 @@ export function decodeSegment(data: ArrayBuffer | Uint8Array | number[] | string
   if (format !== FORMAT) throw new Error(`unknown metric segment format ${format}`);
   const n = r.varint();
   const flags = r.varint();
-  const steps = new Array<number>(n);
-  const wallclocks = new Array<number>(n);
-  let prev = 0;
-  for (let i = 0; i < n; i++) steps[i] = prev += r.svarint();
-  prev = 0;
-  for (let i = 0; i < n; i++) wallclocks[i] = prev += r.svarint();
+  const steps = r.intColumn(n);
+  const wallclocks = r.intColumn(n);
   const ids = new Array<string>(n);
   if (flags & 1) {
     const dec = new TextDecoder();
     for (let i = 0; i < n; i++) ids[i] = dec.decode(r.bytes(r.varint()));
   } else {
-    const ms = new Array<number>(n);
-    const mid = new Array<number>(n);
-    prev = 0;
-    for (let i = 0; i < n; i++) ms[i] = prev += r.svarint();
-    prev = 0;
-    for (let i = 0; i < n; i++) mid[i] = prev += r.svarint();
+    const ms = r.intColumn(n);
+    const mid = r.intColumn(n);
     for (let i = 0; i < n; i++) {
       const b = r.bytes(8);
       const t = hex12(ms[i]!);

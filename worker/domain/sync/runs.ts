@@ -161,7 +161,8 @@ export class Run {
       for (const p of points) perKey.set(p.key, (perKey.get(p.key) ?? 0) + 1);
       for (const n of perKey.values()) rows += Math.ceil(n / LIMITS.metricSegmentPoints);
     }
-    return 2 * Math.ceil(rows / SEGMENTS_PER_STATEMENT) + (this.changes.empty ? 1 : 0);
+    // One more for the change rows: a statement of its own, or the flush they may cause.
+    return 2 * Math.ceil(rows / SEGMENTS_PER_STATEMENT) + 1;
   }
 
   /** An upper bound of what adding `step` adds to `need()`. */
