@@ -19,6 +19,7 @@ import { modelDocs, models } from './routes/models.ts';
 import { namespaceDocs, namespaces } from './routes/namespaces.ts';
 import { syncDocs, sync } from './routes/sync.ts';
 import { tokenDocs, tokens } from './routes/tokens.ts';
+import { usage, usageDocs } from './routes/usage.ts';
 import { versionDocs, versions } from './routes/versions.ts';
 
 export const API_VERSION = '1.0.0';
@@ -72,6 +73,7 @@ api.route('/namespaces/:ns/models/:model/versions/:number/checkpoints', checkpoi
 api.route('/namespaces/:ns/sync', sync);
 api.route('/namespaces/:ns/events', events);
 api.route('/namespaces/:ns/webhooks', webhooks);
+api.route('/namespaces/:ns/usage', usage);
 
 /** Every route's documentation; a test checks it matches the routes registered above. */
 export const routeDocs: RouteDoc[] = [
@@ -90,6 +92,7 @@ export const routeDocs: RouteDoc[] = [
   ...syncDocs,
   ...eventDocs,
   ...webhookDocs,
+  ...usageDocs,
 ];
 const openApi = buildOpenApi(routeDocs, API_VERSION);
 

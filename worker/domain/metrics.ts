@@ -2,6 +2,7 @@ import { uuidv7 } from '../../shared/ids.ts';
 import type { MetricPointInput } from '../../shared/metrics.ts';
 import { logChange } from '../db/change-log.ts';
 import { insertMetricPoints, type StoredPoint } from '../db/metrics.ts';
+import { countStoredPoints, withinQuota } from '../db/usage.ts';
 
 /** What metrics hang off: a model or a version (`Parent` from worker/parent.ts fits). */
 export interface MetricParent {
@@ -25,9 +26,11 @@ export async function logMetrics(db: D1Database, parent: MetricParent, input: Me
     step: p.step ?? 0,
     wallclock: p.wallclock ?? now,
   }));
-  await db.batch([
+  // Counted right after the insert (new points only); past the namespace's quota, none is stored.
+  await withinQuota(db, parent.namespace, { metricPoints: points.length }, () => db.batch([
     insertMetricPoints(db, parent.namespace, parent.id, points),
+    countStoredPoints(db, parent.namespace),
     logChange(db, { namespace: parent.namespace, entity: 'metrics', entityId: parent.id, op: 'log', data: { points }, hlc }),
-  ]);
+  ]));
   return points.length;
 }

@@ -14,6 +14,7 @@ import { changeJson, ensureNamespace, insertChanges, type ChangeRow } from '../.
 import { insertCheckpoint, moveDefault } from '../../db/checkpoints.ts';
 import type { Parent } from '../../parent.ts';
 import { checkRegisterPath, checkSizes, existingOrConflict, newArtifactRow, uploadedDigests } from '../artifacts.ts';
+import { countStoredPoints } from '../../db/usage.ts';
 import { checkpointFileRows } from '../checkpoints.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { deleteClock, modelCreateParts, modelUpdateParts } from '../models.ts';
@@ -57,7 +58,7 @@ const VALUE_BYTES = LIMITS.d1ValueBytes - 1024;
 class JsonRows {
   private rows: string[] = [];
   private bytes = 2;
-  constructor(private readonly statement: (json: string) => D1PreparedStatement) {}
+  constructor(private readonly statement: (json: string) => D1PreparedStatement | D1PreparedStatement[]) {}
   get empty() {
     return this.rows.length === 0;
   }
@@ -69,7 +70,7 @@ class JsonRows {
   }
   flush(out: D1PreparedStatement[]): void {
     if (!this.rows.length) return;
-    out.push(this.statement(`[${this.rows.join(',')}]`));
+    out.push(...[this.statement(`[${this.rows.join(',')}]`)].flat());
     this.rows = [];
     this.bytes = 2;
   }
@@ -125,14 +126,16 @@ export class Run {
   ) {
     const ns = who.namespace;
     this.changes = new JsonRows((json) => insertChanges(db, ns, json));
-    this.points = new JsonRows((json) =>
+    this.points = new JsonRows((json) => [
       db
         .prepare(
           `INSERT OR IGNORE INTO metrics (id, namespace, parent_id, key, value, step, wallclock)
            SELECT p.value ->> 0, ?1, p.value ->> 5, p.value ->> 1, p.value ->> 2, p.value ->> 3, p.value ->> 4 FROM json_each(?2) p`,
         )
         .bind(ns, json),
-    );
+      // The namespace's point count, right after the insert (db/usage.ts): past its quota the run fails whole.
+      countStoredPoints(db, ns),
+    ]);
     this.artifacts = new JsonRows((json) => insertArtifactRows(db, json));
     this.answers = new JsonRows((json) =>
       db
@@ -147,14 +150,15 @@ export class Run {
 
   /** Queries the run's batch takes as it stands (seq record, shared statements, status), and what its alias moves may read and store after it. */
   need(): number {
-    const pending = [this.changes, this.points, this.artifacts, this.answers].filter((r) => !r.empty).length;
+    // Points go in with their usage count: two statements.
+    const pending = [this.changes, this.points, this.points, this.artifacts, this.answers].filter((r) => !r.empty).length;
     const aliases = this.planned.filter((p) => p.alias).length;
     return 1 + this.statements.length + pending + (Object.keys(this.settle).length ? 2 : 0) + 2 * aliases;
   }
 
   /** An upper bound of what adding `step` adds to `need()`. */
   cost(step: Step): number {
-    const lists = (step.changes?.length ? 2 : 0) + (step.points?.length ? 2 : 0) + (step.artifacts?.length ? 2 : 0);
+    const lists = (step.changes?.length ? 2 : 0) + (step.points?.length ? 4 : 0) + (step.artifacts?.length ? 2 : 0);
     const answer = step.outcome.status === 'applied' ? 0 : 2;
     return (step.writes?.length ?? 0) + (step.ensureNamespace ? 1 : 0) + lists + answer + (step.settle ? 2 : 0) + (step.alias ? 3 : 0) + (step.logsInPlace ? 1 : 0);
   }
