@@ -82,7 +82,7 @@ function decodeCursor(token: string): Cursor {
   return c as Cursor;
 }
 
-/** One page of a key's points in (step, wallclock, id) order, by keyset on the series index. */
+/** One page of a key's points (with their ids) in (step, wallclock, id) order, by keyset on the series index. */
 export async function metricHistoryPage(
   db: D1Database,
   parentId: string,
@@ -104,7 +104,8 @@ export async function metricHistoryPage(
   const nextPageToken = results.length > size && last ? b64url(JSON.stringify({ s: last.step, w: last.wallclock, i: last.id } satisfies Cursor)) : undefined;
   return {
     key,
-    points: rows.map((r) => ({ step: r.step, value: r.value, wallclock: r.wallclock })),
+    // With its id, so a device that fetches a history it lacks stores each point once (bootstrap).
+    points: rows.map((r) => ({ id: r.id, step: r.step, value: r.value, wallclock: r.wallclock })),
     ...(nextPageToken ? { nextPageToken } : {}),
   };
 }
