@@ -147,7 +147,10 @@ export abstract class ParentHandle {
   async metricHistory(key: string, opts: { maxPoints?: number } = {}): Promise<(MetricPoint | MetricBucket)[]> {
     parseWith(keySchema, key, 'metric key');
     // A history this device lacks comes from the server first; offline, what is here is answered.
-    await ensureHistory(this.ctx, this.ref, key).catch(() => undefined);
+    // Only Dexie's own promises are awaited unless a fetch is due, so a live query (a chart) keeps
+    // following the reads below; once fetched, the summary row it read goes and the query runs again.
+    const lacking = this.ctx.history ? await this.ctx.db.metricSummaries.get([this.id, key]) : undefined;
+    if (lacking) await ensureHistory(this.ctx, this.ref, key).catch(() => undefined);
     const points = (await metricPoints(this.ctx, this.id, key)).map(({ step, value, wallclock }) => ({ step, value, wallclock }));
     const max = opts.maxPoints;
     if (max === undefined || points.length <= max) return points;
