@@ -37,6 +37,8 @@ function meteredFetch() {
   return { fetcher, state };
 }
 
+const serverMetrics = async () => ((await (await server.api('/namespaces/boot/models/churn/versions/1/metrics')).json()) as { metrics: Record<string, unknown> }).metrics;
+
 let registries = 0;
 async function newDevice(net: ReturnType<typeof meteredFetch>): Promise<Hangar> {
   const hangar = await openRegistry({ name: `bootstrap-test-${Date.now()}-${++registries}`, persist: false, fetch: net.fetcher });
@@ -83,8 +85,8 @@ describe('bootstrap from a snapshot', () => {
     const v = await device.find('boot/churn@production');
     expect(v.id).toBe(versionId);
     expect(await v.metadata()).toEqual({ params: { lr: 0.01 } });
-    const authorV = await author.find('boot/churn/1');
-    expect(await v.metrics()).toEqual(await authorV.metrics());
+    // The server's own summaries (summing the author's points here in fake-indexeddb is slow).
+    expect(await v.metrics()).toEqual(await serverMetrics());
     expect((await v.metrics()).loss).toMatchObject({ count: POINTS, min: 1 / POINTS, max: 1, last: 1 / POINTS, lastStep: POINTS - 1 });
     // No point came: the history stays on the server until asked for.
     expect(await device.db.metrics.count()).toBe(0);
@@ -115,7 +117,7 @@ describe('bootstrap from a snapshot', () => {
     expect(history).toHaveLength(POINTS + 10);
     expect(history.map((p) => p.step)).toEqual(Array.from({ length: POINTS + 10 }, (_, i) => i));
     // The summary came from the points now held here, and agrees.
-    expect((await v.metrics()).loss).toEqual((await authorV.metrics()).loss);
+    expect((await v.metrics()).loss).toEqual((await serverMetrics()).loss);
     net.state.offline = true;
     expect(await v.metricHistory('loss')).toEqual(history);
     expect(await v.metricHistory('loss', { maxPoints: 100 })).toHaveLength(100);
