@@ -125,6 +125,31 @@ describe('quotas refuse a write past them, and nothing is half-written', () => {
     expect((await usage(ns)).body.usage.blobBytes).toBe(1500);
   });
 
+  it('blob bytes: registering an artifact whose bytes would pass the quota is refused, REST and sync alike; held bytes pass', async () => {
+    const ns = 'quota-register';
+    await setQuotas(ns, { blobBytes: 100 });
+    expect((await model(ns, 'a')).status).toBe(201);
+    const held = randomBytes(60);
+    await putBlob(ns, held);
+    const art = (path: string, size: number, sha256: string) => call('POST', `/namespaces/${ns}/models/a/artifacts`, { body: { path, size, sha256 } });
+    const big = await sha256Hex(randomBytes(50));
+    const r = await art('big.bin', 50, big);
+    expectError(r, 403, 'quota-exceeded');
+    expect(r.body.error.details).toEqual({ quota: 'blobBytes', limit: 100, used: 60, requested: 50 });
+    expect((await call('GET', `/namespaces/${ns}/models/a/artifacts`)).body.items).toEqual([]);
+    // Bytes the namespace holds already take no more room; a tracked URL holds none.
+    expect((await art('held.bin', 60, await sha256Hex(held))).status).toBe(201);
+    expect((await call('POST', `/namespaces/${ns}/models/a/artifacts`, { body: { path: 'far.bin', url: 'https://example.com/far.bin', size: 10_000 } })).status).toBe(201);
+    const client = syncClient(ns);
+    const parentId = await modelId(ns, 'a');
+    const pushed = await client.push([
+      { name: 'artifact.register', args: { parentId, path: 'sync-big.bin', size: 41, sha256: await sha256Hex(randomBytes(41)) } },
+      { name: 'artifact.register', args: { parentId, path: 'sync-small.bin', size: 40, sha256: await sha256Hex(randomBytes(40)) } },
+    ]);
+    expect(statuses(pushed)).toEqual(['rejected', 'applied']);
+    expect((pushed.body.results[0] as { error: { details: unknown } }).error.details).toEqual({ quota: 'blobBytes', limit: 100, used: 60, requested: 41 });
+  });
+
   it('blob bytes: a grant that the quota refuses at completion leaves no blob and no upload', async () => {
     const ns = 'quota-complete';
     const bytes = randomBytes(700);

@@ -61,6 +61,21 @@ export function recountBlobBytes(db: D1Database, namespace: string): D1PreparedS
     .bind(namespace, Date.now());
 }
 
+/** The namespace's blob bytes quota (null: none) and its blob bytes as last counted: one read. */
+export async function readBlobRoom(db: D1Database, namespace: string): Promise<{ limit: number | null; used: number }> {
+  const row = await db.prepare('SELECT quota_blob_bytes AS q, blob_bytes AS b FROM namespace_usage WHERE namespace = ?').bind(namespace).first<{ q: number | null; b: number }>();
+  return { limit: row?.q ?? null, used: row?.b ?? 0 };
+}
+
+/**
+ * Refuses registering an artifact whose bytes the namespace does not hold yet when they would
+ * take it past its blob bytes quota: better now than after the upload (which is refused too).
+ */
+export function checkBlobRoomFor(namespace: string, room: { limit: number | null; used: number }, size: number | null, held: boolean): void {
+  if (room.limit === null || held || size === null) return;
+  if (room.used + size > room.limit) throw quotaError(namespace, 'blobBytes', room.limit, room.used, size);
+}
+
 /** The quota a failed batch ran into, if a usage CHECK constraint refused it. */
 export function quotaOf(err: unknown): QuotaName | undefined {
   const m = err instanceof Error ? /CHECK constraint failed: (\w+_quota)/i.exec(err.message) : null;

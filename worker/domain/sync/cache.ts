@@ -4,6 +4,7 @@ import type { WireMutation } from '../../../shared/sync.ts';
 import { getAlias } from '../../db/aliases.ts';
 import { getArtifactRow, type StoredArtifactRow } from '../../db/artifacts.ts';
 import { grantedSizes, storedSql as storedSqlOf } from '../../db/blobs.ts';
+import { readBlobRoom } from '../../db/usage.ts';
 import { getCheckpointRow } from '../../db/checkpoints.ts';
 import type { ModelRow } from '../../db/models.ts';
 import type { VersionRow } from '../../db/versions.ts';
@@ -30,6 +31,7 @@ export class RowCache {
   private readonly checkpoints = new Map<string, boolean>();
   private readonly aliases = new Map<string, Alias | null>();
   private readonly sizes = new Map<string, number | null>();
+  private room: Promise<{ limit: number | null; used: number }> | undefined;
 
   constructor(
     private readonly db: D1Database,
@@ -159,6 +161,11 @@ export class RowCache {
     const k = key(modelId, alias);
     if (!this.aliases.has(k)) this.aliases.set(k, (await getAlias(this.db, modelId, alias)) ?? null);
     return this.aliases.get(k) ?? undefined;
+  }
+
+  /** The namespace's blob bytes quota and use (db/usage.ts), read once per push. */
+  blobRoom(): Promise<{ limit: number | null; used: number }> {
+    return (this.room ??= readBlobRoom(this.db, this.namespace));
   }
 
   /** Sizes of the blobs with these digests the namespace was granted (digest → size). */

@@ -14,7 +14,7 @@ import { changeJson, ensureNamespace, insertChanges, type ChangeRow } from '../.
 import { insertCheckpoint, moveDefault } from '../../db/checkpoints.ts';
 import type { Parent } from '../../parent.ts';
 import { checkRegisterPath, checkSizes, existingOrConflict, newArtifactRow, uploadedDigests } from '../artifacts.ts';
-import { countStoredPoints } from '../../db/usage.ts';
+import { checkBlobRoomFor, countStoredPoints } from '../../db/usage.ts';
 import { checkpointFileRows } from '../checkpoints.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { deleteClock, modelCreateParts, modelUpdateParts } from '../models.ts';
@@ -381,6 +381,7 @@ const planners: Planners = {
     }
     const sizes = await ctx.cache.grantedSizes(uploadedDigests([row]));
     checkSizes([row], sizes);
+    if (row.url === null && row.sha256 !== null) checkBlobRoomFor(ctx.namespace, await ctx.cache.blobRoom(), row.size, sizes.get(row.sha256) != null);
     return {
       outcome: APPLIED,
       artifacts: [row],
