@@ -157,6 +157,24 @@ describe('bootstrap from a snapshot', () => {
     device.close();
   });
 
+  it('moving to another server, a bootstrapped device first fetches the histories it knows only by summary, so they arrive whole', async () => {
+    const other = await startServer();
+    try {
+      const otherToken = await other.token('boot', 'write');
+      const device = await newDevice(meteredFetch());
+      await device.syncNow();
+      expect(await device.db.metricSummaries.count()).toBeGreaterThan(0);
+      await device.sync({ url: other.url, token: otherToken, namespaces: ['boot'], intervalMs: 3_600_000, live: false });
+      await device.syncNow();
+      const there = (await (await other.api('/namespaces/boot/models/churn/versions/1/metrics')).json()) as { metrics: Record<string, { count: number }> };
+      expect(there.metrics.loss!.count).toBe(POINTS + 10);
+      expect(there.metrics.acc!.count).toBe(POINTS);
+      device.close();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a pull answered snapshot-required bootstraps again and pulls on from the new cursor', async () => {
     const net = meteredFetch();
     const device = await newDevice(net);

@@ -8,7 +8,7 @@ import type { ClientContext } from '../context.ts';
 import { summarize } from './backoff.ts';
 import { BlobDownloader, fetchMissingBlobs, fetchOwedBlobs, uploadNamespace } from './blobs.ts';
 import { adoptOffset, loadOffset } from './clock.ts';
-import { HistoryFetcher } from './history.ts';
+import { fetchNamespaceHistories, HistoryFetcher } from './history.ts';
 import { NetworkError, SyncHttp } from './http.ts';
 import { LiveSockets } from './live.ts';
 import { pullNamespace } from './pull.ts';
@@ -143,6 +143,8 @@ export class SyncEngine {
     let owed: Previous | undefined;
     if (leaving && leaving.url !== opts.url && this.http) {
       const namespaces = leaving.namespaces.filter((ns) => opts.namespaces.includes(ns));
+      // Histories known here only by their summaries (bootstrap) come along too, best effort.
+      await fetchNamespaceHistories(db, this.history, namespaces);
       if (await fetchMissingBlobs(db, this.downloads, namespaces)) owed = { url: leaving.url, token: leaving.token, namespaces };
     }
     await db.transaction('rw', db.state, async () => {

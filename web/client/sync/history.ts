@@ -70,3 +70,22 @@ export async function fetchParentHistory(db: HangarDb, history: RemoteHistory | 
   const keys = await db.metricSummaries.where('parentId').equals(parent.id).toArray();
   for (const s of keys) await history.fetch(parent, s.key);
 }
+
+/**
+ * Before this device leaves a server for another: fetches from it every history of these
+ * namespaces known here only by its summary, so the re-seed gives the new server whole histories.
+ * Best effort: what cannot be fetched now (offline) is answered by how many keys are left.
+ */
+export async function fetchNamespaceHistories(db: HangarDb, history: RemoteHistory, namespaces: string[]): Promise<number> {
+  let left = 0;
+  for (const s of await db.metricSummaries.toArray()) {
+    const version = await db.versions.get(s.parentId);
+    const model = await db.models.get(version?.modelId ?? s.parentId);
+    if (!model || !namespaces.includes(model.namespace)) continue;
+    const parent: ParentRef = version
+      ? { kind: 'version', id: version.id, namespace: model.namespace, modelId: model.id }
+      : { kind: 'model', id: model.id, namespace: model.namespace, modelId: model.id };
+    await history.fetch(parent, s.key).catch(() => void left++);
+  }
+  return left;
+}
