@@ -1,9 +1,11 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatHlc } from '../../shared/hlc.ts';
 import type { Change } from '../../shared/sync.ts';
 import { openRegistry, type Hangar } from './index.ts';
 import { foldPoint } from './metric-summaries.ts';
 import { applyChanges, applyTables, pendingOf } from './sync/apply.ts';
+import { fakeServer } from './sync/fake-server.ts';
 
 let open: Hangar[] = [];
 let n = 0;
@@ -50,5 +52,31 @@ describe('metric summaries kept from a snapshot', () => {
     expect((await m.metrics()).loss).toEqual({ count: 5, min: 0.01, max: 0.9, last: 0.01, lastStep: 8 });
     // Without a server, the history is what is here.
     expect((await m.metricHistory('loss')).map((p) => p.step)).toEqual([6, 7, 8]);
+  });
+});
+
+describe('bootstrap against a server from before snapshots', () => {
+  it('replays the change log from the start when the snapshot route is not there', async () => {
+    const server = fakeServer({
+      pull: () => ({
+        changes: [{ seq: 1, entity: 'model', entityId: '01a24f00-0000-7000-8000-000000000001', op: 'create', data: { name: 'old', task: 't' }, hlc: formatHlc(Date.now(), 0, 'srv') }],
+        cursor: 1,
+      }),
+    });
+    const asked: string[] = [];
+    const fetcher: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      asked.push(url.pathname);
+      if (url.pathname.endsWith('/sync/snapshot')) {
+        return new Response(JSON.stringify({ error: { code: 'route-not-found', message: 'No route.' } }), { status: 404, headers: { 'content-type': 'application/json' } });
+      }
+      return server.fetcher(input, init);
+    };
+    const h = await openRegistry({ name: `old-server-${n++}`, persist: false, fetch: fetcher });
+    open.push(h);
+    await h.sync({ url: 'http://hangar.test', token: 't', namespaces: ['team'], intervalMs: 3_600_000, live: false });
+    await h.syncNow();
+    expect(asked.some((p) => p.endsWith('/sync/snapshot'))).toBe(true);
+    expect((await h.model('team', 'old')).task).toBe('t');
   });
 });

@@ -20,7 +20,12 @@ export async function pullNamespace(env: RoundEnv, ns: string): Promise<void> {
   let bootstrapped = false;
   const start = await nsState(db, ns);
   if (start.bootstrap || (start.cursor === 0 && !start.bootstrapped)) {
-    await bootstrapNamespace(env, ns);
+    try {
+      await bootstrapNamespace(env, ns);
+    } catch (err) {
+      // A server from before snapshots (no such route): replay its log from the start instead.
+      if (!(err instanceof HangarError && err.code === ErrorCode.RouteNotFound)) throw err;
+    }
     bootstrapped = true;
   }
   for (;;) {
