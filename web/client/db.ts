@@ -73,6 +73,25 @@ export interface MetricRecord {
   wallclock: number;
 }
 
+/**
+ * A metric key's summary as the server gave it in a snapshot (DESIGN §6 "Bootstrap"), kept while
+ * this device lacks the key's history: `metrics()` answers from it, and every point stored here
+ * afterwards is folded in. Removed once the whole history has been fetched.
+ */
+export interface MetricSummaryRecord {
+  parentId: string;
+  key: string;
+  count: number;
+  min: number;
+  max: number;
+  last: number;
+  lastStep: number;
+  lastWallclock: number;
+  lastId: string;
+  /** The change-log cursor the summary counts the points up to: pulled points at or before it are in it. */
+  asOf: number;
+}
+
 export interface AliasRecord {
   modelId: string;
   alias: string;
@@ -223,6 +242,7 @@ export class HangarDb extends Dexie {
   jobs!: EntityTable<JobRecord, 'id'>;
   conflicts!: EntityTable<ConflictRecord, 'id'>;
   uploads!: Dexie.Table<UploadRecord, [string, string]>;
+  metricSummaries!: Dexie.Table<MetricSummaryRecord, [string, string]>;
 
   constructor(name: string) {
     super(name);
@@ -246,5 +266,8 @@ export class HangarDb extends Dexie {
     this.version(2).stores({ jobs: 'id, status, submitted' });
     // Version 3 adds sync: conflicts, blob uploads, and the outbox by namespace.
     this.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    // Version 4 adds the metric summaries a snapshot brings (bootstrap); nothing before it changes,
+    // and a registry from before has every point's history here, so it starts with none.
+    this.version(4).stores({ metricSummaries: '[parentId+key], parentId' });
   }
 }
