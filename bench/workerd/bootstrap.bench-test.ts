@@ -6,6 +6,8 @@ import { expect, it } from 'vitest';
 import { uuidv7 } from '../../shared/ids.ts';
 import type { SnapshotPage } from '../../shared/snapshot.ts';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, type PullResponse } from '../../shared/sync.ts';
+import { logRef, MetricWrites, segmentRows } from '../../worker/db/metrics.ts';
+import { countStoredPoints } from '../../worker/db/usage.ts';
 import { median, report, timed } from './report.ts';
 
 const ADMIN = 'hgr_test_admin_token';
@@ -46,22 +48,27 @@ async function seedRegistry(ns: string): Promise<string[]> {
   return versions;
 }
 
-/** `steps` more points per key of every version (steps from `from`), in the metrics table and as metrics.log rows of the change log. */
+/**
+ * `steps` more points per key of every version (steps from `from`), stored as the Worker stores
+ * them (segments and their per-key summaries, worker/db/metrics.ts) with their metrics.log rows
+ * of the change log and the namespace's point count.
+ */
 async function seedPoints(ns: string, versions: string[], from: number, steps: number): Promise<void> {
   const now = Date.now();
   const hlc = `${now.toString().padStart(15, '0')}-000000-bench`;
   for (let i = 0; i < versions.length; i += 10) {
     const statements: D1PreparedStatement[] = [];
+    const writes = new MetricWrites(env.DB, ns);
+    let stored = 0;
     for (const v of versions.slice(i, i + 10)) {
       const points = KEYS.flatMap((key) => Array.from({ length: steps }, (_, s) => ({ id: uuidv7(), key, value: Math.random(), step: from + s, wallclock: now + from + s })));
-      statements.push(
-        env.DB.prepare(
-          `INSERT INTO metrics (id, namespace, parent_id, key, value, step, wallclock)
-           SELECT p.value ->> 'id', ?1, ?2, p.value ->> 'key', p.value ->> 'value', p.value ->> 'step', p.value ->> 'wallclock' FROM json_each(?3) p`,
-        ).bind(ns, v, JSON.stringify(points)),
-        env.DB.prepare("INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at) VALUES (?, 'metrics', ?, 'log', ?, ?, ?)").bind(ns, v, JSON.stringify({ points }), hlc, now),
-      );
+      const rows = segmentRows(points);
+      writes.add(v, rows, statements);
+      stored += points.length;
+      statements.push(env.DB.prepare("INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at) VALUES (?, 'metrics', ?, 'log', ?, ?, ?)").bind(ns, v, JSON.stringify(logRef(rows)), hlc, now));
     }
+    writes.flush(statements);
+    statements.push(countStoredPoints(env.DB, ns, stored));
     await env.DB.batch(statements);
   }
 }
