@@ -64,6 +64,8 @@ export const LIMITS = {
   pullPageMax: 1000,
   /** Bytes of change data a pull page stops at (a page always holds at least one change). */
   pullPageBytes: 4 * 1024 * 1024,
+  /** Rows (models, versions, metadata keys, aliases, artifacts, checkpoints, metric summaries) in one page of `…/sync/snapshot`. */
+  snapshotPageRows: 2000,
   /** Live sockets (`…/sync/live`) one token may hold open on one namespace; past it, `rate-limited`. */
   liveSocketsPerToken: 1000,
   /** Live sockets one namespace holds in all; past it, `rate-limited`. */

@@ -22,6 +22,7 @@ import { paramDocs, params } from './routes/params.ts';
 import { syncDocs, sync } from './routes/sync.ts';
 import { tokenDocs, tokens } from './routes/tokens.ts';
 import { trash, trashDocs } from './routes/trash.ts';
+import { usage, usageDocs } from './routes/usage.ts';
 import { versionDocs, versions } from './routes/versions.ts';
 
 export const API_VERSION = '1.0.0';
@@ -77,6 +78,7 @@ api.route('/namespaces/:ns/sync', sync);
 api.route('/namespaces/:ns/events', events);
 api.route('/namespaces/:ns/webhooks', webhooks);
 api.route('/namespaces/:ns/trash', trash);
+api.route('/namespaces/:ns/usage', usage);
 
 /** Every route's documentation; a test checks it matches the routes registered above. */
 export const routeDocs: RouteDoc[] = [
@@ -97,6 +99,7 @@ export const routeDocs: RouteDoc[] = [
   ...eventDocs,
   ...webhookDocs,
   ...trashDocs,
+  ...usageDocs,
 ];
 const openApi = buildOpenApi(routeDocs, API_VERSION);
 

@@ -39,8 +39,24 @@ export async function syncedRegistry(
   return { hangar, net: state };
 }
 
-/** Everything a replica holds of a namespace, in a form two replicas can be compared by. */
+/**
+ * Brings every metric history a replica knows only by its summary (a bootstrapped device,
+ * DESIGN §6 "Bootstrap"), as a chart asking for it would; offline, nothing changes.
+ */
+export async function fetchHistories(hangar: Hangar, namespace: string): Promise<void> {
+  const db = hangar.db;
+  for (const s of await db.metricSummaries.toArray()) {
+    const version = await db.versions.get(s.parentId);
+    const model = await db.models.get(version?.modelId ?? s.parentId);
+    if (!model || model.namespace !== namespace || model.deletedAt !== null || (version && version.deletedAt !== null)) continue;
+    const parent = version ? await hangar.find(`${namespace}/${model.name}/${version.number}`) : await hangar.model(namespace, model.name);
+    await parent.metricHistory(s.key);
+  }
+}
+
+/** Everything a replica holds of a namespace (histories fetched first), in a form two replicas can be compared by. */
 export async function snapshot(hangar: Hangar, namespace: string) {
+  await fetchHistories(hangar, namespace);
   const db = hangar.db;
   const models = (await db.models.where('namespace').equals(namespace).toArray()).filter((m) => m.deletedAt === null);
   const out: Record<string, unknown> = {};

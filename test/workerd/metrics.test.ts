@@ -195,7 +195,7 @@ describe('GET …/metrics/{key}', () => {
   it('reads a key holding "/" whether it is sent percent-encoded or as is', async () => {
     const m = await newModel();
     await log(m, [{ key: 'val/acc top-1%', value: 0.8, step: 1 }]);
-    expect((await history(m, 'val/acc top-1%')).body.points).toEqual([{ step: 1, value: 0.8, wallclock: expect.any(Number) }]);
+    expect((await history(m, 'val/acc top-1%')).body.points).toEqual([{ id: expect.any(String), step: 1, value: 0.8, wallclock: expect.any(Number) }]);
     const plain = await call('GET', `${m}/metrics/val/acc%20top-1%25`);
     expect(plain.body).toMatchObject({ key: 'val/acc top-1%', points: [{ step: 1, value: 0.8 }] });
   });

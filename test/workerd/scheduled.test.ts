@@ -12,6 +12,7 @@ import worker from '../../worker/worker.ts';
 import { call, expectError } from './api.ts';
 import { newVersion, putBlob, randomBytes, sha256Hex } from './blob-helpers.ts';
 import { limitedD1 } from './d1-limits.ts';
+import { seedPoints, storedPointCount, usedPoints } from './metric-seed.ts';
 import { H, syncClient } from './sync-client.ts';
 
 const HOUR = 60 * 60 * 1000;
@@ -59,7 +60,9 @@ describe('scheduled sweeps', () => {
     await cron(t0 + LIMITS.trashDays * DAY + HOUR);
     expect((await call('GET', '/namespaces/sw1/trash')).body.items).toEqual([]);
     expect(await count("SELECT COUNT(*) AS n FROM models WHERE namespace = 'sw1' AND name = 'old'")).toBe(0);
-    expect(await count("SELECT COUNT(*) AS n FROM metrics WHERE namespace = 'sw1'")).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM metric_series WHERE namespace = 'sw1'")).toBe(0);
+    expect(await count('SELECT COUNT(*) AS n FROM metric_segments WHERE series NOT IN (SELECT id FROM metric_series)')).toBe(0);
+    expect(await usedPoints('sw1')).toBe(0);
     expectError(await call('POST', '/namespaces/sw1/models/old/restore'), 404, 'not-in-trash');
     expectError(await call('POST', '/namespaces/sw1/models/kept/versions/1/restore'), 404, 'not-in-trash');
   });
@@ -67,18 +70,22 @@ describe('scheduled sweeps', () => {
   it('a purge cut short goes on where it stopped, and running it again changes nothing', async () => {
     const v = await newVersion('sw2', 'long');
     const vid = (await call('GET', `/namespaces/sw2/models/long/versions/${v}`)).body.id;
-    const json = JSON.stringify(Array.from({ length: 4500 }, (_, i) => i));
-    await env.DB.prepare("INSERT INTO metrics (id, namespace, parent_id, key, value, step, wallclock) SELECT 'sw2-' || value, 'sw2', ?, 'k', value, value, 0 FROM json_each(?)").bind(vid, json).run();
+    // 4,500 points, a segment each: segment rows to purge in three steps.
+    await seedPoints('sw2', vid, 'k', 4500, 1);
     await call('DELETE', '/namespaces/sw2/models/long');
     await env.DB.prepare("UPDATE trash SET purging = 1 WHERE namespace = 'sw2'").run();
-    // Two queries: the entry, one batch of rows. Stopped half-way, the entry is still being purged.
-    expect(await purgeMarked(env.DB, { queries: 2, namespace: 'sw2' })).toEqual({ entries: 0, rows: 2000, done: false });
-    expect(await count("SELECT COUNT(*) AS n FROM metrics WHERE namespace = 'sw2'")).toBe(2500);
+    // Three queries: the entry, then one step of segment rows (the points' count and the delete,
+    // in one batch). Stopped half-way, the entry is still being purged; what it freed is off the count.
+    expect(await purgeMarked(env.DB, { queries: 3, namespace: 'sw2' })).toEqual({ entries: 0, rows: 2000, done: false });
+    expect(await storedPointCount(vid)).toBe(2500);
+    expect(await usedPoints('sw2')).toBe(2500);
     expect((await call('GET', '/namespaces/sw2/trash')).body.items).toEqual([]);
     expectError(await call('POST', '/namespaces/sw2/models/long/restore'), 404, 'not-in-trash');
     const next = await sweep(Date.now());
     expect(next.purge).toMatchObject({ done: true });
-    expect(await count("SELECT COUNT(*) AS n FROM metrics WHERE namespace = 'sw2'")).toBe(0);
+    expect(await storedPointCount(vid)).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM metric_series WHERE namespace = 'sw2'")).toBe(0);
+    expect(await usedPoints('sw2')).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM models WHERE namespace = 'sw2'")).toBe(0);
     expect((await sweep(Date.now())).purge).toEqual({ entries: 0, rows: 0, done: true });
   });

@@ -111,9 +111,11 @@ describe('the query budget of a push', () => {
     const stats = await c.pushAll(ops);
     expect(stats.pushes).toBe(1);
     // Auth, the client row, the parent (model then version lookups), one read of the point ids
-    // already stored in the points' ranges, and one batch of four statements: the 100 logs'
-    // points share one segment, one summary and one change-log row.
-    expect(stats.queries).toBeLessThanOrEqual(11);
+    // already stored in the points' ranges, and one batch of five statements: the 100 logs'
+    // points share one segment, one summary, one change-log row and one move of the namespace's
+    // point count.
+    expect(stats.queries).toBeLessThanOrEqual(12);
+    expect((await call('GET', '/namespaces/lim5/usage')).body.usage.metricPoints).toBe(100);
     expect(await count('SELECT COALESCE(SUM(s.n), 0) AS n FROM metric_segments s JOIN metric_series ser ON ser.id = s.series WHERE ser.parent_id = ?', m.args.id)).toBe(100);
     const log = (await c.pull()).body.changes.filter((x) => x.entity === 'metrics');
     expect(log.flatMap((x) => (x.data.points as { value: number }[]).map((p) => p.value))).toEqual(Array.from({ length: 100 }, (_, i) => i));

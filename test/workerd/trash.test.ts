@@ -4,6 +4,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
 import { call, expectError, tokenFor } from './api.ts';
+import { seedPoints, storedPointCount, usedPoints } from './metric-seed.ts';
 import { syncClient } from './sync-client.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -148,11 +149,15 @@ describe('trash', () => {
     expectError(await call('DELETE', `/namespaces/tr6/trash/${v1}`, { token: writer }), 403, 'permission-denied');
     expectError(await call('DELETE', '/namespaces/tr6/trash', { token: writer }), 403, 'permission-denied');
     expectError(await call('DELETE', '/namespaces/tr6/trash/unknown-id'), 404, 'not-in-trash');
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', v1)).toBe(5);
+    expect(await storedPointCount(v1)).toBe(5);
+    // A deleted version's points count until it is purged.
+    expect(await usedPoints('tr6')).toBe(10);
     const r = await call('DELETE', `/namespaces/tr6/trash/${v1}`);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ purged: 1, done: true });
-    for (const table of ['metrics', 'metadata', 'artifacts']) expect(await count(`SELECT COUNT(*) AS n FROM ${table} WHERE parent_id = ?`, v1)).toBe(0);
+    for (const table of ['metric_series', 'metadata', 'artifacts']) expect(await count(`SELECT COUNT(*) AS n FROM ${table} WHERE parent_id = ?`, v1)).toBe(0);
+    expect(await storedPointCount(v1)).toBe(0);
+    expect((await call('GET', '/namespaces/tr6/usage')).body.usage.metricPoints).toBe(5);
     // A bare tombstone keeps the number, so the next version is 3, not 1 or 2 again.
     expect(await rows('SELECT number, version FROM versions WHERE id = ?', v1)).toEqual([{ number: 1, version: null }]);
     expect((await call('POST', `${m}/versions`, { body: {} })).body.number).toBe(3);
@@ -179,9 +184,12 @@ describe('trash', () => {
     expect(await count('SELECT COUNT(*) AS n FROM alias_history WHERE model_id = ?', id)).toBe(0);
     expect(await count('SELECT COUNT(*) AS n FROM artifacts WHERE model_id = ?', id)).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM trash WHERE namespace = 'tr7'")).toBe(0);
-    for (const table of ['metrics', 'metadata']) {
+    for (const table of ['metric_series', 'metadata']) {
       expect(await count(`SELECT COUNT(*) AS n FROM ${table} WHERE namespace = 'tr7' AND parent_id NOT IN (SELECT id FROM models UNION ALL SELECT id FROM versions)`)).toBe(0);
     }
+    expect(await count('SELECT COUNT(*) AS n FROM metric_segments WHERE series NOT IN (SELECT id FROM metric_series)')).toBe(0);
+    // The 15 points of its versions are off the count; the other model's 5 stay.
+    expect(await usedPoints('tr7')).toBe(5);
     expect(await count("SELECT COUNT(*) AS n FROM checkpoints WHERE namespace = 'tr7'")).toBe(0);
     // The other model is untouched; the name can be used afresh.
     expect((await call("GET", "/namespaces/tr7/models/kept/versions/1/metrics")).body.metrics.loss.count).toBe(5);
@@ -193,16 +201,17 @@ describe('trash', () => {
   it('purges a long history within the D1 limits, over as many requests and runs as it takes', async () => {
     const m = await modelWithVersions('tr8', 'big', 1);
     const vid = (await call('GET', `${m}/versions/1`)).body.id;
-    // 5,000 points seeded directly (logging them would take long): a purge of 3 batches of rows.
-    const json = JSON.stringify(Array.from({ length: 5000 }, (_, i) => i));
-    await env.DB.prepare(
-      "INSERT INTO metrics (id, namespace, parent_id, key, value, step, wallclock) SELECT 'p' || value, 'tr8', ?, 'acc', value, value, 0 FROM json_each(?)",
-    ).bind(vid, json).run();
+    // 5,000 points seeded directly, a segment each (logging them would take long, and write
+    // few segments): a purge of 3 batches of segment rows.
+    await seedPoints('tr8', vid, 'acc', 5000, 1);
+    expect(await usedPoints('tr8')).toBe(5005);
     await call('DELETE', m);
     const r = await call('DELETE', '/namespaces/tr8/trash');
     expect(r.status).toBe(200);
     expect(r.queries).toBeLessThanOrEqual(LIMITS.d1QueriesPerInvocation);
-    expect(await count('SELECT COUNT(*) AS n FROM metrics WHERE parent_id = ?', vid)).toBe(0);
+    expect(await storedPointCount(vid)).toBe(0);
+    expect(await count('SELECT COUNT(*) AS n FROM metric_series WHERE parent_id = ?', vid)).toBe(0);
+    expect(await usedPoints('tr8')).toBe(0);
     expect((await call('GET', '/namespaces/tr8/trash')).body.items).toEqual([]);
   });
 });

@@ -9,6 +9,14 @@ export interface ClientContext {
   metrics: MetricQueue;
   /** Fetches bytes this device lacks from the server; set while sync is configured. */
   remote?: RemoteBlobs;
+  /** Fetches metric history this device lacks (a key known from a snapshot); set while sync is configured. */
+  history?: RemoteHistory;
+}
+
+/** Where metric history not on this device comes from (DESIGN §6 "Bootstrap"). */
+export interface RemoteHistory {
+  /** Fetches a key's whole history and keeps it here; resolves when it is on this device. */
+  fetch(parent: ParentRef, key: string): Promise<void>;
 }
 
 /** Where bytes not on this device come from. */

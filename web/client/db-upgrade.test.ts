@@ -47,6 +47,10 @@ describe('HangarDb upgrade', () => {
     expect(await db.outbox.where('namespace').equals('team').count()).toBe(1);
     expect(await db.conflicts.count()).toBe(0);
     expect(await db.uploads.count()).toBe(0);
+    // Version 4: no snapshot summaries; every key's history is here, so summaries come from the points.
+    expect(await db.metricSummaries.count()).toBe(0);
+    await db.metricSummaries.put({ parentId: 'v1', key: 'acc', count: 7, min: 0, max: 1, last: 1, lastStep: 6, lastWallclock: now, lastId: 'x', asOf: 3 });
+    expect(await db.metricSummaries.where('parentId').equals('v1').count()).toBe(1);
     expect((await db.state.get('clientId'))?.value).toBe('abc');
     expect(await db.jobs.count()).toBe(0);
     await db.jobs.add({

@@ -90,6 +90,25 @@ export interface MetricRecord {
   wallclock: number;
 }
 
+/**
+ * A metric key's summary as the server gave it in a snapshot (DESIGN §6 "Bootstrap"), kept while
+ * this device lacks the key's history: `metrics()` answers from it, and every point stored here
+ * afterwards is folded in. Removed once the whole history has been fetched.
+ */
+export interface MetricSummaryRecord {
+  parentId: string;
+  key: string;
+  count: number;
+  min: number;
+  max: number;
+  last: number;
+  lastStep: number;
+  lastWallclock: number;
+  lastId: string;
+  /** The change-log cursor the summary counts the points up to: pulled points at or before it are in it. */
+  asOf: number;
+}
+
 export interface AliasRecord {
   modelId: string;
   alias: string;
@@ -240,6 +259,7 @@ export class HangarDb extends Dexie {
   jobs!: EntityTable<JobRecord, 'id'>;
   conflicts!: EntityTable<ConflictRecord, 'id'>;
   uploads!: Dexie.Table<UploadRecord, [string, string]>;
+  metricSummaries!: Dexie.Table<MetricSummaryRecord, [string, string]>;
   params!: Dexie.Table<ParamRecord, [string, string]>;
 
   constructor(name: string) {
@@ -264,6 +284,9 @@ export class HangarDb extends Dexie {
     this.version(2).stores({ jobs: 'id, status, submitted' });
     // Version 3 adds sync: conflicts, blob uploads, and the outbox by namespace.
     this.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    // Version 4 adds the metric summaries a snapshot brings (bootstrap); nothing before it changes,
+    // and a registry from before has every point's history here, so it starts with none.
+    this.version(4).stores({ metricSummaries: '[parentId+key], parentId' });
     // Version 6 adds experiments and runs (DESIGN §1): the params table, and every model a kind.
     // (Versions 4 and 5 are other tables' steps; Dexie accepts the numbers in any order of arrival.)
     this.version(6)

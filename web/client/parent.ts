@@ -11,6 +11,7 @@ import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type Arti
 import type { ClientContext, ParentRef } from './context.ts';
 import { requireLive } from './fields.ts';
 import type { HangarDb, MetricRecord } from './db.ts';
+import { asSummary } from './metric-summaries.ts';
 
 const metricValuesSchema = z.record(keySchema, z.number()).refine((v) => Object.keys(v).length <= LIMITS.metricsPerRequest, {
   message: `must hold at most ${LIMITS.metricsPerRequest} keys`,
@@ -60,7 +61,10 @@ export async function metricPoints(ctx: ClientContext, parentId: string, key: st
   return points.sort((a, b) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1));
 }
 
-/** Per-key summary of a parent's metrics: last (greatest step, then wallclock), min, max, count. */
+/**
+ * Per-key summary of a parent's metrics: last (greatest step, then wallclock), min, max, count.
+ * A key whose history this device lacks (known from a snapshot) answers from its kept summary.
+ */
 export async function metricSummary(ctx: ClientContext, parentId: string): Promise<Record<string, MetricSummary>> {
   const out: Record<string, MetricSummary> = {};
   const last = new Map<string, MetricRecord>();
@@ -76,7 +80,21 @@ export async function metricSummary(ctx: ClientContext, parentId: string): Promi
       s.lastStep = p.step;
     }
   });
+  for (const s of await ctx.db.metricSummaries.where('parentId').equals(parentId).toArray()) {
+    // defineProperty: a key such as "__proto__" must stay a plain key.
+    Object.defineProperty(out, s.key, { value: asSummary(s), enumerable: true, writable: true, configurable: true });
+  }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * Makes sure a key's whole history is on this device: a key known only from a snapshot has it
+ * fetched from the server (then kept, so it stays viewable offline). Offline, or with no
+ * server, what is here is what there is.
+ */
+export async function ensureHistory(ctx: ClientContext, parent: ParentRef, key: string): Promise<void> {
+  if (!ctx.history || !(await ctx.db.metricSummaries.get([parent.id, key]))) return;
+  await ctx.history.fetch(parent, key);
 }
 
 /** A parent's metadata as `{ key: value }`, without tombstones. */
@@ -128,6 +146,11 @@ export abstract class ParentHandle {
   /** A metric's points in step order; with `maxPoints`, downsampled to at most that many buckets. */
   async metricHistory(key: string, opts: { maxPoints?: number } = {}): Promise<(MetricPoint | MetricBucket)[]> {
     parseWith(keySchema, key, 'metric key');
+    // A history this device lacks comes from the server first; offline, what is here is answered.
+    // Only Dexie's own promises are awaited unless a fetch is due, so a live query (a chart) keeps
+    // following the reads below; once fetched, the summary row it read goes and the query runs again.
+    const lacking = this.ctx.history ? await this.ctx.db.metricSummaries.get([this.id, key]) : undefined;
+    if (lacking) await ensureHistory(this.ctx, this.ref, key).catch(() => undefined);
     const points = (await metricPoints(this.ctx, this.id, key)).map(({ step, value, wallclock }) => ({ step, value, wallclock }));
     const max = opts.maxPoints;
     if (max === undefined || points.length <= max) return points;

@@ -128,7 +128,7 @@ export class Hangar {
     const data = parseWith(createModelSchema, input, 'model');
     const id = await modelId(namespace, data.name);
     const { db, writer } = this.ctx;
-    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, db.metrics, db.artifacts], async ({ hlc, emit }) => {
+    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, db.metrics, db.metricSummaries, db.artifacts], async ({ hlc, emit }) => {
       const existing = await db.models.get(id);
       if (existing && existing.deletedAt === null) {
         throw new HangarError(ErrorCode.ModelExists, `A model "${data.name}" already exists in namespace "${namespace}".`, { namespace, model: data.name });
@@ -138,6 +138,7 @@ export class Hangar {
         // metrics and artifacts go; its versions stay deleted and keep their numbers.
         await db.metadata.where('parentId').equals(id).delete();
         await parentMetrics(db, id).delete();
+        await db.metricSummaries.where('parentId').equals(id).delete();
         await db.artifacts.where('parentId').equals(id).delete();
       }
       const now = Date.now();

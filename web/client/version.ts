@@ -12,6 +12,7 @@ import { ParentHandle } from './parent.ts';
 import { logParams, paramsOf } from './params.ts';
 import type { Params } from '../../shared/params.ts';
 import { pinParent } from './sync/blobs.ts';
+import { fetchParentHistory } from './sync/history.ts';
 import { localStatus, nextDeclared } from './version-status.ts';
 
 /** One trained result of a model. Fields are a snapshot; `refresh()` reads them again. */
@@ -176,10 +177,12 @@ export class VersionHandle extends ParentHandle {
 
   /**
    * Keeps the version for offline use: downloads from the sync server every artifact's bytes
-   * (checkpoints included) not yet on this device, verified against their SHA-256.
+   * (checkpoints included) not yet on this device, verified against their SHA-256, and the
+   * whole history of every metric key known here only by its summary (a bootstrapped device).
    */
-  pin(opts: { onProgress?: (p: { loaded: number; total: number }) => void } = {}): Promise<void> {
-    return pinParent(this.ctx, this.id, opts.onProgress);
+  async pin(opts: { onProgress?: (p: { loaded: number; total: number }) => void } = {}): Promise<void> {
+    await fetchParentHistory(this.ctx.db, this.ctx.history, this.ref);
+    await pinParent(this.ctx, this.id, opts.onProgress);
   }
 }
 

@@ -416,7 +416,7 @@ async function loadSegments(db: D1Database, ids: readonly number[]): Promise<Seg
 }
 
 /**
- * One page of a key's points in (step, wallclock, id) order, within steps [from, to]. Reads
+ * One page of a key's points (each with its id) in (step, wallclock, id) order, within steps [from, to]. Reads
  * only the segments that meet the range after the cursor, in order of their first step, until
  * the page's points are certain: no unread segment can hold a point before the page's last.
  */
@@ -455,7 +455,8 @@ export async function metricHistoryPage(
   const nextPageToken = candidates.length > size && last ? b64url(JSON.stringify({ s: last.step, w: last.wallclock, i: last.id } satisfies Cursor)) : undefined;
   return {
     key,
-    points: rows.map((r) => ({ step: r.step, value: r.value, wallclock: r.wallclock })),
+    // With its id, so a device that fetches a history it lacks stores each point once (bootstrap).
+    points: rows.map((r) => ({ id: r.id, step: r.step, value: r.value, wallclock: r.wallclock })),
     ...(nextPageToken ? { nextPageToken } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import { getArtifactRow, insertArtifacts, rowToArtifact, type ArtifactRow, type StoredArtifactRow } from '../db/artifacts.ts';
 import { grantedSizes, settleVersionStatus } from '../db/blobs.ts';
+import { checkBlobRoomFor, readBlobRoom } from '../db/usage.ts';
 import { isUniqueViolation } from '../errors.ts';
 import type { Parent } from '../parent.ts';
 
@@ -99,7 +100,9 @@ export async function planArtifact(
   const row = newArtifactRow(parent, input);
   const existing = await getArtifactRow(db, parent.id, row.path);
   if (existing) return { existing: existingOrConflict(existing, row) };
-  await checkKnownSizes(db, parent.namespace, [row]);
+  const sizes = await grantedSizes(db, parent.namespace, uploadedDigests([row]));
+  checkSizes([row], sizes);
+  if (row.url === null && row.sha256 !== null) checkBlobRoomFor(parent.namespace, await readBlobRoom(db, parent.namespace), row.size, sizes.has(row.sha256));
   return { row, statements: [...insertArtifacts(db, [row], parent.kind, hlc), ...(parent.version ? settleVersionStatus(db, parent.version.id, hlc) : [])] };
 }
 

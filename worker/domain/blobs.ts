@@ -23,6 +23,7 @@ import {
   type UploadRow,
 } from '../db/blobs.ts';
 import { ensureNamespace } from '../db/change-log.ts';
+import { quotaError, readUsage, recountBlobBytes, withinQuota } from '../db/usage.ts';
 import { continueDigest, type RunningDigest } from './running-digest.ts';
 
 /** The bindings blob writes need. */
@@ -101,6 +102,7 @@ export async function startUpload(
     if (granted.size !== input.size) throw sizeMismatch(input.sha256, granted.size, input.size);
     return { result: { exists: true, sha256: input.sha256, size: input.size }, created: false };
   }
+  await checkBlobRoom(DB, namespace, input.size);
   const open = await findOpenUpload(DB, namespace, input.sha256, input.size, Date.now() - RESUME_WINDOW_MS);
   if (open) {
     const status = await uploadStatus(DB, open);
@@ -221,8 +223,23 @@ function grantWrites(db: D1Database, namespace: string, blob: { sha256: string; 
     ensureNamespace(db, namespace),
     insertBlob(db, blob),
     insertGrant(db, namespace, blob.sha256),
+    // The blob bytes quota: the usage row's CHECK refuses a grant past it, and the batch with it.
+    recountBlobBytes(db, namespace),
     ...promoteVersionsWithBlob(db, namespace, blob.sha256, hlc),
   ];
+}
+
+/** Refuses, before any bytes are sent, a new blob that would take the namespace past its blob bytes quota. */
+async function checkBlobRoom(db: D1Database, namespace: string, size: number): Promise<void> {
+  const { usage, quotas } = await readUsage(db, namespace);
+  const limit = quotas.blobBytes;
+  if (limit !== null && usage.blobBytes + size > limit) throw quotaError(namespace, 'blobBytes', limit, usage.blobBytes, size);
+}
+
+/** Bytes written to R2 that no blob row records (a refused grant) are deleted; a recorded key stays. */
+async function dropUnrecorded({ DB, BLOBS }: Stores, sha256: string, key: string): Promise<void> {
+  const kept = await getBlobRow(DB, sha256);
+  if (!kept || kept.r2_key !== key) await BLOBS.delete(key);
 }
 
 /** When bytes were already recorded under another key, the copy just written is not needed. */
@@ -262,7 +279,16 @@ export async function completeUpload(stores: Stores, namespace: string, uploadId
     throw problem;
   }
   const blob = { sha256: upload.sha256, size: upload.size, r2_key: upload.r2_key };
-  await DB.batch([...grantWrites(DB, namespace, blob, hlc), ...deleteUpload(DB, upload.id)]);
+  try {
+    await withinQuota(DB, namespace, { blobBytes: upload.size }, () => DB.batch([...grantWrites(DB, namespace, blob, hlc), ...deleteUpload(DB, upload.id)]));
+  } catch (err) {
+    // The quota filled while the parts came: the joined bytes cannot be granted, so they go.
+    if (err instanceof HangarError && err.code === ErrorCode.QuotaExceeded) {
+      await dropUnrecorded(stores, upload.sha256, upload.r2_key);
+      await DB.batch(deleteUpload(DB, upload.id));
+    }
+    throw err;
+  }
   await dropDuplicate(stores, upload.sha256, upload.r2_key);
   return { sha256: upload.sha256, size: upload.size };
 }
@@ -297,6 +323,7 @@ export async function putBlob(
 ): Promise<{ sha256: string; size: number }> {
   const { DB, BLOBS } = stores;
   const known = await getBlobRow(DB, sha256);
+  if (!(await getGrantedBlob(DB, namespace, sha256))) await checkBlobRoom(DB, namespace, length);
   let blob = { sha256, size: length, r2_key: singlePutKey(sha256) };
   if (known) {
     const ds = new crypto.DigestStream('SHA-256');
@@ -317,7 +344,12 @@ export async function putBlob(
     // holds a body to its Content-Length, so this only guards against a broken client or proxy.
     if (stored.size !== length) throw sizeMismatch(sha256, stored.size, length);
   }
-  await DB.batch(grantWrites(DB, namespace, blob, hlc));
+  try {
+    await withinQuota(DB, namespace, { blobBytes: blob.size }, () => DB.batch(grantWrites(DB, namespace, blob, hlc)));
+  } catch (err) {
+    if (!known && err instanceof HangarError && err.code === ErrorCode.QuotaExceeded) await dropUnrecorded(stores, sha256, blob.r2_key);
+    throw err;
+  }
   if (!known) await dropDuplicate(stores, sha256, blob.r2_key);
   return { sha256, size: blob.size };
 }

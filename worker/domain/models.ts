@@ -9,6 +9,7 @@ import { isUniqueViolation } from '../errors.ts';
 import { metadataWrites } from './metadata.ts';
 import { currentActor } from '../actor.ts';
 import { trashInsert, trashModelRevived } from '../db/trash.ts';
+import { recountModels, uncountSegmentPoints, withinQuota } from '../db/usage.ts';
 
 // versions.ts takes it from here.
 export { metadataWrites };
@@ -84,15 +85,20 @@ export function modelCreateParts(
           .prepare('UPDATE models SET kind = ?, owner = ?, task = ?, description = ?, clocks = ?, created_at = ?, updated_at = ?, deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL')
           .bind(kind, value('owner'), value('task'), value('description'), clocks, now, now, id),
         db.prepare('DELETE FROM metadata WHERE parent_id = ?').bind(id),
+        // The points it still holds (a purge may have freed some) leave the namespace's count as they go.
+        uncountSegmentPoints(db, namespace, 'SELECT id FROM metric_segments WHERE series IN (SELECT id FROM metric_series WHERE parent_id = ?3)', id),
         ...deleteMetricsOf(db, id),
         db.prepare('DELETE FROM artifacts WHERE parent_id = ?').bind(id),
         // Alive again, it leaves the trash; the versions its delete took stay deleted, each an entry of its own.
         ...trashModelRevived(db, id),
+        recountModels(db, namespace),
       ]
     : [
         db
           .prepare('INSERT INTO models (id, namespace, name, kind, owner, task, description, clocks, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
           .bind(id, namespace, input.name, kind, value('owner'), value('task'), value('description'), clocks, now, now),
+        // The models quota: the usage row's CHECK refuses a create past it, and the batch with it.
+        recountModels(db, namespace),
       ];
   // A new model's change-log row carries only the fields given, so a device holding its own
   // create of the same model merges them and keeps its other values; a revival's carries every
@@ -112,7 +118,7 @@ export async function createModel(db: D1Database, namespace: string, input: Crea
   const existing = await db.prepare('SELECT deleted_at, clocks FROM models WHERE id = ?').bind(id).first<Pick<ModelRow, 'deleted_at' | 'clocks'>>();
   if (existing && existing.deleted_at === null) throw modelExists(namespace, input.name);
   try {
-    await db.batch(modelCreateWrites(db, namespace, id, input, hlc, existing ?? undefined));
+    await withinQuota(db, namespace, { models: 1 }, () => db.batch(modelCreateWrites(db, namespace, id, input, hlc, existing ?? undefined)));
   } catch (err) {
     if (isUniqueViolation(err)) throw modelExists(namespace, input.name);
     throw err;

@@ -1,4 +1,5 @@
 import type { TrashRow } from '../db/trash.ts';
+import { uncountSegmentPoints } from '../db/usage.ts';
 
 /**
  * Purging (DESIGN §3b): what a trash entry held is freed, in bounded steps, so that one purge
@@ -19,24 +20,32 @@ import type { TrashRow } from '../db/trash.ts';
 export const PURGE_ROWS = 2000;
 
 /**
- * The tables that hold a model's or version's data, each with the column that names its
- * parent: the model or one of its versions (`parent`), or the model (`model`). A table added
- * for model or version data belongs here, or a purge leaves its rows behind.
+ * The tables that hold a model's or version's data, each with the SQL of its rows (by rowid)
+ * that belong to the ids `parents` selects: the model or one of its versions (`parent`), or
+ * the model (`model`). A table added for model or version data belongs here, or a purge leaves
+ * its rows behind. Metric points go segment by segment, each step taking the points it frees
+ * off the namespace's count in the same batch (db/usage.ts); the series rows go after them.
  */
-const CHILD_TABLES: { table: string; column: string; of: 'parent' | 'model' }[] = [
-  { table: 'metrics', column: 'parent_id', of: 'parent' },
-  { table: 'metadata', column: 'parent_id', of: 'parent' },
-  { table: 'artifacts', column: 'parent_id', of: 'parent' },
-  { table: 'checkpoints', column: 'version_id', of: 'parent' },
-  { table: 'alias_history', column: 'model_id', of: 'model' },
+const CHILD_TABLES: { table: string; rows: (parents: string) => string; of: 'parent' | 'model'; points?: true }[] = [
+  {
+    table: 'metric_segments',
+    rows: (parents) => `SELECT id FROM metric_segments WHERE series IN (SELECT id FROM metric_series WHERE parent_id IN (${parents}))`,
+    of: 'parent',
+    points: true,
+  },
+  { table: 'metric_series', rows: (parents) => `SELECT id FROM metric_series WHERE parent_id IN (${parents})`, of: 'parent' },
+  { table: 'metadata', rows: (parents) => `SELECT rowid FROM metadata WHERE parent_id IN (${parents})`, of: 'parent' },
+  { table: 'artifacts', rows: (parents) => `SELECT rowid FROM artifacts WHERE parent_id IN (${parents})`, of: 'parent' },
+  { table: 'checkpoints', rows: (parents) => `SELECT rowid FROM checkpoints WHERE version_id IN (${parents})`, of: 'parent' },
+  { table: 'alias_history', rows: (parents) => `SELECT rowid FROM alias_history WHERE model_id IN (${parents})`, of: 'model' },
 ];
 
-/** SQL for the ids whose data an entry frees (bound: ?1 the entry's id), re-read at every step so a revived thing is never touched. */
-function parentsSql(kind: TrashRow['kind'], of: 'parent' | 'model'): string {
-  const deletedModel = 'SELECT id FROM models WHERE id = ?1 AND deleted_at IS NOT NULL';
-  if (kind === 'version') return of === 'model' ? 'SELECT NULL WHERE 0' : 'SELECT id FROM versions WHERE id = ?1 AND deleted_at IS NOT NULL';
+/** SQL for the ids whose data an entry frees (bound: ?`at` the entry's id), re-read at every step so a revived thing is never touched. */
+function parentsSql(kind: TrashRow['kind'], of: 'parent' | 'model', at = 1): string {
+  const deletedModel = `SELECT id FROM models WHERE id = ?${at} AND deleted_at IS NOT NULL`;
+  if (kind === 'version') return of === 'model' ? 'SELECT NULL WHERE 0' : `SELECT id FROM versions WHERE id = ?${at} AND deleted_at IS NOT NULL`;
   if (of === 'model') return deletedModel;
-  return `SELECT id FROM versions WHERE model_id = ?1 AND deleted_at IS NOT NULL UNION ALL ${deletedModel}`;
+  return `SELECT id FROM versions WHERE model_id = ?${at} AND deleted_at IS NOT NULL UNION ALL ${deletedModel}`;
 }
 
 /** What a purge pass did. */
@@ -68,18 +77,21 @@ export async function purgeMarked(db: D1Database, opts: { queries: number; names
     }
     for (const child of CHILD_TABLES) {
       if (entry.kind === 'version' && child.of === 'model') continue;
+      // With the points' count, the same rows for the count and the delete: one order, one limit, one batch.
+      const rows = child.points
+        ? `${child.rows(parentsSql(entry.kind, child.of, 3))} ORDER BY 1 LIMIT ${PURGE_ROWS}`
+        : `${child.rows(parentsSql(entry.kind, child.of))} LIMIT ${PURGE_ROWS}`;
+      const remove = () => db.prepare(`DELETE FROM ${child.table} WHERE rowid IN (${rows})`);
       for (;;) {
-        if (left <= 0) return report;
-        left--;
-        const { meta } = await db
-          .prepare(
-            `DELETE FROM ${child.table} WHERE rowid IN (
-               SELECT rowid FROM ${child.table} WHERE ${child.column} IN (${parentsSql(entry.kind, child.of)}) LIMIT ${PURGE_ROWS})`,
-          )
-          .bind(entry.id)
-          .run();
-        report.rows += meta.changes;
-        if (meta.changes < PURGE_ROWS) break;
+        const cost = child.points ? 2 : 1;
+        if (left < cost) return report;
+        left -= cost;
+        const results = child.points
+          ? await db.batch([uncountSegmentPoints(db, entry.namespace, rows, entry.id), remove().bind(entry.namespace, Date.now(), entry.id)])
+          : [await remove().bind(entry.id).run()];
+        const changes = results.at(-1)?.meta.changes ?? 0;
+        report.rows += changes;
+        if (changes < PURGE_ROWS) break;
       }
     }
     const finish = finishWrites(db, entry);

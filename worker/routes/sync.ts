@@ -3,6 +3,9 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, pullQuerySchema, pushRequestSchema } from '../../shared/sync.ts';
 import { pull } from '../domain/sync/pull.ts';
 import { push } from '../domain/sync/push.ts';
+import { snapshotPage } from '../domain/sync/snapshot.ts';
+import { snapshotQuerySchema } from '../../shared/snapshot.ts';
+import { LIMITS } from '../../shared/limits.ts';
 import type { AppEnv } from '../env.ts';
 import { liveHeader, liveHub } from '../live.ts';
 import { readBody, readQuery } from '../http.ts';
@@ -37,6 +40,13 @@ sync.get('/pull', async function pullRoute(c) {
   return c.json(await pull(c.env.DB, c.req.param('ns')!, readQuery(c, pullQuerySchema)));
 });
 
+/** A new device's (or a far-behind one's) start: the namespace's current state, in pages (DESIGN §6 "Bootstrap"). */
+sync.get('/snapshot', async function snapshotRoute(c) {
+  checkProtocol(c);
+  const query = readQuery(c, snapshotQuerySchema);
+  return c.json(await snapshotPage(c.env.DB, c.req.param('ns')!, query.pageToken));
+});
+
 /**
  * The live socket (DESIGN §6 "Live"): authenticated like every route (the token may come as the
  * `hangar.bearer.<token>` subprotocol, see shared/live.ts), then handed to the namespace's hub.
@@ -56,4 +66,11 @@ export const syncDocs: RouteDoc[] = [
   { method: 'post', path: `${base}/push`, summary: 'Apply outbox mutations once each, in order; an answer per mutation', body: pushRequestSchema, role: 'write' },
   { method: 'get', path: `${base}/live`, summary: 'WebSocket: pokes {type:"poke",cursor} when the change log moves (token as the hangar.bearer.<token> subprotocol)', role: 'read' },
   { method: 'get', path: `${base}/pull`, summary: "The namespace's change log after a cursor, in pages", query: pullQuerySchema, role: 'read' },
+  {
+    method: 'get',
+    path: `${base}/snapshot`,
+    summary: `The namespace's current state without metric history (metric summaries instead), with the change-log cursor each page is consistent with; pages of up to ${LIMITS.snapshotPageRows} rows, metric summaries on pages of their own`,
+    query: snapshotQuerySchema,
+    role: 'read',
+  },
 ];

@@ -1,5 +1,6 @@
 import type { Hangar } from '../../../web/client/index.ts';
 import type { HangarServer } from '../../browser/server.ts';
+import { fetchHistories } from '../../sync/clients.ts';
 import { pointLine } from './ops.ts';
 
 /** One parent's (model's or version's) data, in a form a replica and the server can be compared by. */
@@ -40,8 +41,13 @@ const sorted = <T>(xs: T[]) => [...xs].sort();
 const sortedObject = <T>(entries: [string, T][]) => Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const artifactLine = (a: { path: string; sha256: string | null; size: number | null; url?: string | null }) => `${a.path} ${a.sha256} ${a.size} ${a.url ?? ''}`;
 
-/** What a replica holds of a namespace, read straight from its IndexedDB. */
+/**
+ * What a replica holds of a namespace, read straight from its IndexedDB, once the metric
+ * histories it knows only by summary (a device that bootstrapped from a snapshot) are fetched,
+ * as a chart asking for them would.
+ */
 export async function replicaView(hangar: Hangar, ns: string): Promise<NamespaceView> {
+  await fetchHistories(hangar, ns);
   const db = hangar.db;
   const out: NamespaceView = {};
   const models = (await db.models.where('namespace').equals(ns).toArray()).filter((m) => m.deletedAt === null);

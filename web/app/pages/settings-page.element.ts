@@ -3,6 +3,11 @@ import type { Hangar, StorageInfo } from '../../client/index.ts';
 import { bytes, describe } from '../errors.ts';
 import { pageStyles } from '../styles.ts';
 import { checkServer, loadServerSettings, saveServerSettings, type ServerSettings } from '../server.ts';
+import { api, connection } from '../remote.ts';
+import { QUOTA_NAMES, type NamespaceUsage, type QuotaName } from '../../../shared/usage.ts';
+
+const QUOTA_LABELS: Record<QuotaName, string> = { blobBytes: 'Artifact bytes', metricPoints: 'Metric points', models: 'Models' };
+const figure = (q: QuotaName, n: number) => (q === 'blobBytes' ? bytes(n) : n.toLocaleString('en'));
 
 /** The server to sync with (URL, token, namespaces), and this browser's storage. */
 export class SettingsPage extends LitElement {
@@ -15,6 +20,8 @@ export class SettingsPage extends LitElement {
     serverNote: { state: true },
     storage: { state: true },
     persistNote: { state: true },
+    usage: { state: true },
+    usageError: { state: true },
   };
   declare hangar: Hangar;
   declare saved: ServerSettings | null;
@@ -25,6 +32,9 @@ export class SettingsPage extends LitElement {
   declare serverNote: string | null;
   declare storage: StorageInfo | null;
   declare persistNote: string | null;
+  /** The synced namespaces' use and quotas on the server, as `GET …/usage` answers. */
+  declare usage: NamespaceUsage[] | null;
+  declare usageError: string | null;
   /** A server URL and token handed over by the link `npm start` prints (`?server=…#token=…`). */
   private offered: { url: string; token: string } = { url: '', token: '' };
   static override styles = pageStyles;
@@ -38,12 +48,46 @@ export class SettingsPage extends LitElement {
     this.serverNote = null;
     this.storage = null;
     this.persistNote = null;
+    this.usage = null;
+    this.usageError = null;
     this.offered = takeOffered();
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
     void this.readStorage();
+    void this.readUsage();
+  }
+
+  /** Each synced namespace's use against its quotas, from the server (none when not syncing or offline). */
+  private async readUsage(): Promise<void> {
+    this.usageError = null;
+    try {
+      const c = await connection(this.hangar);
+      this.usage = c ? await Promise.all(c.namespaces.map((ns) => api<NamespaceUsage>(c, 'GET', `/namespaces/${ns}/usage`))) : null;
+    } catch (err) {
+      this.usage = null;
+      this.usageError = describe(err);
+    }
+  }
+
+  private renderUsage() {
+    if (this.usageError) return html`<p class="muted" role="status">Server use unknown: ${this.usageError}</p>`;
+    if (!this.usage) return nothing;
+    return this.usage.map(
+      (u) => html`<h3>Namespace ${u.namespace} on the server</h3>
+        <dl data-namespace=${u.namespace}>
+          ${QUOTA_NAMES.map((q) => {
+            const limit = u.quotas[q];
+            return html`<dt>${QUOTA_LABELS[q]}</dt>
+              <dd data-quota=${q}>
+                ${figure(q, u.usage[q])}${limit === null
+                  ? html` <span class="muted">(no quota)</span>`
+                  : html` of ${figure(q, limit)} <meter min="0" max=${limit} high=${limit * 0.9} .value=${u.usage[q]} aria-label=${`${QUOTA_LABELS[q]} used`}></meter>`}
+              </dd>`;
+          })}
+        </dl>`,
+    );
   }
 
   private async readStorage(): Promise<void> {
@@ -87,6 +131,7 @@ export class SettingsPage extends LitElement {
       this.saved = settings;
       this.found = null;
       this.serverNote = `Syncing ${namespaces.join(', ')} with ${found.url}. The Sync page shows how it goes.`;
+      void this.readUsage();
     } catch (err) {
       this.serverError = describe(err);
     } finally {
@@ -101,6 +146,7 @@ export class SettingsPage extends LitElement {
       saveServerSettings(null);
       this.saved = null;
       this.serverNote = 'Sync stopped. Everything stays in this browser.';
+      this.usage = null;
     } catch (err) {
       this.serverError = describe(err);
     }
@@ -154,6 +200,7 @@ export class SettingsPage extends LitElement {
               ${s.persisted ? nothing : html`<div class="actions"><button @click=${this.persist}>Ask to keep my data</button></div>`}`
           : html`<p role="status">Reading storage use…</p>`}
         ${this.persistNote ? html`<p role="status">${this.persistNote}</p>` : nothing}
+        ${this.renderUsage()}
       </section>
     `;
   }

@@ -8,6 +8,7 @@ import type { ClientContext } from '../context.ts';
 import { summarize } from './backoff.ts';
 import { BlobDownloader, fetchMissingBlobs, fetchOwedBlobs, uploadNamespace } from './blobs.ts';
 import { adoptOffset, loadOffset } from './clock.ts';
+import { fetchNamespaceHistories, HistoryFetcher } from './history.ts';
 import { NetworkError, SyncHttp } from './http.ts';
 import { LiveSockets } from './live.ts';
 import { pullNamespace } from './pull.ts';
@@ -54,6 +55,7 @@ const syncOptionsSchema = z.object({
 export class SyncEngine {
   readonly status = new Live<SyncStatus>(OFF);
   readonly downloads: BlobDownloader;
+  readonly history: HistoryFetcher;
   private http: SyncHttp | undefined;
   private config: SyncOptions | undefined;
   private running: Promise<void> | undefined;
@@ -80,6 +82,7 @@ export class SyncEngine {
     private readonly fetcher?: typeof fetch,
   ) {
     this.downloads = new BlobDownloader(ctx.db, () => this.http);
+    this.history = new HistoryFetcher(ctx.db, () => this.http);
     this.channel = typeof BroadcastChannel === 'undefined' ? undefined : new BroadcastChannel(`hangar-sync:${ctx.db.name}`);
     this.channel?.addEventListener('message', (e: MessageEvent) => void this.onMessage(e.data));
     const online = () => {
@@ -140,6 +143,8 @@ export class SyncEngine {
     let owed: Previous | undefined;
     if (leaving && leaving.url !== opts.url && this.http) {
       const namespaces = leaving.namespaces.filter((ns) => opts.namespaces.includes(ns));
+      // Histories known here only by their summaries (bootstrap) come along too, best effort.
+      await fetchNamespaceHistories(db, this.history, namespaces);
       if (await fetchMissingBlobs(db, this.downloads, namespaces)) owed = { url: leaving.url, token: leaving.token, namespaces };
     }
     await db.transaction('rw', db.state, async () => {
@@ -172,6 +177,7 @@ export class SyncEngine {
     this.config = undefined;
     this.http = undefined;
     this.ctx.remote = undefined;
+    this.ctx.history = undefined;
     this.status.set({ enabled: false, syncing: false, uploads: [] });
   }
 
@@ -196,6 +202,7 @@ export class SyncEngine {
     this.offsetLearned = false;
     this.http = new SyncHttp({ url: opts.url, token: opts.token }, this.fetcher);
     this.ctx.remote = this.downloads;
+    this.ctx.history = this.history;
     this.status.set({ enabled: true, updateNeeded: false });
     this.lead();
   }

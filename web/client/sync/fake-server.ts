@@ -23,6 +23,10 @@ export function fakeServer(opts: { serverTime?: () => number; push?: (p: Pushed)
   const fetcher: typeof fetch = async (input, init) => {
     if (offline) throw new TypeError('Failed to fetch (offline)');
     const url = new URL(String(input));
+    // A new device's bootstrap: an empty namespace (the engine's tests start from nothing).
+    if (/\/namespaces\/[^/]+\/sync\/snapshot$/.test(url.pathname)) {
+      return json({ cursor: 0, models: [], versions: [], metadata: [], aliases: [], artifacts: [], checkpoints: [], metrics: [] });
+    }
     const m = /\/namespaces\/([^/]+)\/sync\/(push|pull)$/.exec(url.pathname);
     if (!m) {
       other.push(`${init?.method ?? 'GET'} ${url.pathname}`);

@@ -1,5 +1,6 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { parseRetryAfter } from '../../../shared/retry-after.ts';
+import type { SnapshotPage } from '../../../shared/snapshot.ts';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, type PullResponse, type PushRequest, type PushResponse } from '../../../shared/sync.ts';
 
 /** The server could not be reached (offline, refused, dropped): retry later. */
@@ -67,6 +68,11 @@ export class SyncHttp {
 
   pull(namespace: string, q: { clientId: string; cursor: number }): Promise<PullResponse> {
     return this.json(`/namespaces/${namespace}/sync/pull?clientId=${q.clientId}&cursor=${q.cursor}`);
+  }
+
+  /** One page of the namespace's snapshot (DESIGN §6 "Bootstrap"). */
+  snapshot(namespace: string, pageToken?: string): Promise<SnapshotPage> {
+    return this.json(`/namespaces/${namespace}/sync/snapshot${pageToken ? `?pageToken=${encodeURIComponent(pageToken)}` : ''}`);
   }
 
   /** A raw request under the namespace (blob uploads and downloads). */

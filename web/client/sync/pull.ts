@@ -3,6 +3,7 @@ import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import type { Change, PullResponse } from '../../../shared/sync.ts';
 import { applyChanges, applyTables, pendingOf, renumberProvisional } from './apply.ts';
 import { learnOffset } from './clock.ts';
+import { bootstrapNamespace } from './snapshot.ts';
 import type { RoundEnv } from './push.ts';
 import { clientIdOf, nsKey, nsState } from './state.ts';
 
@@ -15,6 +16,18 @@ export async function pullNamespace(env: RoundEnv, ns: string): Promise<void> {
   const { ctx, http } = env;
   const { db } = ctx;
   const clientId = await clientIdOf(db);
+  // Nothing pulled here yet, or a bootstrap cut short: the snapshot first (sync/snapshot.ts).
+  let bootstrapped = false;
+  const start = await nsState(db, ns);
+  if (start.bootstrap || (start.cursor === 0 && !start.bootstrapped)) {
+    try {
+      await bootstrapNamespace(env, ns);
+    } catch (err) {
+      // A server from before snapshots (no such route): replay its log from the start instead.
+      if (!(err instanceof HangarError && err.code === ErrorCode.RouteNotFound)) throw err;
+    }
+    bootstrapped = true;
+  }
   for (;;) {
     const state = await nsState(db, ns);
     let page: PullResponse;
@@ -22,6 +35,12 @@ export async function pullNamespace(env: RoundEnv, ns: string): Promise<void> {
     try {
       page = await http.pull(ns, { clientId, cursor: state.cursor });
     } catch (err) {
+      // The log no longer reaches this cursor (compacted): bootstrap again, then pull from there.
+      if (err instanceof HangarError && err.code === ErrorCode.SnapshotRequired && !bootstrapped) {
+        await bootstrapNamespace(env, ns);
+        bootstrapped = true;
+        continue;
+      }
       // The server's log is shorter than what was pulled (restored from an older state):
       // pull it again from the start; what is here already merges as the same data.
       if (!(err instanceof HangarError && err.code === ErrorCode.CursorAhead && state.cursor > 0)) throw err;

@@ -27,6 +27,10 @@ export interface NamespaceState {
   afterSeq: number;
   /** The server does not hold what this device holds here: push it all before the outbox (DESIGN §6 "Changing server"). */
   reseed?: boolean;
+  /** A bootstrap under way (sync/snapshot.ts): the first page's cursor, and the next page's token. */
+  bootstrap?: { cursor: number; pageToken: string };
+  /** The snapshot was read (its cursor may be 0: a namespace with no change yet). */
+  bootstrapped?: boolean;
 }
 
 export async function nsState(db: HangarDb, ns: string): Promise<NamespaceState> {

@@ -4,6 +4,7 @@ import { modelId } from '../../../shared/ids.ts';
 import type { MutationArgs, MutationName } from '../../../shared/sync.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import { getAlias, moveAlias } from '../../db/aliases.ts';
+import { withinQuota } from '../../db/usage.ts';
 import { isUniqueViolation } from '../../errors.ts';
 import type { Parent } from '../../parent.ts';
 import { deleteAlias } from '../aliases.ts';
@@ -38,7 +39,8 @@ async function parentOrDeleted(ctx: Ctx, id: string): Promise<Parent | Outcome> 
 const isOutcome = (x: Parent | Outcome): x is Outcome => 'status' in x;
 
 async function write(ctx: Ctx, statements: D1PreparedStatement[]): Promise<void> {
-  if (statements.length) await ctx.db.batch(statements);
+  // A quota refuses the whole batch (db/usage.ts): the mutation is rejected with the figures.
+  if (statements.length) await withinQuota(ctx.db, ctx.namespace, { models: 1 }, () => ctx.db.batch(statements));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { WireMutation } from '../../../shared/sync.ts';
 import { getAlias } from '../../db/aliases.ts';
 import { getArtifactRow, type StoredArtifactRow } from '../../db/artifacts.ts';
 import { grantedSizes, storedSql as storedSqlOf } from '../../db/blobs.ts';
+import { readBlobRoom } from '../../db/usage.ts';
 import { getCheckpointRow } from '../../db/checkpoints.ts';
 import type { ModelRow } from '../../db/models.ts';
 import type { VersionRow } from '../../db/versions.ts';
@@ -37,6 +38,7 @@ export class RowCache {
    */
   private readonly pointIds = new Map<string, Set<string>>();
   private readonly probed = new Set<string>();
+  private room: Promise<{ limit: number | null; used: number }> | undefined;
 
   constructor(
     private readonly db: D1Database,
@@ -215,6 +217,11 @@ export class RowCache {
     const k = key(modelId, alias);
     if (!this.aliases.has(k)) this.aliases.set(k, (await getAlias(this.db, modelId, alias)) ?? null);
     return this.aliases.get(k) ?? undefined;
+  }
+
+  /** The namespace's blob bytes quota and use (db/usage.ts), read once per push. */
+  blobRoom(): Promise<{ limit: number | null; used: number }> {
+    return (this.room ??= readBlobRoom(this.db, this.namespace));
   }
 
   /** Sizes of the blobs with these digests the namespace was granted (digest → size). */

@@ -15,6 +15,7 @@ import { insertCheckpoint, moveDefault } from '../../db/checkpoints.ts';
 import { logRef, MetricWrites, newPoints, probesOf, SEGMENTS_PER_STATEMENT, segmentRows, type StoredPoint } from '../../db/metrics.ts';
 import type { Parent } from '../../parent.ts';
 import { checkRegisterPath, checkSizes, existingOrConflict, newArtifactRow, uploadedDigests } from '../artifacts.ts';
+import { checkBlobRoomFor, countStoredPoints } from '../../db/usage.ts';
 import { checkpointFileRows } from '../checkpoints.ts';
 import { metadataDeleteWrites, metadataWrites } from '../metadata.ts';
 import { deleteClock, modelCreateParts, modelUpdateParts } from '../models.ts';
@@ -152,7 +153,10 @@ export class Run {
     return 1 + this.statements.length + pending + this.metricsNeed() + (Object.keys(this.settle).length ? 2 : 0) + 2 * aliases;
   }
 
-  /** Statements the gathered metric points take: segments of at most 1,000 points per parent and key, their summaries, and a change row for the log. */
+  /**
+   * Statements the gathered metric points take: segments of at most 1,000 points per parent and
+   * key, their summaries, the namespace's point count, and a change row for the log.
+   */
   private metricsNeed(): number {
     if (!this.metrics.size) return 0;
     let rows = 0;
@@ -161,14 +165,15 @@ export class Run {
       for (const p of points) perKey.set(p.key, (perKey.get(p.key) ?? 0) + 1);
       for (const n of perKey.values()) rows += Math.ceil(n / LIMITS.metricSegmentPoints);
     }
-    // One more for the change rows: a statement of its own, or the flush they may cause.
-    return 2 * Math.ceil(rows / SEGMENTS_PER_STATEMENT) + 1;
+    // One more for the change rows (a statement of its own, or the flush they may cause), one for the usage count.
+    return 2 * Math.ceil(rows / SEGMENTS_PER_STATEMENT) + 2;
   }
 
   /** An upper bound of what adding `step` adds to `need()`. */
   cost(step: Step): number {
     const keys = step.metrics ? new Set(step.metrics.points.map((p) => p.key)).size : 0;
-    const lists = (step.changes?.length || keys ? 2 : 0) + MetricWrites.cost(keys) + (step.artifacts?.length ? 2 : 0);
+    // Points take their segments and summaries, a change row, and the namespace's point count.
+    const lists = (step.changes?.length || keys ? 2 : 0) + MetricWrites.cost(keys) + (keys ? 1 : 0) + (step.artifacts?.length ? 2 : 0);
     const answer = step.outcome.status === 'applied' ? 0 : 2;
     return (step.writes?.length ?? 0) + (step.ensureNamespace ? 1 : 0) + lists + answer + (step.settle ? 2 : 0) + (step.alias ? 3 : 0) + (step.logsInPlace ? 1 : 0);
   }
@@ -211,6 +216,11 @@ export class Run {
       this.changes.add(changeJson({ entity: 'metrics', entityId: parentId, op: 'log', data: logRef(rows), hlc }), out);
     }
     this.segments.flush(out);
+    // The run's new points count against the namespace's quota in its own batch (db/usage.ts):
+    // past it, the batch is refused whole and its mutations are applied one at a time.
+    let stored = 0;
+    for (const { points } of this.metrics.values()) stored += points.length;
+    if (stored) out.push(countStoredPoints(this.db, this.who.namespace, stored));
     this.artifacts.flush(out);
     this.changes.flush(out);
     this.answers.flush(out);
@@ -404,6 +414,7 @@ const planners: Planners = {
     }
     const sizes = await ctx.cache.grantedSizes(uploadedDigests([row]));
     checkSizes([row], sizes);
+    if (row.url === null && row.sha256 !== null) checkBlobRoomFor(ctx.namespace, await ctx.cache.blobRoom(), row.size, sizes.get(row.sha256) != null);
     return {
       outcome: APPLIED,
       artifacts: [row],

@@ -1,0 +1,179 @@
+import type { FileType } from '../../../shared/artifacts.ts';
+import { isHlcWithinDrift } from '../../../shared/hlc.ts';
+import { MODEL_FIELDS } from '../../../shared/models.ts';
+import { mergeMetadata } from '../../../shared/rules.ts';
+import type { SnapshotPage } from '../../../shared/snapshot.ts';
+import { VERSION_FIELDS } from '../../../shared/versions.ts';
+import type { Clocks, HangarDb, ModelRecord, VersionRecord } from '../db.ts';
+import { followServed } from '../version-status.ts';
+import { applyTables, pendingOf, renumberProvisional, type Pending } from './apply.ts';
+import type { RoundEnv } from './push.ts';
+import { nsKey, nsState } from './state.ts';
+
+/**
+ * Bootstrap (DESIGN §6): a device with nothing pulled yet in a namespace (cursor 0), or one whose
+ * cursor the server's compacted log no longer reaches (`snapshot-required`), reads the
+ * namespace's snapshot instead of replaying its history: each page is merged in one
+ * transaction, by the same rules as pulled changes (fields by clock, metadata by clock, aliases
+ * unless a local move waits, artifacts and checkpoints once), with the page token kept in the
+ * same transaction so a reload resumes where it stopped. The last page sets the cursor to the
+ * FIRST page's: what changed while the pages were read comes again with the pull and merges as
+ * the same data. Metric history does not come: each key's summary does, and its history is
+ * fetched when a chart or `metricHistory` asks for it, or when the version is pinned.
+ */
+export async function bootstrapNamespace(env: RoundEnv, ns: string): Promise<void> {
+  const { db } = env.ctx;
+  let state = await nsState(db, ns);
+  // Aliases seen in the snapshot: a local one it lacks was deleted on the server (only known when every page was read here).
+  const seenAliases = state.bootstrap ? undefined : new Set<string>();
+  const modelsSeen = new Set<string>();
+  let token = state.bootstrap?.pageToken;
+  let start = state.bootstrap?.cursor;
+  for (;;) {
+    const page = await env.http.snapshot(ns, token);
+    start ??= page.cursor;
+    const first = start;
+    await db.transaction('rw', [...applyTables(db), db.outbox, db.state], async () => {
+      const outbox = await db.outbox.where('namespace').equals(ns).toArray();
+      const pending = pendingOf(outbox);
+      const deletes = new Set(outbox.filter((m) => m.name === 'model.delete' || m.name === 'version.delete').map((m) => (m.args as { id: string }).id));
+      await applyPage(db, ns, page, pending, deletes, seenAliases, modelsSeen);
+      const latest = latestClock(page, env.ctx.writer.clock.wall());
+      if (latest) env.ctx.writer.clock.receive(latest);
+      state = await nsState(db, ns);
+      const { bootstrap: _done, ...rest } = state;
+      if (page.nextPageToken) {
+        await db.state.put({ key: nsKey(ns), value: { ...rest, bootstrap: { cursor: first, pageToken: page.nextPageToken } } });
+        return;
+      }
+      if (seenAliases) await dropUnseenAliases(db, modelsSeen, seenAliases, pending);
+      await db.state.put({ key: nsKey(ns), value: { ...rest, cursor: first, bootstrapped: true } });
+    });
+    if (!page.nextPageToken) return;
+    token = page.nextPageToken;
+  }
+}
+
+async function applyPage(
+  db: HangarDb,
+  ns: string,
+  page: SnapshotPage,
+  pending: Pending,
+  deletes: Set<string>,
+  seenAliases: Set<string> | undefined,
+  modelsSeen: Set<string>,
+): Promise<void> {
+  const now = Date.now();
+  const touched = new Set<string>();
+  const models = await db.models.bulkGet(page.models.map((m) => m.id));
+  for (const [i, m] of page.models.entries()) {
+    if (m.deletedAt === null) modelsSeen.add(m.id);
+    const row = models[i];
+    if (!row) {
+      await db.models.put({ id: m.id, namespace: ns, name: m.name, owner: m.owner, task: m.task, description: m.description, clocks: m.clocks, createdAt: m.createdAt, updatedAt: now, deletedAt: m.deletedAt });
+      continue;
+    }
+    const patch: Partial<ModelRecord> = mergeByClock(row, m, MODEL_FIELDS);
+    if (m.deletedAt !== null && row.deletedAt === null && !deletes.has(m.id)) {
+      patch.deletedAt = m.deletedAt;
+      await db.aliases.where('[modelId+alias]').between([m.id, ''], [m.id, '\uffff']).delete();
+    } else if (m.deletedAt === null && row.deletedAt !== null && !deletes.has(m.id)) patch.deletedAt = null;
+    if (Object.keys(patch).length) await db.models.update(m.id, { ...patch, updatedAt: now });
+  }
+  const versions = await db.versions.bulkGet(page.versions.map((v) => v.id));
+  for (const [i, v] of page.versions.entries()) {
+    const row = versions[i];
+    touched.add(v.modelId);
+    if (!row) {
+      await db.versions.put({
+        id: v.id,
+        modelId: v.modelId,
+        namespace: ns,
+        number: v.number,
+        numberConfirmed: true,
+        version: v.version,
+        name: v.name,
+        description: v.description,
+        framework: v.framework,
+        status: v.status,
+        servedStatus: v.status,
+        clocks: v.clocks,
+        createdAt: v.createdAt,
+        updatedAt: now,
+        deletedAt: v.deletedAt,
+      });
+      continue;
+    }
+    const patch: Partial<VersionRecord> = { ...mergeByClock(row, v, VERSION_FIELDS), number: v.number, numberConfirmed: true };
+    if (v.deletedAt !== null && row.deletedAt === null && !deletes.has(v.id)) {
+      patch.deletedAt = v.deletedAt;
+      await db.aliases.where('versionId').equals(v.id).delete();
+    }
+    await db.versions.update(v.id, { ...patch, updatedAt: now });
+    if (v.deletedAt === null) await followServed(db, { ...row, ...patch }, v.status, pending.versions.has(v.id));
+  }
+  await renumberProvisional(db, touched);
+  const metadata = await db.metadata.bulkGet(page.metadata.map((m) => [m.parentId, m.key] as [string, string]));
+  for (const [i, m] of page.metadata.entries()) {
+    const row = metadata[i];
+    const held = row ? { value: row.value, hlc: row.hlc, deleted: row.deleted === true } : undefined;
+    if (mergeMetadata(held, { value: m.value, hlc: m.hlc, deleted: m.deleted })) {
+      await db.metadata.put({ parentId: m.parentId, key: m.key, namespace: ns, value: m.value, hlc: m.hlc, ...(m.deleted ? { deleted: true } : {}) });
+    }
+  }
+  for (const a of page.aliases) {
+    const key = `${a.modelId}/${a.alias}`;
+    seenAliases?.add(key);
+    if (pending.aliases.has(key)) continue;
+    const current = await db.aliases.get([a.modelId, a.alias]);
+    if (current?.versionId !== a.versionId) await db.aliases.put({ modelId: a.modelId, alias: a.alias, versionId: a.versionId, updatedAt: now });
+  }
+  for (const a of page.artifacts) {
+    if (await db.artifacts.where('[parentId+path]').equals([a.parentId, a.path]).first()) continue;
+    await db.artifacts.put({ ...a, namespace: ns, fileType: a.fileType as FileType });
+  }
+  for (const c of page.checkpoints) {
+    const row = await db.checkpoints.get([c.versionId, c.handle]);
+    if (!row || row.target !== c.target) await db.checkpoints.put({ versionId: c.versionId, handle: c.handle, target: c.target, createdAt: row?.createdAt ?? now, updatedAt: now });
+  }
+  // A key's summary as of this page's cursor; its history stays on the server until asked for.
+  if (page.metrics.length) await db.metricSummaries.bulkPut(page.metrics.map((m) => ({ ...m, asOf: page.cursor })));
+}
+
+/** The fields whose server clock is later than the one held here, with the merged clocks. */
+function mergeByClock<F extends string>(row: { clocks: Clocks }, server: { clocks: Clocks }, fields: readonly F[]) {
+  const out: Record<string, unknown> = {};
+  const clocks = { ...row.clocks };
+  for (const f of fields) {
+    const c = server.clocks[f];
+    if (c && (!clocks[f] || c > clocks[f]!)) {
+      out[f] = (server as unknown as Record<string, unknown>)[f];
+      clocks[f] = c;
+    }
+  }
+  if (server.clocks.deleted && (!clocks.deleted || server.clocks.deleted > clocks.deleted)) clocks.deleted = server.clocks.deleted;
+  return Object.keys(out).length || clocks.deleted !== row.clocks.deleted ? { ...out, clocks } : {};
+}
+
+/** Local aliases of the snapshot's live models that the server no longer has, unless a local move waits. */
+async function dropUnseenAliases(db: HangarDb, models: Set<string>, seen: Set<string>, pending: Pending): Promise<void> {
+  for (const modelId of models) {
+    const here = await db.aliases.where('[modelId+alias]').between([modelId, ''], [modelId, '\uffff']).toArray();
+    for (const a of here) {
+      const key = `${a.modelId}/${a.alias}`;
+      if (!seen.has(key) && !pending.aliases.has(key)) await db.aliases.delete([a.modelId, a.alias]);
+    }
+  }
+}
+
+/** The latest clock of a page the local clock may take in, so writes made here afterwards win over what came. */
+function latestClock(page: SnapshotPage, now: number): string {
+  let max = '';
+  const see = (c: string | undefined) => {
+    if (c && c > max && isHlcWithinDrift(c, now)) max = c;
+  };
+  for (const m of page.models) Object.values(m.clocks).forEach(see);
+  for (const v of page.versions) Object.values(v.clocks).forEach(see);
+  for (const m of page.metadata) see(m.hlc);
+  return max;
+}
