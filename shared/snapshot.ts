@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FileType } from './artifacts.ts';
+import type { ModelKind } from './models.ts';
 import type { VersionStatus } from './versions.ts';
 
 /**
@@ -14,6 +15,7 @@ import type { VersionStatus } from './versions.ts';
 export interface SnapshotModel {
   id: string;
   name: string;
+  kind: ModelKind;
   owner: string | null;
   task: string | null;
   description: string | null;
@@ -32,6 +34,8 @@ export interface SnapshotVersion {
   description: string | null;
   framework: string | null;
   status: VersionStatus;
+  /** The run a registered version came from (its lineage). */
+  sourceVersionId: string | null;
   clocks: Record<string, string>;
   createdAt: number;
   deletedAt: number | null;
@@ -72,6 +76,14 @@ export interface SnapshotCheckpoint {
   target: string | null;
 }
 
+/** A version's param (write-once, DESIGN §1). */
+export interface SnapshotParam {
+  parentId: string;
+  key: string;
+  value: string;
+  hlc: string;
+}
+
 /** A metric key's summary on one parent; `last` is the point with the greatest (step, wallclock, id). */
 export interface SnapshotMetric {
   parentId: string;
@@ -94,6 +106,7 @@ export interface SnapshotPage {
   aliases: SnapshotAlias[];
   artifacts: SnapshotArtifact[];
   checkpoints: SnapshotCheckpoint[];
+  params: SnapshotParam[];
   metrics: SnapshotMetric[];
   /** Present while more pages follow: pass it back as `pageToken`. */
   nextPageToken?: string;

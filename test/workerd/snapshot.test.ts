@@ -16,18 +16,35 @@ async function wholeSnapshot(ns: string) {
   do {
     const r = await snapshot(ns, token);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
-    // Within production limits: the token's read, and at most one batch of seven.
+    // Within production limits: the token's read, and at most one batch of eight.
     expect(r.queries).toBeLessThanOrEqual(10);
     pages.push(r.body);
     token = r.body.nextPageToken;
   } while (token);
   const all = (k: Exclude<keyof SnapshotPage, 'cursor' | 'nextPageToken'>) => pages.flatMap((p) => p[k] as unknown[]);
-  return { pages, models: all('models'), versions: all('versions'), metadata: all('metadata'), aliases: all('aliases'), artifacts: all('artifacts'), checkpoints: all('checkpoints'), metrics: all('metrics') } as {
+  return { pages, models: all('models'), versions: all('versions'), metadata: all('metadata'), aliases: all('aliases'), artifacts: all('artifacts'), checkpoints: all('checkpoints'), params: all('params'), metrics: all('metrics') } as {
     pages: SnapshotPage[];
   } & { [K in Exclude<keyof SnapshotPage, 'cursor' | 'nextPageToken'>]: SnapshotPage[K] };
 }
 
 describe('GET /namespaces/{ns}/sync/snapshot', () => {
+  it("carries experiments' kind, a registered version's lineage and runs' params", async () => {
+    const M = '/namespaces/snap-runs/models';
+    expect((await call('POST', M, { body: { name: 'churn-exp', kind: 'experiment' } })).status).toBe(201);
+    const run = await call<{ id: string }>('POST', `${M}/churn-exp/versions`, { body: {} });
+    expect((await call('PUT', `${M}/churn-exp/versions/1/params/lr`, { body: { value: '0.01' } })).status).toBe(200);
+    expect((await call('POST', M, { body: { name: 'churn' } })).status).toBe(201);
+    expect((await call('POST', `${M}/churn/versions`, { body: { sourceVersionId: run.body.id } })).status).toBe(201);
+
+    const snap = await wholeSnapshot('snap-runs');
+    expect(snap.models.map((m) => [m.name, m.kind]).sort()).toEqual([
+      ['churn', 'model'],
+      ['churn-exp', 'experiment'],
+    ]);
+    expect(snap.versions.map((v) => v.sourceVersionId).sort()).toEqual([null, run.body.id].sort());
+    expect(snap.params).toEqual([{ parentId: run.body.id, key: 'lr', value: '0.01', hlc: expect.any(String) }]);
+  });
+
   it("answers the namespace's current state without metric history, consistent with a change-log cursor", async () => {
     const ns = 'snap';
     const M = `/namespaces/${ns}/models`;

@@ -35,6 +35,7 @@ const CHILD_TABLES: { table: string; rows: (parents: string) => string; of: 'par
   },
   { table: 'metric_series', rows: (parents) => `SELECT id FROM metric_series WHERE parent_id IN (${parents})`, of: 'parent' },
   { table: 'metadata', rows: (parents) => `SELECT rowid FROM metadata WHERE parent_id IN (${parents})`, of: 'parent' },
+  { table: 'params', rows: (parents) => `SELECT rowid FROM params WHERE parent_id IN (${parents})`, of: 'parent' },
   { table: 'artifacts', rows: (parents) => `SELECT rowid FROM artifacts WHERE parent_id IN (${parents})`, of: 'parent' },
   { table: 'checkpoints', rows: (parents) => `SELECT rowid FROM checkpoints WHERE version_id IN (${parents})`, of: 'parent' },
   { table: 'alias_history', rows: (parents) => `SELECT rowid FROM alias_history WHERE model_id IN (${parents})`, of: 'model' },

@@ -25,7 +25,7 @@ export function fakeServer(opts: { serverTime?: () => number; push?: (p: Pushed)
     const url = new URL(String(input));
     // A new device's bootstrap: an empty namespace (the engine's tests start from nothing).
     if (/\/namespaces\/[^/]+\/sync\/snapshot$/.test(url.pathname)) {
-      return json({ cursor: 0, models: [], versions: [], metadata: [], aliases: [], artifacts: [], checkpoints: [], metrics: [] });
+      return json({ cursor: 0, models: [], versions: [], metadata: [], aliases: [], artifacts: [], checkpoints: [], params: [], metrics: [] });
     }
     const m = /\/namespaces\/([^/]+)\/sync\/(push|pull)$/.exec(url.pathname);
     if (!m) {

@@ -70,10 +70,12 @@ async function applyPage(
     if (m.deletedAt === null) modelsSeen.add(m.id);
     const row = models[i];
     if (!row) {
-      await db.models.put({ id: m.id, namespace: ns, name: m.name, owner: m.owner, task: m.task, description: m.description, clocks: m.clocks, createdAt: m.createdAt, updatedAt: now, deletedAt: m.deletedAt });
+      await db.models.put({ id: m.id, namespace: ns, name: m.name, kind: m.kind, owner: m.owner, task: m.task, description: m.description, clocks: m.clocks, createdAt: m.createdAt, updatedAt: now, deletedAt: m.deletedAt });
       continue;
     }
     const patch: Partial<ModelRecord> = mergeByClock(row, m, MODEL_FIELDS);
+    // The kind is the server's (set at create, never changed): a model made here under an experiment's name takes it.
+    if ((row.kind ?? 'model') !== m.kind) patch.kind = m.kind;
     if (m.deletedAt !== null && row.deletedAt === null && !deletes.has(m.id)) {
       patch.deletedAt = m.deletedAt;
       await db.aliases.where('[modelId+alias]').between([m.id, ''], [m.id, '\uffff']).delete();
@@ -97,6 +99,7 @@ async function applyPage(
         framework: v.framework,
         status: v.status,
         servedStatus: v.status,
+        sourceVersionId: v.sourceVersionId,
         clocks: v.clocks,
         createdAt: v.createdAt,
         updatedAt: now,
@@ -135,6 +138,11 @@ async function applyPage(
   for (const c of page.checkpoints) {
     const row = await db.checkpoints.get([c.versionId, c.handle]);
     if (!row || row.target !== c.target) await db.checkpoints.put({ versionId: c.versionId, handle: c.handle, target: c.target, createdAt: row?.createdAt ?? now, updatedAt: now });
+  }
+  // Params are write-once: the server's value is the one (a different local one was refused there).
+  const params = await db.params.bulkGet(page.params.map((p) => [p.parentId, p.key] as [string, string]));
+  for (const [i, p] of page.params.entries()) {
+    if (params[i]?.value !== p.value) await db.params.put({ parentId: p.parentId, key: p.key, namespace: ns, value: p.value, hlc: p.hlc });
   }
   // A key's summary as of this page's cursor; its history stays on the server until asked for.
   if (page.metrics.length) await db.metricSummaries.bulkPut(page.metrics.map((m) => ({ ...m, asOf: page.cursor })));

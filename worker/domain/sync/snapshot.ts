@@ -12,7 +12,7 @@ import type { SnapshotPage } from '../../../shared/snapshot.ts';
  * logged up to its page's cursor, which is what a client needs to add the points it pulls
  * after that cursor without counting any twice.
  *
- * Every page costs two D1 queries for a metric page and at most seven otherwise.
+ * Every page costs two D1 queries for a metric page and at most eight otherwise.
  */
 
 /** The namespace's live parents (models, and versions of live models): what children belong to. */
@@ -44,15 +44,15 @@ const SECTIONS: Section[] = [
     name: 'models',
     key: (r) => [r.id as string],
     start: [''],
-    sql: `SELECT id, name, owner, task, description, clocks, created_at, deleted_at FROM models
+    sql: `SELECT id, name, kind, owner, task, description, clocks, created_at, deleted_at FROM models
           WHERE namespace = ?1 AND id > ?2 ORDER BY id LIMIT ?L`,
-    map: (r) => ({ id: r.id, name: r.name, owner: r.owner, task: r.task, description: r.description, clocks: json(r.clocks), createdAt: r.created_at, deletedAt: r.deleted_at }),
+    map: (r) => ({ id: r.id, name: r.name, kind: r.kind, owner: r.owner, task: r.task, description: r.description, clocks: json(r.clocks), createdAt: r.created_at, deletedAt: r.deleted_at }),
   },
   {
     name: 'versions',
     key: (r) => [r.model_id as string, r.number as number],
     start: ['', 0],
-    sql: `SELECT id, model_id, number, version, name, description, framework, status, clocks, created_at, deleted_at FROM versions
+    sql: `SELECT id, model_id, number, version, name, description, framework, status, source_version_id, clocks, created_at, deleted_at FROM versions
           WHERE model_id IN (SELECT id FROM models WHERE namespace = ?1) AND (model_id, number) > (?2, ?3)
           ORDER BY model_id, number LIMIT ?L`,
     map: (r) => ({
@@ -64,6 +64,7 @@ const SECTIONS: Section[] = [
       description: r.description,
       framework: r.framework,
       status: r.status,
+      sourceVersionId: r.source_version_id,
       clocks: json(r.clocks),
       createdAt: r.created_at,
       deletedAt: r.deleted_at,
@@ -111,6 +112,14 @@ const SECTIONS: Section[] = [
     sql: `SELECT version_id, handle, target FROM checkpoints
           WHERE version_id IN ${LIVE_VERSIONS} AND (version_id, handle) > (?2, ?3) ORDER BY version_id, handle LIMIT ?L`,
     map: (r) => ({ versionId: r.version_id, handle: r.handle, target: r.target }),
+  },
+  {
+    name: 'params',
+    key: (r) => [r.parent_id as string, r.key as string],
+    start: ['', ''],
+    sql: `WITH ${PARENTS} SELECT parent_id, key, value, hlc FROM params
+          WHERE parent_id IN parents AND (parent_id, key) > (?2, ?3) ORDER BY parent_id, key LIMIT ?L`,
+    map: (r) => ({ parentId: r.parent_id, key: r.key, value: r.value, hlc: r.hlc }),
   },
   {
     // A key's summary is its `metric_series` row (worker/db/metrics.ts), kept current in the
@@ -178,6 +187,7 @@ export async function snapshotPage(db: D1Database, namespace: string, pageToken:
     aliases: [],
     artifacts: [],
     checkpoints: [],
+    params: [],
     metrics: [],
   };
   let room = size;
