@@ -10,6 +10,7 @@ import { namespaceSchema } from '../../shared/names.ts';
 import { parseRef } from '../../shared/refs.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { exportModel, importModel, type ArchiveOptions } from './archive.ts';
+import { BlobCollector } from './blob-gc.ts';
 import { collectGarbage } from './blob-store.ts';
 import type { ClientContext } from './context.ts';
 import { HangarDb, type ModelRecord } from './db.ts';
@@ -99,7 +100,7 @@ export class Hangar {
     // never stamp the same clock.
     const now = opts.now ?? Date.now;
     const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`, now), now);
-    const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
+    const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer), gc: new BlobCollector(db) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
     const hangar = new Hangar(ctx, clientId, jobs, opts.fetch);
@@ -218,9 +219,11 @@ export class Hangar {
     return latest;
   }
 
-  /** Waits until every metric point logged so far is stored. */
-  flush(): Promise<void> {
-    return this.ctx.metrics.flush();
+  /** Waits until every metric point logged so far is stored, and the bytes of anything deleted are given back. */
+  async flush(): Promise<void> {
+    await this.ctx.metrics.flush();
+    // Bytes a delete freed are given back by then too.
+    await this.ctx.gc?.idle();
   }
 
   /**
@@ -319,6 +322,8 @@ export class Hangar {
     this.syncEngine.close();
     await this.hub.close();
     await this.ctx.metrics.flush().catch(() => undefined);
+    await this.ctx.gc?.idle();
+    this.ctx.gc?.close();
     this.ctx.db.close();
   }
 }
