@@ -23,6 +23,7 @@ import type { Predictor } from './jobs/predictor.ts';
 import type { Trainer } from './jobs/trainer.ts';
 import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
+import { compactOutbox } from './outbox-compaction.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
 import { liveMetadata, metricSummary, parentMetrics } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
@@ -103,6 +104,7 @@ export class Hangar {
     const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer), gc: new BlobCollector(db) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
+    await compactOutbox(db);
     const hangar = new Hangar(ctx, clientId, jobs, opts.fetch);
     // Jobs a closed page left running become `interrupted`; finished ones past retention go.
     await hangar.hub.start();
