@@ -5,6 +5,7 @@ import { loadLibrary } from '../../test/browser/fixtures/library.ts';
 import * as artifact from './artifact.ts';
 import * as jobs from './jobs.ts';
 import * as metrics from './metrics.ts';
+import * as storage from './storage.ts';
 
 const loaded = loadLibrary();
 
@@ -37,6 +38,8 @@ const bench = {
   train: async (side: 'job' | 'worker' | 'main', name: string) =>
     side === 'job' ? jobs.trainJob(await library(), name) : side === 'worker' ? jobs.trainWorker() : jobs.trainMain(),
   predict: async (name: string, calls: number, warmup: number) => jobs.predictRound(await library(), name, calls, warmup),
+  /** Deletes a model holding a 100 MiB artifact and reads how far the storage estimate drops. */
+  freed: async (name: string) => storage.freedRound(await library(), name),
 };
 
 export type Bench = typeof bench;

@@ -12,7 +12,7 @@ import type { ClientContext, ParentRef } from './context.ts';
 import { HangarDb, type VersionRecord } from './db.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { Writer } from './writer.ts';
-import { codeOf } from './test-helpers.ts';
+import { codeOf, markSynced } from './test-helpers.ts';
 
 let n = 0;
 function context(name = `archive-${n++}`, node = 'a'): ClientContext {
@@ -148,6 +148,7 @@ describe('exportModel and importModel', () => {
     const { v1 } = await seed(source);
     const archive = await exportModel(source, 'team', 'churn');
     const target = context();
+    await markSynced(target.db);
     await importModel(target, archive);
     const mutations = await target.db.outbox.toArray();
     const count = (name: string) => mutations.filter((m) => m.name === name).length;

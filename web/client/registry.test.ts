@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRegistry, type Hangar } from './index.ts';
-import { codeOf } from './test-helpers.ts';
+import { codeOf, markSynced } from './test-helpers.ts';
 
 let open: Hangar[] = [];
 let n = 0;
@@ -81,6 +81,7 @@ describe('models and versions', () => {
 describe('every write appends its outbox mutation in the same transaction', () => {
   it('records mutations in order with increasing clocks', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const m = await h.newModel({ namespace: 'team', name: 'churn', metadata: { a: 1 } });
     const v = await m.newVersion({ uniqueTags: ['staging'] });
     await v.updateMetadata('params', { epochs: 3 });
@@ -97,6 +98,7 @@ describe('every write appends its outbox mutation in the same transaction', () =
 describe('metrics', () => {
   it('batches points, summarises and downsamples them', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
     for (let step = 0; step < 1000; step++) void v.logMetrics({ loss: 1 / (step + 1), acc: step / 1000 }, { step });
     await h.flush();
@@ -202,6 +204,7 @@ describe('listing with the shared filter language', () => {
 describe('writes respect what other writes did', () => {
   it('refuses writes on a deleted version, queued points included, and keeps the outbox in call order', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const m = await h.newModel({ namespace: 'team', name: 'm' });
     const v = await m.newVersion();
     const early = v.logMetrics({ loss: 1 });
@@ -217,6 +220,7 @@ describe('writes respect what other writes did', () => {
 
   it('writes points logged before another write ahead of it in the outbox', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
     void v.logMetrics({ loss: 1 });
     await v.updateMetadata('k', 1);

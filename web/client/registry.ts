@@ -10,6 +10,7 @@ import { namespaceSchema } from '../../shared/names.ts';
 import { parseRef } from '../../shared/refs.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { exportModel, importModel, type ArchiveOptions } from './archive.ts';
+import { BlobCollector } from './blob-gc.ts';
 import { collectGarbage } from './blob-store.ts';
 import type { ClientContext } from './context.ts';
 import { HangarDb, type ModelRecord } from './db.ts';
@@ -22,6 +23,7 @@ import type { Predictor } from './jobs/predictor.ts';
 import type { Trainer } from './jobs/trainer.ts';
 import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
+import { compactOutbox } from './outbox-compaction.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
 import { liveMetadata, metricSummary, parentMetrics } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
@@ -99,9 +101,10 @@ export class Hangar {
     // never stamp the same clock.
     const now = opts.now ?? Date.now;
     const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`, now), now);
-    const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
+    const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer), gc: new BlobCollector(db) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
+    await compactOutbox(db);
     const hangar = new Hangar(ctx, clientId, jobs, opts.fetch);
     // Jobs a closed page left running become `interrupted`; finished ones past retention go.
     await hangar.hub.start();
@@ -219,9 +222,11 @@ export class Hangar {
     return latest;
   }
 
-  /** Waits until every metric point logged so far is stored. */
-  flush(): Promise<void> {
-    return this.ctx.metrics.flush();
+  /** Waits until every metric point logged so far is stored, and the bytes of anything deleted are given back. */
+  async flush(): Promise<void> {
+    await this.ctx.metrics.flush();
+    // Bytes a delete freed are given back by then too.
+    await this.ctx.gc?.idle();
   }
 
   /**
@@ -320,6 +325,8 @@ export class Hangar {
     this.syncEngine.close();
     await this.hub.close();
     await this.ctx.metrics.flush().catch(() => undefined);
+    await this.ctx.gc?.idle();
+    this.ctx.gc?.close();
     this.ctx.db.close();
   }
 }

@@ -122,6 +122,8 @@ export class VersionHandle extends ParentHandle {
       }
       emit({ name: 'version.delete', namespace: this.namespace, args: { id: this.id } });
     });
+    // Its artifacts' bytes go now, unless another live artifact or an upload still needs them.
+    await this.ctx.gc?.collect();
   }
 
   /** Saves files as a named checkpoint (`epoch_3`); moves `default` unless `setAsDefault: false`. */
