@@ -1,5 +1,6 @@
 import { openRegistry, type Hangar } from '../../web/client/index.ts';
 import type { HangarServer } from '../browser/server.ts';
+import { parentPoints } from '../../web/client/metric-store.ts';
 
 /** What a flaky network does to the next request: nothing, lose the request, or lose the answer. */
 export type Fault = 'none' | 'drop-request' | 'drop-response';
@@ -49,7 +50,7 @@ export async function snapshot(hangar: Hangar, namespace: string) {
     const ids = [m.id, ...versions.map((v) => v.id)];
     const metadata = (await db.metadata.where('parentId').anyOf(ids).toArray()).filter((x) => !x.deleted);
     const checkpoints = await db.checkpoints.where('versionId').anyOf(ids).toArray();
-    const points = (await db.metrics.toArray()).filter((p) => ids.includes(p.parentId));
+    const points = (await Promise.all(ids.map((id) => parentPoints(db, id)))).flat();
     const aliases = await db.aliases.where('[modelId+alias]').between([m.id, ''], [m.id, '\uffff']).toArray();
     const artifacts = await db.artifacts.where('parentId').anyOf(ids).toArray();
     out[m.name] = {

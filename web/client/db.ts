@@ -1,9 +1,10 @@
 // The named export, not the default: under Node's module resolution (node16) TypeScript reads dexie's
 // default export as its whole CommonJS module, and the published HangarDb type would not extend Dexie.
-import { Dexie, type EntityTable } from 'dexie';
+import { Dexie, type EntityTable, type Transaction } from 'dexie';
 import type { FileType } from '../../shared/artifacts.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
 import type { Backend, TrainingData } from '../jobs/protocol.ts';
+import { buildSeries } from './metric-store.ts';
 
 /** Per-field clocks: field name → hybrid logical clock of its last write. */
 export type Clocks = Record<string, string>;
@@ -64,6 +65,7 @@ export interface MetadataRecord {
   deleted?: boolean;
 }
 
+/** One metric point. Stored in segments (`metricSegments`) since schema version 4; the `metrics` table of versions 1–3 held one row each. */
 export interface MetricRecord {
   id: string;
   parentId: string;
@@ -71,6 +73,42 @@ export interface MetricRecord {
   value: number;
   step: number;
   wallclock: number;
+}
+
+/**
+ * Up to `SEGMENT_POINTS` points of one (parent, key), in order (step, wallclock, id), as packed
+ * columns (`web/client/metric-store.ts`). Segments of a series never overlap but at an equal step.
+ */
+export interface MetricSegmentRecord {
+  id: string;
+  parentId: string;
+  key: string;
+  /** The first and last point's steps. */
+  minStep: number;
+  maxStep: number;
+  count: number;
+  /** The least and greatest value. */
+  min: number;
+  max: number;
+  steps: Float64Array;
+  values: Float64Array;
+  wallclocks: Float64Array;
+  /** The points' ids, comma-separated, in the same order. */
+  ids: string;
+}
+
+/** A (parent, key)'s summary, kept current in the transaction that writes its points. */
+export interface MetricSummaryRecord {
+  parentId: string;
+  key: string;
+  count: number;
+  min: number;
+  max: number;
+  /** The value, step, wallclock and id of the last point (greatest step, then wallclock, then id). */
+  last: number;
+  lastStep: number;
+  lastWallclock: number;
+  lastId: string;
 }
 
 export interface AliasRecord {
@@ -211,7 +249,8 @@ export class HangarDb extends Dexie {
   models!: EntityTable<ModelRecord, 'id'>;
   versions!: EntityTable<VersionRecord, 'id'>;
   metadata!: Dexie.Table<MetadataRecord, [string, string]>;
-  metrics!: EntityTable<MetricRecord, 'id'>;
+  metricSegments!: EntityTable<MetricSegmentRecord, 'id'>;
+  metricSummaries!: Dexie.Table<MetricSummaryRecord, [string, string]>;
   aliases!: Dexie.Table<AliasRecord, [string, string]>;
   aliasHistory!: EntityTable<AliasHistoryRecord, 'id'>;
   artifacts!: EntityTable<ArtifactRecord, 'id'>;
@@ -246,5 +285,29 @@ export class HangarDb extends Dexie {
     this.version(2).stores({ jobs: 'id, status, submitted' });
     // Version 3 adds sync: conflicts, blob uploads, and the outbox by namespace.
     this.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    // Version 4 keeps metric points in segments with a summary per key (DESIGN §7): every row of
+    // the `metrics` table is carried over, point for point, and the table goes.
+    this.version(4)
+      .stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key]' })
+      .upgrade(async (tx) => segmentMetrics(tx));
+  }
+}
+
+/**
+ * The version 4 upgrade: the `metrics` rows of each (parent, key), read one series at a time
+ * through the compound index (so memory holds one series, not the table), become its segments
+ * and summary. Runs in the upgrade transaction: it all happens, or the database stays at version 3.
+ */
+async function segmentMetrics(tx: Transaction): Promise<void> {
+  const rows = tx.table<MetricRecord, string>('metrics');
+  const index = rows.orderBy('[parentId+key+step]');
+  let next = await index.first();
+  while (next) {
+    const { parentId, key } = next;
+    const series = await rows.where('[parentId+key+step]').between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey]).toArray();
+    const { segments, summary } = buildSeries(parentId, key, series);
+    await tx.table('metricSegments').bulkAdd(segments);
+    await tx.table('metricSummaries').add(summary);
+    next = await rows.where('[parentId+key+step]').above([parentId, key, Dexie.maxKey]).first();
   }
 }
