@@ -93,7 +93,15 @@ export interface MetricSegmentRecord {
   steps: Float64Array;
   values: Float64Array;
   wallclocks: Float64Array;
-  /** The points' ids, comma-separated, in the same order. */
+}
+
+/**
+ * The point ids of a segment (same `id`), comma-separated, in its order: apart, so a chart reads
+ * only the columns, and each record stays under the size past which Chromium stores a value as a
+ * separate file (64 KiB), which costs far more to write and read.
+ */
+export interface MetricIdsRecord {
+  id: string;
   ids: string;
 }
 
@@ -251,6 +259,7 @@ export class HangarDb extends Dexie {
   metadata!: Dexie.Table<MetadataRecord, [string, string]>;
   metricSegments!: EntityTable<MetricSegmentRecord, 'id'>;
   metricSummaries!: Dexie.Table<MetricSummaryRecord, [string, string]>;
+  metricIds!: EntityTable<MetricIdsRecord, 'id'>;
   aliases!: Dexie.Table<AliasRecord, [string, string]>;
   aliasHistory!: EntityTable<AliasHistoryRecord, 'id'>;
   artifacts!: EntityTable<ArtifactRecord, 'id'>;
@@ -288,7 +297,7 @@ export class HangarDb extends Dexie {
     // Version 4 keeps metric points in segments with a summary per key (DESIGN §7): every row of
     // the `metrics` table is carried over, point for point, and the table goes.
     this.version(4)
-      .stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key]' })
+      .stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key]', metricIds: 'id' })
       .upgrade(async (tx) => segmentMetrics(tx));
   }
 }
@@ -305,8 +314,9 @@ async function segmentMetrics(tx: Transaction): Promise<void> {
   while (next) {
     const { parentId, key } = next;
     const series = await rows.where('[parentId+key+step]').between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey]).toArray();
-    const { segments, summary } = buildSeries(parentId, key, series);
+    const { segments, ids, summary } = buildSeries(parentId, key, series);
     await tx.table('metricSegments').bulkAdd(segments);
+    await tx.table('metricIds').bulkAdd(ids);
     await tx.table('metricSummaries').add(summary);
     next = await rows.where('[parentId+key+step]').above([parentId, key, Dexie.maxKey]).first();
   }

@@ -2,7 +2,7 @@ import Dexie, { type Table } from 'dexie';
 import type { MetricBucket } from '../../shared/downsample.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
-import type { HangarDb, MetricRecord, MetricSegmentRecord, MetricSummaryRecord } from './db.ts';
+import type { HangarDb, MetricIdsRecord, MetricRecord, MetricSegmentRecord, MetricSummaryRecord } from './db.ts';
 
 /**
  * Metric history in IndexedDB (DESIGN §7): per (parent, key), segments of up to this many points
@@ -21,7 +21,7 @@ export interface StoredPoint {
 }
 
 /** The tables metric history lives in: every transaction that touches points names both. */
-export const metricTables = (db: HangarDb): Table[] => [db.metricSegments, db.metricSummaries];
+export const metricTables = (db: HangarDb): Table[] => [db.metricSegments, db.metricSummaries, db.metricIds];
 
 /** Point order: step, then wallclock, then id. */
 function before(a: StoredPoint, b: StoredPoint): boolean {
@@ -37,14 +37,23 @@ export const parentSegments = (db: HangarDb, parentId: string) => db.metricSegme
 
 const parentSummaries = (db: HangarDb, parentId: string) => db.metricSummaries.where('[parentId+key]').between([parentId, Dexie.minKey], [parentId, Dexie.maxKey]);
 
-function pointsOf(s: MetricSegmentRecord): StoredPoint[] {
+/** A segment with its point ids. */
+type Loaded = MetricSegmentRecord & { ids: string };
+
+async function withIds(db: HangarDb, segments: MetricSegmentRecord[]): Promise<Loaded[]> {
+  if (!segments.length) return [];
+  const ids = await db.metricIds.bulkGet(segments.map((s) => s.id));
+  return segments.map((s, i) => ({ ...s, ids: ids[i]?.ids ?? '' }));
+}
+
+function pointsOf(s: Loaded): StoredPoint[] {
   const ids = s.ids.split(',');
   const out: StoredPoint[] = new Array(s.count);
   for (let i = 0; i < s.count; i++) out[i] = { id: ids[i]!, value: s.values[i]!, step: s.steps[i]!, wallclock: s.wallclocks[i]! };
   return out;
 }
 
-function segmentOf(id: string, parentId: string, key: string, points: StoredPoint[]): MetricSegmentRecord {
+function segmentOf(id: string, parentId: string, key: string, points: StoredPoint[]): { segment: MetricSegmentRecord; ids: MetricIdsRecord } {
   const n = points.length;
   const steps = new Float64Array(n);
   const values = new Float64Array(n);
@@ -59,7 +68,10 @@ function segmentOf(id: string, parentId: string, key: string, points: StoredPoin
     if (p.value < min) min = p.value;
     if (p.value > max) max = p.value;
   }
-  return { id, parentId, key, minStep: steps[0]!, maxStep: steps[n - 1]!, count: n, min, max, steps, values, wallclocks, ids: points.map((p) => p.id).join(',') };
+  return {
+    segment: { id, parentId, key, minStep: steps[0]!, maxStep: steps[n - 1]!, count: n, min, max, steps, values, wallclocks },
+    ids: { id, ids: points.map((p) => p.id).join(',') },
+  };
 }
 
 /**
@@ -67,12 +79,19 @@ function segmentOf(id: string, parentId: string, key: string, points: StoredPoin
  * SEGMENT_POINTS as it takes, reusing the old segments' ids first, deleting those left over.
  */
 async function rewrite(db: HangarDb, parentId: string, key: string, old: MetricSegmentRecord[], merged: StoredPoint[]): Promise<void> {
-  const rows: MetricSegmentRecord[] = [];
+  const rows: ReturnType<typeof segmentOf>[] = [];
   for (let i = 0, n = 0; i < merged.length; i += SEGMENT_POINTS, n++) {
     rows.push(segmentOf(old[n]?.id ?? uuidv7(), parentId, key, merged.slice(i, i + SEGMENT_POINTS)));
   }
-  if (rows.length) await db.metricSegments.bulkPut(rows);
-  if (old.length > rows.length) await db.metricSegments.bulkDelete(old.slice(rows.length).map((s) => s.id));
+  if (rows.length) {
+    await db.metricSegments.bulkPut(rows.map((r) => r.segment));
+    await db.metricIds.bulkPut(rows.map((r) => r.ids));
+  }
+  if (old.length > rows.length) {
+    const gone = old.slice(rows.length).map((s) => s.id);
+    await db.metricSegments.bulkDelete(gone);
+    await db.metricIds.bulkDelete(gone);
+  }
 }
 
 /**
@@ -110,11 +129,11 @@ export async function insertSeries(db: HangarDb, parentId: string, key: string, 
   }
   const first = points[0]!;
   const last = await seriesRange(db, parentId, key).last();
-  let old: MetricSegmentRecord[];
+  let old: Loaded[];
   // The common case: points after everything stored land in the last segment. A point at the
   // last segment's first step may belong to the one before it, which a dedupe must look at.
-  if (!last || first.step > last.minStep || (!opts.dedupe && first.step === last.minStep)) old = last ? [last] : [];
-  else old = await segmentsCovering(db, parentId, key, first.step, points[points.length - 1]!.step);
+  if (!last || first.step > last.minStep || (!opts.dedupe && first.step === last.minStep)) old = await withIds(db, last ? [last] : []);
+  else old = await withIds(db, await segmentsCovering(db, parentId, key, first.step, points[points.length - 1]!.step));
   let held = old.flatMap(pointsOf);
   if (opts.dedupe && held.length) {
     const ids = new Set(held.map((p) => p.id));
@@ -127,8 +146,8 @@ export async function insertSeries(db: HangarDb, parentId: string, key: string, 
     // Points before every segment: they join the first one.
     const head = await seriesRange(db, parentId, key).first();
     if (head) {
-      old = [head];
-      held = pointsOf(head);
+      old = await withIds(db, [head]);
+      held = pointsOf(old[0]!);
     }
   }
   await rewrite(db, parentId, key, old, merge(held, points));
@@ -173,14 +192,14 @@ export async function deletePoints(db: HangarDb, parentId: string, points: { id:
   for (const p of points) byKey.set(p.key, [...(byKey.get(p.key) ?? []), p]);
   for (const [key, list] of byKey) {
     const steps = list.map((p) => p.step);
-    const old = await segmentsCovering(db, parentId, key, Math.min(...steps), Math.max(...steps));
+    const old = await withIds(db, await segmentsCovering(db, parentId, key, Math.min(...steps), Math.max(...steps)));
     const gone = new Set(list.map((p) => p.id));
     const held = old.flatMap(pointsOf);
     const kept = held.filter((p) => !gone.has(p.id));
     if (kept.length === held.length) continue;
     await rewrite(db, parentId, key, old, kept.sort(compare));
     // Rare (a refused write undone): the summary is made again from the whole series.
-    const all = (await seriesRange(db, parentId, key).toArray()).flatMap(pointsOf);
+    const all = (await withIds(db, await seriesRange(db, parentId, key).toArray())).flatMap(pointsOf);
     await db.metricSummaries.delete([parentId, key]);
     if (all.length) await summarize(db, parentId, key, all);
   }
@@ -188,13 +207,15 @@ export async function deletePoints(db: HangarDb, parentId: string, points: { id:
 
 /** Inside a transaction over the metric tables: every point of a parent goes (a model revived afresh). */
 export async function deleteParentMetrics(db: HangarDb, parentId: string): Promise<void> {
-  await parentSegments(db, parentId).delete();
+  const ids = await parentSegments(db, parentId).primaryKeys();
+  await db.metricSegments.bulkDelete(ids);
+  await db.metricIds.bulkDelete(ids);
   await parentSummaries(db, parentId).delete();
 }
 
 /** Every point of a parent, all keys, each key in step order. */
 export async function parentPoints(db: HangarDb, parentId: string): Promise<MetricRecord[]> {
-  const segments = await parentSegments(db, parentId).toArray();
+  const segments = await withIds(db, await parentSegments(db, parentId).toArray());
   const out: MetricRecord[] = [];
   const byKey = new Map<string, StoredPoint[]>();
   for (const s of segments) byKey.set(s.key, [...(byKey.get(s.key) ?? []), ...pointsOf(s)]);
@@ -298,10 +319,10 @@ export function downsampleColumns(c: Columns, maxPoints: number): MetricBucket[]
 }
 
 /** Builds a series' segments and summary from points in any order (the Dexie upgrade, tests). */
-export function buildSeries(parentId: string, key: string, input: StoredPoint[]): { segments: MetricSegmentRecord[]; summary: MetricSummaryRecord } {
+export function buildSeries(parentId: string, key: string, input: StoredPoint[]): { segments: MetricSegmentRecord[]; ids: MetricIdsRecord[]; summary: MetricSummaryRecord } {
   const points = [...input].sort(compare).filter((p, i, all) => i === 0 || p.id !== all[i - 1]!.id);
-  const segments: MetricSegmentRecord[] = [];
-  for (let i = 0; i < points.length; i += SEGMENT_POINTS) segments.push(segmentOf(uuidv7(), parentId, key, points.slice(i, i + SEGMENT_POINTS)));
+  const rows: ReturnType<typeof segmentOf>[] = [];
+  for (let i = 0; i < points.length; i += SEGMENT_POINTS) rows.push(segmentOf(uuidv7(), parentId, key, points.slice(i, i + SEGMENT_POINTS)));
   let min = Infinity;
   let max = -Infinity;
   for (const p of points) {
@@ -310,7 +331,8 @@ export function buildSeries(parentId: string, key: string, input: StoredPoint[])
   }
   const lastPoint = points[points.length - 1]!;
   return {
-    segments,
+    segments: rows.map((r) => r.segment),
+    ids: rows.map((r) => r.ids),
     summary: { parentId, key, count: points.length, min, max, last: lastPoint.value, lastStep: lastPoint.step, lastWallclock: lastPoint.wallclock, lastId: lastPoint.id },
   };
 }
