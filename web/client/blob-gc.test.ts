@@ -4,7 +4,7 @@ import { formatHlc } from '../../shared/hlc.ts';
 import { setBlobChunkBytes } from './blob-store.ts';
 import { HangarDb } from './db.ts';
 import { openRegistry, type Hangar } from './index.ts';
-import { applyChanges, pendingOf } from './sync/apply.ts';
+import { applyChanges, applyTables, pendingOf } from './sync/apply.ts';
 
 let open: Hangar[] = [];
 let n = 0;
@@ -69,9 +69,9 @@ describe('blobs freed when a delete commits', () => {
     const m = await h.newModel({ namespace: 'team', name: 'm' });
     const v = await m.newVersion();
     await v.uploadArtifacts([{ file: new Blob([bytes(12, 6)]), path: 'w.bin' }]);
-    const tables = [h.db.models, h.db.versions, h.db.metadata, h.db.metrics, h.db.aliases, h.db.aliasHistory, h.db.artifacts, h.db.checkpoints];
+    const tables = applyTables(h.db);
     const hlc = formatHlc(Date.now() + 1000, 0, 'other');
-    await h.db.transaction('rw', tables, () => applyChanges(h.db, 'team', [{ seq: 1, entity: 'version', op: 'delete', entityId: v.id, data: {}, hlc }], pendingOf([])));
+    await h.db.transaction('rw', tables, async () => applyChanges(h.db, 'team', [{ seq: 1, entity: 'version', op: 'delete', entityId: v.id, data: {}, hlc }], pendingOf([])));
     await h.flush();
     expect(await stored(h)).toEqual({ blobs: 0, chunks: 0 });
   });

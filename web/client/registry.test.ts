@@ -115,6 +115,23 @@ describe('metrics', () => {
     expect(entries.length).toBe(2);
   });
 
+  it('answers a step range, downsampled by buckets over that range only, and refuses a bad range', async () => {
+    const h = await registry();
+    const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
+    for (let step = 0; step < 5000; step++) void v.logMetrics({ loss: step % 10 }, { step });
+    await h.flush();
+    const range = await v.metricHistory('loss', { from: 1000, to: 1999 });
+    expect(range.map((p) => p.step)).toEqual(Array.from({ length: 1000 }, (_, i) => 1000 + i));
+    const buckets = await v.metricHistory('loss', { from: 1000, to: 1999, maxPoints: 10 });
+    expect(buckets).toHaveLength(10);
+    expect(buckets[0]).toEqual({ step: 1099, wallclock: expect.any(Number), value: 4.5, min: 0, max: 9 });
+    expect(buckets.at(-1)!.step).toBe(1999);
+    expect(await v.metricHistory('loss', { from: 6000 })).toEqual([]);
+    expect(await codeOf(v.metricHistory('loss', { from: 10, to: 5 }))).toBe('invalid-argument');
+    expect(await codeOf(v.metricHistory('loss', { maxPoints: 1 }))).toBe('invalid-argument');
+    expect(await codeOf(v.metricHistory('loss', { maxPoints: 1e9 }))).toBe('invalid-argument');
+  });
+
   it('gives a live metric history that follows new points', async () => {
     const h = await registry();
     const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();

@@ -25,7 +25,8 @@ import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { compactOutbox } from './outbox-compaction.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
-import { liveMetadata, metricSummary, parentMetrics } from './parent.ts';
+import { deleteParentMetrics, metricTables } from './metric-store.ts';
+import { liveMetadata, metricSummary } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
 import type { VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
@@ -127,7 +128,7 @@ export class Hangar {
     const data = parseWith(createModelSchema, input, 'model');
     const id = await modelId(namespace, data.name);
     const { db, writer } = this.ctx;
-    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, db.metrics, db.metricSummaries, db.artifacts], async ({ hlc, emit }) => {
+    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, ...metricTables(db), db.artifacts], async ({ hlc, emit }) => {
       const existing = await db.models.get(id);
       if (existing && existing.deletedAt === null) {
         throw new HangarError(ErrorCode.ModelExists, `A model "${data.name}" already exists in namespace "${namespace}".`, { namespace, model: data.name });
@@ -136,8 +137,7 @@ export class Hangar {
         // As on the server, a revived model starts afresh: the deleted one's own metadata,
         // metrics and artifacts go; its versions stay deleted and keep their numbers.
         await db.metadata.where('parentId').equals(id).delete();
-        await parentMetrics(db, id).delete();
-        await db.metricSummaries.where('parentId').equals(id).delete();
+        await deleteParentMetrics(db, id);
         await db.artifacts.where('parentId').equals(id).delete();
       }
       const now = Date.now();

@@ -136,7 +136,8 @@ async function applyPage(
     const row = await db.checkpoints.get([c.versionId, c.handle]);
     if (!row || row.target !== c.target) await db.checkpoints.put({ versionId: c.versionId, handle: c.handle, target: c.target, createdAt: row?.createdAt ?? now, updatedAt: now });
   }
-  // A key's summary as of this page's cursor; its history stays on the server until asked for.
+  // A key's summary as of this page's cursor, marked as lacking its history (`asOf`): the history
+  // stays on the server until asked for, and points stored here afterwards are added once.
   if (page.metrics.length) await db.metricSummaries.bulkPut(page.metrics.map((m) => ({ ...m, asOf: page.cursor })));
 }
 
