@@ -286,3 +286,45 @@ it('predicts through the predictor worker within 1 ms (p50) and 3 ms (p95) of pr
     });
   }
 });
+
+it('gives back at least 99 MiB of the storage estimate when a model with a 100 MiB artifact is deleted', async () => {
+  const ROUNDS = 3;
+  const runs = await rotate('space given back', ROUNDS, { library: (page, name) => page.evaluate((n) => window.bench.freed(n), name) });
+  const freed = runs.library.map((r) => round2(r.freedMiB));
+  report({
+    name: 'Delete a model holding a 100 MiB artifact: storage estimate given back',
+    value: median(freed),
+    unit: 'MiB',
+    baseline: 100,
+    goal: '≥ 0.99',
+    note:
+      'Library: openRegistry, newModel, newVersion, uploadArtifacts of 100 MiB of random bytes, then model.delete(); ' +
+      'value: how far navigator.storage.estimate().usage dropped from just before the delete, read every 20 ms until it had dropped and then held still for 0.5 s (at most 10 s); ' +
+      `baseline: the artifact's size. The estimate reached its lowest a median ${Math.round(median(runs.library.map((r) => r.ms)))} ms from the delete's call. ` +
+      `Chromium headless, median of ${ROUNDS} rounds after a warm-up, each in a fresh page and empty IndexedDB.`,
+    samples: freed,
+    versions,
+  });
+});
+
+for (const [points, budget] of [
+  [100_000, 100],
+  [1_000_000, 300],
+] as const) {
+  it(`draws <hangar-metrics-chart ref> over ${points.toLocaleString('en')} logged points within ${budget} ms`, async () => {
+    const ROUNDS = 3;
+    const runs = await rotate(`chart of ${points} points`, ROUNDS, { library: (page, name) => page.evaluate(([n, p]) => window.bench.chart(n, p), [name, points] as const) });
+    report({
+      name: `\`<hangar-metrics-chart ref>\` over ${points.toLocaleString('en')} points of one key in the local registry (max-points 2000)`,
+      value: round1(median(runs.library)),
+      unit: 'ms',
+      baseline: budget,
+      goal: '≤ 1',
+      note:
+        `Library: ${points.toLocaleString('en')} version.logMetrics({ loss }, { step, wallclock }) and hangar.flush() (not timed), then a <hangar-metrics-chart ref="bench/curve/1" keys="loss"> with the client appended: timed from the append to the frame after its hangar-draw event, the element reading metricHistory(key, { maxPoints: 2000 }) from the segments and uPlot drawing the 2,000 buckets; ` +
+        `baseline: the ${budget} ms budget, not a measurement. Chromium headless, median of ${ROUNDS} rounds after a warm-up, each in a fresh page and empty IndexedDB (the widget from source through Vite, not the minified bundle).`,
+      samples: runs.library.map(round1),
+      versions,
+    });
+  });
+}

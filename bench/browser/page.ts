@@ -3,8 +3,10 @@
 import '../../test/browser/fixtures/dexie.ts';
 import { loadLibrary } from '../../test/browser/fixtures/library.ts';
 import * as artifact from './artifact.ts';
+import * as chart from './chart.ts';
 import * as jobs from './jobs.ts';
 import * as metrics from './metrics.ts';
+import * as storage from './storage.ts';
 
 const loaded = loadLibrary();
 
@@ -37,6 +39,10 @@ const bench = {
   train: async (side: 'job' | 'worker' | 'main', name: string) =>
     side === 'job' ? jobs.trainJob(await library(), name) : side === 'worker' ? jobs.trainWorker() : jobs.trainMain(),
   predict: async (name: string, calls: number, warmup: number) => jobs.predictRound(await library(), name, calls, warmup),
+  /** Logs `n` points of one key and times `<hangar-metrics-chart ref>` drawing them. */
+  chart: async (name: string, n: number) => chart.chartRound(await library(), name, n),
+  /** Deletes a model holding a 100 MiB artifact and reads how far the storage estimate drops. */
+  freed: async (name: string) => storage.freedRound(await library(), name),
 };
 
 export type Bench = typeof bench;

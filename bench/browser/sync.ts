@@ -76,7 +76,7 @@ export async function hangarPull(library: HangarLibrary, name: string, server: S
     const start = performance.now();
     await syncAll(hangar, server, ns);
     const ms = performance.now() - start;
-    const stored = await hangar.db.metrics.count();
+    const stored = (await hangar.db.metricSummaries.toArray()).reduce((n, s) => n + s.count, 0);
     if (stored !== POINTS) throw new Error(`the registry pulled ${stored} points, not ${POINTS}`);
     return spans(ms);
   } finally {

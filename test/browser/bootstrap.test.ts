@@ -69,7 +69,7 @@ describe('bootstrap in Chromium', () => {
     const first = await page.evaluate(async () => {
       const w = window as unknown as { reg: Reg; received: number };
       const v = await w.reg.find('boot/churn@production');
-      return { received: w.received, points: await w.reg.db.metrics.count(), loss: (await v.metrics()).loss, versions: (await (await w.reg.model('boot', 'churn')).versions()).length };
+      return { received: w.received, points: (await w.reg.db.metricSegments.toArray()).reduce((n, s) => n + s.count, 0), loss: (await v.metrics()).loss, versions: (await (await w.reg.model('boot', 'churn')).versions()).length };
     });
     expect(first.versions).toBe(10);
     expect(first.loss).toEqual({ count: POINTS, min: 1 / POINTS, max: 1, last: 1 / POINTS, lastStep: POINTS - 1 });

@@ -1,5 +1,6 @@
 import { openRegistry, type Hangar } from '../../web/client/index.ts';
 import type { HangarServer } from '../browser/server.ts';
+import { parentPoints } from '../../web/client/metric-store.ts';
 
 /** What a flaky network does to the next request: nothing, lose the request, or lose the answer. */
 export type Fault = 'none' | 'drop-request' | 'drop-response';
@@ -45,7 +46,7 @@ export async function syncedRegistry(
  */
 export async function fetchHistories(hangar: Hangar, namespace: string): Promise<void> {
   const db = hangar.db;
-  for (const s of await db.metricSummaries.toArray()) {
+  for (const s of (await db.metricSummaries.toArray()).filter((r) => r.asOf !== undefined)) {
     const version = await db.versions.get(s.parentId);
     const model = await db.models.get(version?.modelId ?? s.parentId);
     if (!model || model.namespace !== namespace || model.deletedAt !== null || (version && version.deletedAt !== null)) continue;
@@ -65,7 +66,7 @@ export async function snapshot(hangar: Hangar, namespace: string) {
     const ids = [m.id, ...versions.map((v) => v.id)];
     const metadata = (await db.metadata.where('parentId').anyOf(ids).toArray()).filter((x) => !x.deleted);
     const checkpoints = await db.checkpoints.where('versionId').anyOf(ids).toArray();
-    const points = (await db.metrics.toArray()).filter((p) => ids.includes(p.parentId));
+    const points = (await Promise.all(ids.map((id) => parentPoints(db, id)))).flat();
     const aliases = await db.aliases.where('[modelId+alias]').between([m.id, ''], [m.id, '\uffff']).toArray();
     const artifacts = await db.artifacts.where('parentId').anyOf(ids).toArray();
     out[m.name] = {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hangar } from '../../web/client/index.ts';
+import { parentPoints } from '../../web/client/metric-store.ts';
 import { startServer, type HangarServer } from '../browser/server.ts';
 import { snapshot, syncedRegistry, type Fault } from './clients.ts';
 
@@ -70,7 +71,7 @@ async function run(hangar: Hangar, ns: string, cmd: Command, logged: Set<string>
         await parent.logMetrics({ score: cmd.value });
         await hangar.flush();
         // The point this wrote: the newest of its parent, by id.
-        const points = await hangar.db.metrics.where('[parentId+key+step]').between([parent.id], [parent.id, []]).toArray();
+        const points = await parentPoints(hangar.db, parent.id);
         for (const p of points) logged.add(`${cmd.model}|${p.id}`);
         return;
       }

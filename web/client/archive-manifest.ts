@@ -8,7 +8,7 @@ import { parseWith } from '../../shared/validate.ts';
 import { VERSION_STATUSES } from '../../shared/versions.ts';
 import { readBlob } from './blob-store.ts';
 import type { HangarDb } from './db.ts';
-import { parentMetrics } from './parent.ts';
+import { metricTables, parentPoints } from './metric-store.ts';
 
 /** Names the archive format; `ARCHIVE_FORMAT_VERSION` changes with each incompatible change. */
 export const ARCHIVE_FORMAT = 'hangar-model-archive';
@@ -126,7 +126,7 @@ export async function parseManifest(bytes: Uint8Array): Promise<Manifest> {
  * stored bytes of every uploaded artifact whose bytes are on this device.
  */
 export async function collectManifest(db: HangarDb, namespace: string, name: string): Promise<{ manifest: Manifest; blobs: Map<string, Blob> }> {
-  const tables = [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints, db.blobs, db.blobChunks];
+  const tables = [db.models, db.versions, db.metadata, ...metricTables(db), db.aliases, db.aliasHistory, db.artifacts, db.checkpoints, db.blobs, db.blobChunks];
   return db.transaction('r', tables, async () => {
     const model = await db.models.where('[namespace+name]').equals([namespace, name]).first();
     if (!model || model.deletedAt !== null) {
@@ -149,7 +149,7 @@ export async function collectManifest(db: HangarDb, namespace: string, name: str
       // Values were checked as JSON when they were written.
       // Deleted keys (tombstones) are not part of what a model holds.
       metadata: (await each(parents, (p) => db.metadata.where('parentId').equals(p).filter((r) => !r.deleted).toArray())) as Manifest['metadata'],
-      metrics: await each(parents, (p) => parentMetrics(db, p).toArray()),
+      metrics: await each(parents, (p) => parentPoints(db, p)),
       aliases: (await db.aliases.where('[modelId+alias]').between(ofModel, toModelEnd).toArray()).filter((a) => versionIds.has(a.versionId)),
       aliasHistory: await db.aliasHistory.where('[modelId+alias]').between(ofModel, toModelEnd).toArray(),
       artifacts,

@@ -10,6 +10,7 @@ import { recordStagedBlob, type StagedBlob } from './blob-store.ts';
 import { checkpointFiles, checkpointSaveFiles, sameFiles } from './checkpoints.ts';
 import type { ClientContext } from './context.ts';
 import type { ArtifactRecord, Clocks, HangarDb } from './db.ts';
+import { insertPoints, metricTables } from './metric-store.ts';
 import type { Mutation } from './writer.ts';
 import { labelHeldByOther } from './fields.ts';
 import { mergeFields, mergeMetadata } from '../../shared/rules.ts';
@@ -46,7 +47,7 @@ export async function mergeManifest(ctx: ClientContext, m: Manifest, staged: Sta
   checkClocks(clocks, writer.clock.wall());
   // Local writes after the import must order after every clock it brings.
   for (const { hlc } of clocks) writer.clock.receive(hlc);
-  const tables = [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.aliasHistory, db.artifacts, db.blobs, db.checkpoints];
+  const tables = [db.models, db.versions, db.metadata, ...metricTables(db), db.aliases, db.aliasHistory, db.artifacts, db.blobs, db.checkpoints];
   await writer.write(`model "${m.model.name}"`, tables, async ({ emit }) => {
     for (const s of staged) await recordStagedBlob(db, s);
     await mergeModel(db, m, emit);
@@ -156,13 +157,10 @@ async function mergeArchivedMetadata(db: HangarDb, m: Manifest, live: Set<string
 
 async function mergeMetrics(db: HangarDb, m: Manifest, live: Set<string>, emit: Emit): Promise<void> {
   const candidates = m.metrics.filter((p) => live.has(p.parentId));
-  const existing = await db.metrics.bulkGet(candidates.map((p) => p.id));
-  const fresh = candidates.filter((_, i) => existing[i] === undefined);
-  if (!fresh.length) return;
-  await db.metrics.bulkAdd(fresh);
-  const byParent = new Map<string, typeof fresh>();
-  for (const p of fresh) byParent.set(p.parentId, [...(byParent.get(p.parentId) ?? []), p]);
-  for (const [parentId, points] of byParent) {
+  const byParent = new Map<string, typeof candidates>();
+  for (const p of candidates) byParent.set(p.parentId, [...(byParent.get(p.parentId) ?? []), p]);
+  for (const [parentId, all] of byParent) {
+    const points = await insertPoints(db, parentId, all, { dedupe: true });
     for (let i = 0; i < points.length; i += LIMITS.metricsPerRequest) {
       const slice = points.slice(i, i + LIMITS.metricsPerRequest).map(({ id, key, value, step, wallclock }) => ({ id, key, value, step, wallclock }));
       emit({ name: 'metrics.log', namespace: m.model.namespace, args: { parentId, points: slice } });

@@ -12,7 +12,8 @@ import type { ClientContext, ParentRef } from './context.ts';
 import { HangarDb, type VersionRecord } from './db.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { Writer } from './writer.ts';
-import { codeOf } from './test-helpers.ts';
+import { allPoints, insertPoints, metricTables } from './metric-store.ts';
+import { codeOf, markSynced } from './test-helpers.ts';
 
 let n = 0;
 function context(name = `archive-${n++}`, node = 'a'): ClientContext {
@@ -57,8 +58,10 @@ async function seed(ctx: ClientContext) {
     { parentId: model.id, key: 'team', namespace: 'team', value: { lead: 'ana' }, hlc: ctx.writer.clock.now() },
     { parentId: v1.id, key: 'params', namespace: 'team', value: [1, 2, 3], hlc: ctx.writer.clock.now() },
   ]);
-  await db.metrics.bulkAdd(Array.from({ length: 2500 }, (_, step) => ({ id: uuidv7(), parentId: v1.id, key: 'loss', value: 1 / (step + 1), step, wallclock: 1_700_000_000_000 + step })));
-  await db.metrics.add({ id: uuidv7(), parentId: model.id, key: 'best', value: 0.9, step: 0, wallclock: 1_700_000_000_000 });
+  await db.transaction('rw', metricTables(db), async () => {
+    await insertPoints(db, v1.id, Array.from({ length: 2500 }, (_, step) => ({ id: uuidv7(), key: 'loss', value: 1 / (step + 1), step, wallclock: 1_700_000_000_000 + step })));
+    await insertPoints(db, model.id, [{ id: uuidv7(), key: 'best', value: 0.9, step: 0, wallclock: 1_700_000_000_000 }]);
+  });
   await db.aliases.put({ modelId: model.id, alias: 'production', versionId: v1.id, updatedAt: 1 });
   await db.aliasHistory.add({ id: uuidv7(), modelId: model.id, alias: 'production', versionId: v1.id, previousVersionId: null, at: 1 });
   await uploadArtifacts(ctx, model, [
@@ -79,7 +82,7 @@ async function snapshot({ db }: ClientContext) {
     models: sorted(await db.models.toArray()),
     versions: sorted(await db.versions.toArray()),
     metadata: sorted(await db.metadata.toArray()),
-    metrics: sorted(await db.metrics.toArray()),
+    metrics: sorted(await allPoints(db)),
     aliases: sorted(await db.aliases.toArray()),
     aliasHistory: sorted(await db.aliasHistory.toArray()),
     artifacts: sorted(await db.artifacts.toArray()),
@@ -148,6 +151,7 @@ describe('exportModel and importModel', () => {
     const { v1 } = await seed(source);
     const archive = await exportModel(source, 'team', 'churn');
     const target = context();
+    await markSynced(target.db);
     await importModel(target, archive);
     const mutations = await target.db.outbox.toArray();
     const count = (name: string) => mutations.filter((m) => m.name === name).length;

@@ -123,16 +123,21 @@ export async function storedDigests(db: HangarDb, sha256s: Iterable<string>): Pr
 }
 
 /**
- * Deletes chunks no `blobs` row points at: what a crash or a closed tab left mid-upload.
- * Call it when the registry opens. Skipped (returns `skipped: true`) while any tab of this
+ * Frees blobs nothing references ({@link freeUnreferencedBlobs}), then deletes chunks no
+ * `blobs` row points at: what a crash or a closed tab left mid-upload. Call it when the
+ * registry opens. The chunk sweep is skipped (returns `skipped: true`) while any tab of this
  * registry is storing a blob, since its chunks have no `blobs` row yet.
  */
-export async function collectGarbage(db: HangarDb): Promise<{ deletedChunks: number; skipped: boolean }> {
+export async function collectGarbage(db: HangarDb): Promise<{ deletedChunks: number; skipped: boolean; freed: FreedBlobs }> {
+  // Blobs nothing references any more (a delete whose pass a closed tab cut short): these
+  // have `blobs` rows, so no staging tab can be writing them.
+  const freed = await freeUnreferencedBlobs(db);
   const locks = globalThis.navigator?.locks;
-  if (!locks) return sweep(db);
-  return locks.request(lockName(db), { mode: 'exclusive', ifAvailable: true }, (lock) =>
+  if (!locks) return { ...(await sweep(db)), freed };
+  const swept = await locks.request(lockName(db), { mode: 'exclusive', ifAvailable: true }, (lock) =>
     lock ? sweep(db) : { deletedChunks: 0, skipped: true },
   );
+  return { ...swept, freed };
 }
 
 async function sweep(db: HangarDb): Promise<{ deletedChunks: number; skipped: boolean }> {
@@ -205,5 +210,45 @@ function holdSharedLock(name: string): Promise<() => void> {
   if (!locks) return Promise.resolve(() => undefined);
   return new Promise((granted) => {
     void locks.request(name, { mode: 'shared' }, () => new Promise<void>((release) => granted(() => release())));
+  });
+}
+
+/** What one pass of {@link freeUnreferencedBlobs} gave back. */
+export interface FreedBlobs {
+  blobs: number;
+  bytes: number;
+  chunks: number;
+}
+
+/**
+ * Deletes every blob (its `blobs` row and its chunks, in one transaction) that nothing still
+ * needs: no artifact of a live model or version, and no upload still on its way to the server
+ * (a deleted version sits in the server's trash, restorable, so its bytes must arrive). An
+ * artifact of a model this device has no row for counts as live. `digests` limits the pass to
+ * those blobs; without it every stored blob is looked at. Re-running it is harmless, so a pass
+ * cut short by a closed tab is finished by the next one (every `openRegistry` runs one).
+ */
+export async function freeUnreferencedBlobs(db: HangarDb, digests?: Iterable<string>): Promise<FreedBlobs> {
+  const tables = [db.blobs, db.blobChunks, db.artifacts, db.models, db.versions, db.uploads];
+  return db.transaction('rw', tables, async () => {
+    const freed: FreedBlobs = { blobs: 0, bytes: 0, chunks: 0 };
+    const stored = digests ? (await db.blobs.bulkGet([...new Set(digests)])).flatMap((b) => (b ? [b.sha256] : [])) : await db.blobs.toCollection().primaryKeys();
+    if (!stored.length) return freed;
+    const artifacts = await db.artifacts.where('sha256').anyOf(stored).toArray();
+    const ids = [...new Set(artifacts.flatMap((a) => [a.modelId, a.parentId]))];
+    const [models, versions] = await Promise.all([db.models.bulkGet(ids), db.versions.bulkGet(ids)]);
+    const dead = new Set(ids.filter((_, i) => ((models[i] ?? versions[i])?.deletedAt ?? null) !== null));
+    const needed = new Set(artifacts.filter((a) => !dead.has(a.modelId) && !dead.has(a.parentId)).map((a) => a.sha256!));
+    for (const u of await db.uploads.filter((u) => !u.done).toArray()) needed.add(u.sha256);
+    for (const sha256 of stored) {
+      if (needed.has(sha256)) continue;
+      const row = await db.blobs.get(sha256);
+      if (!row) continue;
+      freed.chunks += await chunkRange(db, row.chunksId).delete();
+      await db.blobs.delete(sha256);
+      freed.blobs++;
+      freed.bytes += row.size;
+    }
+    return freed;
   });
 }

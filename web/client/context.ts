@@ -1,3 +1,4 @@
+import type { BlobCollector } from './blob-gc.ts';
 import type { HangarDb } from './db.ts';
 import type { MetricQueue } from './metrics-queue.ts';
 import type { Writer } from './writer.ts';
@@ -7,6 +8,8 @@ export interface ClientContext {
   db: HangarDb;
   writer: Writer;
   metrics: MetricQueue;
+  /** Frees blobs nothing references once a delete commits; absent on contexts built for tests. */
+  gc?: BlobCollector;
   /** Fetches bytes this device lacks from the server; set while sync is configured. */
   remote?: RemoteBlobs;
   /** Fetches metric history this device lacks (a key known from a snapshot); set while sync is configured. */

@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import Dexie from 'dexie';
 import { describe, expect, it } from 'vitest';
 import { HangarDb } from './db.ts';
+import { allPoints, metricSummary, parentPoints, SEGMENT_POINTS } from './metric-store.ts';
 
 // Version 1 as it shipped, declared with raw Dexie so this test keeps seeding the old schema
 // whatever HangarDb becomes.
@@ -37,20 +38,21 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v1');
     await db.open();
-    expect(db.verno).toBe(6);
+    expect(db.verno).toBe(5);
     expect(await db.models.get('m1')).toMatchObject({ name: 'churn', task: 'tabular' });
     expect(await db.versions.where('[modelId+number]').equals(['m1', 1]).count()).toBe(1);
-    expect(await db.metrics.where('[parentId+key+step]').between(['v1', 'loss', 0], ['v1', 'loss', 10]).count()).toBe(3);
+    expect((await parentPoints(db, 'v1')).map((p) => [p.id, p.step, p.value])).toEqual([1, 2, 3].map((step) => [`p${step}`, step, 1 / step]));
     expect(await (await db.blobChunks.get(['c1', 0]))?.data.text()).toBe('bytes');
     expect(await db.outbox.count()).toBe(1);
     // Version 3 indexes the outbox by namespace, rows written before included.
     expect(await db.outbox.where('namespace').equals('team').count()).toBe(1);
     expect(await db.conflicts.count()).toBe(0);
     expect(await db.uploads.count()).toBe(0);
-    // Version 4: no snapshot summaries; every key's history is here, so summaries come from the points.
-    expect(await db.metricSummaries.count()).toBe(0);
+    // Version 4: a summary per key made from its points, none marked as lacking its history
+    // (a registry from before has it all); a snapshot's summary for another key sits beside it.
+    expect(await db.metricSummaries.toArray()).toEqual([{ parentId: 'v1', key: 'loss', count: 3, min: 1 / 3, max: 1, last: 1 / 3, lastStep: 3, lastWallclock: now, lastId: 'p3' }]);
     await db.metricSummaries.put({ parentId: 'v1', key: 'acc', count: 7, min: 0, max: 1, last: 1, lastStep: 6, lastWallclock: now, lastId: 'x', asOf: 3 });
-    expect(await db.metricSummaries.where('parentId').equals('v1').count()).toBe(1);
+    expect(await db.metricSummaries.where('parentId').equals('v1').count()).toBe(2);
     expect((await db.state.get('clientId'))?.value).toBe('abc');
     expect(await db.jobs.count()).toBe(0);
     await db.jobs.add({
@@ -60,9 +62,57 @@ describe('HangarDb upgrade', () => {
     expect(await db.jobs.where('status').equals('running').count()).toBe(1);
     db.close();
   });
+
+  it('carries every metric row of a version 3 database over to segments and summaries, point for point', async () => {
+    const old = new Dexie('upgrade-v3-metrics');
+    old.version(1).stores(V1);
+    old.version(2).stores({ jobs: 'id, status, submitted' });
+    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    await old.open();
+    // Random series: several parents and keys, steps out of order and repeated, one long series
+    // over several segments, and a point with a negative value.
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const rows: { id: string; parentId: string; key: string; value: number; step: number; wallclock: number }[] = [];
+    let id = 0;
+    const add = (parentId: string, key: string, n: number, maxStep: number) => {
+      for (let i = 0; i < n; i++) rows.push({ id: `id-${String(id++).padStart(6, '0')}`, parentId, key, value: random() * 10 - 3, step: Math.floor(random() * maxStep), wallclock: 1_700_000_000_000 + Math.floor(random() * 1000) });
+    };
+    add('va', 'loss', SEGMENT_POINTS * 2 + 17, 5000);
+    add('va', 'acc', 40, 10);
+    add('vb', 'loss', 5, 3);
+    add('m', 'best', 1, 1);
+    for (let i = 0; i < rows.length; i += 500) await old.table('metrics').bulkAdd(rows.slice(i, i + 500));
+    old.close();
+
+    const db = new HangarDb('upgrade-v3-metrics');
+    await db.open();
+    expect(db.verno).toBe(5);
+    expect(db.tables.map((t) => t.name)).not.toContain('metrics');
+    const order = (a: (typeof rows)[number], b: (typeof rows)[number]) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1);
+    const key = (r: (typeof rows)[number]) => `${r.parentId}/${r.key}`;
+    const expected = [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : order(a, b)));
+    const got = await allPoints(db);
+    expect([...got].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : order(a, b)))).toEqual(expected);
+    // Each series in order as stored, and summaries as computed from the rows.
+    for (const parentId of ['va', 'vb', 'm']) {
+      const points = await parentPoints(db, parentId);
+      const summary = await metricSummary(db, parentId);
+      const keys = [...new Set(rows.filter((r) => r.parentId === parentId).map((r) => r.key))].sort();
+      expect(Object.keys(summary)).toEqual(keys);
+      for (const k of keys) {
+        const series = rows.filter((r) => r.parentId === parentId && r.key === k).sort(order);
+        expect(points.filter((p) => p.key === k).map((p) => p.id)).toEqual(series.map((r) => r.id));
+        const values = series.map((r) => r.value);
+        expect(summary[k]).toEqual({ count: series.length, min: Math.min(...values), max: Math.max(...values), last: series.at(-1)!.value, lastStep: series.at(-1)!.step });
+      }
+    }
+    expect(await db.metricSegments.where('[parentId+key+minStep]').between(['va', 'loss'], ['va', 'loss', []]).count()).toBe(3);
+    db.close();
+  });
 });
 
-describe('HangarDb upgrade to version 6', () => {
+describe('HangarDb upgrade to version 5', () => {
   it('opens a version 3 database: every row kept, models given kind "model", an empty params table', async () => {
     const old = new Dexie('upgrade-v3');
     old.version(1).stores(V1);
@@ -82,7 +132,7 @@ describe('HangarDb upgrade to version 6', () => {
 
     const db = new HangarDb('upgrade-v3');
     await db.open();
-    expect(db.verno).toBe(6);
+    expect(db.verno).toBe(5);
     expect((await db.models.toArray()).map((m) => [m.id, m.kind])).toEqual([['m1', 'model'], ['m2', 'model']]);
     expect(await db.versions.get('v1')).toMatchObject({ number: 1, status: 'ready' });
     expect((await db.metadata.get(['v1', 'lr']))?.value).toBe(0.1);

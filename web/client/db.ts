@@ -1,10 +1,11 @@
 // The named export, not the default: under Node's module resolution (node16) TypeScript reads dexie's
 // default export as its whole CommonJS module, and the published HangarDb type would not extend Dexie.
-import { Dexie, type EntityTable } from 'dexie';
+import { Dexie, type EntityTable, type Transaction } from 'dexie';
 import type { FileType } from '../../shared/artifacts.ts';
 import type { ModelKind } from '../../shared/models.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
 import type { Backend, TrainingData } from '../jobs/protocol.ts';
+import { buildSeries } from './metric-store.ts';
 
 /** Per-field clocks: field name → hybrid logical clock of its last write. */
 export type Clocks = Record<string, string>;
@@ -15,7 +16,7 @@ export interface ModelRecord {
   name: string;
   /**
    * `model` (a registered model) or `experiment` (its versions are runs), fixed at create.
-   * Set on every row from schema version 6 on (the upgrade gives older rows `model`).
+   * Set on every row from schema version 5 on (the upgrade gives older rows `model`).
    */
   kind?: ModelKind;
   owner: string | null;
@@ -81,6 +82,7 @@ export interface ParamRecord {
   hlc: string;
 }
 
+/** One metric point. Stored in segments (`metricSegments`) since schema version 4; the `metrics` table of versions 1–3 held one row each. */
 export interface MetricRecord {
   id: string;
   parentId: string;
@@ -91,9 +93,39 @@ export interface MetricRecord {
 }
 
 /**
- * A metric key's summary as the server gave it in a snapshot (DESIGN §6 "Bootstrap"), kept while
- * this device lacks the key's history: `metrics()` answers from it, and every point stored here
- * afterwards is folded in. Removed once the whole history has been fetched.
+ * Up to `SEGMENT_POINTS` points of one (parent, key), in order (step, wallclock, id), as packed
+ * columns (`web/client/metric-store.ts`). Segments of a series never overlap but at an equal step.
+ */
+export interface MetricSegmentRecord {
+  id: string;
+  parentId: string;
+  key: string;
+  /** The first and last point's steps. */
+  minStep: number;
+  maxStep: number;
+  count: number;
+  /** The least and greatest value. */
+  min: number;
+  max: number;
+  steps: Float64Array;
+  values: Float64Array;
+  wallclocks: Float64Array;
+}
+
+/**
+ * The point ids of a segment (same `id`), comma-separated, in its order: apart, so a chart reads
+ * only the columns, and each record stays under the size past which Chromium stores a value as a
+ * separate file (64 KiB), which costs far more to write and read.
+ */
+export interface MetricIdsRecord {
+  id: string;
+  ids: string;
+}
+
+/**
+ * A (parent, key)'s summary, kept current in the transaction that writes its points. A key known
+ * from a snapshot (DESIGN §6 "Bootstrap") starts from the server's summary, with `asOf` set while
+ * its history is not on this device; once the history is fetched, the summary is made from it.
  */
 export interface MetricSummaryRecord {
   parentId: string;
@@ -101,12 +133,17 @@ export interface MetricSummaryRecord {
   count: number;
   min: number;
   max: number;
+  /** The value, step, wallclock and id of the last point (greatest step, then wallclock, then id). */
   last: number;
   lastStep: number;
   lastWallclock: number;
   lastId: string;
-  /** The change-log cursor the summary counts the points up to: pulled points at or before it are in it. */
-  asOf: number;
+  /**
+   * Set while this key's history is not on this device (its summary came from a snapshot): the
+   * change-log cursor the summary counts points up to. A point pulled at a change at or before it
+   * is in the summary already; one pulled after it, or logged here, is folded in once.
+   */
+  asOf?: number;
 }
 
 export interface AliasRecord {
@@ -247,7 +284,9 @@ export class HangarDb extends Dexie {
   models!: EntityTable<ModelRecord, 'id'>;
   versions!: EntityTable<VersionRecord, 'id'>;
   metadata!: Dexie.Table<MetadataRecord, [string, string]>;
-  metrics!: EntityTable<MetricRecord, 'id'>;
+  metricSegments!: EntityTable<MetricSegmentRecord, 'id'>;
+  metricSummaries!: Dexie.Table<MetricSummaryRecord, [string, string]>;
+  metricIds!: EntityTable<MetricIdsRecord, 'id'>;
   aliases!: Dexie.Table<AliasRecord, [string, string]>;
   aliasHistory!: EntityTable<AliasHistoryRecord, 'id'>;
   artifacts!: EntityTable<ArtifactRecord, 'id'>;
@@ -259,7 +298,6 @@ export class HangarDb extends Dexie {
   jobs!: EntityTable<JobRecord, 'id'>;
   conflicts!: EntityTable<ConflictRecord, 'id'>;
   uploads!: Dexie.Table<UploadRecord, [string, string]>;
-  metricSummaries!: Dexie.Table<MetricSummaryRecord, [string, string]>;
   params!: Dexie.Table<ParamRecord, [string, string]>;
 
   constructor(name: string) {
@@ -284,12 +322,15 @@ export class HangarDb extends Dexie {
     this.version(2).stores({ jobs: 'id, status, submitted' });
     // Version 3 adds sync: conflicts, blob uploads, and the outbox by namespace.
     this.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
-    // Version 4 adds the metric summaries a snapshot brings (bootstrap); nothing before it changes,
-    // and a registry from before has every point's history here, so it starts with none.
-    this.version(4).stores({ metricSummaries: '[parentId+key], parentId' });
-    // Version 6 adds experiments and runs (DESIGN §1): the params table, and every model a kind.
-    // (Versions 4 and 5 are other tables' steps; Dexie accepts the numbers in any order of arrival.)
-    this.version(6)
+    // Version 4 keeps metric points in segments with a summary per key (DESIGN §7): every row of
+    // the `metrics` table is carried over, point for point, and the table goes. The summaries
+    // also hold what a snapshot brings for keys whose history is not here yet (DESIGN §6
+    // "Bootstrap"); a registry from before has every point's history, so none of its rows is marked.
+    this.version(4)
+      .stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' })
+      .upgrade(async (tx) => segmentMetrics(tx));
+    // Version 5 adds experiments and runs (DESIGN §1): the params table, and every model a kind.
+    this.version(5)
       .stores({ params: '[parentId+key], parentId' })
       .upgrade(async (tx) => {
         await tx
@@ -299,5 +340,25 @@ export class HangarDb extends Dexie {
             m.kind ??= 'model';
           });
       });
+  }
+}
+
+/**
+ * The version 4 upgrade: the `metrics` rows of each (parent, key), read one series at a time
+ * through the compound index (so memory holds one series, not the table), become its segments
+ * and summary. Runs in the upgrade transaction: it all happens, or the database stays at version 3.
+ */
+async function segmentMetrics(tx: Transaction): Promise<void> {
+  const rows = tx.table<MetricRecord, string>('metrics');
+  const index = rows.orderBy('[parentId+key+step]');
+  let next = await index.first();
+  while (next) {
+    const { parentId, key } = next;
+    const series = await rows.where('[parentId+key+step]').between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey]).toArray();
+    const { segments, ids, summary } = buildSeries(parentId, key, series);
+    await tx.table('metricSegments').bulkAdd(segments);
+    await tx.table('metricIds').bulkAdd(ids);
+    await tx.table('metricSummaries').add(summary);
+    next = await rows.where('[parentId+key+step]').above([parentId, key, Dexie.maxKey]).first();
   }
 }

@@ -4,7 +4,7 @@ import { formatHlc } from '../../shared/hlc.ts';
 import type { Change } from '../../shared/sync.ts';
 import { readEntryBytes, readZipDirectory, writeZip } from './archive-zip.ts';
 import { openRegistry, type Hangar } from './index.ts';
-import { applyChanges, pendingOf } from './sync/apply.ts';
+import { applyChanges, applyTables, pendingOf } from './sync/apply.ts';
 import { codeOf } from './test-helpers.ts';
 
 let open: Hangar[] = [];
@@ -21,7 +21,7 @@ afterEach(async () => {
 
 const clock = (msAgo: number, node = 'other') => formatHlc(Date.now() - msAgo, 0, node);
 const change = (c: Partial<Change> & Pick<Change, 'entity' | 'op' | 'entityId' | 'data' | 'hlc'>): Change => ({ seq: 1, ...c });
-const pull = (h: Hangar, changes: Change[]) => h.db.transaction('rw', [h.db.models, h.db.versions, h.db.metadata, h.db.metrics, h.db.aliases, h.db.aliasHistory, h.db.artifacts, h.db.checkpoints], () => applyChanges(h.db, 'team', changes, pendingOf([])));
+const pull = (h: Hangar, changes: Change[]) => h.db.transaction('rw', applyTables(h.db), async () => applyChanges(h.db, 'team', changes, pendingOf([])));
 
 describe('metadata tombstones', () => {
   it('deleteMetadata hides the key everywhere, keeps a tombstone with its clock, and emits metadata.delete', async () => {

@@ -2,7 +2,7 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import type { HangarDb, MetricRecord } from './db.ts';
-import { foldIntoSummaries } from './metric-summaries.ts';
+import { insertPoints, metricTables } from './metric-store.ts';
 import type { Writer } from './writer.ts';
 
 /** The points one parent has queued for the next batch, and the promise all their callers share. */
@@ -81,14 +81,12 @@ export class MetricQueue {
     try {
       await this.writer.write(
         'metric points',
-        [db.metrics, db.metricSummaries, db.models, db.versions],
+        [...metricTables(db), db.models, db.versions],
         async ({ emit }) => {
           // Points of a model or version deleted since they were logged are refused, not kept.
           dead = await deadParents(db, batch.map((g) => g.parentId));
           const live = batch.filter((g) => !dead.has(g.parentId));
-          await db.metrics.bulkPut(live.flatMap((g) => g.points));
-          // A key known from a snapshot (its history not here) keeps its summary current.
-          for (const g of live) await foldIntoSummaries(db, g.parentId, g.points);
+          for (const g of live) await insertPoints(db, g.parentId, g.points);
           for (const { parentId, namespace, points } of live) {
             for (let i = 0; i < points.length; i += LIMITS.metricsPerRequest) {
               const slice = points.slice(i, i + LIMITS.metricsPerRequest).map(({ id, key, value, step, wallclock }) => ({ id, key, value, step, wallclock }));

@@ -215,6 +215,8 @@ export class ModelHandle extends ParentHandle {
       await db.aliases.where('[modelId+alias]').between([this.id, ''], [this.id, '\uffff']).delete();
       emit({ name: 'model.delete', namespace: this.namespace, args: { id: this.id } });
     });
+    // Its artifacts' bytes go now, unless another live artifact or an upload still needs them.
+    await this.ctx.gc?.collect();
   }
 
   private async versionRecordById(id: string): Promise<VersionRecord> {

@@ -1,7 +1,6 @@
-import Dexie from 'dexie';
 import { z } from 'zod';
 import type { Artifact, FileType } from '../../shared/artifacts.ts';
-import { downsample, type MetricBucket } from '../../shared/downsample.ts';
+import type { MetricBucket } from '../../shared/downsample.ts';
 import { metadataValueSchema } from '../../shared/metadata.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
 import { LIMITS } from '../../shared/limits.ts';
@@ -10,8 +9,8 @@ import { parseWith } from '../../shared/validate.ts';
 import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type ArtifactUpload, type ReadArtifactOptions } from './artifacts.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import { requireLive } from './fields.ts';
-import type { HangarDb, MetricRecord } from './db.ts';
-import { asSummary } from './metric-summaries.ts';
+import type { HangarDb } from './db.ts';
+import { columnPoints, downsampleColumns, metricSummary as storedSummary, seriesColumns } from './metric-store.ts';
 
 const metricValuesSchema = z.record(keySchema, z.number()).refine((v) => Object.keys(v).length <= LIMITS.metricsPerRequest, {
   message: `must hold at most ${LIMITS.metricsPerRequest} keys`,
@@ -38,54 +37,21 @@ function plainlyValid(values: Record<string, number>, opts: { step?: number; wal
 }
 
 /**
- * Every metric point of a parent, through the compound index: in IndexedDB's key order
- * `[id]` sorts before every `[id, key, step]` and `[id, []]` after them (arrays sort last).
- */
-export function parentMetrics(db: HangarDb, parentId: string) {
-  return db.metrics.where('[parentId+key+step]').between([parentId], [parentId, []]);
-}
-
-/** Every point of one metric of a parent, ordered by step (then wallclock). */
-export async function metricPoints(ctx: ClientContext, parentId: string, key: string): Promise<MetricRecord[]> {
-  const { db } = ctx;
-  // In an explicit transaction: inside a live query (a chart), Dexie's query cache would otherwise
-  // hand out a deep copy of every point, which for 100,000 points costs more than reading them.
-  // Live queries still see the range read, and re-run when it changes.
-  const points = await db.transaction('r', db.metrics, () =>
-    db.metrics
-      .where('[parentId+key+step]')
-      .between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey])
-      .toArray(),
-  );
-  // The index orders by step; points logged at the same step keep their wallclock order.
-  return points.sort((a, b) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1));
-}
-
-/**
  * Per-key summary of a parent's metrics: last (greatest step, then wallclock), min, max, count.
- * A key whose history this device lacks (known from a snapshot) answers from its kept summary.
+ * A key whose history this device lacks (known from a snapshot) answers from the server's
+ * summary with the points stored here since folded in.
  */
-export async function metricSummary(ctx: ClientContext, parentId: string): Promise<Record<string, MetricSummary>> {
-  const out: Record<string, MetricSummary> = {};
-  const last = new Map<string, MetricRecord>();
-  await parentMetrics(ctx.db, parentId).each((p) => {
-    const s = (out[p.key] ??= { last: p.value, min: p.value, max: p.value, count: 0, lastStep: p.step });
-    s.min = Math.min(s.min, p.value);
-    s.max = Math.max(s.max, p.value);
-    s.count++;
-    const l = last.get(p.key);
-    if (!l || p.step > l.step || (p.step === l.step && (p.wallclock > l.wallclock || (p.wallclock === l.wallclock && p.id > l.id)))) {
-      last.set(p.key, p);
-      s.last = p.value;
-      s.lastStep = p.step;
-    }
-  });
-  for (const s of await ctx.db.metricSummaries.where('parentId').equals(parentId).toArray()) {
-    // defineProperty: a key such as "__proto__" must stay a plain key.
-    Object.defineProperty(out, s.key, { value: asSummary(s), enumerable: true, writable: true, configurable: true });
-  }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+export function metricSummary(ctx: ClientContext, parentId: string): Promise<Record<string, MetricSummary>> {
+  return storedSummary(ctx.db, parentId);
 }
+
+const historyOptionsSchema = z
+  .object({
+    maxPoints: z.number().int().min(2).max(LIMITS.maxPointsMax).optional(),
+    from: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    to: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .refine((o) => o.from === undefined || o.to === undefined || o.from <= o.to, { message: '`from` must not be greater than `to`' });
 
 /**
  * Makes sure a key's whole history is on this device: a key known only from a snapshot has it
@@ -93,7 +59,7 @@ export async function metricSummary(ctx: ClientContext, parentId: string): Promi
  * server, what is here is what there is.
  */
 export async function ensureHistory(ctx: ClientContext, parent: ParentRef, key: string): Promise<void> {
-  if (!ctx.history || !(await ctx.db.metricSummaries.get([parent.id, key]))) return;
+  if (!ctx.history || (await ctx.db.metricSummaries.get([parent.id, key]))?.asOf === undefined) return;
   await ctx.history.fetch(parent, key);
 }
 
@@ -143,19 +109,22 @@ export abstract class ParentHandle {
     return metricSummary(this.ctx, this.id);
   }
 
-  /** A metric's points in step order; with `maxPoints`, downsampled to at most that many buckets. */
-  async metricHistory(key: string, opts: { maxPoints?: number } = {}): Promise<(MetricPoint | MetricBucket)[]> {
+  /**
+   * A metric's points in step order, those with steps in [`from`, `to`] when given; with
+   * `maxPoints`, cut into at most that many buckets by rank (each: its last step and wallclock,
+   * the mean value, min and max). Reads only the segments that hold steps in the range.
+   */
+  async metricHistory(key: string, opts: { maxPoints?: number; from?: number; to?: number } = {}): Promise<(MetricPoint | MetricBucket)[]> {
     parseWith(keySchema, key, 'metric key');
+    const o = parseWith(historyOptionsSchema, opts, 'history options');
     // A history this device lacks comes from the server first; offline, what is here is answered.
     // Only Dexie's own promises are awaited unless a fetch is due, so a live query (a chart) keeps
-    // following the reads below; once fetched, the summary row it read goes and the query runs again.
-    const lacking = this.ctx.history ? await this.ctx.db.metricSummaries.get([this.id, key]) : undefined;
+    // following the reads below; once fetched, the summary row it read changes and the query runs again.
+    const lacking = this.ctx.history ? (await this.ctx.db.metricSummaries.get([this.id, key]))?.asOf !== undefined : false;
     if (lacking) await ensureHistory(this.ctx, this.ref, key).catch(() => undefined);
-    const points = (await metricPoints(this.ctx, this.id, key)).map(({ step, value, wallclock }) => ({ step, value, wallclock }));
-    const max = opts.maxPoints;
-    if (max === undefined || points.length <= max) return points;
-    parseWith(z.number().int().min(2).max(LIMITS.maxPointsMax), max, 'maxPoints');
-    return downsample(points, max);
+    const columns = await seriesColumns(this.ctx.db, this.id, key, o.from, o.to);
+    if (o.maxPoints === undefined || columns.length <= o.maxPoints) return columnPoints(columns);
+    return downsampleColumns(columns, o.maxPoints);
   }
 
   /** Sets one metadata key (any JSON value up to 64 KiB); the last writer wins. */

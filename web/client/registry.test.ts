@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openRegistry, type Hangar } from './index.ts';
-import { codeOf } from './test-helpers.ts';
+import { codeOf, markSynced } from './test-helpers.ts';
 
 let open: Hangar[] = [];
 let n = 0;
@@ -81,6 +81,7 @@ describe('models and versions', () => {
 describe('every write appends its outbox mutation in the same transaction', () => {
   it('records mutations in order with increasing clocks', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const m = await h.newModel({ namespace: 'team', name: 'churn', metadata: { a: 1 } });
     const v = await m.newVersion({ uniqueTags: ['staging'] });
     await v.updateMetadata('params', { epochs: 3 });
@@ -97,6 +98,7 @@ describe('every write appends its outbox mutation in the same transaction', () =
 describe('metrics', () => {
   it('batches points, summarises and downsamples them', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
     for (let step = 0; step < 1000; step++) void v.logMetrics({ loss: 1 / (step + 1), acc: step / 1000 }, { step });
     await h.flush();
@@ -111,6 +113,23 @@ describe('metrics', () => {
     // Few transactions: 2000 points make outbox entries of at most 1000 points each.
     const entries = (await h.db.outbox.toArray()).filter((o) => o.name === 'metrics.log');
     expect(entries.length).toBe(2);
+  });
+
+  it('answers a step range, downsampled by buckets over that range only, and refuses a bad range', async () => {
+    const h = await registry();
+    const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
+    for (let step = 0; step < 5000; step++) void v.logMetrics({ loss: step % 10 }, { step });
+    await h.flush();
+    const range = await v.metricHistory('loss', { from: 1000, to: 1999 });
+    expect(range.map((p) => p.step)).toEqual(Array.from({ length: 1000 }, (_, i) => 1000 + i));
+    const buckets = await v.metricHistory('loss', { from: 1000, to: 1999, maxPoints: 10 });
+    expect(buckets).toHaveLength(10);
+    expect(buckets[0]).toEqual({ step: 1099, wallclock: expect.any(Number), value: 4.5, min: 0, max: 9 });
+    expect(buckets.at(-1)!.step).toBe(1999);
+    expect(await v.metricHistory('loss', { from: 6000 })).toEqual([]);
+    expect(await codeOf(v.metricHistory('loss', { from: 10, to: 5 }))).toBe('invalid-argument');
+    expect(await codeOf(v.metricHistory('loss', { maxPoints: 1 }))).toBe('invalid-argument');
+    expect(await codeOf(v.metricHistory('loss', { maxPoints: 1e9 }))).toBe('invalid-argument');
   });
 
   it('gives a live metric history that follows new points', async () => {
@@ -202,6 +221,7 @@ describe('listing with the shared filter language', () => {
 describe('writes respect what other writes did', () => {
   it('refuses writes on a deleted version, queued points included, and keeps the outbox in call order', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const m = await h.newModel({ namespace: 'team', name: 'm' });
     const v = await m.newVersion();
     const early = v.logMetrics({ loss: 1 });
@@ -217,6 +237,7 @@ describe('writes respect what other writes did', () => {
 
   it('writes points logged before another write ahead of it in the outbox', async () => {
     const h = await registry();
+    await markSynced(h.db);
     const v = await (await h.newModel({ namespace: 'team', name: 'm' })).newVersion();
     void v.logMetrics({ loss: 1 });
     await v.updateMetadata('k', 1);

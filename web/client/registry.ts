@@ -11,6 +11,7 @@ import { namespaceSchema } from '../../shared/names.ts';
 import { parseRef } from '../../shared/refs.ts';
 import { parseWith } from '../../shared/validate.ts';
 import { exportModel, importModel, type ArchiveOptions } from './archive.ts';
+import { BlobCollector } from './blob-gc.ts';
 import { collectGarbage } from './blob-store.ts';
 import type { ClientContext } from './context.ts';
 import { HangarDb, type ModelRecord } from './db.ts';
@@ -23,8 +24,10 @@ import type { Predictor } from './jobs/predictor.ts';
 import type { Trainer } from './jobs/trainer.ts';
 import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
+import { compactOutbox } from './outbox-compaction.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
-import { liveMetadata, metricSummary, parentMetrics } from './parent.ts';
+import { deleteParentMetrics, metricTables } from './metric-store.ts';
+import { liveMetadata, metricSummary } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
 import { versionById, type VersionHandle } from './version.ts';
 import { Writer } from './writer.ts';
@@ -103,9 +106,10 @@ export class Hangar {
     // never stamp the same clock.
     const now = opts.now ?? Date.now;
     const writer = new Writer(db, new HybridClock(`${clientId}-${randomHex(3)}`, now), now);
-    const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer) };
+    const ctx: ClientContext = { db, writer, metrics: new MetricQueue(writer), gc: new BlobCollector(db) };
     writer.beforeWrite = () => ctx.metrics.flush();
     await collectGarbage(db);
+    await compactOutbox(db);
     const hangar = new Hangar(ctx, clientId, jobs, opts.fetch);
     // Jobs a closed page left running become `interrupted`; finished ones past retention go.
     await hangar.hub.start();
@@ -128,7 +132,7 @@ export class Hangar {
     const data = parseWith(createModelSchema, input, 'model');
     const id = await modelId(namespace, data.name);
     const { db, writer } = this.ctx;
-    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, db.metrics, db.metricSummaries, db.artifacts], async ({ hlc, emit }) => {
+    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, ...metricTables(db), db.artifacts], async ({ hlc, emit }) => {
       const existing = await db.models.get(id);
       if (existing && existing.deletedAt === null) {
         throw new HangarError(ErrorCode.ModelExists, `A model "${data.name}" already exists in namespace "${namespace}".`, { namespace, model: data.name });
@@ -137,8 +141,7 @@ export class Hangar {
         // As on the server, a revived model starts afresh: the deleted one's own metadata,
         // metrics and artifacts go; its versions stay deleted and keep their numbers.
         await db.metadata.where('parentId').equals(id).delete();
-        await parentMetrics(db, id).delete();
-        await db.metricSummaries.where('parentId').equals(id).delete();
+        await deleteParentMetrics(db, id);
         await db.artifacts.where('parentId').equals(id).delete();
       }
       const now = Date.now();
@@ -259,9 +262,11 @@ export class Hangar {
     return restore(this.ctx, ref);
   }
 
-  /** Waits until every metric point logged so far is stored. */
-  flush(): Promise<void> {
-    return this.ctx.metrics.flush();
+  /** Waits until every metric point logged so far is stored, and the bytes of anything deleted are given back. */
+  async flush(): Promise<void> {
+    await this.ctx.metrics.flush();
+    // Bytes a delete freed are given back by then too.
+    await this.ctx.gc?.idle();
   }
 
   /**
@@ -360,6 +365,8 @@ export class Hangar {
     this.syncEngine.close();
     await this.hub.close();
     await this.ctx.metrics.flush().catch(() => undefined);
+    await this.ctx.gc?.idle();
+    this.ctx.gc?.close();
     this.ctx.db.close();
   }
 }

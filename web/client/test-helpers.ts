@@ -5,6 +5,7 @@ import { HybridClock } from '../../shared/hlc.ts';
 import { modelId, uuidv7 } from '../../shared/ids.ts';
 import type { ClientContext, ParentRef } from './context.ts';
 import { HangarDb } from './db.ts';
+import { LAST_URL } from './sync/state.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { Writer } from './writer.ts';
 
@@ -45,4 +46,12 @@ export async function seededContext(name: string): Promise<{ ctx: ClientContext;
     model: { kind: 'model', id, namespace: 'team', modelId: id },
     version: { kind: 'version', id: vid, namespace: 'team', modelId: id },
   };
+}
+
+/**
+ * Marks a registry as having synced before (as after `hangar.sync()` and `stopSync()`), so its
+ * outbox keeps every mutation, metric points included, as it does once a server is known.
+ */
+export async function markSynced(db: HangarDb): Promise<void> {
+  await db.state.put({ key: LAST_URL, value: 'http://server.test' });
 }

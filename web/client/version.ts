@@ -127,6 +127,8 @@ export class VersionHandle extends ParentHandle {
       }
       emit({ name: 'version.delete', namespace: this.namespace, args: { id: this.id } });
     });
+    // Its artifacts' bytes go now, unless another live artifact or an upload still needs them.
+    await this.ctx.gc?.collect();
   }
 
   /**

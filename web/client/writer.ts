@@ -2,6 +2,7 @@ import Dexie, { type Table } from 'dexie';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { HybridClock } from '../../shared/hlc.ts';
 import type { HangarDb, OutboxRecord } from './db.ts';
+import { COMPACTED_MUTATION, markUnsent, neverSynced } from './outbox-compaction.ts';
 
 /** What a write appends to the outbox: the mutation the server will apply. */
 export interface Mutation {
@@ -77,7 +78,7 @@ export class Writer {
     // A failed flush has already rejected its own points; it does not stop this write.
     if (opts.flushFirst !== false) await this.beforeWrite?.().catch(() => undefined);
     try {
-      return await this.db.transaction('rw', [...tables, this.db.outbox], async () => {
+      return await this.db.transaction('rw', [...tables, this.db.outbox, this.db.state], async () => {
         let hlc = this.clock.now();
         const outbox: OutboxRecord[] = [];
         const clock = this.clock;
@@ -99,7 +100,14 @@ export class Writer {
           },
         };
         const result = await body(ctx);
-        if (outbox.length) await this.db.outbox.bulkAdd(outbox);
+        let kept = outbox;
+        // A registry that has never synced keeps no second copy of its metric points: its first
+        // sync re-seeds the namespace from the points themselves.
+        if (outbox.some((m) => m.name === COMPACTED_MUTATION) && (await neverSynced(this.db))) {
+          kept = outbox.filter((m) => m.name !== COMPACTED_MUTATION);
+          await markUnsent(this.db, new Set(outbox.filter((m) => m.name === COMPACTED_MUTATION).map((m) => m.namespace)));
+        }
+        if (kept.length) await this.db.outbox.bulkAdd(kept);
         return result;
       });
     } catch (err) {

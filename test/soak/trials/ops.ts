@@ -1,4 +1,5 @@
 import type { Hangar, ModelHandle, VersionHandle } from '../../../web/client/index.ts';
+import { parentPoints } from '../../../web/client/metric-store.ts';
 import type { Rng } from './rng.ts';
 
 /** Model names of a trial: the first two are never deleted, so what was written on them must survive. */
@@ -182,7 +183,7 @@ export async function runOp(hangar: Hangar, ns: string, client: number, kind: Op
         const n = rng.int(1, 5);
         for (let i = 0; i < n; i++) void parent.logMetrics({ [key]: rng.next(), acc: rng.next() }, { step: rng.int(0, 50) }).catch(() => undefined);
         await hangar.flush();
-        const mine = await hangar.db.metrics.where('[parentId+key+step]').between([parent.id, key], [parent.id, key, Infinity]).toArray();
+        const mine = (await parentPoints(hangar.db, parent.id)).filter((p) => p.key === key);
         for (const p of mine) ledger.points.set(p.id, { parentId: parent.id, model: name, client, line: pointLine(p) });
         return 'done';
       }

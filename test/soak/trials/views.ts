@@ -1,5 +1,6 @@
 import type { Hangar } from '../../../web/client/index.ts';
 import type { HangarServer } from '../../browser/server.ts';
+import { parentPoints } from '../../../web/client/metric-store.ts';
 import { fetchHistories } from '../../sync/clients.ts';
 import { pointLine } from './ops.ts';
 
@@ -53,7 +54,7 @@ export async function replicaView(hangar: Hangar, ns: string): Promise<Namespace
   const models = (await db.models.where('namespace').equals(ns).toArray()).filter((m) => m.deletedAt === null);
   const parentView = async (id: string): Promise<ParentView> => ({
     metadata: sortedObject((await db.metadata.where('parentId').equals(id).toArray()).filter((m) => !m.deleted).map((m) => [m.key, m.value])),
-    points: sorted((await db.metrics.where('[parentId+key+step]').between([id], [id, []]).toArray()).map(pointLine)),
+    points: sorted((await parentPoints(db, id)).map(pointLine)),
     artifacts: sorted((await db.artifacts.where('parentId').equals(id).toArray()).map(artifactLine)),
   });
   for (const m of models) {

@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import { deletePoints, metricTables, parentPoints } from '../metric-store.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openRegistry } from '../index.ts';
 import { codeOf } from '../test-helpers.ts';
@@ -61,7 +62,8 @@ describe('interrupted jobs', () => {
     const b = await registry('lost-epoch');
     // The page closed after writing epoch 3's progress but before its points left the metric queue.
     const versionId = (await b.db.jobs.get(job.id))!.versionId!;
-    await b.db.metrics.filter((m) => m.parentId === versionId && m.step === 3).delete();
+    const lost = (await parentPoints(b.db, versionId)).filter((p) => p.step === 3);
+    await b.db.transaction('rw', metricTables(b.db), async () => deletePoints(b.db, versionId, lost));
     expect((await b.db.jobs.get(job.id))!.progress?.epoch).toBe(3);
     fake();
     const version = await (await b.trainer('fake').resume(job.id)).result();

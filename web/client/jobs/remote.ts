@@ -4,6 +4,7 @@ import { paramNumber } from '../../../shared/params.ts';
 import { RUN_KEY_END_TIME, RUN_KEY_START_TIME, RUN_KEY_STATUS, runStatusOf, type RunStatus } from '../../../shared/runs.ts';
 import type { JobStatus, VersionRecord } from '../db.ts';
 import { paramsOf } from '../params.ts';
+import { metricTables } from '../metric-store.ts';
 import { liveMetadata, metricSummary } from '../parent.ts';
 import { versionById, type VersionHandle } from '../version.ts';
 import type { FactoryContext } from './context.ts';
@@ -103,7 +104,7 @@ export function remoteTrainer(ctx: FactoryContext): RemoteTrainer {
     onProgress(id, listener) {
       // The progress the job has now, read in one transaction begun at this call, so a step
       // synced in after it is heard even if the watch's first reading already includes it.
-      const baseline = db.transaction('r', [db.versions, db.models, db.metadata, db.params, db.metrics], () => info(id)).then(
+      const baseline = db.transaction('r', [db.versions, db.models, db.metadata, db.params, ...metricTables(db)], () => info(id)).then(
         (i) => i.progress?.epoch ?? -1,
         () => -1,
       );

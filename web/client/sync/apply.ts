@@ -6,12 +6,11 @@ import { mergeFields, mergeMetadata } from '../../../shared/rules.ts';
 import type { Change } from '../../../shared/sync.ts';
 import { VERSION_FIELDS, type VersionStatus } from '../../../shared/versions.ts';
 import type { HangarDb, MetadataRecord, OutboxRecord } from '../db.ts';
-import { foldIntoSummaries } from '../metric-summaries.ts';
-import { parentMetrics } from '../parent.ts';
+import { deleteParentMetrics, insertPoints, metricTables } from '../metric-store.ts';
 import { followServed } from '../version-status.ts';
 
 /** The tables a pulled page writes, for the transaction that applies it. */
-export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, db.metrics, db.metricSummaries, db.aliases, db.aliasHistory, db.artifacts, db.checkpoints, db.params];
+export const applyTables = (db: HangarDb) => [db.models, db.versions, db.metadata, ...metricTables(db), db.aliases, db.aliasHistory, db.artifacts, db.checkpoints, db.params];
 
 /** What pending local writes the pulled changes must not undo (the rebase of DESIGN §6). */
 export interface Pending {
@@ -77,8 +76,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           const blank = Object.fromEntries(MODEL_FIELDS.map((f) => [f, null]));
           await db.models.update(c.entityId, { ...blank, ...fields, kind: d.kind === 'experiment' ? 'experiment' : 'model', clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, c.hlc])), deletedAt: null, updatedAt: now });
           await db.metadata.where('parentId').equals(c.entityId).delete();
-          await parentMetrics(db, c.entityId).delete();
-          await db.metricSummaries.where('parentId').equals(c.entityId).delete();
+          await deleteParentMetrics(db, c.entityId);
           await db.artifacts.where('parentId').equals(c.entityId).delete();
           break;
         }
@@ -176,13 +174,9 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
       }
       case 'metrics.log': {
         const points = d.points as { id: string; key: string; value: number; step: number; wallclock: number }[];
-        // Points never change, so those here already (this device's own, coming back) are
-        // skipped: a read by key is much cheaper than writing them again.
-        const here = await db.metrics.bulkGet(points.map((p) => p.id));
-        const missing = points.filter((_, i) => here[i] === undefined);
-        if (missing.length) await db.metrics.bulkPut(missing.map((p) => ({ id: p.id, parentId: c.entityId, key: p.key, value: p.value, step: p.step, wallclock: p.wallclock })));
-        // A key known from a snapshot keeps its summary current (metric-summaries.ts).
-        await foldIntoSummaries(db, c.entityId, missing, c.seq);
+        // Points never change, so those here already (this device's own, coming back) are skipped;
+        // a key known from a snapshot takes in those its summary does not count yet (by `c.seq`).
+        await insertPoints(db, c.entityId, points, { dedupe: true, seq: c.seq });
         break;
       }
       case 'alias.set':

@@ -5,6 +5,7 @@ import { uuidv7 } from '../../../shared/ids.ts';
 import { namespaceSchema } from '../../../shared/names.ts';
 import { parseWith } from '../../../shared/validate.ts';
 import type { ClientContext } from '../context.ts';
+import { reseedUnsent } from '../outbox-compaction.ts';
 import { summarize } from './backoff.ts';
 import { BlobDownloader, fetchMissingBlobs, fetchOwedBlobs, uploadNamespace } from './blobs.ts';
 import { adoptOffset, loadOffset } from './clock.ts';
@@ -157,6 +158,8 @@ export class SyncEngine {
       if (!before || newServer || before.token !== opts.token) await this.newClient(newServer || !before, opts.namespaces, newServer);
       await db.state.put({ key: LAST_URL, value: opts.url });
       await db.state.put({ key: CONFIG, value: opts });
+      // Namespaces whose metric points were never put in the outbox (no server before) are re-seeded.
+      await reseedUnsent(db, opts.namespaces);
       // Bytes the old server could not give before the move are fetched from it in later rounds.
       if (owed) await db.state.put({ key: PREVIOUS, value: owed });
       else if (((await db.state.get(PREVIOUS))?.value as Previous | undefined)?.url === opts.url) await db.state.delete(PREVIOUS);

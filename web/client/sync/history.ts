@@ -1,6 +1,7 @@
 import { LIMITS } from '../../../shared/limits.ts';
 import type { ParentRef, RemoteHistory } from '../context.ts';
-import type { HangarDb, MetricRecord } from '../db.ts';
+import type { HangarDb } from '../db.ts';
+import { metricTables, storeFetchedHistory, summariesLackingHistory, type StoredPoint } from '../metric-store.ts';
 import type { SyncHttp } from './http.ts';
 
 interface HistoryPage {
@@ -11,8 +12,9 @@ interface HistoryPage {
 /**
  * Metric history fetched when asked for (DESIGN §6 "Bootstrap"): a key known from a snapshot
  * has only its summary here; its points come page by page from `GET …/metrics/{key}` and are
- * stored with their ids (each once, whatever was pulled meanwhile), and the summary goes in the
- * same transaction, so from then on the key is answered from the points held here, offline too.
+ * stored in its segments with their ids (each once, whatever was pulled meanwhile), and in the
+ * same transaction the key's summary is made from them and no longer marked as lacking its
+ * history, so from then on the key is answered from the points held here, offline too.
  */
 export class HistoryFetcher implements RemoteHistory {
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -37,19 +39,17 @@ export class HistoryFetcher implements RemoteHistory {
     if (!http) return;
     const path = await this.pathOf(parent);
     if (!path) return;
-    const points: MetricRecord[] = [];
+    const points: StoredPoint[] = [];
     let token: string | undefined;
     do {
       const query = new URLSearchParams({ pageSize: String(LIMITS.pageSizeMax), ...(token ? { pageToken: token } : {}) });
       const page = await http.json<HistoryPage>(`/namespaces/${parent.namespace}${path}/metrics/${encodeURIComponent(key)}?${query}`);
-      for (const p of page.points) points.push({ id: p.id, parentId: parent.id, key, value: p.value, step: p.step, wallclock: p.wallclock });
+      for (const p of page.points) points.push({ id: p.id, value: p.value, step: p.step, wallclock: p.wallclock });
       token = page.nextPageToken;
     } while (token);
     const { db } = this;
-    await db.transaction('rw', [db.metrics, db.metricSummaries], async () => {
-      const here = await db.metrics.bulkGet(points.map((p) => p.id));
-      await db.metrics.bulkPut(points.filter((_, i) => here[i] === undefined));
-      await db.metricSummaries.delete([parent.id, key]);
+    await db.transaction('rw', metricTables(db), async () => {
+      await storeFetchedHistory(db, parent.id, key, points);
     });
   }
 
@@ -67,7 +67,7 @@ export class HistoryFetcher implements RemoteHistory {
 /** Fetches the whole history of every key of a parent that this device lacks (a pinned version). */
 export async function fetchParentHistory(db: HangarDb, history: RemoteHistory | undefined, parent: ParentRef): Promise<void> {
   if (!history) return;
-  const keys = await db.metricSummaries.where('parentId').equals(parent.id).toArray();
+  const keys = await summariesLackingHistory(db, parent.id);
   for (const s of keys) await history.fetch(parent, s.key);
 }
 
@@ -78,7 +78,7 @@ export async function fetchParentHistory(db: HangarDb, history: RemoteHistory | 
  */
 export async function fetchNamespaceHistories(db: HangarDb, history: RemoteHistory, namespaces: string[]): Promise<number> {
   let left = 0;
-  for (const s of await db.metricSummaries.toArray()) {
+  for (const s of await summariesLackingHistory(db)) {
     const version = await db.versions.get(s.parentId);
     const model = await db.models.get(version?.modelId ?? s.parentId);
     if (!model || !namespaces.includes(model.namespace)) continue;

@@ -6,7 +6,7 @@ import { registerMutation } from '../artifacts.ts';
 import { checkpointSaveFiles } from '../checkpoints.ts';
 import type { ClientContext } from '../context.ts';
 import type { ArtifactRecord, Clocks, OutboxRecord } from '../db.ts';
-import { parentMetrics } from '../parent.ts';
+import { metricTables, parentPoints } from '../metric-store.ts';
 import type { Mutation } from '../writer.ts';
 import { nsKey, nsState } from './state.ts';
 
@@ -25,7 +25,7 @@ const given = (row: Record<string, unknown>, fields: readonly string[]) => Objec
  */
 export async function reseedNamespace(ctx: ClientContext, ns: string): Promise<void> {
   const { db, writer } = ctx;
-  const tables = [db.models, db.versions, db.metadata, db.metrics, db.aliases, db.artifacts, db.checkpoints, db.outbox, db.uploads, db.state, db.params];
+  const tables = [db.models, db.versions, db.metadata, ...metricTables(db), db.aliases, db.artifacts, db.checkpoints, db.outbox, db.uploads, db.state, db.params];
   await db.transaction('rw', tables, async () => {
     const out: Mutation[] = [];
     const emit = (name: string, args: unknown, hlc?: string) => out.push({ name, namespace: ns, args, hlc: hlc || writer.clock.now() });
@@ -68,7 +68,7 @@ async function parentData(ctx: ClientContext, parentId: string, emit: (name: str
     else emit('metadata.set', { parentId, key: r.key, value: r.value }, r.hlc);
   }
   for (const p of await db.params.where('parentId').equals(parentId).toArray()) emit('param.set', { parentId, key: p.key, value: p.value }, p.hlc);
-  const points = (await parentMetrics(db, parentId).toArray()).map((p) => ({ id: p.id, key: p.key, value: p.value, step: p.step, wallclock: p.wallclock }));
+  const points = (await parentPoints(db, parentId)).map((p) => ({ id: p.id, key: p.key, value: p.value, step: p.step, wallclock: p.wallclock }));
   for (let i = 0; i < points.length; i += LIMITS.metricsPerRequest) emit('metrics.log', { parentId, points: points.slice(i, i + LIMITS.metricsPerRequest) });
   const artifacts = await db.artifacts.where('parentId').equals(parentId).toArray();
   const checkpoints = await db.checkpoints.where('versionId').equals(parentId).toArray();

@@ -4,12 +4,13 @@ import { uuidv7 } from '../../../shared/ids.ts';
 import type { MutationResult } from '../../../shared/sync.ts';
 import { checkpointFiles } from '../checkpoints.ts';
 import type { ConflictRecord, HangarDb, OutboxRecord } from '../db.ts';
+import { deletePoints, metricTables } from '../metric-store.ts';
 import { settleServed } from '../version-status.ts';
 import { pendingOf } from './apply.ts';
 import { nsState, nsKey } from './state.ts';
 
 /** The tables settling a push writes. */
-export const settleTables = (db: HangarDb) => [db.outbox, db.conflicts, db.state, db.models, db.versions, db.metadata, db.metrics, db.aliases, db.artifacts, db.checkpoints, db.uploads, db.params];
+export const settleTables = (db: HangarDb) => [db.outbox, db.conflicts, db.state, db.models, db.versions, db.metadata, ...metricTables(db), db.aliases, db.artifacts, db.checkpoints, db.uploads, db.params];
 
 /** Codes that mean "the server does not hold what this device holds": re-seed rather than give up the write. */
 const MISSING = new Set<string>([ErrorCode.ModelNotFound, ErrorCode.VersionNotFound]);
@@ -146,7 +147,7 @@ async function undoRejected(db: HangarDb, m: OutboxRecord, r: Extract<MutationRe
       break;
     }
     case 'metrics.log':
-      await db.metrics.bulkDelete((a.points as { id: string }[]).map((p) => p.id));
+      await deletePoints(db, a.parentId as string, a.points as { id: string; key: string; step: number }[]);
       break;
     case 'model.restore':
       // Purged meanwhile (or refused): back in the trash here, as on the server.

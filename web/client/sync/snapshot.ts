@@ -144,7 +144,8 @@ async function applyPage(
   for (const [i, p] of page.params.entries()) {
     if (params[i]?.value !== p.value) await db.params.put({ parentId: p.parentId, key: p.key, namespace: ns, value: p.value, hlc: p.hlc });
   }
-  // A key's summary as of this page's cursor; its history stays on the server until asked for.
+  // A key's summary as of this page's cursor, marked as lacking its history (`asOf`): the history
+  // stays on the server until asked for, and points stored here afterwards are added once.
   if (page.metrics.length) await db.metricSummaries.bulkPut(page.metrics.map((m) => ({ ...m, asOf: page.cursor })));
 }
 

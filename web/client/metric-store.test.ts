@@ -1,0 +1,159 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { downsample } from '../../shared/downsample.ts';
+import { HangarDb } from './db.ts';
+import {
+  allPoints,
+  columnPoints,
+  deleteParentMetrics,
+  deletePoints,
+  downsampleColumns,
+  insertPoints,
+  metricSummary,
+  metricTables,
+  parentPoints,
+  SEGMENT_POINTS,
+  seriesColumns,
+  storeFetchedHistory,
+  summariesLackingHistory,
+  type StoredPoint,
+} from './metric-store.ts';
+
+let n = 0;
+const freshDb = () => new HangarDb(`metric-store-${n++}`);
+type P = StoredPoint & { key: string };
+const order = (a: P, b: P) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1);
+
+/** The reference: every point kept in a plain list. */
+function reference(points: P[], key: string, from = 0, to = Number.MAX_SAFE_INTEGER) {
+  return points.filter((p) => p.key === key && p.step >= from && p.step <= to).sort(order);
+}
+
+function rng(seed: number) {
+  return () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+}
+
+describe('metric segments against a plain list of points', () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    it(`random batches (seed ${seed}): in order, out of order, at repeated steps, pulled twice; then ranges, summaries, deletes`, async () => {
+      const db = freshDb();
+      const random = rng(seed);
+      const held: P[] = [];
+      let id = 0;
+      let step = 0;
+      for (let batch = 0; batch < 40; batch++) {
+        const size = Math.floor(random() * (batch % 7 === 0 ? 1500 : 80)) + 1;
+        const points: P[] = [];
+        for (let i = 0; i < size; i++) {
+          const kind = random();
+          // Mostly forward; sometimes back in the past, sometimes many at one step.
+          const s = kind < 0.1 ? Math.floor(random() * (step + 1)) : kind < 0.2 ? step : (step += Math.floor(random() * 3));
+          points.push({ id: `p${String(id++).padStart(7, '0')}`, key: random() < 0.8 ? 'loss' : 'acc', value: random() * 100 - 50, step: s, wallclock: 1000 + Math.floor(random() * 50) });
+        }
+        // A pulled page may hold points stored already (this device's own, coming back).
+        const again = held.length && random() < 0.3 ? held.slice(-Math.floor(random() * 20) - 1) : [];
+        const dedupe = again.length > 0 || random() < 0.3;
+        const stored = await db.transaction("rw", metricTables(db), async () => insertPoints(db, "v", [...points, ...again], { dedupe })).catch((e) => { console.log("BATCH", batch, dedupe, again.length, e.stack); throw e; });
+        expect(stored.length).toBe(points.length);
+        held.push(...points);
+      }
+      for (const key of ['loss', 'acc']) {
+        const want = reference(held, key);
+        const cols = await seriesColumns(db, 'v', key);
+        expect(columnPoints(cols).map((p) => [p.step, p.value, p.wallclock])).toEqual(want.map((p) => [p.step, p.value, p.wallclock]));
+        const from = want[Math.floor(want.length / 3)]!.step;
+        const to = want[Math.floor((want.length * 2) / 3)]!.step;
+        const ranged = columnPoints(await seriesColumns(db, 'v', key, from, to));
+        expect(ranged.map((p) => [p.step, p.value])).toEqual(reference(held, key, from, to).map((p) => [p.step, p.value]));
+        // Downsampled over columns: the same buckets as the shared function over points.
+        for (const max of [2, 7, 100]) expect(downsampleColumns(cols, max)).toEqual(downsample(columnPoints(cols), max));
+        const summary = (await metricSummary(db, 'v'))[key]!;
+        const values = want.map((p) => p.value);
+        expect(summary).toEqual({ count: want.length, min: Math.min(...values), max: Math.max(...values), last: want.at(-1)!.value, lastStep: want.at(-1)!.step });
+      }
+      // No segment over the size, and all points of the parent in key then step order.
+      for (const s of await db.metricSegments.toArray()) expect(s.count).toBeLessThanOrEqual(SEGMENT_POINTS);
+      expect((await parentPoints(db, 'v')).length).toBe(held.length);
+
+      // Refused points undone: they go, the summary follows.
+      const gone = held.filter((_, i) => i % 5 === 0);
+      await db.transaction('rw', metricTables(db), async () => deletePoints(db, 'v', gone));
+      const left = held.filter((_, i) => i % 5 !== 0);
+      expect((await allPoints(db)).map((p) => p.id).sort()).toEqual(left.map((p) => p.id).sort());
+      const loss = reference(left, 'loss');
+      expect((await metricSummary(db, 'v')).loss).toMatchObject({ count: loss.length, last: loss.at(-1)!.value, min: Math.min(...loss.map((p) => p.value)) });
+
+      await db.transaction('rw', metricTables(db), async () => deleteParentMetrics(db, 'v'));
+      expect(await db.metricSegments.count()).toBe(0);
+      expect(await metricSummary(db, 'v')).toEqual({});
+      db.close();
+    });
+  }
+
+  it('appends in order without reading more than the last segment, and fills segments to the size', async () => {
+    const db = freshDb();
+    const total = SEGMENT_POINTS * 3 + 5;
+    for (let at = 0; at < total; at += 100) {
+      const points = Array.from({ length: Math.min(100, total - at) }, (_, i) => ({ id: `a${String(at + i).padStart(6, '0')}`, key: 'loss', value: at + i, step: at + i, wallclock: 1 }));
+      await db.transaction('rw', metricTables(db), async () => insertPoints(db, 'v', points));
+    }
+    const counts = (await db.metricSegments.where('[parentId+key+minStep]').between(['v', 'loss'], ['v', 'loss', []]).toArray()).map((s) => s.count);
+    expect(counts).toEqual([SEGMENT_POINTS, SEGMENT_POINTS, SEGMENT_POINTS, 5]);
+    expect((await metricSummary(db, 'v')).loss).toEqual({ count: total, min: 0, max: total - 1, last: total - 1, lastStep: total - 1 });
+    db.close();
+  });
+});
+
+describe('a key known from a snapshot (its history not here)', () => {
+  const server = { parentId: 'v', key: 'loss', count: 100, min: 0.5, max: 9, last: 0.5, lastStep: 99, lastWallclock: 1000, lastId: 's099', asOf: 10 };
+  const point = (i: number, value = 1): P => ({ id: `s${String(i).padStart(3, '0')}`, key: 'loss', value, step: i, wallclock: 1000 + Math.max(0, i - 99) });
+
+  it('pulled points the summary counts are stored but not added; later and local ones are added once; the fetched history makes it exact', async () => {
+    const db = freshDb();
+    await db.metricSummaries.put({ ...server });
+    await db.transaction('rw', metricTables(db), async () => {
+      // Seq 9 is at or before asOf: counted already. Seq 11, then the same point again at 12.
+      await insertPoints(db, 'v', [point(98, 2)], { dedupe: true, seq: 9 });
+      await insertPoints(db, 'v', [point(100, 0.25)], { dedupe: true, seq: 11 });
+      await insertPoints(db, 'v', [point(100, 0.25)], { dedupe: true, seq: 12 });
+      // Logged here.
+      await insertPoints(db, 'v', [{ id: 'local1', key: 'loss', value: 20, step: 101, wallclock: 2000 }]);
+    });
+    expect(await metricSummary(db, 'v')).toEqual({ loss: { count: 102, min: 0.25, max: 20, last: 20, lastStep: 101 } });
+    expect(await summariesLackingHistory(db)).toHaveLength(1);
+
+    // The history arrives: the server has 0..100 and one point more (101 by another device, not pulled yet).
+    const fetched = [...Array.from({ length: 101 }, (_, i) => point(i, i === 98 ? 2 : i === 100 ? 0.25 : 0.5 + i / 100)), { id: 'other', key: 'loss', value: 3, step: 102, wallclock: 3000 }];
+    await db.transaction('rw', metricTables(db), async () => {
+      await storeFetchedHistory(db, 'v', 'loss', fetched);
+    });
+    const all = await parentPoints(db, 'v');
+    expect(all).toHaveLength(103);
+    expect(new Set(all.map((p) => p.id)).size).toBe(103);
+    expect(await summariesLackingHistory(db)).toEqual([]);
+    expect((await metricSummary(db, 'v')).loss).toEqual({ count: 103, min: 0.25, max: 20, last: 3, lastStep: 102 });
+    // Pulled later, that point is here already: nothing changes.
+    await db.transaction('rw', metricTables(db), async () => {
+      await insertPoints(db, 'v', [{ id: 'other', key: 'loss', value: 3, step: 102, wallclock: 3000 }], { dedupe: true, seq: 13 });
+    });
+    expect((await metricSummary(db, 'v')).loss!.count).toBe(103);
+    db.close();
+  });
+
+  it('undoing a refused local write keeps the server summary, less the points removed', async () => {
+    const db = freshDb();
+    await db.metricSummaries.put({ ...server });
+    const logged = [0, 1, 2].map((i): P => ({ id: `l${i}`, key: 'loss', value: 1, step: 200 + i, wallclock: 5000 }));
+    await db.transaction('rw', metricTables(db), async () => {
+      await insertPoints(db, 'v', logged);
+    });
+    expect((await metricSummary(db, 'v')).loss!.count).toBe(103);
+    await db.transaction('rw', metricTables(db), async () => {
+      await deletePoints(db, 'v', logged.slice(0, 2));
+    });
+    expect(await parentPoints(db, 'v')).toHaveLength(1);
+    const row = (await db.metricSummaries.get(['v', 'loss']))!;
+    expect(row).toMatchObject({ count: 101, min: 0.5, max: 9, asOf: 10 });
+    db.close();
+  });
+});
