@@ -119,7 +119,7 @@ describe('training on a messy CSV', () => {
     await page.getByRole('button', { name: 'Start training' }).click();
     expect(await page.locator('#form-error').textContent()).toMatch(/"species" has one value/);
     await go(page, 'Jobs', 'Jobs');
-    expect(await page.getByText('No jobs yet.').count()).toBe(1);
+    await expect.poll(() => page.getByText('No jobs yet.').count()).toBe(1);
 
     // Through the library, past the page's own check: the job errors, and no version is left.
     const result = await page.evaluate(async () => {

@@ -161,7 +161,7 @@ describe('the app', () => {
     await page.getByRole('button', { name: 'Start training' }).click();
     // Nothing started: no job, no model.
     await go(page, 'Jobs', 'Jobs');
-    expect(await page.getByText('No jobs yet.').count()).toBe(1);
+    await expect.poll(() => page.getByText('No jobs yet.').count()).toBe(1);
     await go(page, 'Models', 'Models');
     await expect.poll(() => page.getByRole('link', { name: 'Train one on a CSV file', exact: true }).count()).toBe(1);
     expect(await page.getByRole('option').count()).toBe(0);
