@@ -39,3 +39,9 @@ export const pageStyles = css`
     dd { margin-bottom: 0.4rem; }
   }
 `;
+
+/** An MLflow run's status, coloured the same on the runs list and the run page. */
+export const runStatusStyles = css`
+  .status-FAILED, .status-KILLED { color: var(--error); }
+  .status-FINISHED { color: var(--ok); }
+`;

@@ -4,7 +4,7 @@ import '../../widget/index.ts';
 import { bytes, describe, download } from '../errors.ts';
 import { experimentPath, versionPath } from '../router.ts';
 import { cell, runLabel, runRow, type RunRow } from '../runs.ts';
-import { pageStyles } from '../styles.ts';
+import { pageStyles, runStatusStyles } from '../styles.ts';
 
 interface State {
   run: RunRow;
@@ -34,10 +34,9 @@ export class RunPage extends LitElement {
   private subscription: { unsubscribe(): void } | null = null;
   static override styles = [
     pageStyles,
+    runStatusStyles,
     css`
       .charts { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); }
-      .status-FAILED, .status-KILLED { color: var(--error); }
-      .status-FINISHED { color: var(--ok); }
     `,
   ];
 

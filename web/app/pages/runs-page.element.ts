@@ -3,7 +3,7 @@ import type { Hangar } from '../../client/index.ts';
 import { describe } from '../errors.ts';
 import { comparePath, navigate, runPath } from '../router.ts';
 import { cell, experimentRuns, keysOf, runLabel, type RunRow } from '../runs.ts';
-import { pageStyles } from '../styles.ts';
+import { pageStyles, runStatusStyles } from '../styles.ts';
 
 /** An experiment's runs: status, params and final metrics, a filter box in the API's filter language, and runs picked to compare. */
 export class RunsPage extends LitElement {
@@ -27,9 +27,8 @@ export class RunsPage extends LitElement {
   private subscription: { unsubscribe(): void } | null = null;
   static override styles = [
     pageStyles,
+    runStatusStyles,
     css`
-      .status-FAILED, .status-KILLED { color: var(--error); }
-      .status-FINISHED { color: var(--ok); }
       td.num { font-variant-numeric: tabular-nums; }
     `,
   ];
