@@ -135,6 +135,71 @@ describe('changing server (DESIGN §6)', () => {
     await b.hangar.close();
   });
 
+  it('a download from the old server that ends after the move does not mark the bytes as held by the new one', async () => {
+    const a = await syncedRegistry(one, tokenOne, ['team']);
+    const v = await (await a.hangar.newModel({ namespace: 'team', name: 'raced' })).newVersion();
+    const data = bytes(3000, 17);
+    await v.uploadArtifacts([{ path: 'data.bin', file: new Blob([data]) }]);
+    await a.hangar.syncNow();
+    const sha = (await a.hangar.db.artifacts.where('parentId').equals(v.id).first())!.sha256!;
+
+    // Two tabs of one device (one IndexedDB database), each with a network that can be cut and
+    // can hold the next matching request at a gate.
+    const deferred = () => {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      return { promise, resolve };
+    };
+    const gated = () => {
+      const gate = { offline: false, match: (_: string) => false, held: deferred(), release: deferred() };
+      const fetcher: typeof fetch = async (input, init) => {
+        if (gate.offline) throw new TypeError('Failed to fetch (offline)');
+        if (gate.match(`${init?.method ?? 'GET'} ${String(input)}`)) {
+          gate.match = () => false;
+          gate.held.resolve();
+          await gate.release.promise;
+        }
+        return fetch(input, init);
+      };
+      return { gate, fetcher };
+    };
+    const name = `sync-test-tabs-${Date.now()}`;
+    const first = gated();
+    const tab1 = await openRegistry({ name, persist: false, fetch: first.fetcher });
+    await tab1.sync({ url: one.url, token: tokenOne, namespaces: ['team'], intervalMs: 3_600_000 });
+    await tab1.syncNow();
+    const second = gated();
+    const tab2 = await openRegistry({ name, persist: false, fetch: second.fetcher });
+    await tab2.sync({ url: one.url, token: tokenOne, namespaces: ['team'], intervalMs: 3_600_000 });
+
+    // The second tab starts downloading the bytes from server one; its answer is held.
+    second.gate.match = (line) => line.startsWith(`GET ${one.url}`) && line.includes(`/blobs/sha256/${sha}`);
+    const pinned = (await tab2.find('team/raced/1')).pin();
+    await second.gate.held.promise;
+    // The first tab moves to server two while offline (the bytes are owed), then starts its round
+    // there: it fetches the owed bytes, re-seeds, and is held at its first push.
+    first.gate.offline = true;
+    await tab1.sync({ url: two.url, token: tokenTwo, namespaces: ['team'], intervalMs: 3_600_000 });
+    await tab1.syncNow().catch(() => undefined);
+    first.gate.offline = false;
+    first.gate.match = (line) => line.startsWith(`POST ${two.url}`) && line.includes('/sync/push');
+    const round = tab1.syncNow();
+    await first.gate.held.promise;
+    // The old server's answer lands now: it says server one holds the bytes, nothing of server two.
+    second.gate.release.resolve();
+    await pinned;
+    first.gate.release.resolve();
+    await round;
+    await tab1.syncNow();
+
+    const res = await two.api(`/namespaces/team/blobs/sha256/${sha}`);
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
+    await tab2.close();
+    await tab1.close();
+    await a.hangar.close();
+  });
+
   it('a server that lost a model this device holds gets it again, with the edit that found it missing', async () => {
     let target = one;
     const hangar = await openRegistry({

@@ -277,6 +277,13 @@ export interface UploadRecord {
   doneParts: number[];
   /** True once the server holds the bytes. */
   done: boolean;
+  /**
+   * The sync server (its URL) that `uploadId`, `doneParts` and `done` speak of. A record of
+   * another server says nothing about the current one, so the blob is queued again (a download
+   * or upload that was in flight while the device moved to another server). Records written
+   * before this field existed have none and count as the current server's.
+   */
+  server?: string;
 }
 
 /** The registry's IndexedDB database. */

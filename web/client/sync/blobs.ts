@@ -16,11 +16,26 @@ export interface UploadProgress {
   sent: number;
 }
 
+/** Whether an upload record speaks of this server (records from before `server` existed do). */
+const ofServer = (u: UploadRecord, server: string) => u.server === undefined || u.server === server;
+
+/**
+ * Marks what a server now holds of an upload, only if the record still speaks of that server: a
+ * device that moved to another server meanwhile has queued the blob again for the new one, and
+ * an answer from the old server must not mark that entry done.
+ */
+async function markUpload(db: HangarDb, u: UploadRecord, server: string, changes: Partial<UploadRecord>): Promise<void> {
+  await db.transaction('rw', db.uploads, async () => {
+    const now = await db.uploads.get([u.namespace, u.sha256]);
+    if (now && ofServer(now, server)) await db.uploads.put({ ...now, ...changes, server });
+  });
+}
+
 /**
  * Adds to the upload queue every blob of these namespaces' artifacts that is on this device
- * and not yet known to be on the server. Returns the queue's open entries.
+ * and not yet known to be on `server`. Returns the queue's open entries.
  */
-export async function queueUploads(db: HangarDb, namespaces: string[]): Promise<UploadRecord[]> {
+export async function queueUploads(db: HangarDb, namespaces: string[], server: string): Promise<UploadRecord[]> {
   const artifacts = await db.artifacts.where('sha256').above('').toArray();
   const wanted = new Map<string, { namespace: string; sha256: string; size: number }>();
   for (const a of artifacts) {
@@ -29,15 +44,15 @@ export async function queueUploads(db: HangarDb, namespaces: string[]): Promise<
   const held = await storedDigests(db, [...wanted.values()].map((w) => w.sha256));
   return db.transaction('rw', db.uploads, async () => {
     const known = await db.uploads.bulkGet([...wanted.values()].map((w) => [w.namespace, w.sha256] as [string, string]));
-    const fresh = [...wanted.values()].filter((w, i) => !known[i] && held.has(w.sha256));
-    await db.uploads.bulkAdd(fresh.map((w) => ({ ...w, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: false })));
-    return db.uploads.filter((u) => !u.done).toArray();
+    const fresh = [...wanted.values()].filter((w, i) => !(known[i] && ofServer(known[i], server)) && held.has(w.sha256));
+    await db.uploads.bulkPut(fresh.map((w) => ({ ...w, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: false, server })));
+    return db.uploads.filter((u) => !u.done && ofServer(u, server)).toArray();
   });
 }
 
 /** Uploads every blob of a namespace not yet on the server, reporting what is in flight. */
 export async function uploadNamespace(db: HangarDb, http: SyncHttp, ns: string, show: (uploads: UploadProgress[]) => void): Promise<void> {
-  const queue = await queueUploads(db, [ns]);
+  const queue = await queueUploads(db, [ns], http.remote.url);
   const progress = new Map<string, UploadProgress>(queue.map((u) => [u.sha256, { sha256: u.sha256, size: u.size, sent: 0 }]));
   show([...progress.values()]);
   for (const u of queue) {
@@ -58,6 +73,7 @@ type StartUpload = { exists: true } | { exists: false; uploadId: string; partSiz
  * connection resumes from the last finished part. The server verifies size and SHA-256.
  */
 export async function uploadBlob(db: HangarDb, http: SyncHttp, u: UploadRecord, onProgress: (sent: number) => void): Promise<void> {
+  const server = http.remote.url;
   const blob = await readBlob(db, u.sha256);
   if (!blob) {
     // Its artifacts went, and the bytes with them: nothing to send.
@@ -75,7 +91,7 @@ export async function uploadBlob(db: HangarDb, http: SyncHttp, u: UploadRecord, 
     });
     if (!start.exists) {
       const done = new Set<number>(u.uploadId === start.uploadId ? [...u.doneParts, ...start.receivedParts] : start.receivedParts);
-      await db.uploads.update([u.namespace, u.sha256], { uploadId: start.uploadId, partSize: start.partSize, doneParts: [...done] });
+      await markUpload(db, u, server, { uploadId: start.uploadId, partSize: start.partSize, doneParts: [...done] });
       const sentOf = () => [...done].reduce((sum, n) => sum + Math.min(start.partSize, u.size - (n - 1) * start.partSize), 0);
       onProgress(sentOf());
       for (let n = 1; n <= start.partCount; n++) {
@@ -83,14 +99,14 @@ export async function uploadBlob(db: HangarDb, http: SyncHttp, u: UploadRecord, 
         const part = blob.slice((n - 1) * start.partSize, Math.min(n * start.partSize, u.size));
         await http.request(u.namespace, `${base}/uploads/${start.uploadId}/parts/${n}`, { method: 'PUT', body: part });
         done.add(n);
-        await db.uploads.update([u.namespace, u.sha256], { doneParts: [...done] });
+        await markUpload(db, u, server, { doneParts: [...done] });
         onProgress(sentOf());
       }
       await http.request(u.namespace, `${base}/uploads/${start.uploadId}/complete`, { method: 'POST' });
     }
   }
   onProgress(u.size);
-  await db.uploads.update([u.namespace, u.sha256], { done: true, doneParts: [] });
+  await markUpload(db, u, server, { done: true, doneParts: [] });
 }
 
 /**
@@ -142,7 +158,9 @@ export class BlobDownloader implements RemoteBlobs {
       // The server holds these bytes (they came from it): never queue them to go back.
       await this.db.transaction('rw', [this.db.blobs, this.db.uploads], async () => {
         await recordStagedBlob(this.db, staged);
-        if (this.fromSyncServer) await this.db.uploads.put({ namespace, sha256, size: total, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: true });
+        if (this.fromSyncServer) {
+          await this.db.uploads.put({ namespace, sha256, size: total, uploadId: null, partSize: LIMITS.uploadPartBytes, doneParts: [], done: true, server: http.remote.url });
+        }
       });
     });
   }

@@ -14,7 +14,7 @@ import { NetworkError, SyncHttp } from './http.ts';
 import { LiveSockets } from './live.ts';
 import { pullNamespace } from './pull.ts';
 import { pushNamespace, type RoundEnv } from './push.ts';
-import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId, nsState, PREVIOUS, type Previous } from './state.ts';
+import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId, nsState, PREVIOUS, ServerChanged, type Previous } from './state.ts';
 import { countStatus, Live, OFF, storedOffset, type SyncStatus } from './status.ts';
 
 export type { LiveValue, SyncStatus } from './status.ts';
@@ -294,8 +294,8 @@ export class SyncEngine {
   }
 
   private async roundOnce(): Promise<void> {
+    if (!this.config || !(await this.adoptStored())) return;
     const config = this.config;
-    if (!config) return;
     clearTimeout(this.timer);
     this.dueAt = Infinity;
     this.poked = false;
@@ -322,6 +322,8 @@ export class SyncEngine {
         await pullNamespace(env, ns);
         await uploadNamespace(this.ctx.db, env.http, ns, (uploads) => this.status.set({ uploads }));
       } catch (error) {
+        // Moved to another server meanwhile (another tab did): start over with it.
+        if (error instanceof ServerChanged) return this.roundOnce();
         failed.push({ namespace: ns, error });
         if (error instanceof NetworkError) break;
       }
@@ -350,6 +352,32 @@ export class SyncEngine {
     this.status.set({ ...(await countStatus(this.ctx.db).catch(() => ({}))), online: f.online, syncing: false, updateNeeded: f.updateNeeded });
     if (f.retryInMs !== undefined) this.schedule(f.retryInMs);
     throw failed[0]!.error;
+  }
+
+  /**
+   * Takes the stored configuration when another tab on this database changed it (a new server,
+   * token or namespaces) or stopped syncing: the leading tab syncs for all of them, so it must
+   * sync where the registry was last told to. False when syncing was stopped.
+   */
+  private async adoptStored(): Promise<boolean> {
+    const stored = (await this.ctx.db.state.get(CONFIG))?.value as SyncOptions | undefined;
+    if (!stored) {
+      this.leave();
+      this.config = undefined;
+      this.http = undefined;
+      this.ctx.remote = undefined;
+      this.ctx.history = undefined;
+      this.status.set({ enabled: false, syncing: false, uploads: [] });
+      return false;
+    }
+    if (JSON.stringify(stored) === JSON.stringify(this.config)) return true;
+    this.config = stored;
+    this.http = new SyncHttp({ url: stored.url, token: stored.token }, this.fetcher);
+    this.offsetLearned = false;
+    this.live?.stop();
+    this.live = undefined;
+    this.startLive();
+    return true;
   }
 
   private async newClient(newServer: boolean, namespaces: string[] = [], reseed = false): Promise<void> {

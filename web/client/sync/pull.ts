@@ -5,7 +5,7 @@ import { applyChanges, applyTables, pendingOf, renumberProvisional } from './app
 import { learnOffset } from './clock.ts';
 import { bootstrapNamespace } from './snapshot.ts';
 import type { RoundEnv } from './push.ts';
-import { clientIdOf, nsKey, nsState } from './state.ts';
+import { assertServer, clientIdOf, nsKey, nsState } from './state.ts';
 
 /**
  * Pulls a namespace's change log page by page and applies each with the pending local writes
@@ -49,6 +49,7 @@ export async function pullNamespace(env: RoundEnv, ns: string): Promise<void> {
     }
     await learnOffset(ctx, page.serverTime, sentAt, ctx.writer.deviceNow());
     await db.transaction('rw', [...applyTables(db), db.outbox, db.state], async () => {
+      await assertServer(db, http.remote);
       // Entries the server has applied leave the outbox; the rest stay on top of what is pulled.
       await db.outbox
         .where('namespace')

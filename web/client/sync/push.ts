@@ -8,7 +8,7 @@ import { learnOffset } from './clock.ts';
 import type { SyncHttp } from './http.ts';
 import { reseedNamespace } from './reseed.ts';
 import { recordConflict, settle, settleTables } from './settle.ts';
-import { clientIdOf, ERROR, nsKey, nsState } from './state.ts';
+import { assertServer, clientIdOf, ERROR, nsKey, nsState } from './state.ts';
 
 /** Body bytes a push stays under, leaving room for the envelope. */
 export const PUSH_BYTES = LIMITS.jsonBodyBytes - 16 * 1024;
@@ -62,6 +62,8 @@ export async function pushNamespace(env: RoundEnv, ns: string): Promise<void> {
       mutations: batch.map((m) => ({ seq: m.seq!, name: m.name as MutationName, args: m.args, hlc: m.hlc })),
     };
     let res: PushResponse;
+    // What is in the outbox belongs to the server configured now: never send it to another.
+    await assertServer(db, env.http.remote);
     const sentAt = env.ctx.writer.deviceNow();
     try {
       res = await env.http.push(ns, body);
@@ -78,6 +80,7 @@ export async function pushNamespace(env: RoundEnv, ns: string): Promise<void> {
     await learnOffset(env.ctx, res.serverTime, sentAt, env.ctx.writer.deviceNow());
     // An async scope: Dexie keeps the transaction open across native awaits only inside one.
     await db.transaction('rw', settleTables(db), async () => {
+      await assertServer(db, env.http.remote);
       await settle(db, ns, batch, res.results, res.lastMutationSeq);
     });
     // A smaller batch went through: try the full size again.

@@ -8,7 +8,7 @@ import type { Clocks, HangarDb, ModelRecord, VersionRecord } from '../db.ts';
 import { followServed } from '../version-status.ts';
 import { applyTables, pendingOf, renumberProvisional, type Pending } from './apply.ts';
 import type { RoundEnv } from './push.ts';
-import { nsKey, nsState } from './state.ts';
+import { assertServer, nsKey, nsState } from './state.ts';
 
 /**
  * Bootstrap (DESIGN §6): a device with nothing pulled yet in a namespace (cursor 0), or one whose
@@ -34,6 +34,7 @@ export async function bootstrapNamespace(env: RoundEnv, ns: string): Promise<voi
     start ??= page.cursor;
     const first = start;
     await db.transaction('rw', [...applyTables(db), db.outbox, db.state], async () => {
+      await assertServer(db, env.http.remote);
       const outbox = await db.outbox.where('namespace').equals(ns).toArray();
       const pending = pendingOf(outbox);
       const deletes = new Set(outbox.filter((m) => m.name === 'model.delete' || m.name === 'version.delete').map((m) => (m.args as { id: string }).id));

@@ -21,6 +21,27 @@ export interface Previous {
 }
 export const nsKey = (ns: string) => `sync.ns.${ns}`;
 
+/**
+ * The registry was moved to another server, or its token changed, while a round for the old one
+ * was in flight (in this tab or another on the same database): the round's answers speak for a
+ * server this registry no longer syncs with, so nothing of them may be written.
+ */
+export class ServerChanged extends Error {
+  override readonly name = 'ServerChanged';
+}
+
+/**
+ * Throws {@link ServerChanged} unless the stored configuration still names this server and
+ * token. Called inside the transactions that write what a server answered, so a stale answer
+ * never acknowledges outbox entries, moves a cursor or marks seqs as applied for the new server.
+ */
+export async function assertServer(db: HangarDb, remote: { url: string; token: string }): Promise<void> {
+  const stored = (await db.state.get(CONFIG))?.value as { url: string; token: string } | undefined;
+  if (stored?.url !== remote.url || stored.token !== remote.token) {
+    throw new ServerChanged(`The registry now syncs with ${stored?.url ?? 'no server'}: an answer from ${remote.url} was set aside.`);
+  }
+}
+
 export interface NamespaceState {
   cursor: number;
   /** The last seq of ours the server has applied in this namespace. */
