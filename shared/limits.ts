@@ -104,6 +104,11 @@ export const LIMITS = {
   mlflowBatchParamsAndTags: 100,
   /** Bytes of one param value, as MLflow allows. */
   paramValueBytes: 6000,
+  /**
+   * Bytes of one part of an MLflow multipart artifact upload (the client's
+   * `MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE`, 10 MiB unless set), under a Worker's 100 MB request body.
+   */
+  mlflowPartBytes: 64 * 1024 * 1024,
 } as const;
 
 /** The largest blob Hangar stores: every part full. */

@@ -15,7 +15,7 @@ import { dispatchWebhookEvents } from './webhooks/dispatch.ts';
 import { checkpointDocs, checkpoints } from './routes/checkpoints.ts';
 import { metadata, metadataDocs } from './routes/metadata.ts';
 import { metricDocs, metrics } from './routes/metrics.ts';
-import { mlflow } from './routes/mlflow/index.ts';
+import { mlflow, mlflowParts } from './routes/mlflow/index.ts';
 import { modelDocs, models } from './routes/models.ts';
 import { namespaceDocs, namespaces } from './routes/namespaces.ts';
 import { paramDocs, params } from './routes/params.ts';
@@ -107,6 +107,9 @@ const openApi = buildOpenApi(routeDocs, API_VERSION);
 export const app = new Hono<AppEnv>();
 app.route('/api/v1', api);
 app.use('/mlflow/:ns/*', dispatchAfterWrites);
+// Parts of MLflow multipart uploads come with no token (their URL is the credential): before the
+// authenticated routes.
+app.route('/mlflow/:ns/api/2.0/mlflow-artifacts/mpu/part', mlflowParts);
 app.route('/mlflow/:ns/api/2.0', mlflow);
 app.notFound(handleNotFound);
 app.onError(handleError);

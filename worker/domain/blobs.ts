@@ -1,7 +1,7 @@
 import { expectedPartSize, partCount, type StartUploadResult } from '../../shared/blobs.ts';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { toHex, uuidv7 } from '../../shared/ids.ts';
-import { LIMITS } from '../../shared/limits.ts';
+import { LIMITS, MAX_BLOB_BYTES } from '../../shared/limits.ts';
 import {
   deleteUpload,
   findOpenUpload,
@@ -291,6 +291,37 @@ export async function completeUpload(stores: Stores, namespace: string, uploadId
   }
   await dropDuplicate(stores, upload.sha256, upload.r2_key);
   return { sha256: upload.sha256, size: upload.size };
+}
+
+/**
+ * Records bytes that an upload with no announced digest (MLflow's multipart uploads) left in R2
+ * under `key`: hashes the stored object, then grants it like any verified blob. If the bytes are
+ * stored already, this copy goes; bytes past the size limit or the namespace's quota go too, and
+ * nothing is recorded.
+ */
+export async function adoptObject(stores: Stores, namespace: string, key: string, hlc: string): Promise<{ sha256: string; size: number }> {
+  const { DB, BLOBS } = stores;
+  const obj = await BLOBS.get(key);
+  if (!obj) throw new HangarError(ErrorCode.BlobNotFound, 'The uploaded bytes are gone; upload them again.');
+  if (obj.size > MAX_BLOB_BYTES) {
+    await obj.body.cancel();
+    await BLOBS.delete(key);
+    throw new HangarError(ErrorCode.PayloadTooLarge, `A blob may be at most ${MAX_BLOB_BYTES} bytes; this one has ${obj.size}. Nothing was stored.`, {
+      size: obj.size,
+      limit: MAX_BLOB_BYTES,
+    });
+  }
+  const ds = new crypto.DigestStream('SHA-256');
+  await obj.body.pipeTo(ds);
+  const blob = { sha256: toHex(await ds.digest), size: obj.size, r2_key: key };
+  try {
+    await withinQuota(DB, namespace, { blobBytes: blob.size }, () => DB.batch(grantWrites(DB, namespace, blob, hlc)));
+  } catch (err) {
+    await dropUnrecorded(stores, blob.sha256, key);
+    throw err;
+  }
+  await dropDuplicate(stores, blob.sha256, key);
+  return { sha256: blob.sha256, size: blob.size };
 }
 
 /** Aborts an upload: R2 drops its parts, and its rows go. */

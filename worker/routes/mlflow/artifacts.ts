@@ -24,7 +24,7 @@ import { doesNotExist, invalidParameter } from './errors.ts';
 export const mlflowArtifacts = new Hono<AppEnv>();
 
 /** The version a path under `artifacts/` names, and the path inside its artifacts ('' for its root). */
-async function resolve(c: Context<AppEnv>, full: string): Promise<{ parent: Parent; path: string }> {
+export async function resolve(c: Context<AppEnv>, full: string): Promise<{ parent: Parent; path: string }> {
   const segments = full.split('/');
   if (segments.some((s) => s === '..' || s === '.')) throw invalidParameter(`Invalid path '${full}': it must not contain '.' or '..' segments.`);
   const notFound = () => doesNotExist(`No artifact root at '${full}'.`);
@@ -40,21 +40,23 @@ async function resolve(c: Context<AppEnv>, full: string): Promise<{ parent: Pare
   return { parent, path: segments.slice(3).join('/') };
 }
 
-function checkPath(path: string): void {
+export function checkPath(path: string): void {
   const problem = artifactPathProblem(path);
   if (problem) throw invalidParameter(`Invalid artifact path '${path}': ${problem}.`);
 }
 
-/** The body's bytes, at most `LIMITS.singlePutBytes` (checked on the bytes, whatever Content-Length says). */
-async function readBytes(c: Context<AppEnv>): Promise<Uint8Array> {
-  const tooLarge = () => invalidParameter(`Artifacts uploaded through MLflow may be at most ${LIMITS.singlePutBytes} bytes; upload larger files with Hangar's multipart uploads.`);
-  if (Number(c.req.header('content-length') ?? 0) > LIMITS.singlePutBytes) throw tooLarge();
+const singlePutTooLarge = () =>
+  invalidParameter(`Artifacts uploaded in one request may be at most ${LIMITS.singlePutBytes} bytes; set MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true so larger files go in parts.`);
+
+/** The body's bytes, at most `limit` (checked on the bytes, whatever Content-Length says). */
+export async function readBytes(c: Context<AppEnv>, limit = LIMITS.singlePutBytes, tooLarge = singlePutTooLarge): Promise<Uint8Array> {
+  if (Number(c.req.header('content-length') ?? 0) > limit) throw tooLarge();
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = c.req.raw.body?.getReader();
   for (let r = await reader?.read(); reader && r && !r.done; r = await reader.read()) {
     size += r.value.byteLength;
-    if (size > LIMITS.singlePutBytes) {
+    if (size > limit) {
       await reader.cancel();
       throw tooLarge();
     }

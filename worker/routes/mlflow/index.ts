@@ -3,6 +3,7 @@ import { authenticateMlflow } from '../../auth.ts';
 import type { AppEnv } from '../../env.ts';
 import { notifyLive } from '../../live-notify.ts';
 import { mlflowArtifacts } from './artifacts.ts';
+import { mlflowMultipart, mlflowParts } from './multipart.ts';
 import { MlflowError, handleMlflowError } from './errors.ts';
 import { experiments } from './experiments.ts';
 import { registry } from './registry.ts';
@@ -20,7 +21,10 @@ mlflow.route('/mlflow/experiments', experiments);
 mlflow.route('/mlflow', runs);
 mlflow.route('/mlflow', registry);
 mlflow.route('/mlflow-artifacts', mlflowArtifacts);
+mlflow.route('/mlflow-artifacts', mlflowMultipart);
 mlflow.all('*', function mlflowEndpointNotFound(c) {
   throw new MlflowError('ENDPOINT_NOT_FOUND', `No MLflow endpoint ${c.req.method} ${new URL(c.req.url).pathname} on this server.`);
 });
 mlflow.onError(handleMlflowError);
+
+export { mlflowParts };
