@@ -151,9 +151,10 @@ describe('changing server (DESIGN §6)', () => {
       return { promise, resolve };
     };
     const gated = () => {
-      const gate = { offline: false, match: (_: string) => false, held: deferred(), release: deferred() };
+      const gate = { offline: false, match: (_: string) => false, held: deferred(), release: deferred(), log: [] as string[] };
       const fetcher: typeof fetch = async (input, init) => {
         if (gate.offline) throw new TypeError('Failed to fetch (offline)');
+        gate.log.push(`${init?.method ?? 'GET'} ${String(input)}`);
         if (gate.match(`${init?.method ?? 'GET'} ${String(input)}`)) {
           gate.match = () => false;
           gate.held.resolve();
@@ -195,6 +196,13 @@ describe('changing server (DESIGN §6)', () => {
     const res = await two.api(`/namespaces/team/blobs/sha256/${sha}`);
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(data);
+
+    // The second tab, told nothing, syncs where the registry now syncs: server two.
+    second.gate.log.length = 0;
+    await tab2.syncNow();
+    expect(second.gate.log.length).toBeGreaterThan(0);
+    expect(second.gate.log.filter((line) => !line.includes(two.url))).toEqual([]);
+    expect(tab2.syncStatus.value).toMatchObject({ pendingMutations: 0, error: null });
     await tab2.close();
     await tab1.close();
     await a.hangar.close();
