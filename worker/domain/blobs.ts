@@ -65,7 +65,7 @@ export function requireLength(length: number | undefined): number {
 }
 
 /** Is this the R2 error of an upload that no longer exists (completed, aborted or expired)? */
-const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|\(10024\)/i.test(err.message);
+export const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|\(10024\)/i.test(err.message);
 
 export async function uploadStatus(db: D1Database, upload: UploadRow): Promise<UploadStatus> {
   return statusOf(upload, await listUploadParts(db, upload.id));

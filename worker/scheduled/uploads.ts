@@ -1,8 +1,6 @@
 import { LIMITS } from '../../shared/limits.ts';
 import { HOUR_MS, type SweepCtx } from './budget.ts';
-
-/** Is this R2's answer for an upload that no longer exists (completed, aborted, expired)? */
-const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|\(10024\)/i.test(err.message);
+import { isNoSuchUpload } from '../domain/blobs.ts';
 
 /**
  * Abandoned multipart uploads: started more than `LIMITS.blobGraceHours` ago and never

@@ -5,7 +5,7 @@ import { uuidv7 } from '../../../shared/ids.ts';
 import { LIMITS } from '../../../shared/limits.ts';
 import { serverHlc } from '../../clock.ts';
 import { registerArtifact } from '../../domain/artifacts.ts';
-import { adoptObject } from '../../domain/blobs.ts';
+import { adoptObject, isNoSuchUpload } from '../../domain/blobs.ts';
 import type { AppEnv } from '../../env.ts';
 import { checkRateLimit } from '../../rate-limit.ts';
 import { access, int64, ns, readRequest, repeated } from './common.ts';
@@ -45,9 +45,6 @@ function decodeRef(namespace: string, uploadId: string): UploadRef {
   if (!ref.success) throw unknown();
   return { key: ref.data.k, r2UploadId: ref.data.u };
 }
-
-/** Is this R2's answer for an upload that no longer exists (completed, aborted, expired)? */
-const isNoSuchUpload = (err: unknown) => err instanceof Error && /NoSuchUpload|multipart upload does not exist|\(10024\)/i.test(err.message);
 
 /** The artifact a create/complete/abort names: the directory in the URL, the file name from the client's local path. */
 async function target(c: Context<AppEnv>, localPath: string) {
