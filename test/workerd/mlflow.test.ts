@@ -174,7 +174,7 @@ describe('MLflow runs', () => {
     const params = Array.from({ length: LIMITS.mlflowBatchParamsAndTags + 1 }, (_, i) => ({ key: `p${i}`, value: '1' }));
     expectMlError(await post('runs/log-batch', { run_id: runId, params }), 400, 'INVALID_PARAMETER_VALUE');
     expectMlError(await post('runs/log-parameter', { run_id: runId, key: 'big', value: 'x'.repeat(LIMITS.paramValueBytes + 1) }), 400, 'INVALID_PARAMETER_VALUE');
-    expectMlError(await post('runs/log-metric', { run_id: runId, key: 'm', value: 'NaN', timestamp: 1 }), 400, 'INVALID_PARAMETER_VALUE');
+    expectMlError(await post('runs/log-metric', { run_id: runId, key: 'm', value: 'nan?', timestamp: 1 }), 400, 'INVALID_PARAMETER_VALUE');
     expectMlError(await post('runs/log-metric', { run_id: runId, key: 'm', value: 1, timestamp: 1, step: -1 }), 400, 'INVALID_PARAMETER_VALUE');
     expectMlError(await post('runs/log-metric', { run_id: runId, key: 'm', value: 1 }), 400, 'INVALID_PARAMETER_VALUE');
     expectMlError(await post('runs/update', { run_id: runId, status: 'DONE' }), 400, 'INVALID_PARAMETER_VALUE');
@@ -194,6 +194,29 @@ describe('MLflow runs', () => {
     expect(after.data.metrics).toEqual([]);
     expect(after.data.tags.map((t: { key: string }) => t.key)).not.toContain('t');
     expect(after.info.status).toBe('RUNNING');
+  });
+
+  it('takes NaN and infinite values as MLflow sends them: not stored as points, counted in the run\'s hangar.nonfinite_metrics tag', async () => {
+    const id = await experiment('exp-nan');
+    const runId = (await startRun(id)).info.run_id as string;
+    const post = (path: string, body: Record<string, unknown>) => ml(NS, 'POST', `${T}/${path}`, { body });
+    expect((await post('runs/log-metric', { run_id: runId, key: 'loss', value: 0.5, timestamp: 1, step: 1 })).status).toBe(200);
+    expect((await post('runs/log-metric', { run_id: runId, key: 'loss', value: 'NaN', timestamp: 2, step: 2 })).status).toBe(200);
+    const batch = [
+      { key: 'loss', value: 'Infinity', timestamp: 3, step: 3 },
+      { key: 'grad', value: '-Infinity', timestamp: 3, step: 3 },
+      { key: 'acc', value: 0.9, timestamp: 3, step: 3 },
+    ];
+    expect((await post('runs/log-batch', { run_id: runId, metrics: batch })).status).toBe(200);
+    const history = await ml(NS, 'GET', `${T}/metrics/get-history`, { body: { run_id: runId, metric_key: 'loss' } });
+    expect(history.body.metrics.map((m: { value: number; step: number }) => [m.step, m.value])).toEqual([[1, 0.5]]);
+    const run = (await ml(NS, 'GET', `${T}/runs/get`, { body: { run_id: runId } })).body.run;
+    expect(run.data.metrics.map((m: { key: string }) => m.key).sort()).toEqual(['acc', 'loss']);
+    const tag = run.data.tags.find((t: { key: string }) => t.key === 'hangar.nonfinite_metrics');
+    expect(JSON.parse(tag.value)).toEqual({
+      loss: { count: 2, lastStep: 3, lastValue: 'Infinity' },
+      grad: { count: 1, lastStep: 3, lastValue: '-Infinity' },
+    });
   });
 
   it('uses the Default experiment "0" when the client names none', async () => {

@@ -18,7 +18,7 @@ import { createModel } from '../../domain/models.ts';
 import { checkParams, paramWrites, setParams } from '../../domain/params.ts';
 import { createVersion, deleteVersion, updateVersion } from '../../domain/versions.ts';
 import type { AppEnv } from '../../env.ts';
-import { getModelRowById } from '../../parent.ts';
+import { getModelRowById, type Parent } from '../../parent.ts';
 import {
   access,
   db,
@@ -121,14 +121,43 @@ runs.post('/runs/delete', async function deleteRun(c) {
   return c.json({});
 });
 
-const metricSchema = z.object({ key: keySchema, value: z.number({ message: 'must be a finite number' }), timestamp: int64.pipe(z.number().min(0)), step: int64.pipe(z.number().min(0)).optional() });
-const toPoint = (m: z.infer<typeof metricSchema>) => ({ key: m.key, value: m.value, wallclock: m.timestamp, step: m.step ?? 0 });
+/** A double as MLflow's JSON carries it: a number, or protobuf's "NaN", "Infinity" and "-Infinity". */
+const metricValue = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)], { message: 'must be a number' });
+const metricSchema = z.object({ key: keySchema, value: metricValue, timestamp: int64.pipe(z.number().min(0)), step: int64.pipe(z.number().min(0)).optional() });
+type MlMetric = z.infer<typeof metricSchema>;
+const toPoint = (m: MlMetric) => ({ key: m.key, value: m.value, wallclock: m.timestamp, step: m.step ?? 0 });
+
+/** The run's tag counting, per metric key, the NaN and infinite values that were not stored. */
+export const NON_FINITE_TAG = 'hangar.nonfinite_metrics';
+/** Metric keys that tag lists at most (the rest count under "…"), so it stays far under a metadata value's size. */
+const NON_FINITE_KEYS = 200;
+
+/**
+ * Logs a run's metric values. Hangar's points are finite numbers, so a NaN or infinite value (a
+ * loss that diverged) is not stored as a point; it is counted under its key in the run's
+ * `hangar.nonfinite_metrics` tag (count, last step, last value), and the training script goes on,
+ * as it would against MLflow's own server.
+ */
+async function logRunMetrics(c: Context<AppEnv>, parent: Parent, metrics: MlMetric[], hlc: string): Promise<void> {
+  const finite = metrics.filter((m) => Number.isFinite(m.value));
+  if (finite.length) await logMetrics(db(c), parent, finite.map(toPoint), hlc);
+  const skipped = metrics.filter((m) => !Number.isFinite(m.value));
+  if (!skipped.length) return;
+  type Count = { count: number; lastStep: number; lastValue: string };
+  const was = (await metadataOf(db(c), [parent.id])).get(parent.id)?.[NON_FINITE_TAG];
+  const counts: Record<string, Count> = was !== null && typeof was === 'object' && !Array.isArray(was) ? { ...(was as Record<string, Count>) } : {};
+  for (const m of skipped) {
+    const key = m.key in counts || Object.keys(counts).length < NON_FINITE_KEYS ? m.key : '…';
+    counts[key] = { count: (counts[key]?.count ?? 0) + 1, lastStep: m.step ?? 0, lastValue: String(m.value) };
+  }
+  await setMetadata(db(c), parent, NON_FINITE_TAG, counts, hlc);
+}
 
 runs.post('/runs/log-metric', async function logMetric(c) {
   access(c, 'write');
   const body = await readRequest(c, runId.extend(metricSchema.shape));
   const { parent } = await runById(c, idOf(body));
-  await logMetrics(db(c), parent, [toPoint(body)], serverHlc());
+  await logRunMetrics(c, parent, [body], serverHlc());
   return c.json({});
 });
 
@@ -188,7 +217,7 @@ runs.post('/runs/log-batch', async function logBatch(c) {
   await checkParams(db(c), parent, params);
   const writes = [...paramWrites(db(c), parent, params, hlc), ...metadataWrites(db(c), parent.namespace, parent.id, tags, hlc)];
   if (writes.length) await db(c).batch(writes);
-  if (body.metrics?.length) await logMetrics(db(c), parent, body.metrics.map(toPoint), hlc);
+  if (body.metrics?.length) await logRunMetrics(c, parent, body.metrics, hlc);
   return c.json({});
 });
 
