@@ -302,6 +302,41 @@ describe('MLflow artifacts', () => {
 });
 
 describe('MLflow model registry', () => {
+  it('moves versions between stages, archiving the others when asked, and answers the latest version per stage', async () => {
+    const id = await experiment('exp-stage');
+    const runId = (await startRun(id)).info.run_id as string;
+    await ml(NS, 'PUT', `${A}/artifacts/${id}/${runId}/artifacts/model/model.pkl`, { raw: new TextEncoder().encode('m') });
+    await ml(NS, 'POST', `${T}/registered-models/create`, { body: { name: 'staged' } });
+    for (let i = 0; i < 3; i++) await ml(NS, 'POST', `${T}/model-versions/create`, { body: { name: 'staged', source: `runs:/${runId}/model`, run_id: runId } });
+    const move = (version: string, stage: string, archive?: boolean) =>
+      ml(NS, 'POST', `${T}/model-versions/transition-stage`, { body: { name: 'staged', version, stage, ...(archive === undefined ? {} : { archive_existing_versions: archive }) } });
+    const stageOf = async (version: string) => (await ml(NS, 'GET', `${T}/model-versions/get`, { body: { name: 'staged', version } })).body.model_version.current_stage;
+
+    expect((await move('1', 'Production')).body.model_version).toMatchObject({ version: '1', current_stage: 'Production' });
+    expect((await move('2', 'staging')).body.model_version.current_stage).toBe('Staging');
+    expect((await move('3', 'PRODUCTION', true)).body.model_version.current_stage).toBe('Production');
+    expect([await stageOf('1'), await stageOf('2'), await stageOf('3')]).toEqual(['Archived', 'Staging', 'Production']);
+
+    const latest = async (stages?: string[]) =>
+      (await ml(NS, 'POST', `${T}/registered-models/get-latest-versions`, { body: { name: 'staged', ...(stages ? { stages } : {}) } })).body.model_versions.map(
+        (v: { version: string; current_stage: string }) => [v.version, v.current_stage],
+      );
+    expect(await latest(['Production'])).toEqual([['3', 'Production']]);
+    expect(await latest(['none'])).toEqual([]);
+    expect(await latest()).toEqual([
+      ['1', 'Archived'],
+      ['2', 'Staging'],
+      ['3', 'Production'],
+    ]);
+    expect((await ml(NS, 'GET', `${T}/registered-models/get`, { body: { name: 'staged' } })).body.registered_model.latest_versions).toHaveLength(3);
+    // The stage is not a tag.
+    expect((await ml(NS, 'GET', `${T}/model-versions/get`, { body: { name: 'staged', version: '3' } })).body.model_version.tags).toEqual([]);
+    expectMlError(await move('2', 'Prod'), 400, 'INVALID_PARAMETER_VALUE');
+    expectMlError(await ml(NS, 'POST', `${T}/registered-models/get-latest-versions`, { body: { name: 'staged', stages: ['Prod'] } }), 400, 'INVALID_PARAMETER_VALUE');
+    expectMlError(await move('9', 'Staging'), 404, 'RESOURCE_DOES_NOT_EXIST');
+    expect(await stageOf('2')).toBe('Staging');
+  });
+
   it('registers a run\'s model as a version sharing its blobs, with lineage, aliases and tags', async () => {
     const id = await experiment('exp-reg');
     const run = await startRun(id);

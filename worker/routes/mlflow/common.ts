@@ -26,6 +26,13 @@ export const KEY_USER_ID = `${INTERNAL_PREFIX}user_id`;
 export const KEY_STATUS = `${INTERNAL_PREFIX}status`;
 export const KEY_SOURCE = `${INTERNAL_PREFIX}source`;
 export const KEY_RUN_LINK = `${INTERNAL_PREFIX}run_link`;
+/** A registered version's stage (MLflow's deprecated stages; aliases are the current way). */
+export const KEY_STAGE = `${INTERNAL_PREFIX}stage`;
+/** MLflow's stages, as it spells them; a version never moved is in `None`. */
+export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
+export type Stage = (typeof STAGES)[number];
+/** A stage as MLflow takes it (any case), or undefined. */
+export const stageOf = (s: unknown): Stage | undefined => (typeof s === 'string' ? STAGES.find((t) => t.toLowerCase() === s.toLowerCase()) : undefined);
 
 /** An int64 as MLflow's JSON carries it: a number, or a string of digits. */
 export const int64 = z.union([z.number().int(), z.string().regex(/^-?\d{1,18}$/).transform(Number)]);

@@ -20,7 +20,7 @@ import { metadataDeleteWrites, setMetadata } from '../../domain/metadata.ts';
 import { createModel, deleteModel, updateModel } from '../../domain/models.ts';
 import { createVersion, deleteVersion, updateVersion } from '../../domain/versions.ts';
 import type { AppEnv } from '../../env.ts';
-import { access, db, decodeOffset, encodeOffset, int64, KEY_RUN_LINK, KEY_SOURCE, ns, readRequest, registeredModel, repeated, runById, tagSchema } from './common.ts';
+import { access, db, decodeOffset, encodeOffset, int64, KEY_RUN_LINK, KEY_SOURCE, KEY_STAGE, ns, readRequest, registeredModel, repeated, runById, stageOf, STAGES, tagSchema, type Stage } from './common.ts';
 import { doesNotExist, invalidParameter, MlflowError } from './errors.ts';
 import { checkName, tagsToMetadata } from './experiments.ts';
 import { translateFilter } from './search.ts';
@@ -40,14 +40,27 @@ async function versionsJson(d: D1Database, model: ModelRow, rows: VersionRow[]) 
   return rows.map((r) => modelVersionJson(model, r, metadata.get(r.id) ?? {}, byVersion.get(r.number) ?? []));
 }
 
+/** The newest live version in each stage (of those asked for; every stage when none is), oldest stage first as MLflow lists them. */
+async function latestPerStage(d: D1Database, model: ModelRow, stages: readonly Stage[] = STAGES): Promise<VersionRow[]> {
+  const { results } = await d
+    .prepare(
+      `SELECT v.*, m.value AS stage_json FROM versions v
+       LEFT JOIN metadata m ON m.parent_id = v.id AND m.key = ?2 AND m.deleted = 0
+       WHERE v.model_id = ?1 AND v.deleted_at IS NULL ORDER BY v.number DESC`,
+    )
+    .bind(model.id, KEY_STAGE)
+    .all<VersionRow & { stage_json: string | null }>();
+  const latest = new Map<Stage, VersionRow>();
+  for (const { stage_json, ...row } of results) {
+    const stage = (stage_json === null ? undefined : stageOf(JSON.parse(stage_json))) ?? 'None';
+    if (!latest.has(stage)) latest.set(stage, row);
+  }
+  return STAGES.filter((s) => stages.includes(s) && latest.has(s)).map((s) => latest.get(s)!).sort((a, b) => a.number - b.number);
+}
+
 async function registeredModelReply(d: D1Database, m: ModelRow) {
-  const [metadata, aliases, latest] = await Promise.all([
-    metadataOf(d, [m.id]),
-    aliasesOf(d, [m.id]),
-    d.prepare('SELECT * FROM versions WHERE model_id = ? AND deleted_at IS NULL ORDER BY number DESC LIMIT 1').bind(m.id).first<VersionRow>(),
-  ]);
-  const latestJson = latest ? (await versionsJson(d, m, [latest]))[0] : undefined;
-  return registeredModelJson(m, metadata.get(m.id) ?? {}, aliases.get(m.id) ?? {}, latestJson);
+  const [metadata, aliases, latest] = await Promise.all([metadataOf(d, [m.id]), aliasesOf(d, [m.id]), latestPerStage(d, m)]);
+  return registeredModelJson(m, metadata.get(m.id) ?? {}, aliases.get(m.id) ?? {}, await versionsJson(d, m, latest));
 }
 
 /** A version of a registered model by its number as MLflow sends it (a string). */
@@ -164,11 +177,48 @@ registry.post('/registered-models/get-latest-versions', async function getLatest
   access(c, 'read');
   const body = await readRequest(c, z.object({ name: z.string(), stages: repeated(z.string()).optional() }));
   const model = await registeredModel(c, body.name);
-  const latest = await db(c).prepare('SELECT * FROM versions WHERE model_id = ? AND deleted_at IS NULL ORDER BY number DESC LIMIT 1').bind(model.id).first<VersionRow>();
-  // Hangar has no stages: every version is in stage "None".
-  const wanted = !body.stages?.length || body.stages.some((s) => s.toLowerCase() === 'none');
-  return c.json({ model_versions: latest && wanted ? await versionsJson(db(c), model, [latest]) : [] });
+  const stages = body.stages?.length ? body.stages.map((s) => stageOf(s) ?? badStage(s)) : STAGES;
+  return c.json({ model_versions: await versionsJson(db(c), model, await latestPerStage(db(c), model, stages)) });
 });
+
+const badStage = (s: string): never => {
+  throw invalidParameter(`Invalid Model Version stage: ${s}. Value must be one of ${STAGES.join(', ')}.`);
+};
+
+/**
+ * MLflow's stages (deprecated there in favour of aliases, still used by older code): kept in the
+ * version's internal metadata, so they sync like any metadata. `archive_existing_versions` moves
+ * the model's other versions in that stage to `Archived`.
+ */
+registry.post('/model-versions/transition-stage', async function transitionStage(c) {
+  access(c, 'write');
+  const body = await readRequest(
+    c,
+    z.object({ name: z.string(), version: z.union([z.string(), z.number()]), stage: z.string(), archive_existing_versions: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional() }),
+  );
+  const stage = stageOf(body.stage) ?? badStage(body.stage);
+  const { model, row } = await versionOf(c, body.name, body.version);
+  const hlc = serverHlc();
+  const parentOf = (v: VersionRow) => ({ namespace: model.namespace, model, version: v, id: v.id, kind: 'version' as const });
+  if (body.archive_existing_versions && (stage === 'Staging' || stage === 'Production')) {
+    for (const other of await versionsInStage(db(c), model, stage)) if (other.id !== row.id) await setMetadata(db(c), parentOf(other), KEY_STAGE, 'Archived', hlc);
+  }
+  await setMetadata(db(c), parentOf(row), KEY_STAGE, stage, hlc);
+  const after = (await getVersionRowById(db(c), model.namespace, row.id))!;
+  return c.json({ model_version: (await versionsJson(db(c), model, [after]))[0] });
+});
+
+/** The model's live versions whose stage is `stage`. */
+async function versionsInStage(d: D1Database, model: ModelRow, stage: Stage): Promise<VersionRow[]> {
+  const { results } = await d
+    .prepare(
+      `SELECT v.* FROM versions v JOIN metadata m ON m.parent_id = v.id AND m.key = ?2 AND m.deleted = 0
+       WHERE v.model_id = ?1 AND v.deleted_at IS NULL AND m.value = ?3`,
+    )
+    .bind(model.id, KEY_STAGE, JSON.stringify(stage))
+    .all<VersionRow>();
+  return results;
+}
 
 /**
  * Where a model version's files come from: `runs:/<run>/<path>`, or a run's artifact URI

@@ -5,7 +5,7 @@ import { metricSummaries } from '../../db/metrics.ts';
 import type { ModelRow } from '../../db/models.ts';
 import { paramsOf } from '../../db/params.ts';
 import type { VersionRow } from '../../db/versions.ts';
-import { experimentIdOf, KEY_END_TIME, KEY_RUN_LINK, KEY_SOURCE, KEY_START_TIME, KEY_STATUS, KEY_USER_ID, tagsOf } from './common.ts';
+import { experimentIdOf, KEY_END_TIME, KEY_RUN_LINK, KEY_SOURCE, KEY_STAGE, KEY_START_TIME, KEY_STATUS, KEY_USER_ID, stageOf, tagsOf } from './common.ts';
 
 /** MLflow's JSON shapes (its service.proto and model_registry.proto), built from Hangar's rows. */
 
@@ -84,7 +84,7 @@ export function modelVersionJson(model: ModelRow, v: VersionRow, metadata: Recor
     creation_timestamp: v.created_at,
     last_updated_timestamp: v.updated_at,
     user_id: '',
-    current_stage: 'None',
+    current_stage: stageOf(metadata[KEY_STAGE]) ?? 'None',
     description: v.description ?? '',
     source: typeof source === 'string' ? source : `mlflow-artifacts:/models/${model.name}/versions/${v.number}/artifacts`,
     run_id: v.source_version_id ?? '',
@@ -99,14 +99,14 @@ export function registeredModelJson(
   m: ModelRow,
   metadata: Record<string, unknown>,
   aliases: Record<string, number>,
-  latest: ReturnType<typeof modelVersionJson> | undefined,
+  latest: ReturnType<typeof modelVersionJson>[],
 ) {
   return {
     name: m.name,
     creation_timestamp: m.created_at,
     last_updated_timestamp: m.updated_at,
     description: m.description ?? '',
-    latest_versions: latest ? [latest] : [],
+    latest_versions: latest,
     tags: tagsOf(metadata),
     aliases: Object.entries(aliases).map(([alias, version]) => ({ alias, version: String(version) })),
   };
