@@ -47,6 +47,6 @@ export function eventType(entity: string, op: string, data: Record<string, unkno
   if (entity === 'artifact' && op === 'create') return 'artifact.uploaded';
   if (entity === 'metrics' && op === 'log') return 'metrics.logged';
   if (entity === 'checkpoint') return op === 'save' ? 'checkpoint.saved' : 'checkpoint.defaulted';
-  const past: Record<string, string> = { create: 'created', update: 'updated', delete: 'deleted', restore: 'restored', set: 'set' };
+  const past: Record<string, string> = { create: 'created', update: 'updated', delete: 'deleted', restore: 'restored', purge: 'purged', set: 'set' };
   return `${entity}.${past[op] ?? op}`;
 }

@@ -24,7 +24,9 @@ import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
  *   and runs (DESIGN §1): `kind` on `model.create`, `sourceVersionId` (lineage) on `version.create`,
  *   the `param.set` mutation and `param` rows in the change log. A version-2 client is still served
  *   (it never sends these, and skips rows it does not know); a version-2 server refuses a version-3
- *   client, which would otherwise lose kinds, params and restores.
+ *   client, which would otherwise lose kinds, params and restores. Later in 3: `model` and `version`
+ *   rows with op `purge` once the trash frees them (a device drops what it held of them); a
+ *   client that does not know them skips them, as it skips any row it does not know.
  */
 export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 2;

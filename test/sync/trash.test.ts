@@ -85,7 +85,9 @@ describe('trash across registries', () => {
     expect((await b.hangar.find('bin/offline/1')).id).toBe(v1.id);
     expect((await b.hangar.trash('bin')).filter((e) => e.model === 'offline').map((e) => e.ref)).toEqual(['bin/offline/2']);
 
-    // A restore the server refuses (purged meanwhile) goes back to the trash here, and says so.
+    // A restore the server refuses (purged meanwhile) is undone here, and says so; the purge
+    // reaches every device: what it freed is gone there too, and no trash offers it any more.
+    const offlineId = (await a.hangar.model('bin', 'offline')).id;
     await (await a.hangar.model('bin', 'offline')).delete();
     await a.hangar.syncNow();
     a.net.offline = true;
@@ -96,6 +98,15 @@ describe('trash across registries', () => {
     await expect(a.hangar.model('bin', 'offline')).rejects.toMatchObject({ code: 'model-not-found' });
     const refused = (await a.hangar.conflicts()).filter((c) => c.kind === 'rejected');
     expect(refused.map((c) => c.mine.name)).toContain('model.restore');
+    await b.hangar.syncNow();
+    for (const r of [a.hangar, b.hangar]) {
+      expect((await r.trash('bin')).filter((e) => e.model === 'offline')).toEqual([]);
+      expect(await r.db.models.get(offlineId)).toBeUndefined();
+      expect(await r.db.versions.where('modelId').equals(offlineId).count()).toBe(0);
+      await expect(r.restore('bin/offline')).rejects.toMatchObject({ code: 'not-in-trash' });
+    }
+    const events = (await (await server.api('/namespaces/bin/events', { token })).json()) as { items: { type: string }[] };
+    expect(events.items.map((e) => e.type)).toContain('model.purged');
     await a.hangar.close();
     await b.hangar.close();
   });

@@ -163,6 +163,8 @@ describe('trash', () => {
     expect((await call('POST', `${m}/versions`, { body: {} })).body.number).toBe(3);
     expectError(await call('POST', `${m}/versions/1/restore`), 404, 'not-in-trash');
     expectError(await call('DELETE', `/namespaces/tr6/trash/${v1}`), 404, 'not-in-trash');
+    // The purge is in the change log once, so devices drop the version too.
+    expect(await rows("SELECT entity, entity_id, op FROM change_log WHERE namespace = 'tr6' AND op = 'purge'")).toEqual([{ entity: 'version', entity_id: v1, op: 'purge' }]);
     // Another namespace's entry is not this namespace's to purge.
     await call('DELETE', `${m}/versions/2`);
     const v2 = (await call('GET', '/namespaces/tr6/trash')).body.items[0].id;

@@ -58,6 +58,8 @@ export interface VersionRecord {
   createdAt: number;
   updatedAt: number;
   deletedAt: number | null;
+  /** The server purged it from the trash: a bare tombstone (its number is never given again), not restorable. */
+  purged?: boolean;
 }
 
 export interface MetadataRecord {

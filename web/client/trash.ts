@@ -40,7 +40,7 @@ export async function localTrash(ctx: ClientContext, namespace?: string): Promis
   const versions = await db.versions.where('modelId').anyOf([...byId.keys()]).toArray();
   for (const v of versions) {
     const m = byId.get(v.modelId)!;
-    if (v.deletedAt !== null && v.deletedAt !== m.deletedAt) entry('version', m, v.id, v.number, v.deletedAt);
+    if (v.deletedAt !== null && v.deletedAt !== m.deletedAt && !v.purged) entry('version', m, v.id, v.number, v.deletedAt);
   }
   return out.sort((a, b) => b.deletedAt.getTime() - a.deletedAt.getTime() || (a.id < b.id ? 1 : -1));
 }
@@ -79,7 +79,7 @@ export async function restore(ctx: ClientContext, text: string): Promise<void> {
       throw new HangarError(ErrorCode.ModelNotFound, `Model "${r.model}" is not alive here: restore the model first.`, { namespace: r.namespace, model: r.model, inTrash: !!model });
     }
     const version = await db.versions.where('[modelId+number]').equals([model.id, r.number]).first();
-    if (!version || version.deletedAt === null || trashExpiry(version.deletedAt) <= now) throw notInTrash(text);
+    if (!version || version.deletedAt === null || version.purged || trashExpiry(version.deletedAt) <= now) throw notInTrash(text);
     if (version.version !== null) {
       const holder = (await db.versions.where('modelId').equals(model.id).toArray()).find((v) => v.deletedAt === null && v.version === version.version);
       if (holder) {

@@ -1,3 +1,5 @@
+import { serverHlc } from '../clock.ts';
+import { logChange } from '../db/change-log.ts';
 import type { TrashRow } from '../db/trash.ts';
 import { uncountSegmentPoints } from '../db/usage.ts';
 
@@ -99,14 +101,20 @@ export async function purgeMarked(db: D1Database, opts: { queries: number; names
     if (left < finish.length) return report;
     left -= finish.length;
     const results = await db.batch(finish);
-    report.rows += results.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+    // The last statement is the change-log row, not a row freed.
+    report.rows += results.slice(0, -1).reduce((n, r) => n + (r.meta.changes ?? 0), 0);
     report.entries++;
   }
   return report;
 }
 
-/** The last statements of an entry's purge, once its data is gone: its own rows and its entry. */
+/**
+ * The last statements of an entry's purge, once its data is gone: its own rows and its entry, and
+ * a `purge` row in the change log (only when this batch ended the purge), so devices drop what
+ * they hold of it and no longer offer it in their trash.
+ */
 function finishWrites(db: D1Database, entry: TrashRow): D1PreparedStatement[] {
+  const purged = logChange(db, { namespace: entry.namespace, entity: entry.kind, entityId: entry.id, op: 'purge', data: { modelId: entry.model_id }, hlc: serverHlc() }, { onlyIfChanged: true });
   if (entry.kind === 'version') {
     return [
       // The bare tombstone stays: id, model and number (never given again), delete clock.
@@ -114,6 +122,7 @@ function finishWrites(db: D1Database, entry: TrashRow): D1PreparedStatement[] {
         .prepare("UPDATE versions SET version = NULL, name = NULL, description = NULL, framework = NULL WHERE id = ? AND deleted_at IS NOT NULL")
         .bind(entry.id),
       db.prepare('DELETE FROM trash WHERE id = ? AND purging = 1').bind(entry.id),
+      purged,
     ];
   }
   const stillDeleted = 'EXISTS (SELECT 1 FROM models WHERE id = ?1 AND deleted_at IS NOT NULL)';
@@ -123,6 +132,7 @@ function finishWrites(db: D1Database, entry: TrashRow): D1PreparedStatement[] {
     // Its versions' own entries go with it: their rows go here.
     db.prepare(`DELETE FROM trash WHERE model_id = ?1 AND (id = ?1 OR ${stillDeleted})`).bind(entry.id),
     db.prepare('DELETE FROM models WHERE id = ?1 AND deleted_at IS NOT NULL').bind(entry.id),
+    purged,
   ];
 }
 

@@ -24,6 +24,10 @@ function what(e: HangarEvent): string {
       return `deleted ${String(d.name ?? model)}`;
     case 'model.restored':
       return `restored ${model}`;
+    case 'model.purged':
+      return 'purged a model from the trash';
+    case 'version.purged':
+      return `purged a version of ${model} from the trash`;
     case 'version.created':
       return `created ${model}${version}`;
     case 'version.updated':

@@ -95,6 +95,24 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
         await db.models.where(':id').equals(c.entityId).modify((m) => void (m.deletedAt ??= deletedAt(c.hlc, now)));
         await db.aliases.where('[modelId+alias]').between([c.entityId, ''], [c.entityId, '\uffff']).delete();
         break;
+      case 'model.purge': {
+        // Purged from the server's trash (DESIGN §3b, by an admin or its expiry): gone whole,
+        // its versions and all their data too, as on the server. Nothing is restorable any more.
+        const versions = (await db.versions.where('modelId').equals(c.entityId).primaryKeys()) as string[];
+        for (const id of [c.entityId, ...versions]) await dropParentData(db, id);
+        await db.versions.bulkDelete(versions);
+        await db.aliases.where('[modelId+alias]').between([c.entityId, ''], [c.entityId, '\uffff']).delete();
+        await db.aliasHistory.where('[modelId+alias]').between([c.entityId, ''], [c.entityId, '\uffff']).delete();
+        await db.models.delete(c.entityId);
+        break;
+      }
+      case 'version.purge':
+        // Its data goes; a bare tombstone stays, as on the server (its number is never given again).
+        await dropParentData(db, c.entityId);
+        await db.versions.where(':id').equals(c.entityId).modify((v) => {
+          Object.assign(v, { purged: true, version: null, name: null, description: null, framework: null });
+        });
+        break;
       case 'model.restore':
         // Out of the trash (DESIGN §3b): as it was before its delete. Its versions come back with
         // their own `version.restore` rows, and its aliases with `alias.set` rows.
@@ -249,6 +267,15 @@ export async function renumberProvisional(db: HangarDb, modelIds: Iterable<strin
       next++;
     }
   }
+}
+
+/** A purged model's or version's data: metadata, params, metric history, artifacts and checkpoints (their bytes go with blob GC). */
+async function dropParentData(db: HangarDb, parentId: string): Promise<void> {
+  await db.metadata.where('parentId').equals(parentId).delete();
+  await db.params.where('parentId').equals(parentId).delete();
+  await deleteParentMetrics(db, parentId);
+  await db.artifacts.where('parentId').equals(parentId).delete();
+  await db.checkpoints.where('versionId').equals(parentId).delete();
 }
 
 /** When a pulled delete happened: its clock's wall time. */
