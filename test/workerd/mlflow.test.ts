@@ -80,6 +80,25 @@ describe('MLflow experiments', () => {
     expect((await ml(NS, 'GET', `${T}/experiments/get`, { body: { experiment_id: id } })).body.experiment.lifecycle_stage).toBe('deleted');
     expectMlError(await ml(NS, 'POST', `${T}/runs/create`, { body: { experiment_id: id } }), 404, 'RESOURCE_DOES_NOT_EXIST');
   });
+
+  it('restores a deleted experiment and a deleted run from the trash', async () => {
+    const id = await experiment('exp-back');
+    const kept = (await startRun(id)).info.run_id as string;
+    const dropped = (await startRun(id)).info.run_id as string;
+    const post = (path: string, body: Record<string, unknown>) => ml(NS, 'POST', `${T}/${path}`, { body });
+    expect((await post('runs/delete', { run_id: dropped })).status).toBe(200);
+    expect((await post('experiments/delete', { experiment_id: id })).status).toBe(200);
+    expectMlError(await post('runs/restore', { run_id: dropped }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    expect((await post('experiments/restore', { experiment_id: id })).status).toBe(200);
+    expect((await ml(NS, 'GET', `${T}/experiments/get`, { body: { experiment_id: id } })).body.experiment.lifecycle_stage).toBe('active');
+    // The run its delete took is back; the one deleted before stays deleted until restored itself.
+    expect((await ml(NS, 'GET', `${T}/runs/get`, { body: { run_id: kept } })).status).toBe(200);
+    expectMlError(await ml(NS, 'GET', `${T}/runs/get`, { body: { run_id: dropped } }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    expect((await post('runs/restore', { run_id: dropped })).status).toBe(200);
+    expect((await ml(NS, 'GET', `${T}/runs/get`, { body: { run_id: dropped } })).body.run.info.lifecycle_stage).toBe('active');
+    expectMlError(await post('runs/restore', { run_id: dropped }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    expectMlError(await post('experiments/restore', { experiment_id: id }), 404, 'RESOURCE_DOES_NOT_EXIST');
+  });
 });
 
 describe('MLflow runs', () => {
@@ -473,8 +492,8 @@ describe('MLflow: the remaining endpoints', () => {
 describe('MLflow: malformed input', () => {
   const ENDPOINTS: [string, string][] = [
     ['POST', 'experiments/create'], ['GET', 'experiments/get'], ['GET', 'experiments/get-by-name'], ['POST', 'experiments/search'],
-    ['POST', 'experiments/delete'], ['POST', 'experiments/set-experiment-tag'], ['POST', 'runs/create'], ['GET', 'runs/get'],
-    ['POST', 'runs/update'], ['POST', 'runs/delete'], ['POST', 'runs/log-metric'], ['POST', 'runs/log-parameter'],
+    ['POST', 'experiments/delete'], ['POST', 'experiments/restore'], ['POST', 'experiments/set-experiment-tag'], ['POST', 'runs/create'], ['GET', 'runs/get'],
+    ['POST', 'runs/update'], ['POST', 'runs/delete'], ['POST', 'runs/restore'], ['POST', 'runs/log-metric'], ['POST', 'runs/log-parameter'],
     ['POST', 'runs/log-batch'], ['POST', 'runs/log-model'], ['POST', 'runs/set-tag'], ['POST', 'runs/delete-tag'], ['POST', 'runs/search'],
     ['GET', 'metrics/get-history'], ['POST', 'registered-models/create'], ['GET', 'registered-models/get'], ['GET', 'registered-models/search'],
     ['DELETE', 'registered-models/delete'], ['PATCH', 'registered-models/update'], ['POST', 'registered-models/set-tag'],
@@ -482,6 +501,7 @@ describe('MLflow: malformed input', () => {
     ['GET', 'registered-models/alias'], ['POST', 'registered-models/get-latest-versions'], ['POST', 'model-versions/create'],
     ['GET', 'model-versions/get'], ['PATCH', 'model-versions/update'], ['DELETE', 'model-versions/delete'], ['GET', 'model-versions/search'],
     ['POST', 'model-versions/set-tag'], ['DELETE', 'model-versions/delete-tag'], ['GET', 'model-versions/get-download-uri'],
+    ['POST', 'model-versions/transition-stage'],
   ];
   const BODIES: (Record<string, unknown> | string)[] = [
     {},

@@ -110,13 +110,13 @@ export async function registeredModel(c: Context<AppEnv>, name: string): Promise
   return row;
 }
 
-/** A live run (a version of an experiment) by its id, with its experiment, or RESOURCE_DOES_NOT_EXIST. */
-export async function runById(c: Context<AppEnv>, runId: string): Promise<{ run: VersionRow; experiment: ModelRow; parent: Parent }> {
+/** A live run (a version of an experiment; a deleted one too with `deleted`) by its id, with its live experiment, or RESOURCE_DOES_NOT_EXIST. */
+export async function runById(c: Context<AppEnv>, runId: string, opts: { deleted?: boolean } = {}): Promise<{ run: VersionRow; experiment: ModelRow; parent: Parent }> {
   const notFound = () => doesNotExist(`Run '${runId}' not found`);
   if (!UUID.test(runId)) throw notFound();
   const namespace = ns(c);
   const run = await getVersionRowById(db(c), namespace, runId.toLowerCase());
-  if (!run || run.deleted_at !== null) throw notFound();
+  if (!run || (run.deleted_at !== null && !opts.deleted)) throw notFound();
   const experiment = await getModelRowById(db(c), namespace, run.model_id);
   if (!experiment || experiment.kind !== 'experiment' || experiment.deleted_at !== null) throw notFound();
   return { run, experiment, parent: { namespace, model: experiment, version: run, id: run.id, kind: 'version' } };

@@ -11,6 +11,7 @@ import { metadataOf } from '../../db/metadata.ts';
 import { getModelRow, listModels, type ModelRow } from '../../db/models.ts';
 import { setMetadata } from '../../domain/metadata.ts';
 import { createModel, deleteModel } from '../../domain/models.ts';
+import { restoreModelRow } from '../../domain/trash.ts';
 import type { AppEnv } from '../../env.ts';
 import { access, db, experimentById, int64, ns, readRequest, repeated, tagSchema } from './common.ts';
 import { doesNotExist, invalidParameter, MlflowError } from './errors.ts';
@@ -111,6 +112,14 @@ experiments.post('/delete', async function deleteExperiment(c) {
   access(c, 'write');
   const { experiment_id } = await readRequest(c, z.object({ experiment_id: z.string() }));
   await deleteModel(db(c), await experimentById(c, experiment_id), serverHlc());
+  return c.json({});
+});
+
+/** A deleted experiment is in the namespace's trash until purged: restored with the runs its delete took. */
+experiments.post('/restore', async function restoreExperiment(c) {
+  access(c, 'write');
+  const { experiment_id } = await readRequest(c, z.object({ experiment_id: z.string() }));
+  await restoreModelRow(db(c), await experimentById(c, experiment_id, { deleted: true }), serverHlc());
   return c.json({});
 });
 

@@ -16,6 +16,7 @@ import { metadataDeleteWrites, metadataWrites, setMetadata } from '../../domain/
 import { logMetrics } from '../../domain/metrics.ts';
 import { createModel } from '../../domain/models.ts';
 import { checkParams, paramWrites, setParams } from '../../domain/params.ts';
+import { restoreVersionRow } from '../../domain/trash.ts';
 import { createVersion, deleteVersion, updateVersion } from '../../domain/versions.ts';
 import type { AppEnv } from '../../env.ts';
 import { getModelRowById, type Parent } from '../../parent.ts';
@@ -118,6 +119,14 @@ runs.post('/runs/delete', async function deleteRun(c) {
   access(c, 'write');
   const { run, experiment } = await runById(c, idOf(await readRequest(c, runId)));
   await deleteVersion(db(c), experiment, run, ctxOf(c));
+  return c.json({});
+});
+
+/** A deleted run is in the namespace's trash (DESIGN §3b) until purged: restored from there. */
+runs.post('/runs/restore', async function restoreRun(c) {
+  access(c, 'write');
+  const { run, experiment } = await runById(c, idOf(await readRequest(c, runId)), { deleted: true });
+  await restoreVersionRow(db(c), experiment, run, serverHlc());
   return c.json({});
 });
 
