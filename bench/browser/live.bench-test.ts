@@ -303,6 +303,8 @@ it('fan-out: one write pokes 1,000 idle sockets on one namespace', async () => {
   expect(SOCKETS / TOKENS).toBeLessThan(LIMITS.liveSocketsPerToken);
   expect(SOCKETS).toBeLessThanOrEqual(LIMITS.liveSocketsPerNamespace);
   const tokens = await Promise.all(Array.from({ length: TOKENS }, () => server.token(FAN_NS, 'read')));
+  // A namespace in use: its first write (which also makes the namespace) is not the one measured.
+  expect((await server.api(`/namespaces/${FAN_NS}/models`, { method: 'POST', json: { name: 'first' } })).status).toBe(201);
   const pgid = server.pid!;
   await sleep(2_000);
   const rssBefore = workerdRss(pgid);
@@ -338,29 +340,32 @@ it('fan-out: one write pokes 1,000 idle sockets on one namespace', async () => {
   const rssAfter = workerdRss(pgid);
   const lastMs: number[] = [];
   const medianMs: number[] = [];
+  const afterAnswer: number[] = [];
   for (round = 0; round < ROUNDS; round++) {
     arrived = new Array(SOCKETS);
     count = 0;
     const all = new Promise<void>((resolve) => (waiting = resolve));
     const t0 = performance.now();
     const res = await server.api(`/namespaces/${FAN_NS}/models`, { method: 'POST', json: { name: `fan${round}` } });
+    const answered = performance.now();
     expect(res.status).toBe(201);
     await all;
     const times = arrived.map((t) => t - t0);
+    afterAnswer.push(Math.round(Math.max(...arrived) - answered));
     lastMs.push(Math.round(Math.max(...times)));
     medianMs.push(Math.round(median(times)));
     await sleep(1_000);
   }
   for (const ws of sockets) ws.close();
   const perSocket = (rssAfter - rssBefore) / SOCKETS;
-  const note = `${SOCKETS} WebSockets from Node (undici) on one namespace, ${TOKENS} read tokens, through wrangler dev to the namespace's Durable Object; then ${ROUNDS} REST writes one after another.`;
+  const note = `${SOCKETS} WebSockets from Node (undici) on one namespace, ${TOKENS} read tokens, through wrangler dev to the namespace's Durable Object; then, 5 s later (the object may have hibernated), ${ROUNDS} REST writes one after another, 1 s apart, to a namespace written once before the sockets opened.`;
   report({
     name: 'Live fan-out: a write until the last of 1,000 sockets has its poke, worst of 5',
     value: Math.max(...lastMs),
     unit: 'ms',
     baseline: null,
     goal: '≤ 1000',
-    note: `${note} From the write request leaving until the last socket received the poke; each write: ${lastMs.join(', ')} ms (median socket: ${medianMs.join(', ')} ms).`,
+    note: `${note} From the write request leaving until the last socket received the poke; each write: ${lastMs.join(', ')} ms (median socket: ${medianMs.join(', ')} ms; last socket after the write's answer: ${afterAnswer.join(', ')} ms).`,
     samples: lastMs,
   });
   report({
