@@ -24,14 +24,21 @@ import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
  *   and runs (DESIGN §1): `kind` on `model.create`, `sourceVersionId` (lineage) on `version.create`,
  *   the `param.set` mutation and `param` rows in the change log. A version-2 client is still served
  *   (it never sends these, and skips rows it does not know); a version-2 server refuses a version-3
- *   client, which would otherwise lose kinds, params and restores. Later in 3: `model` and `version`
- *   rows with op `purge` once the trash frees them (a device drops what it held of them); a
- *   client that does not know them skips them, as it skips any row it does not know.
+ *   client, which would otherwise lose kinds, params and restores.
+ *   Added within 3 (both ways compatible): a pull may carry `clientId` and `cursor` in the headers
+ *   `PULL_CLIENT_HEADER` and `PULL_CURSOR_HEADER` instead of the query, so its URL never changes
+ *   and a browser's CORS preflight is answered from its cache (it is keyed by the whole URL); a
+ *   server from before answers `invalid-argument`, and the client pulls with the query from then on.
+ *   `model` and `version` rows with op `purge` once the trash frees them (a device drops what it
+ *   held of them); a client that does not know them skips them, as it skips any row it does not know.
  */
 export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 2;
 /** The header that carries the client's protocol version on every sync request. */
 export const PROTOCOL_HEADER = 'hangar-protocol';
+/** A pull's `clientId` and `cursor` as headers, when the query has no `clientId` (see the history above). */
+export const PULL_CLIENT_HEADER = 'hangar-client-id';
+export const PULL_CURSOR_HEADER = 'hangar-cursor';
 
 const id = z.uuid();
 /** The fields a model or version mutation may carry; `null` clears one. */

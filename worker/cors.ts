@@ -2,6 +2,11 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from './env.ts';
 
 const ALLOW_HEADERS = 'Authorization, Content-Type, Range, If-None-Match, If-Match';
+/**
+ * How long a browser may keep a preflight's answer: two hours, Chromium's own cap (a preflight
+ * grants nothing by itself, see below), so a tab that pulls every few minutes asks it seldom.
+ */
+export const CORS_MAX_AGE_S = 7200;
 const EXPOSE_HEADERS = 'Content-Range, Content-Length, Content-Disposition, Accept-Ranges, ETag, Location, Retry-After, X-Hangar-Error';
 
 /**
@@ -19,7 +24,7 @@ export const cors: MiddlewareHandler<AppEnv> = async function cors(c, next) {
         'Access-Control-Allow-Origin': origin,
         'Access-Control-Allow-Methods': 'GET, HEAD, POST, PUT, PATCH, DELETE',
         'Access-Control-Allow-Headers': c.req.header('access-control-request-headers') ?? ALLOW_HEADERS,
-        'Access-Control-Max-Age': '600',
+        'Access-Control-Max-Age': String(CORS_MAX_AGE_S),
         Vary: 'Origin',
       },
     });

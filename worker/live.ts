@@ -90,39 +90,53 @@ export class LiveHub extends DurableObject<Env> {
   }
 
   private async pokeAll(namespace: string): Promise<void> {
-    if (this.ctx.getWebSockets().length === 0) return;
-    // The cursor and the tokens' validity are read together: one round trip to D1, not two.
-    const [row, valid] = await Promise.all([
-      this.env.DB.prepare('SELECT max(seq) AS seq FROM change_log WHERE namespace = ?').bind(namespace).first<{ seq: number | null }>(),
-      this.dropInvalid(),
-    ]);
-    const cursor = row?.seq ?? 0;
-    if (cursor <= this.poked) return;
-    this.poked = cursor;
-    const message = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
-    for (const ws of valid) {
-      try {
-        ws.send(message);
-      } catch {
-        // Closing already: the client pulls when it reconnects.
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return;
+    // The cursor and the tokens' validity in one D1 batch: one round trip before the pokes go.
+    const infos = infosOf(sockets);
+    const cursorQuery = this.env.DB.prepare('SELECT max(seq) AS seq FROM change_log WHERE namespace = ?').bind(namespace);
+    const [row, ...tokenRows] = await this.env.DB.batch<{ seq?: number | null; id?: string }>([cursorQuery, ...this.tokenQueries(infos)]);
+    const kept = this.closeInvalid(infos, new Set(tokenRows.flatMap((r) => r.results.map((t) => t.id!))));
+    const cursor = row?.results[0]?.seq ?? 0;
+    if (cursor > this.poked) {
+      this.poked = cursor;
+      const message = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
+      for (const ws of kept) {
+        try {
+          ws.send(message);
+        } catch {
+          // Closing already: the client pulls when it reconnects.
+        }
       }
     }
+    // After the pokes: the alarm for the earliest expiry among the sockets kept.
+    await this.scheduleNextExpiry(kept.map((ws) => infos.get(ws)!));
   }
 
   /** Closes the sockets whose token expired or was revoked; answers the others. */
   private async dropInvalid(): Promise<WebSocket[]> {
-    const now = Date.now();
-    const sockets = this.ctx.getWebSockets();
-    const infos = new Map(sockets.map((ws) => [ws, ws.deserializeAttachment() as SocketInfo]));
+    const infos = infosOf(this.ctx.getWebSockets());
+    const queries = this.tokenQueries(infos);
+    const rows = queries.length ? await this.env.DB.batch<{ id: string }>(queries) : [];
+    const kept = this.closeInvalid(infos, new Set(rows.flatMap((r) => r.results.map((t) => t.id))));
+    await this.scheduleNextExpiry(kept.map((ws) => infos.get(ws)!));
+    return kept;
+  }
+
+  /** The queries that list which of the sockets' tokens are not revoked (chunks under the bound-parameter limit). */
+  private tokenQueries(infos: Map<WebSocket, SocketInfo>): D1PreparedStatement[] {
     const ids = [...new Set([...infos.values()].map((i) => i.tokenId).filter((id): id is string => id !== null))];
-    const valid = new Set<string>();
+    const queries: D1PreparedStatement[] = [];
     for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
       const chunk = ids.slice(i, i + IDS_PER_QUERY);
-      const { results } = await this.env.DB.prepare(`SELECT id FROM tokens WHERE revoked_at IS NULL AND id IN (${chunk.map(() => '?').join(',')})`)
-        .bind(...chunk)
-        .all<{ id: string }>();
-      for (const r of results) valid.add(r.id);
+      queries.push(this.env.DB.prepare(`SELECT id FROM tokens WHERE revoked_at IS NULL AND id IN (${chunk.map(() => '?').join(',')})`).bind(...chunk));
     }
+    return queries;
+  }
+
+  /** Closes the sockets whose token expired or is not among `valid`; answers the others. */
+  private closeInvalid(infos: Map<WebSocket, SocketInfo>, valid: Set<string>): WebSocket[] {
+    const now = Date.now();
     const kept: WebSocket[] = [];
     for (const [ws, info] of infos) {
       const expired = info.expiresAt !== null && info.expiresAt <= now;
@@ -130,7 +144,6 @@ export class LiveHub extends DurableObject<Env> {
         close(ws, LIVE_CLOSE.tokenInvalid, expired ? 'token-expired' : 'unauthenticated');
       } else kept.push(ws);
     }
-    await this.scheduleNextExpiry(kept.map((ws) => infos.get(ws)!));
     return kept;
   }
 
@@ -168,6 +181,9 @@ export class LiveHub extends DurableObject<Env> {
     close(ws, 1011, 'socket error');
   }
 }
+
+/** Each socket with what it keeps across hibernation. */
+const infosOf = (sockets: WebSocket[]) => new Map(sockets.map((ws) => [ws, ws.deserializeAttachment() as SocketInfo]));
 
 function close(ws: WebSocket, code: number, reason: string): void {
   try {

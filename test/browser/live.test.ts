@@ -125,6 +125,37 @@ describe('live sync in the browser', () => {
     }
   });
 
+  test('a poke pulls the poked namespace only: no push, nothing for the other namespace', async ({ browser }) => {
+    const other = await launch();
+    try {
+      const both = await server.token('*', 'write');
+      const a = await browser.newPage();
+      const b = await other.newPage();
+      for (const [page, name] of [[a, 'only-a'], [b, 'only-b']] as const) {
+        await page.evaluate(
+          async ({ url, token, name }) => {
+            const hangar = await window.openRegistry({ name });
+            await hangar.sync({ url, token, namespaces: ['live', 'live-quiet'], intervalMs: 3_600_000 });
+            (window as unknown as { reg: Reg }).reg = hangar;
+          },
+          { url: server.url, token: both, name },
+        );
+      }
+      await Promise.all([waitLive(a), waitLive(b)]);
+      const requests: string[] = [];
+      other.context.on('request', (req) => {
+        if (req.url().startsWith(server.url)) requests.push(`${req.method()} ${new URL(req.url()).pathname}`);
+      });
+      const seen = sees(b, 'poked-only');
+      await create(a, 'poked-only');
+      await seen;
+      await waitLive(b);
+      expect(requests).toEqual([`GET /api/v1/namespaces/${NS}/sync/pull`]);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('an idle, synced tab makes no requests over a minute while its socket is open', { timeout: 120_000 }, async ({ browser }) => {
     const page = await browser.newPage();
     // The default interval (30 s): without the socket, this tab would poll twice in the minute.

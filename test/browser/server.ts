@@ -12,6 +12,8 @@ export interface HangarServer {
   /** `http://127.0.0.1:<port>`, without `/api/v1`: what a widget's `server` attribute takes. */
   url: string;
   adminToken: string;
+  /** wrangler's process id while it runs: also its process group's, which holds the workerd it starts. */
+  readonly pid: number | undefined;
   /** Kills wrangler (its whole process group); the data stays for `start()`. */
   stop(): Promise<void>;
   /** Starts again on the same port and the same data. */
@@ -126,6 +128,9 @@ export async function startServer(): Promise<HangarServer> {
   return {
     url,
     adminToken,
+    get pid() {
+      return child?.pid;
+    },
     start,
     stop,
     async close() {

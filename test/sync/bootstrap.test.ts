@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry, type Hangar } from '../../web/client/index.ts';
 import { allPoints, parentPoints, summariesLackingHistory } from '../../web/client/metric-store.ts';
+import { PULL_CURSOR_HEADER } from '../../shared/sync.ts';
 import { nsKey, type NamespaceState } from '../../web/client/sync/state.ts';
 import { startServer, type HangarServer } from '../browser/server.ts';
 import { syncedRegistry } from './clients.ts';
@@ -24,7 +25,9 @@ function meteredFetch() {
     if (state.offline) throw new TypeError('Failed to fetch (offline)');
     const url = new URL(String(input));
     state.paths.push(`${url.pathname}${url.search}`);
-    if (state.refusePullOnce && url.pathname.endsWith('/sync/pull') && url.searchParams.get('cursor') !== '0') {
+    // The engine sends a pull's cursor as a header (the query is for servers that do not read it).
+    const cursor = url.searchParams.get('cursor') ?? new Headers(init?.headers).get(PULL_CURSOR_HEADER);
+    if (state.refusePullOnce && url.pathname.endsWith('/sync/pull') && cursor !== '0') {
       state.refusePullOnce = false;
       const error = { error: { code: 'snapshot-required', message: 'The change log no longer reaches this cursor.' } };
       return new Response(JSON.stringify(error), { status: 410, headers: { 'content-type': 'application/json' } });

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { formatHlc } from '../../shared/hlc.ts';
 import { modelId, uuidv7 } from '../../shared/ids.ts';
-import { PROTOCOL_HEADER, PROTOCOL_VERSION, type MutationResult, type PullResponse, type PushResponse } from '../../shared/sync.ts';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, PULL_CLIENT_HEADER, PULL_CURSOR_HEADER, type MutationResult, type PullResponse, type PushResponse } from '../../shared/sync.ts';
 import { call, expectError, tokenFor, type Reply } from './api.ts';
 
 const H = { [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) };
@@ -295,6 +295,26 @@ describe('sync pull', () => {
     expectError(await c.pull(Number.MAX_SAFE_INTEGER), 400, 'cursor-ahead');
     expectError(await call('GET', '/namespaces/pl3/sync/pull?clientId=x', { headers: H }), 400, 'invalid-argument');
     expectError(await call('GET', `/namespaces/pl3/sync/pull?clientId=${c.id}&limit=100000`, { headers: H }), 400, 'invalid-argument');
+  });
+
+  it('takes clientId and cursor as headers, so a pull keeps one URL; the query wins when it has a clientId', async () => {
+    const c = client('pl5');
+    await c.push([await newModel('pl5', 'first'), await newModel('pl5', 'second')]);
+    const byHeaders = (clientId: string, cursor?: number) =>
+      call('GET', '/namespaces/pl5/sync/pull', { headers: { ...H, [PULL_CLIENT_HEADER]: clientId, ...(cursor !== undefined ? { [PULL_CURSOR_HEADER]: String(cursor) } : {}) } });
+    const all = await byHeaders(c.id);
+    expect(all.status).toBe(200);
+    expect(all.body).toMatchObject({ more: false, lastMutationSeq: 2 });
+    expect(all.body.changes.map((x: { data: { name: string } }) => x.data.name)).toEqual(['first', 'second']);
+    const after = await byHeaders(c.id, all.body.changes[0].seq);
+    expect(after.body.changes.map((x: { data: { name: string } }) => x.data.name)).toEqual(['second']);
+    // The query as before, headers or not.
+    const query = await call('GET', `/namespaces/pl5/sync/pull?clientId=${c.id}&cursor=${all.body.cursor}`, { headers: { ...H, [PULL_CURSOR_HEADER]: '0' } });
+    expect(query.body).toMatchObject({ changes: [], cursor: all.body.cursor });
+    // Bad headers are refused as a bad query is.
+    expectError(await byHeaders('x'), 400, 'invalid-argument');
+    expectError(await byHeaders(c.id, -1), 400, 'invalid-argument');
+    expectError(await byHeaders(c.id, Number.MAX_SAFE_INTEGER), 400, 'cursor-ahead');
   });
 
   it('carries server-made numbers and REST writes made by others (CI over HTTP)', async () => {

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
-import { MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, pullQuerySchema, pushRequestSchema } from '../../shared/sync.ts';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, PULL_CLIENT_HEADER, PULL_CURSOR_HEADER, pullQuerySchema, pushRequestSchema } from '../../shared/sync.ts';
+import { parseWith } from '../../shared/validate.ts';
 import { pull } from '../domain/sync/pull.ts';
 import { push } from '../domain/sync/push.ts';
 import { snapshotPage } from '../domain/sync/snapshot.ts';
@@ -37,8 +38,20 @@ sync.post('/push', async function pushRoute(c) {
 
 sync.get('/pull', async function pullRoute(c) {
   checkProtocol(c);
-  return c.json(await pull(c.env.DB, c.req.param('ns')!, readQuery(c, pullQuerySchema)));
+  return c.json(await pull(c.env.DB, c.req.param('ns')!, pullQuery(c)));
 });
+
+/**
+ * A pull's parameters: from the query, or, when the query has no `clientId`, `clientId` and
+ * `cursor` from headers (a browser's pull then keeps one URL, and one cached CORS preflight).
+ */
+function pullQuery(c: Context<AppEnv>) {
+  const query = c.req.query();
+  const client = c.req.header(PULL_CLIENT_HEADER);
+  if (query.clientId !== undefined || client === undefined) return readQuery(c, pullQuerySchema);
+  const cursor = c.req.header(PULL_CURSOR_HEADER);
+  return parseWith(pullQuerySchema, { ...query, clientId: client, ...(cursor !== undefined ? { cursor } : {}) }, 'pull headers');
+}
 
 /** A new device's (or a far-behind one's) start: the namespace's current state, in pages (DESIGN §6 "Bootstrap"). */
 sync.get('/snapshot', async function snapshotRoute(c) {
@@ -65,7 +78,7 @@ const base = '/namespaces/{ns}/sync';
 export const syncDocs: RouteDoc[] = [
   { method: 'post', path: `${base}/push`, summary: 'Apply outbox mutations once each, in order; an answer per mutation', body: pushRequestSchema, role: 'write' },
   { method: 'get', path: `${base}/live`, summary: 'WebSocket: pokes {type:"poke",cursor} when the change log moves (token as the hangar.bearer.<token> subprotocol)', role: 'read' },
-  { method: 'get', path: `${base}/pull`, summary: "The namespace's change log after a cursor, in pages", query: pullQuerySchema, role: 'read' },
+  { method: 'get', path: `${base}/pull`, summary: "The namespace's change log after a cursor, in pages (clientId and cursor also as the hangar-client-id and hangar-cursor headers)", query: pullQuerySchema, role: 'read' },
   {
     method: 'get',
     path: `${base}/snapshot`,

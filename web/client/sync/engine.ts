@@ -65,8 +65,12 @@ export class SyncEngine {
   private dueAt = Infinity;
   /** The live sockets, held while this tab leads. */
   private live: LiveSockets | undefined;
-  /** A poke came while a round ran: run another after it. */
+  /** The socket (re)opened while a round ran: run another after it. */
   private poked = false;
+  /** The highest cursor each namespace was poked with: a pull is owed while its cursor is below. */
+  private readonly wanted = new Map<string, number>();
+  /** A poke pull waits in line (behind the round or pull running): later pokes join it. */
+  private pullQueued = false;
   private failures = 0;
   /** The server's time has been learned since sync started here. */
   private offsetLearned = false;
@@ -264,11 +268,8 @@ export class SyncEngine {
     const live = new LiveSockets({ url: config.url, token: config.token }, config.namespaces, {
       poke: (ns, cursor) => {
         if (this.live !== live) return;
-        void nsState(this.ctx.db, ns).then((state) => {
-          if (state.cursor >= cursor || this.live !== live) return;
-          this.poked = true;
-          this.schedule(0);
-        });
+        this.wanted.set(ns, Math.max(cursor, this.wanted.get(ns) ?? 0));
+        this.pullPoked();
       },
       opened: () => {
         if (this.live !== live) return;
@@ -284,6 +285,46 @@ export class SyncEngine {
     });
     this.live = live;
     live.start();
+  }
+
+  /**
+   * A poke: pull the poked namespaces only, at once (not a whole round: no push, no uploads, no
+   * other namespace). It runs in line with the rounds, so nothing is pulled twice at a time; many
+   * pokes fold into one pull in flight and one waiting, and a namespace that a round or pull before
+   * already brought to the poked cursor is not pulled again. A failed pull leaves it to a round.
+   */
+  private pullPoked(): void {
+    if (this.pullQueued || !this.config) return;
+    this.pullQueued = true;
+    const run = (this.running ?? Promise.resolve()).catch(() => undefined).then(async () => {
+      this.pullQueued = false;
+      await this.pullWanted();
+    });
+    this.running = run;
+    run.catch(() => undefined);
+  }
+
+  private async pullWanted(): Promise<void> {
+    const config = this.config;
+    if (!config || !this.leading || !this.http) return;
+    const env: RoundEnv = { ctx: this.ctx, http: this.http, newClient: () => this.ctx.db.transaction('rw', this.ctx.db.state, async () => this.newClient(false)) };
+    let pulled = false;
+    try {
+      for (const ns of config.namespaces) {
+        const want = this.wanted.get(ns);
+        if (want === undefined) continue;
+        if ((await nsState(this.ctx.db, ns)).cursor < want) {
+          await pullNamespace(env, ns);
+          pulled = true;
+        }
+        // Reached (or a newer poke is owed and waits in line): this one is settled.
+        if (this.wanted.get(ns) === want) this.wanted.delete(ns);
+      }
+      if (pulled) await this.ctx.db.state.put({ key: LAST_SYNC, value: Date.now() });
+    } catch {
+      // Offline, refused, the client unknown to the server…: a whole round sorts it out and shows it.
+      this.scheduleBy(0);
+    }
   }
 
   /** One round at a time: push, pull and blobs for every namespace; then the next is scheduled. */

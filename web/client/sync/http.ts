@@ -1,7 +1,7 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { parseRetryAfter } from '../../../shared/retry-after.ts';
 import type { SnapshotPage } from '../../../shared/snapshot.ts';
-import { PROTOCOL_HEADER, PROTOCOL_VERSION, type PullResponse, type PushRequest, type PushResponse } from '../../../shared/sync.ts';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, PULL_CLIENT_HEADER, PULL_CURSOR_HEADER, type PullResponse, type PushRequest, type PushResponse } from '../../../shared/sync.ts';
 
 /** The server could not be reached (offline, refused, dropped): retry later. */
 export class NetworkError extends Error {
@@ -16,6 +16,9 @@ export interface Remote {
 
 /** The sync server's API as the engine uses it. Every failure is a HangarError or a NetworkError. */
 export class SyncHttp {
+  /** The server read no pull headers once: pull with the query. */
+  private pullInQuery = false;
+
   constructor(
     readonly remote: Remote,
     private readonly fetcher: typeof fetch = (...args) => fetch(...args),
@@ -66,7 +69,20 @@ export class SyncHttp {
     return this.json(`/namespaces/${namespace}/sync/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   }
 
-  pull(namespace: string, q: { clientId: string; cursor: number }): Promise<PullResponse> {
+  /**
+   * One page of the change log. `clientId` and `cursor` travel as headers, so the URL is the same
+   * every time and a browser asks its CORS preflight once, not before every pull; a server that
+   * does not read them (older) answers `invalid-argument`, and this client uses the query after.
+   */
+  async pull(namespace: string, q: { clientId: string; cursor: number }): Promise<PullResponse> {
+    if (!this.pullInQuery) {
+      try {
+        return await this.json(`/namespaces/${namespace}/sync/pull`, { headers: { [PULL_CLIENT_HEADER]: q.clientId, [PULL_CURSOR_HEADER]: String(q.cursor) } });
+      } catch (err) {
+        if (!(err instanceof HangarError && err.code === ErrorCode.InvalidArgument)) throw err;
+        this.pullInQuery = true;
+      }
+    }
     return this.json(`/namespaces/${namespace}/sync/pull?clientId=${q.clientId}&cursor=${q.cursor}`);
   }
 
