@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
+import { columnCells, guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
 import { profileColumn, profileTable } from './profile.ts';
 import { encodeRows, encodeTable, fitColumns, inputNames, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
 
@@ -34,15 +34,15 @@ describe('reading CSVs', () => {
     const table = await parseCsv('x;y\n1,5;a\n2,25;b\n');
     expect(table.delimiter).toBe(';');
     expect(table.decimalComma).toBe(true);
-    expect(table.cells[0]).toEqual(['1,5', '2,25']);
+    expect(columnCells(table.data[0]!)).toEqual(['1,5', '2,25']);
   });
 
   it('keeps missing cells as null, and leaves out a malformed row with its line', async () => {
     const table = await parseCsv('a,b,c\n1,NA,x\n2,,y\n3,4\n  \n5,n/a,z,extra\n6,7,?\n');
     expect(table.columns).toEqual(['a', 'b', 'c']);
     expect(table.rowCount).toBe(3);
-    expect(table.cells[1]).toEqual([null, null, '7']);
-    expect(table.cells[2]).toEqual(['x', 'y', null]);
+    expect(columnCells(table.data[1]!)).toEqual([null, null, '7']);
+    expect(columnCells(table.data[2]!)).toEqual(['x', 'y', null]);
     expect(table.lines).toEqual([2, 3, 7]);
     expect(table.malformed.count).toBe(2);
     expect(table.malformed.lines).toEqual([4, 6]);
