@@ -252,7 +252,9 @@ class ColumnBuilder {
     if (n === 0) return this.addMissing(r);
     const text = raw.charCodeAt(0) <= 32 || raw.charCodeAt(n - 1) <= 32 ? raw.trim() : raw;
     if (text.length === 0) return this.addMissing(r);
-    const v = parseNumber(text, this.decimalComma);
+    // Most numbers are plain decimals; the rest (and text) go through the full rules.
+    let v: number | undefined = plainDecimal(text);
+    if (v !== v) v = parseNumber(text, this.decimalComma);
     if (v !== undefined) {
       this.numbers[r] = v;
       if (!this.numberTexts) {
@@ -326,8 +328,9 @@ class ColumnBuilder {
 class TableBuilder {
   columns: string[] | null = null;
   builders: ColumnBuilder[] = [];
-  /** The builders to fill, by column index. */
-  private filled: [number, ColumnBuilder][] = [];
+  /** The columns to fill, and their builders. */
+  private filled: number[] = [];
+  private filledBuilders: ColumnBuilder[] = [];
   lines: number[] = [];
   malformed: Table['malformed'] = { count: 0, lines: [] };
   /** The data line the next row comes from. */
@@ -342,7 +345,7 @@ class TableBuilder {
 
   /** Room for `rows` rows in all (so the columns grow once rather than many times). */
   reserve(rows: number): void {
-    for (const [, b] of this.filled) b.reserve(rows);
+    for (const b of this.filledBuilders) b.reserve(rows);
   }
 
   /** One parsed row; `broken` when the parser reported an error on it. */
@@ -351,7 +354,8 @@ class TableBuilder {
       if (row.every((c) => String(c ?? '').trim() === '')) return;
       this.columns = headerColumns(row);
       this.builders = this.columns.map(() => new ColumnBuilder(this.decimalComma, this.keepNumberTexts));
-      this.filled = (this.only ?? this.columns.map((_, c) => c)).map((c) => [c, this.builders[c]!]);
+      this.filled = this.only ? [...this.only] : this.columns.map((_, c) => c);
+      this.filledBuilders = this.filled.map((c) => this.builders[c]!);
       return;
     }
     this.line++;
@@ -366,12 +370,12 @@ class TableBuilder {
     }
     const r = this.lines.length;
     const filled = this.filled;
-    if (r >= filled[0]![1].codes.length) this.reserve(r + 1);
+    const builders = this.filledBuilders;
+    if (r >= builders[0]!.codes.length) this.reserve(r + 1);
     for (let i = 0; i < filled.length; i++) {
-      const [c, b] = filled[i]!;
-      const value = row[c];
-      if (typeof value === 'string') b.addText(value, r);
-      else b.addCell(cell(value), r);
+      const value = row[filled[i]!];
+      if (typeof value === 'string') builders[i]!.addText(value, r);
+      else builders[i]!.addCell(cell(value), r);
     }
     this.lines.push(this.line);
   }
