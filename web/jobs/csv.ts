@@ -308,9 +308,11 @@ class ColumnBuilder {
   }
 
   column(rows: number): Column {
+    // Room reserved well past the rows read (the file's first lines were shorter than the rest) is given back.
+    const fit = this.codes.length > rows * 1.25 + 1024;
     return {
-      numbers: this.numbers.subarray(0, rows),
-      codes: this.codes.subarray(0, rows),
+      numbers: fit ? this.numbers.slice(0, rows) : this.numbers.subarray(0, rows),
+      codes: fit ? this.codes.slice(0, rows) : this.codes.subarray(0, rows),
       texts: this.texts,
       counts: this.counts,
       missing: this.missing,
@@ -341,6 +343,8 @@ class TableBuilder {
     private readonly decimalComma: boolean,
     private readonly keepNumberTexts: boolean,
     private readonly only?: readonly number[],
+    /** Rows the file is expected to hold, reserved once the header is read. */
+    private readonly expectedRows = 0,
   ) {}
 
   /** Room for `rows` rows in all (so the columns grow once rather than many times). */
@@ -356,6 +360,7 @@ class TableBuilder {
       this.builders = this.columns.map(() => new ColumnBuilder(this.decimalComma, this.keepNumberTexts));
       this.filled = this.only ? [...this.only] : this.columns.map((_, c) => c);
       this.filledBuilders = this.filled.map((c) => this.builders[c]!);
+      this.reserve(this.expectedRows);
       return;
     }
     this.line++;
@@ -456,14 +461,18 @@ export async function parseCsv(csv: Blob | string): Promise<Table> {
   // papaparse reads a Blob with FileReader, which browsers and their workers have; elsewhere (Node) it reads text.
   const input = typeof csv === 'string' || typeof FileReader !== 'undefined' ? csv : await csv.text();
   const bytes = typeof input === 'string' ? input.length : input.size;
-  const builder = new TableBuilder(headerOnly, decimalComma, false);
+  // The rows of the first chunk, from the sample's lines, so the columns do not grow row by row (each chunk then reserves for the whole file).
+  const sampleLines = sample.split('\n').length;
+  const sampleSize = typeof csv === 'string' ? sample.length : Math.min(csv.size, 64 * 1024);
+  const expectedRows = Math.ceil((Math.min(bytes, CHUNK_BYTES) / Math.max(sampleSize, 1)) * sampleLines);
+  const builder = new TableBuilder(headerOnly, decimalComma, false, undefined, expectedRows);
   await readInto(input, delimiter, builder, bytes);
   // A byte-order mark is not part of the first column's name.
   if (builder.columns?.[0]?.startsWith('\uFEFF')) builder.columns[0] = builder.columns[0].slice(1);
   const table = builder.table(delimiter, 'csv');
   const reread = table.data.flatMap((col, c) => (!col.numberTexts && col.nonNumeric > 0 ? [c] : []));
   if (reread.length > 0) {
-    const again = new TableBuilder(headerOnly, decimalComma, true, reread);
+    const again = new TableBuilder(headerOnly, decimalComma, true, reread, table.rowCount);
     await readInto(input, delimiter, again, bytes);
     for (const c of reread) table.data[c] = again.builders[c]!.column(table.rowCount);
   }

@@ -48,8 +48,8 @@ export function booleanValue(text: string | null): number | undefined {
 }
 
 /** Median of `values` at `rows`, NaN skipped; 0 when none are present. */
-export function medianAt(values: Float64Array, rows: readonly number[]): number {
-  const present = new Float64Array(rows.length);
+export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): number {
+  const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
   for (let i = 0; i < rows.length; i++) {
     const v = values[rows[i]!]!;

@@ -1,7 +1,7 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
 import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Table } from '../csv.ts';
-import { booleanValue, medianAt, type Profile } from '../profile.ts';
+import { booleanValue, medianAt, Scratch, type Profile } from '../profile.ts';
 import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
 
@@ -75,13 +75,14 @@ export function fitColumns(table: Table, profile: Profile, trainRows: readonly n
   const rows = trainRows.map((i) => profile.rows[i]!);
   // Training sets of some size leave values seen once to the "other" slot, so it learns something.
   const minCount = rows.length >= 50 ? 2 : 1;
+  const scratch = new Scratch();
   return profile.columns.flatMap((col, c): ColumnPrep[] => {
     const { report, numbers } = col;
     if (!report.feature) return [];
     const name = report.name;
     if (report.type === 'numeric' || report.type === 'boolean') {
       const missingFlag = rows.some((r) => Number.isNaN(numbers![r]!));
-      const mid = medianAt(numbers!, rows);
+      const mid = medianAt(numbers!, rows, scratch);
       return [report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag }];
     }
     const { codes, texts } = table.data[c]!;
