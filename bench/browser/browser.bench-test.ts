@@ -278,7 +278,7 @@ it('predicts through the predictor worker within 1 ms (p50) and 3 ms (p95) of pr
       note:
         `Value: ${tag} of ${job}, less ${tag} of the ${direct}, interleaved with it; baseline: the ${budget} ms budget, not a measurement. ` +
         `Medians: job ${tag} ${med(stat('jobPhase', 'job', tag))}, direct ${tag} ${med(stat('jobPhase', 'direct', tag))}. ` +
-        `A prediction job is kept in memory and resolves its reference with one read-only check of IndexedDB; ` +
+        `A prediction job is kept in memory; its reference's resolution is kept until a write to models, versions, aliases or metadata (Dexie's storagemutated event), so it reads no IndexedDB; ` +
         `the worker call itself (the figure above) ${tag} ${med(stat('workerPhase', 'worker', tag))}. ${model}; ${input}; ${how}.`,
       samples: overhead('jobPhase', 'job', tag),
       baselineSamples: stat('jobPhase', 'direct', tag),

@@ -3,15 +3,53 @@ import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import type { TrainingData } from './protocol.ts';
 
+/** A column's code for a missing cell. */
+export const MISSING = -1;
+/** A column's code for a number whose text was not kept (see `Column.numberTexts`). */
+export const UNKEPT_NUMBER = -2;
+/** A column's code for a text past the first `DISTINCT_KEPT` distinct ones (see `Column.capped`). */
+export const UNKEPT_TEXT = -3;
+/** Distinct texts a column keeps before it is taken for free text or identifiers. */
+export const DISTINCT_KEPT = 100_000;
 /**
- * Parsed training data, column by column: each cell as text (numbers are typed later, per
- * column), `null` where the cell is missing (empty, `NA`, `null`, `?`…). Rows that could not be
- * read (a wrong number of cells, a broken quote) are left out and counted in `malformed`.
+ * Distinct texts of numbers a column keeps: past this many, a column of numbers keeps only their
+ * values (its texts matter only to a column that turns out not to be numeric, read again then).
+ */
+const NUMBER_TEXTS_KEPT = 1024;
+
+/**
+ * One column of parsed training data, typed as it was read: each cell as a number (NaN where
+ * missing or not a number) and as a code into the column's distinct texts, with the counters
+ * column typing needs. Cells are trimmed; a cell saying "no value" (empty, `NA`, `null`, `?`…) is
+ * missing.
+ */
+export interface Column {
+  /** Each row's number; NaN where the cell is missing or not a number. */
+  numbers: Float64Array;
+  /** Each row's text, as an index into `texts`; `MISSING`, `UNKEPT_NUMBER` or `UNKEPT_TEXT` otherwise. */
+  codes: Int32Array;
+  /** The distinct texts, in order of first appearance (at most `DISTINCT_KEPT`). */
+  texts: string[];
+  /** How many rows hold each text of `texts`. */
+  counts: number[];
+  /** Rows where the cell is missing. */
+  missing: number;
+  /** Present cells that are not numbers. */
+  nonNumeric: number;
+  /** Whether more than `DISTINCT_KEPT` distinct texts were seen: the rest are `UNKEPT_TEXT`. */
+  capped: boolean;
+  /** Whether every number's text is in `texts` (else numbers past the first distinct ones are `UNKEPT_NUMBER`). */
+  numberTexts: boolean;
+}
+
+/**
+ * Parsed training data, column by column. Rows that could not be read (a wrong number of cells,
+ * a broken quote) are left out and counted in `malformed`.
  */
 export interface Table {
   columns: string[];
-  /** `cells[c][r]`: column `c` of row `r`, as text, or null when missing. */
-  cells: (string | null)[][];
+  /** Each column's cells (`data[c]`: column `c`). */
+  data: Column[];
   rowCount: number;
   /** Where each row came from: a CSV line (the header is line 1) or a row number from 1. */
   lines: number[];
@@ -24,6 +62,18 @@ export interface Table {
   malformed: { count: number; lines: number[]; first?: string };
 }
 
+/** The text of row `r` of a column: null when missing; a number whose text was not kept, as JavaScript writes it. */
+export function cellText(column: Column, r: number): string | null {
+  const code = column.codes[r]!;
+  if (code >= 0) return column.texts[code]!;
+  if (code === MISSING) return null;
+  if (code === UNKEPT_NUMBER) return String(column.numbers[r]);
+  throw new Error(`The text of row ${r} was not kept.`);
+}
+
+/** Every cell of a column as text (null where missing). */
+export const columnCells = (column: Column): (string | null)[] => Array.from(column.codes, (_, r) => cellText(column, r));
+
 const invalid = (message: string, details?: Record<string, unknown>) => new HangarError(ErrorCode.InvalidDataset, message, details);
 
 /** Where row `r` is, as a person looking at the data would say it. */
@@ -33,10 +83,10 @@ export const rowName = (table: Table, r: number) => (table.source === 'csv' ? `l
 const LINES_LISTED = 10;
 
 /** Cells that mean "no value", compared trimmed and lower-cased. */
-const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?', '#n/a', '-', 'missing', 'undefined']);
+const MISSING_TOKENS = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?', '#n/a', '-', 'missing', 'undefined']);
 
-/** The longest text in `MISSING`: longer cells are never lower-cased to be looked up. */
-const MISSING_LONGEST = Math.max(...[...MISSING].map((m) => m.length));
+/** The longest text in `MISSING_TOKENS`: longer cells are never lower-cased to be looked up. */
+const MISSING_LONGEST = Math.max(...[...MISSING_TOKENS].map((m) => m.length));
 
 /** A cell as stored: trimmed text, or null when it says there is no value. */
 export function cell(value: unknown): string | null {
@@ -46,39 +96,70 @@ export function cell(value: unknown): string | null {
   return missingText(String(value).trim());
 }
 
-/** Trimmed text as stored: null when it says there is no value. No token of `MISSING` starts with a digit, so most numbers are never lower-cased. */
+/** Trimmed text as stored: null when it says there is no value. No token of `MISSING_TOKENS` starts with a digit, so most numbers are never lower-cased. */
 function missingText(text: string): string | null {
   if (text.length === 0) return null;
   const first = text.charCodeAt(0);
   if (text.length > MISSING_LONGEST || isDigit(first) || (text.length > 1 && (first === 45 || first === 43 || first === 46) && isDigit(text.charCodeAt(1)))) return text;
-  return MISSING.has(text.toLowerCase()) ? null : text;
-}
-
-/** A cell papaparse read: its text trimmed only when it needs it. */
-function parsedCell(value: string): string | null {
-  const n = value.length;
-  if (n === 0) return null;
-  return missingText(value.charCodeAt(0) <= 32 || value.charCodeAt(n - 1) <= 32 ? value.trim() : value);
+  return MISSING_TOKENS.has(text.toLowerCase()) ? null : text;
 }
 
 const PLAIN_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const COMMA_NUMBER = /^[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?$/;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
+const isLetter = (c: number) => (c | 32) >= 97 && (c | 32) <= 122;
 
 /** A cell's number: `12`, `-3.5`, `1e-3`, and `3,5` where decimal commas are allowed; otherwise undefined. */
 export function parseNumber(text: string | null, decimalComma = false): number | undefined {
   if (text === null || text.length === 0) return undefined;
+  const first = text.charCodeAt(0);
+  // Every number starts with a digit, a sign, a point or (with decimal commas) a comma.
+  if (!isDigit(first) && first !== 45 && first !== 43 && first !== 46 && first !== 44) return undefined;
   // The common case without a regular expression: a digit (or sign, or point) first, a digit (or point) last,
   // and no letter second (Number() would read 0x10 and 0b1).
-  const first = text.charCodeAt(0);
   const last = text.charCodeAt(text.length - 1);
-  if ((isDigit(first) || first === 45 || first === 43 || first === 46) && (isDigit(last) || last === 46) && (text.length < 2 || !/[a-zA-Z]/.test(text[1]!))) {
+  if (first !== 44 && (isDigit(last) || last === 46) && (text.length < 2 || !isLetter(text.charCodeAt(1)))) {
+    const d = plainDecimal(text);
+    if (d === d) return d;
     const v = Number(text);
     if (v === v) return v;
   }
   if (!decimalComma || !COMMA_NUMBER.test(text)) return PLAIN_NUMBER.test(text) ? Number(text) : undefined;
   return Number(text.replace(',', '.'));
+}
+
+/** Powers of ten a double holds exactly. */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * A plain decimal (`-12.034`: sign, digits, point, digits) of at most 15 digits, read without
+ * `Number`: its digits as an integer, divided by a power of ten, both exact, so the one rounding
+ * of the division gives the same double `Number` gives. NaN for anything else.
+ */
+function plainDecimal(text: string): number {
+  const n = text.length;
+  let i = 0;
+  let negative = false;
+  const first = text.charCodeAt(0);
+  if (first === 45 || first === 43) {
+    negative = first === 45;
+    i = 1;
+  }
+  let digits = 0;
+  let fraction = -1;
+  let value = 0;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && fraction < 0) fraction = digits;
+    else return NaN;
+  }
+  if (digits === 0 || digits > 15) return NaN;
+  if (fraction >= 0) value /= POWERS_OF_TEN[digits - fraction]!;
+  return negative ? -value : value;
 }
 
 /** A cell as a number: numbers as they are, numeric strings parsed; otherwise undefined. */
@@ -133,23 +214,153 @@ export function checkDataSize(bytes: number): void {
   }
 }
 
-/** Rows of cells (header first) into a column-major table, as they stream in. */
+/** One column as it is read: cells typed into growing typed arrays, distinct texts coded. */
+class ColumnBuilder {
+  numbers = new Float64Array(1024);
+  codes = new Int32Array(1024);
+  texts: string[] = [];
+  counts: number[] = [];
+  private readonly index = new Map<string, number>();
+  missing = 0;
+  nonNumeric = 0;
+  capped = false;
+
+  /** Whether every number's text is kept so far. */
+  numberTexts = true;
+
+  /** `keepAllNumberTexts`: keep every number's text (else only while few texts are distinct). */
+  constructor(
+    private readonly decimalComma: boolean,
+    private readonly keepAllNumberTexts: boolean,
+  ) {}
+
+  /** Room for `rows` rows. */
+  reserve(rows: number): void {
+    if (rows <= this.codes.length) return;
+    const size = Math.max(rows, this.codes.length * 2);
+    const numbers = new Float64Array(size);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    const codes = new Int32Array(size);
+    codes.set(this.codes);
+    this.codes = codes;
+  }
+
+  /** Row `r`'s cell as papaparse read it. */
+  addText(raw: string, r: number): void {
+    const n = raw.length;
+    if (n === 0) return this.addMissing(r);
+    const text = raw.charCodeAt(0) <= 32 || raw.charCodeAt(n - 1) <= 32 ? raw.trim() : raw;
+    if (text.length === 0) return this.addMissing(r);
+    // Most numbers are plain decimals; the rest (and text) go through the full rules.
+    let v: number | undefined = plainDecimal(text);
+    if (v !== v) v = parseNumber(text, this.decimalComma);
+    if (v !== undefined) {
+      this.numbers[r] = v;
+      if (!this.numberTexts) {
+        this.codes[r] = UNKEPT_NUMBER;
+        return;
+      }
+      const code = this.index.get(text);
+      if (code !== undefined) {
+        this.counts[code]!++;
+        this.codes[r] = code;
+      } else if (!this.keepAllNumberTexts && this.texts.length >= NUMBER_TEXTS_KEPT) {
+        this.numberTexts = false;
+        this.codes[r] = UNKEPT_NUMBER;
+      } else this.codes[r] = this.newText(text);
+      return;
+    }
+    // Text, or a token saying "no value" (kept in the index as missing, so it is looked up once).
+    let code = this.index.get(text);
+    if (code === undefined && missingText(text) === null) this.index.set(text, (code = MISSING));
+    if (code === MISSING) return this.addMissing(r);
+    this.nonNumeric++;
+    this.numbers[r] = NaN;
+    if (code !== undefined) {
+      this.counts[code]!++;
+      this.codes[r] = code;
+    } else this.codes[r] = this.newText(text);
+  }
+
+  /** Row `r`'s cell as a stored text (trimmed, or null when missing). */
+  addCell(text: string | null, r: number): void {
+    if (text === null) this.addMissing(r);
+    else this.addText(text, r);
+  }
+
+  private addMissing(r: number): void {
+    this.missing++;
+    this.numbers[r] = NaN;
+    this.codes[r] = MISSING;
+  }
+
+  private newText(text: string): number {
+    if (this.texts.length >= DISTINCT_KEPT) {
+      this.capped = true;
+      return UNKEPT_TEXT;
+    }
+    const code = this.texts.length;
+    this.index.set(text, code);
+    this.texts.push(text);
+    this.counts.push(1);
+    return code;
+  }
+
+  column(rows: number): Column {
+    // Room reserved well past the rows read (the file's first lines were shorter than the rest) is given back.
+    const fit = this.codes.length > rows * 1.25 + 1024;
+    return {
+      numbers: fit ? this.numbers.slice(0, rows) : this.numbers.subarray(0, rows),
+      codes: fit ? this.codes.slice(0, rows) : this.codes.subarray(0, rows),
+      texts: this.texts,
+      counts: this.counts,
+      missing: this.missing,
+      nonNumeric: this.nonNumeric,
+      capped: this.capped,
+      numberTexts: this.numberTexts,
+    };
+  }
+}
+
+/**
+ * Rows of cells (header first) into a column-major table, as they stream in. `only`: fill just
+ * these columns, keeping every number's text (a second reading of a file).
+ */
 class TableBuilder {
   columns: string[] | null = null;
-  cells: (string | null)[][] = [];
+  builders: ColumnBuilder[] = [];
+  /** The columns to fill, and their builders. */
+  private filled: number[] = [];
+  private filledBuilders: ColumnBuilder[] = [];
   lines: number[] = [];
   malformed: Table['malformed'] = { count: 0, lines: [] };
   /** The data line the next row comes from. */
   line = 1;
 
-  constructor(private readonly headerOnly: (columns: string[]) => never) {}
+  constructor(
+    private readonly headerOnly: (columns: string[]) => never,
+    private readonly decimalComma: boolean,
+    private readonly keepNumberTexts: boolean,
+    private readonly only?: readonly number[],
+    /** Rows the file is expected to hold, reserved once the header is read. */
+    private readonly expectedRows = 0,
+  ) {}
+
+  /** Room for `rows` rows in all (so the columns grow once rather than many times). */
+  reserve(rows: number): void {
+    for (const b of this.filledBuilders) b.reserve(rows);
+  }
 
   /** One parsed row; `broken` when the parser reported an error on it. */
   add(row: readonly unknown[], broken?: string): void {
     if (this.columns === null) {
       if (row.every((c) => String(c ?? '').trim() === '')) return;
       this.columns = headerColumns(row);
-      this.cells = this.columns.map(() => []);
+      this.builders = this.columns.map(() => new ColumnBuilder(this.decimalComma, this.keepNumberTexts));
+      this.filled = this.only ? [...this.only] : this.columns.map((_, c) => c);
+      this.filledBuilders = this.filled.map((c) => this.builders[c]!);
+      this.reserve(this.expectedRows);
       return;
     }
     this.line++;
@@ -162,7 +373,15 @@ class TableBuilder {
       this.malformed.first ??= broken ?? `line ${this.line} has ${row.length} cells; the header has ${width}`;
       return;
     }
-    for (let c = 0; c < width; c++) this.cells[c]!.push(typeof row[c] === 'string' ? parsedCell(row[c] as string) : cell(row[c]));
+    const r = this.lines.length;
+    const filled = this.filled;
+    const builders = this.filledBuilders;
+    if (r >= builders[0]!.codes.length) this.reserve(r + 1);
+    for (let i = 0; i < filled.length; i++) {
+      const value = row[filled[i]!];
+      if (typeof value === 'string') builders[i]!.addText(value, r);
+      else builders[i]!.addCell(cell(value), r);
+    }
     this.lines.push(this.line);
   }
 
@@ -174,14 +393,15 @@ class TableBuilder {
         malformed: this.malformed,
       });
     }
+    const rows = this.lines.length;
     return {
       columns: this.columns,
-      cells: this.cells,
-      rowCount: this.lines.length,
+      data: this.builders.map((b) => b.column(rows)),
+      rowCount: rows,
       lines: this.lines,
       source,
       delimiter,
-      decimalComma: delimiter !== ',',
+      decimalComma: source === 'csv' && delimiter !== ',',
       malformed: this.malformed,
     };
   }
@@ -191,32 +411,24 @@ const headerOnly = (columns: string[]): never => {
   throw invalid(`The CSV file has a header row (${columns.join(', ')}) but no rows of data.`, { columns });
 };
 
-/**
- * Parses a CSV (or TSV, or `;`-separated) file whose first row names the columns, streaming:
- * papaparse reads it in chunks, and each chunk's cells go straight into their columns, so the
- * file's text is never held whole beside its cells. Blank lines are skipped; a row with the wrong
- * number of cells, or a broken quote, is left out and counted (with its line); an empty file, a header with no
- * rows, or the same column name twice is `invalid-dataset`.
- */
-export async function parseCsv(csv: Blob | string): Promise<Table> {
-  if (typeof csv !== 'string') checkDataSize(csv.size);
-  const sample = typeof csv === 'string' ? csv.slice(0, 64 * 1024) : await csv.slice(0, 64 * 1024).text();
-  if (sample.replace(/^\uFEFF/, '').trim() === '') throw invalid('The CSV file is empty: it needs a header row and at least one row of data.');
-  const delimiter = guessDelimiter(sample.replace(/^\uFEFF/, ''));
-  const builder = new TableBuilder(headerOnly);
-  // papaparse reads a Blob with FileReader, which browsers and their workers have; elsewhere (Node) it reads text.
-  const input = typeof csv === 'string' || typeof FileReader !== 'undefined' ? csv : await csv.text();
-  await new Promise<void>((resolve, reject) => {
+/** Reads a CSV with papaparse in chunks into `builder`. */
+function readInto(input: Blob | string, delimiter: string, builder: TableBuilder, totalBytes: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let seenBytes = 0;
     Papa.parse<string[]>(input as string, {
       delimiter,
       header: false,
       skipEmptyLines: false,
-      chunkSize: 4 * 1024 * 1024,
+      chunkSize: CHUNK_BYTES,
       chunk(results: Papa.ParseResult<string[]>) {
         const broken = new Map<number, string>();
         for (const e of results.errors) if (e.row !== undefined && e.code !== 'UndetectableDelimiter') broken.set(e.row, e.message);
         try {
-          results.data.forEach((row: string[], i: number) => builder.add(row, broken.get(i)));
+          const rows = results.data;
+          // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
+          seenBytes = Math.min(totalBytes, seenBytes + CHUNK_BYTES);
+          builder.reserve(Math.ceil(((builder.lines.length + rows.length) * totalBytes) / seenBytes));
+          for (let i = 0; i < rows.length; i++) builder.add(rows[i]!, broken.size > 0 ? broken.get(i) : undefined);
         } catch (err) {
           reject(err);
         }
@@ -225,9 +437,46 @@ export async function parseCsv(csv: Blob | string): Promise<Table> {
       error: (err: Error) => reject(invalid(`The CSV file could not be read: ${err.message}.`)),
     });
   });
+}
+
+/** papaparse's chunks. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Parses a CSV (or TSV, or `;`-separated) file whose first row names the columns, streaming:
+ * papaparse reads it in chunks, and each chunk's cells go straight into their typed columns, so
+ * neither the file's text nor its cells' texts are held whole. Blank lines are skipped; a row
+ * with the wrong number of cells, or a broken quote, is left out and counted (with its line); an
+ * empty file, a header with no rows, or the same column name twice is `invalid-dataset`.
+ *
+ * A column of many distinct numbers keeps only their values; should it also hold text (a column
+ * that is not all numbers), the file is read a second time for that column's texts.
+ */
+export async function parseCsv(csv: Blob | string): Promise<Table> {
+  if (typeof csv !== 'string') checkDataSize(csv.size);
+  const sample = typeof csv === 'string' ? csv.slice(0, 64 * 1024) : await csv.slice(0, 64 * 1024).text();
+  if (sample.replace(/^\uFEFF/, '').trim() === '') throw invalid('The CSV file is empty: it needs a header row and at least one row of data.');
+  const delimiter = guessDelimiter(sample.replace(/^\uFEFF/, ''));
+  const decimalComma = delimiter !== ',';
+  // papaparse reads a Blob with FileReader, which browsers and their workers have; elsewhere (Node) it reads text.
+  const input = typeof csv === 'string' || typeof FileReader !== 'undefined' ? csv : await csv.text();
+  const bytes = typeof input === 'string' ? input.length : input.size;
+  // The rows of the first chunk, from the sample's lines, so the columns do not grow row by row (each chunk then reserves for the whole file).
+  const sampleLines = sample.split('\n').length;
+  const sampleSize = typeof csv === 'string' ? sample.length : Math.min(csv.size, 64 * 1024);
+  const expectedRows = Math.ceil((Math.min(bytes, CHUNK_BYTES) / Math.max(sampleSize, 1)) * sampleLines);
+  const builder = new TableBuilder(headerOnly, decimalComma, false, undefined, expectedRows);
+  await readInto(input, delimiter, builder, bytes);
   // A byte-order mark is not part of the first column's name.
   if (builder.columns?.[0]?.startsWith('\uFEFF')) builder.columns[0] = builder.columns[0].slice(1);
-  return builder.table(delimiter, 'csv');
+  const table = builder.table(delimiter, 'csv');
+  const reread = table.data.flatMap((col, c) => (!col.numberTexts && col.nonNumeric > 0 ? [c] : []));
+  if (reread.length > 0) {
+    const again = new TableBuilder(headerOnly, decimalComma, true, reread, table.rowCount);
+    await readInto(input, delimiter, again, bytes);
+    for (const c of reread) table.data[c] = again.builders[c]!.column(table.rowCount);
+  }
+  return table;
 }
 
 /** Rows given as objects: the columns are those of the first row, then any others in order of appearance. */
@@ -239,9 +488,15 @@ export function tableFromRows(rows: readonly Record<string, unknown>[]): Table {
     for (const key of Object.keys(row)) names.add(key);
   }
   const columns = [...names];
+  const data = columns.map((c) => {
+    const b = new ColumnBuilder(false, true);
+    b.reserve(rows.length);
+    rows.forEach((row, r) => b.addCell(cell(row[c]), r));
+    return b.column(rows.length);
+  });
   return {
     columns,
-    cells: columns.map((c) => rows.map((row) => cell(row[c]))),
+    data,
     rowCount: rows.length,
     lines: rows.map((_, i) => i + 1),
     source: 'rows',
@@ -249,6 +504,14 @@ export function tableFromRows(rows: readonly Record<string, unknown>[]): Table {
     decimalComma: false,
     malformed: { count: 0, lines: [] },
   };
+}
+
+/** A column of cells given as text (null where missing), as a `Column`: for tests and small inputs. */
+export function columnOf(cells: readonly (string | null)[], decimalComma = false): Column {
+  const b = new ColumnBuilder(decimalComma, true);
+  b.reserve(cells.length);
+  cells.forEach((text, r) => b.addCell(text === null ? null : missingText(text.trim()), r));
+  return b.column(cells.length);
 }
 
 /** The table of a training request's data: the CSV parsed, or the rows as they are. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
+import { columnCells, guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
 import { profileColumn, profileTable } from './profile.ts';
 import { encodeRows, encodeTable, fitColumns, inputNames, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
 
@@ -34,15 +34,15 @@ describe('reading CSVs', () => {
     const table = await parseCsv('x;y\n1,5;a\n2,25;b\n');
     expect(table.delimiter).toBe(';');
     expect(table.decimalComma).toBe(true);
-    expect(table.cells[0]).toEqual(['1,5', '2,25']);
+    expect(columnCells(table.data[0]!)).toEqual(['1,5', '2,25']);
   });
 
   it('keeps missing cells as null, and leaves out a malformed row with its line', async () => {
     const table = await parseCsv('a,b,c\n1,NA,x\n2,,y\n3,4\n  \n5,n/a,z,extra\n6,7,?\n');
     expect(table.columns).toEqual(['a', 'b', 'c']);
     expect(table.rowCount).toBe(3);
-    expect(table.cells[1]).toEqual([null, null, '7']);
-    expect(table.cells[2]).toEqual(['x', 'y', null]);
+    expect(columnCells(table.data[1]!)).toEqual([null, null, '7']);
+    expect(columnCells(table.data[2]!)).toEqual(['x', 'y', null]);
     expect(table.lines).toEqual([2, 3, 7]);
     expect(table.malformed.count).toBe(2);
     expect(table.malformed.lines).toEqual([4, 6]);
@@ -58,6 +58,48 @@ describe('reading CSVs', () => {
   it('refuses a file over the training data limit, naming the limit, before reading it', async () => {
     const big = { size: 1024 ** 3, slice: () => { throw new Error('read'); } } as unknown as Blob;
     await expect(parseCsv(big)).rejects.toMatchObject({ code: 'payload-too-large', message: expect.stringMatching(/1024 MiB; the limit is 512 MiB \(LIMITS\.trainingDataBytes\)/) });
+  });
+});
+
+describe('reading many rows into typed columns', () => {
+  // Rows of: many different numbers; numbers with text in a fifth of the rows (over 1,024 different ones);
+  // a class label that is a number with a few words; categories written as numbers.
+  const rows = Array.from({ length: 3000 }, (_, i) => ({
+    amount: (i * 0.37).toFixed(2),
+    code: i % 5 === 0 ? `code-${i % 7}` : String(1000 + i),
+    label: i === 1500 ? 'unknown' : i % 3 === 1 ? '2' : `${10 + i}.0`,
+    grade: i % 3 === 0 ? '007' : i % 3 === 1 ? '7.0' : 'A',
+    y: i % 2 ? 'yes' : 'no',
+  }));
+  const csv = ['amount,code,label,grade,y', ...rows.map((r) => [r.amount, r.code, r.label, r.grade, r.y].join(','))].join('\n');
+
+  it('keeps the exact text of every cell of a column that is not all numbers, reading the file again for it', async () => {
+    const table = await parseCsv(csv);
+    const [amount, code, label, grade] = table.data;
+    // A column of numbers keeps only its values past the first different texts; the others keep every text.
+    expect(amount!.numberTexts).toBe(false);
+    expect(Array.from(amount!.numbers.subarray(0, 3))).toEqual([0, 0.37, 0.74]);
+    expect(code!.numberTexts).toBe(true);
+    expect(columnCells(code!)).toEqual(rows.map((r) => r.code));
+    expect(columnCells(label!)).toEqual(rows.map((r) => r.label));
+    expect(columnCells(grade!)).toEqual(rows.map((r) => r.grade));
+    // The same table as from the rows themselves.
+    const same = tableFromRows(rows);
+    for (const c of [1, 2, 3]) expect(columnCells(table.data[c]!)).toEqual(columnCells(same.data[c]!));
+    const report = profileTable(table, 'y', 'tabular-classifier').report;
+    expect(report.columns.map((c) => [c.name, c.type, c.distinct])).toEqual(profileTable(same, 'y', 'tabular-classifier').report.columns.map((c) => [c.name, c.type, c.distinct]));
+    expect(report.columns.find((c) => c.name === 'grade')).toMatchObject({ type: 'categorical', values: ['007', '7.0', 'A'] });
+  });
+
+  it('takes a class label written as a number with its text, when the column also holds words', async () => {
+    const table = await parseCsv(csv);
+    const profile = profileTable(table, 'label', 'tabular-classifier', ['amount', 'grade']);
+    expect(profile.y.slice(0, 4)).toEqual(['10.0', '2', '12.0', '13.0']);
+    expect(profile.y[1500]).toBe('unknown');
+    expect(profile.y[2999]).toBe('3009.0');
+    expect(profile.report.classes!['unknown']).toBe(1);
+    // All numbers: the labels are numbers.
+    expect(profileTable(table, 'amount', 'tabular-regressor', ['grade']).y.slice(0, 2)).toEqual([0, 0.37]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import { LIMITS } from '../../shared/limits.ts';
-import { parseNumber, type Table } from './csv.ts';
+import { cellText, columnOf, DISTINCT_KEPT, MISSING, type Column, type Table } from './csv.ts';
 import type { ColumnReport, DataReport, DroppedRows } from './protocol.ts';
 
 // Column typing and profiling (DESIGN §1 "Data report"): what each column holds, what training
@@ -35,8 +35,6 @@ const BOOLEAN_TRUE = new Set(['true', 'yes', 'y', 't']);
 const BOOLEAN_FALSE = new Set(['false', 'no', 'n', 'f']);
 const DATE =
   /^(\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?|\d{4}\/\d{1,2}\/\d{1,2})$/;
-/** Distinct text values counted before a column is taken for free text or identifiers. */
-const DISTINCT_COUNTED = 100_000;
 /** A mostly numeric column: at most this share of its present cells may be other text (then treated as missing). */
 const STRAY_TEXT_SHARE = 0.05;
 /** Columns with fewer present values than this are never taken for identifiers. */
@@ -49,74 +47,144 @@ export function booleanValue(text: string | null): number | undefined {
   return BOOLEAN_TRUE.has(t) ? 1 : BOOLEAN_FALSE.has(t) ? 0 : undefined;
 }
 
-/** The median of values already sorted. */
-const sortedMedian = (sorted: Float64Array) => {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  return n % 2 ? sorted[(n - 1) >> 1]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
-};
-
 /** Median of `values` at `rows`, NaN skipped; 0 when none are present. */
-export function median(values: Float64Array, rows: readonly number[]): number {
-  const present = new Float64Array(rows.length);
+export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): number {
+  const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
-  for (const r of rows) {
-    const v = values[r]!;
+  for (let i = 0; i < rows.length; i++) {
+    const v = values[rows[i]!]!;
     if (v === v) present[n++] = v;
   }
-  return sortedMedian(present.subarray(0, n).sort());
+  return median(present.subarray(0, n));
+}
+
+/** The median of numbers (no NaN), reordering them; 0 when there are none. The same as the middle of them sorted, without sorting. */
+function median(a: Float64Array): number {
+  const n = a.length;
+  if (n === 0) return 0;
+  const upper = select(a, n >> 1);
+  if (n % 2) return upper;
+  // The greatest value left of the upper middle one.
+  let lower = a[0]!;
+  for (let i = 1; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
+}
+
+/** The `k`-th smallest of `a` (from 0), moving the smaller ones before it and the others after (Hoare's selection). */
+function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    // The median of three as the pivot.
+    const mid = (lo + hi) >> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
+/**
+ * Working memory the profiling of one table reuses from column to column: the present numbers of
+ * a column, and the hash set counting the different ones. Each grows to the largest column.
+ */
+export class Scratch {
+  private numbers = new Float64Array(0);
+  /** Hash set slots: a number's two 32-bit words at 2k, 2k+1; whether slot k is taken at `taken[k]`. */
+  private slots = new Uint32Array(0);
+  private taken = new Uint8Array(0);
+  private readonly one = new Float64Array(1);
+  private readonly words = new Uint32Array(this.one.buffer);
+
+  /** Room for `n` numbers. */
+  values(n: number): Float64Array {
+    if (this.numbers.length < n) this.numbers = new Float64Array(n);
+    return this.numbers;
+  }
+
+  /** How many different numbers `values` (no NaN) holds, -0 and 0 being one: an open-addressing hash set on their bits. */
+  distinct(values: Float64Array): number {
+    const n = values.length;
+    let size = 16;
+    while (size < n * 2) size *= 2;
+    const mask = size - 1;
+    if (this.taken.length < size) {
+      this.slots = new Uint32Array(size * 2);
+      this.taken = new Uint8Array(size);
+    } else this.taken.fill(0, 0, size);
+    const { slots, taken, one, words } = this;
+    let distinct = 0;
+    for (let i = 0; i < n; i++) {
+      one[0] = values[i]! + 0; // -0 + 0 is 0
+      const lo = words[0]!;
+      const hi = words[1]!;
+      // MurmurHash3's finalizer over both words.
+      let h = lo ^ Math.imul(hi, 0x9e3779b1);
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      let k = (h ^ (h >>> 16)) & mask;
+      while (taken[k] && (slots[2 * k] !== lo || slots[2 * k + 1] !== hi)) k = (k + 1) & mask;
+      if (!taken[k]) {
+        taken[k] = 1;
+        slots[2 * k] = lo;
+        slots[2 * k + 1] = hi;
+        distinct++;
+      }
+    }
+    return distinct;
+  }
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 
 /** One column's type and figures, from its cells (before any choice of target or features). */
-export function profileColumn(name: string, cells: readonly (string | null)[], decimalComma: boolean): ProfiledColumn {
-  const n = cells.length;
-  let missing = 0;
-  let nonNumeric = 0;
-  const numbers = new Float64Array(n);
-  // Past this many cells that are not numbers the column is text: the rest are not parsed.
-  const strayMax = n * STRAY_TEXT_SHARE;
-  let r = 0;
-  for (; r < n && nonNumeric <= strayMax; r++) {
-    const text = cells[r]!;
-    if (text === null) {
-      missing++;
-      numbers[r] = NaN;
-      continue;
-    }
-    const v = parseNumber(text, decimalComma);
-    if (v === undefined) {
-      nonNumeric++;
-      numbers[r] = NaN;
-    } else numbers[r] = v;
-  }
-  for (; r < n; r++) if (cells[r] === null) missing++;
+export function profileColumn(name: string, cells: Column | readonly (string | null)[], decimalComma: boolean, scratch = new Scratch()): ProfiledColumn {
+  const column = Array.isArray(cells) ? columnOf(cells, decimalComma) : (cells as Column);
+  const n = column.codes.length;
+  const { missing, nonNumeric } = column;
   const present = n - missing;
   const base = { name, missing, feature: false };
   if (present === 0) return { report: { ...base, type: 'empty', distinct: 0, action: 'ignore', reason: 'every value is missing' } };
 
   if (nonNumeric <= present * STRAY_TEXT_SHARE && nonNumeric < present) {
     // Numeric (a few stray words, such as "unknown", count as missing).
-    const values = new Float64Array(n);
+    const numbers = column.numbers;
+    const values = scratch.values(n);
     let count = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let integers = true;
     for (let i = 0; i < n; i++) {
       const v = numbers[i]!;
-      if (v === v) values[count++] = v;
+      if (v !== v) continue;
+      values[count++] = v;
+      if (v < min || (v === 0 && min === 0 && Object.is(v, -0))) min = v;
+      if (v > max || (v === 0 && max === 0 && Object.is(max, -0))) max = v;
+      if (integers && !Number.isInteger(v)) integers = false;
     }
-    const sorted = values.subarray(0, count).sort();
-    let distinct = sorted.length > 0 ? 1 : 0;
-    let integers = true;
-    for (let i = 0; i < sorted.length; i++) {
-      if (i > 0 && sorted[i] !== sorted[i - 1]) distinct++;
-      if (integers && !Number.isInteger(sorted[i])) integers = false;
-    }
-    const figures = { min: sorted[0]!, median: sortedMedian(sorted), max: sorted[sorted.length - 1]! };
+    const present = values.subarray(0, count);
+    const distinct = scratch.distinct(present);
+    const figures = { min, median: median(present), max };
     const gaps = missing + nonNumeric;
     const report = { ...base, missing: gaps, distinct, ...figures };
-    if (distinct === 1) return { report: { ...report, type: 'constant', action: 'ignore', reason: `one value (${sorted[0]}) in every row: nothing to learn from` } };
-    const unique = distinct === sorted.length && sorted.length >= ID_MIN_ROWS;
-    const consecutive = figures.max - figures.min === sorted.length - 1;
+    if (distinct === 1) return { report: { ...report, type: 'constant', action: 'ignore', reason: `one value (${min}) in every row: nothing to learn from` } };
+    const unique = distinct === count && count >= ID_MIN_ROWS;
+    const consecutive = figures.max - figures.min === count - 1;
     if (integers && unique && (idName(name) || consecutive)) {
       return { report: { ...report, type: 'identifier', action: 'ignore', reason: `whole numbers, each different${consecutive ? ' and consecutive' : ''}: an identifier, not a measurement` } };
     }
@@ -132,31 +200,21 @@ export function profileColumn(name: string, cells: readonly (string | null)[], d
     };
   }
 
-  // Text: count values (up to a bound).
-  const counts = new Map<string, number>();
-  let capped = false;
-  let booleans = true;
-  let dates = true;
-  for (let r = 0; r < n; r++) {
-    const text = cells[r]!;
-    if (text === null) continue;
-    const seen = counts.get(text);
-    if (seen !== undefined) counts.set(text, seen + 1);
-    else if (counts.size < DISTINCT_COUNTED) {
-      counts.set(text, 1);
-      if (booleans && booleanValue(text) === undefined) booleans = false;
-      if (dates && !DATE.test(text)) dates = false;
-    } else capped = true;
-  }
-  const distinct = counts.size;
+  // Text: the distinct values (up to a bound) and how often each appears, as read.
+  const { texts, counts, capped } = column;
+  const distinct = texts.length;
   const report = { ...base, distinct };
   if (distinct === 1) {
-    const [only] = counts.keys();
-    return { report: { ...report, type: 'constant', action: 'ignore', reason: `one value (${JSON.stringify(only)}) in every row: nothing to learn from` } };
+    return { report: { ...report, type: 'constant', action: 'ignore', reason: `one value (${JSON.stringify(texts[0])}) in every row: nothing to learn from` } };
   }
-  if (booleans) {
+  const booleans = texts.map(booleanValue);
+  if (!booleans.includes(undefined)) {
     const values = new Float64Array(n);
-    for (let r = 0; r < n; r++) values[r] = booleanValue(cells[r]!) ?? NaN;
+    const codes = column.codes;
+    for (let r = 0; r < n; r++) {
+      const code = codes[r]!;
+      values[r] = code >= 0 ? booleans[code]! : NaN;
+    }
     return {
       report: {
         ...report,
@@ -167,13 +225,16 @@ export function profileColumn(name: string, cells: readonly (string | null)[], d
       numbers: values,
     };
   }
-  if (dates) return { report: { ...report, type: 'date', action: 'ignore', reason: 'dates: not used as a feature' } };
+  if (texts.every((t) => DATE.test(t))) return { report: { ...report, type: 'date', action: 'ignore', reason: 'dates: not used as a feature' } };
   const vocabulary = LIMITS.categoricalVocabulary;
   if (capped || (distinct === present && present >= ID_MIN_ROWS) || (distinct > vocabulary && distinct > present / 2)) {
     const what = distinct === present ? 'every value differs' : `${capped ? 'over ' : ''}${distinct} distinct values in ${present} rows`;
     return { report: { ...report, type: 'identifier', action: 'ignore', reason: `${what}: an identifier or free text, not a category` } };
   }
-  const top = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, vocabulary);
+  const top = texts
+    .map((v, k) => [v, counts[k]!] as const)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, vocabulary);
   const rest = distinct - top.length;
   const parts = [`${plural(distinct, 'value')}, one-hot`];
   if (rest > 0) parts.push(`the ${plural(rest, 'rarest value')} share an "other" slot`);
@@ -205,12 +266,14 @@ export function profileTable(table: Table, target: string, module: string, featu
   const kind = targetKind(module);
 
   // The target: rows without one are left out.
-  const targetCells = table.cells[t]!;
+  const targetColumn = table.data[t]!;
+  const targetCodes = targetColumn.codes;
+  const targetNumbers = targetColumn.numbers;
   const rows: number[] = [];
   const missingLines: number[] = [];
   let missingTargets = 0;
   for (let r = 0; r < table.rowCount; r++) {
-    if (targetCells[r] !== null) rows.push(r);
+    if (targetCodes[r] !== MISSING) rows.push(r);
     else {
       missingTargets++;
       if (missingLines.length < 10) missingLines.push(table.lines[r]!);
@@ -218,20 +281,23 @@ export function profileTable(table: Table, target: string, module: string, featu
   }
   if (rows.length === 0) throw invalid(`The target "${target}" has no value in any row.`, { column: target });
   let y: (string | number)[];
-  if (kind === 'number') {
+  if (kind === 'number' || targetColumn.nonNumeric === 0) {
     y = rows.map((r) => {
-      const v = parseNumber(targetCells[r]!, table.decimalComma);
-      if (v === undefined) {
+      const v = targetNumbers[r]!;
+      if (v !== v) {
+        const text = cellText(targetColumn, r);
         throw invalid(
-          `The target "${target}" is not numeric (${JSON.stringify(targetCells[r])} on ${table.source === 'csv' ? 'line' : 'row'} ${table.lines[r]}): a regressor predicts numbers; train a tabular-classifier to predict categories.`,
-          { column: target, row: table.lines[r], value: targetCells[r] },
+          `The target "${target}" is not numeric (${JSON.stringify(text)} on ${table.source === 'csv' ? 'line' : 'row'} ${table.lines[r]}): a regressor predicts numbers; train a tabular-classifier to predict categories.`,
+          { column: target, row: table.lines[r], value: text },
         );
       }
       return v;
     });
   } else {
-    const numeric = rows.every((r) => parseNumber(targetCells[r]!, table.decimalComma) !== undefined);
-    y = rows.map((r) => (numeric ? parseNumber(targetCells[r]!, table.decimalComma)! : targetCells[r]!));
+    if (targetColumn.capped) {
+      throw invalid(`The target "${target}" has over ${DISTINCT_KEPT.toLocaleString('en')} distinct values: too many classes to predict.`, { column: target });
+    }
+    y = rows.map((r) => cellText(targetColumn, r)!);
   }
   const distinctTargets = new Set(y.map(String));
   if (distinctTargets.size < 2) {
@@ -241,8 +307,9 @@ export function profileTable(table: Table, target: string, module: string, featu
     );
   }
 
+  const scratch = new Scratch();
   const columns = table.columns.map((name, c) => {
-    const profiled = profileColumn(name, table.cells[c]!, table.decimalComma);
+    const profiled = profileColumn(name, table.data[c]!, table.decimalComma, scratch);
     const report = profiled.report;
     if (c === t) {
       report.action = 'target';

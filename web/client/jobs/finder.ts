@@ -1,8 +1,9 @@
+import Dexie, { type ObservabilitySet } from 'dexie';
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { parseRef, type Ref } from '../../../shared/refs.ts';
 import type { ModelFiles } from '../../jobs/protocol.ts';
 import type { ClientContext } from '../context.ts';
-import type { AliasRecord, MetadataRecord, ModelRecord, VersionRecord } from '../db.ts';
+import type { VersionRecord } from '../db.ts';
 import { getModelRecord } from '../model.ts';
 import { VersionHandle } from '../version.ts';
 import { LruCache } from './cache.ts';
@@ -26,31 +27,17 @@ export interface ModelConfig {
 /** Turns a reference (`ns/m@alias`, `ns/m/3`, `ns/m`) into a model config (caikit's finder). */
 export interface Finder {
   find(ref: string): Promise<ModelConfig>;
+  /** Lets go of what it holds when the registry closes. */
+  close?(): void;
 }
 
 /** References whose resolution a LOCAL finder keeps (the least recently used goes first). */
 const CACHED_REFS = 64;
 
-/** A reference resolved once: the rows it came to, checked again before each reuse. */
-interface Resolved {
-  ref: Ref;
-  modelId: string;
-  versionId: string;
-  module: string;
-  config: ModelConfig;
-}
-
-/** The tables a find reads. */
+/** The tables a find reads: a write to any of them forgets every resolution kept. */
 const TABLES = ['models', 'versions', 'aliases', 'metadata'] as const;
 
 const live = <R extends { deletedAt: number | null }>(row: R | undefined): R | undefined => (row && row.deletedAt === null ? row : undefined);
-
-/** An IndexedDB request's result. */
-const result = <T>(req: IDBRequest<T>): Promise<T> =>
-  new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
 
 /**
  * LOCAL: looks in this browser's registry. The module comes from the version's `module`
@@ -58,19 +45,14 @@ const result = <T>(req: IDBRequest<T>): Promise<T> =>
  *
  * A reference is resolved in one read-only Dexie transaction over models, versions, aliases and
  * metadata, with `hangar.find`'s rules and errors. The last `CACHED_REFS` references resolved are
- * kept with the ids they came to, and before each reuse checked in one read-only transaction,
- * its reads sent together: the model is still live under its name, the reference still points
- * at the same live version (its alias row; the version numbered so; or the latest ready version,
- * read again), and that version's `module` metadata is unchanged. Whatever else happened (an
- * alias moved or deleted, a version made, failed or deleted, the module changed; in this tab or
- * another, by sync or an archive), the check sees it and the reference is resolved afresh. So a
- * find costs one small transaction, and a second one only after a change.
- *
- * The check reads IndexedDB itself, on Dexie's own connection (`db.backendDB()`), and answers
- * once its reads are in: a Dexie transaction (`db.transaction`) answers only after its commit,
- * a round trip longer for nothing to commit, and its zone would follow whoever awaits an answer
- * given earlier. Should the check fail (the connection closed or being reopened), the Dexie
- * resolve answers, as it would have.
+ * kept, and a find of one of them reads nothing: a stream of predictions pays only the worker's
+ * round trip. They are all forgotten as soon as any of those four tables changes in this
+ * registry's database (an alias moved or deleted, a version made, failed or deleted, a module
+ * changed, a model deleted; in this tab, or in another tab or worker of the origin, by sync or
+ * an archive): Dexie's `storagemutated` event tells of every committed write made through Dexie,
+ * here at once and elsewhere over its BroadcastChannel (so another tab's write is seen when its
+ * message arrives, a few milliseconds later). A resolution under way when such a write commits is
+ * answered but not kept. With the database closed nothing is kept, and finds fail as they would.
  *
  * The model files (artifacts under `model/`) are not read here: `files()` reads them when the
  * model is loaded, which a predictor does once per version (its model cache is keyed by version
@@ -78,49 +60,46 @@ const result = <T>(req: IDBRequest<T>): Promise<T> =>
  * handle is: its id is what counts.
  */
 export class LocalFinder implements Finder {
-  private readonly cache = new LruCache<string, Resolved>(CACHED_REFS);
-
-  constructor(private readonly client: ClientContext) {}
-
-  async find(ref: string): Promise<ModelConfig> {
-    const cached = this.cache.get(ref);
-    if (cached && (await this.holds(cached).catch(() => false))) return cached.config;
-    const r = cached?.ref ?? parseRef(ref);
-    const { db } = this.client;
-    try {
-      const found = await db.transaction('r', [db.models, db.versions, db.aliases, db.metadata], () => this.resolve(ref, r));
-      this.cache.set(ref, found);
-      return found.config;
-    } catch (err) {
-      this.cache.delete(ref);
-      throw err;
+  private readonly cache = new LruCache<string, ModelConfig>(CACHED_REFS);
+  /** Counts the changes seen: a resolution started before the last one is not kept. */
+  private changes = 0;
+  /** The observability keys (`idb://<db>/<table>/…`) of the tables a find reads. */
+  private readonly watched: string[];
+  private readonly onMutated = (parts: ObservabilitySet) => {
+    for (const key in parts) {
+      if (this.watched.some((prefix) => key.startsWith(prefix))) {
+        this.changes++;
+        this.cache.clear();
+        return;
+      }
     }
+  };
+
+  constructor(private readonly client: ClientContext) {
+    this.watched = TABLES.map((t) => `idb://${client.db.name}/${t}/`);
+    Dexie.on('storagemutated', this.onMutated);
   }
 
-  /** Whether a cached resolution still stands (see the class). */
-  private async holds({ ref: r, modelId, versionId, module }: Resolved): Promise<boolean> {
-    const tx = this.client.db.backendDB().transaction([...TABLES], 'readonly');
-    const versions = tx.objectStore('versions');
-    const byNumber = versions.index('[modelId+number]');
-    const target: Promise<boolean> =
-      r.kind === 'alias'
-        ? Promise.all([
-            result<AliasRecord | undefined>(tx.objectStore('aliases').get([modelId, r.alias])),
-            result<VersionRecord | undefined>(versions.get(versionId)),
-          ]).then(([alias, version]) => alias?.versionId === versionId && live(version) !== undefined)
-        : r.kind === 'number'
-          ? result<VersionRecord | undefined>(byNumber.get([modelId, r.number])).then((version) => live(version)?.id === versionId)
-          : latestReady(byNumber, modelId).then((version) => version?.id === versionId);
-    const [model, points, meta] = await Promise.all([
-      result<ModelRecord | undefined>(tx.objectStore('models').get(modelId)),
-      target,
-      result<MetadataRecord | undefined>(tx.objectStore('metadata').get([versionId, 'module'])),
-    ]);
-    return points && meta?.value === module && live(model)?.namespace === r.namespace && model?.name === r.model;
+  async find(ref: string): Promise<ModelConfig> {
+    const { db } = this.client;
+    if (!db.isOpen()) this.cache.clear();
+    const cached = this.cache.get(ref);
+    if (cached) return cached;
+    const r = parseRef(ref);
+    const changes = this.changes;
+    const found = await db.transaction('r', [db.models, db.versions, db.aliases, db.metadata], () => this.resolve(ref, r));
+    if (changes === this.changes && db.isOpen()) this.cache.set(ref, found);
+    return found;
+  }
+
+  /** Stops listening for changes (the registry closes). */
+  close(): void {
+    Dexie.on.storagemutated.unsubscribe(this.onMutated);
+    this.cache.clear();
   }
 
   /** Resolves a reference as `hangar.find` does (same errors), then reads the version's module. */
-  private async resolve(ref: string, r: Ref): Promise<Resolved> {
+  private async resolve(ref: string, r: Ref): Promise<ModelConfig> {
     const { db } = this.client;
     const model = await getModelRecord(this.client, r.namespace, r.model);
     let row: VersionRecord | undefined;
@@ -149,23 +128,8 @@ export class LocalFinder implements Finder {
         { ref },
       );
     }
-    const config: ModelConfig = { ref, version, module, framework: frameworkOf(module), files: () => readModelFiles(version) };
-    return { ref: r, modelId: model.id, versionId: row.id, module, config };
+    return { ref, version, module, framework: frameworkOf(module), files: () => readModelFiles(version) };
   }
-}
-
-/** The live ready version of a model with the greatest number (`ns/m`), walking `[modelId+number]` down from the newest. */
-function latestReady(byNumber: IDBIndex, modelId: string): Promise<VersionRecord | undefined> {
-  return new Promise((resolve, reject) => {
-    const req = byNumber.openCursor(IDBKeyRange.bound([modelId, 0], [modelId, Infinity]), 'prev');
-    req.onsuccess = () => {
-      const cursor = req.result;
-      const version = cursor?.value as VersionRecord | undefined;
-      if (!cursor || (version!.deletedAt === null && version!.status === 'ready')) resolve(version);
-      else cursor.continue();
-    };
-    req.onerror = () => reject(req.error);
-  });
 }
 
 /** The LOCAL finder's factory. */

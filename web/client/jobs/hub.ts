@@ -119,6 +119,8 @@ export class JobsHub {
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
     this.purgeTimer = undefined;
+    this.finder?.close?.();
+    this.finder = undefined;
     await Promise.all([...this.trainerByType.values(), ...this.predictorByType.values()].map((r) => r.close().catch(() => undefined)));
   }
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
-import { cell, toNumber, type Table } from '../csv.ts';
-import { booleanValue, median, type Profile } from '../profile.ts';
+import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Table } from '../csv.ts';
+import { booleanValue, medianAt, Scratch, type Profile } from '../profile.ts';
 import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
 
@@ -75,24 +75,26 @@ export function fitColumns(table: Table, profile: Profile, trainRows: readonly n
   const rows = trainRows.map((i) => profile.rows[i]!);
   // Training sets of some size leave values seen once to the "other" slot, so it learns something.
   const minCount = rows.length >= 50 ? 2 : 1;
+  const scratch = new Scratch();
   return profile.columns.flatMap((col, c): ColumnPrep[] => {
     const { report, numbers } = col;
     if (!report.feature) return [];
     const name = report.name;
     if (report.type === 'numeric' || report.type === 'boolean') {
       const missingFlag = rows.some((r) => Number.isNaN(numbers![r]!));
-      const mid = median(numbers!, rows);
+      const mid = medianAt(numbers!, rows, scratch);
       return [report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag }];
     }
-    const counts = new Map<string, number>();
+    const { codes, texts } = table.data[c]!;
+    const counts = new Int32Array(texts.length);
     let missingSlot = false;
-    const cells = table.cells[c]!;
-    for (const r of rows) {
-      const v = cells[r]!;
-      if (v === null) missingSlot = true;
-      else counts.set(v, (counts.get(v) ?? 0) + 1);
+    for (let i = 0; i < rows.length; i++) {
+      const code = codes[rows[i]!]!;
+      if (code >= 0) counts[code]!++;
+      else missingSlot = true;
     }
-    const vocabulary = [...counts.entries()]
+    const vocabulary = texts
+      .map((v, k) => [v, counts[k]!] as const)
       .filter(([, n]) => n >= minCount)
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, LIMITS.categoricalVocabulary)
@@ -111,29 +113,43 @@ export const inputNames = (columns: readonly ColumnPrep[]) => columns.flatMap(sl
 export function encodeTable(prep: PreprocessingV2, table: Table, profile: Profile, rows: readonly number[]): Float32Array {
   const width = prep.inputs.length;
   const out = new Float32Array(rows.length * width);
+  const n = rows.length;
+  // Each column's slots, then the rows one after another (each row's inputs are written together).
+  const numeric: { offset: number; numbers: Float64Array; fill: number; flag: boolean }[] = [];
+  const categorical: { offset: number; codes: Int32Array; numbers: Float64Array; slots: Int32Array; index: Map<string, number>; missing: number; other: number }[] = [];
   let offset = 0;
   for (const col of prep.columns) {
     const c = table.columns.indexOf(col.name);
     if (col.kind !== 'categorical') {
-      const numbers = profile.columns[c]!.numbers!;
-      const fill = col.kind === 'numeric' ? col.median : col.fill;
-      rows.forEach((r, i) => {
-        const v = numbers[r]!;
-        const gap = Number.isNaN(v);
-        out[i * width + offset] = gap ? fill : v;
-        if (col.missingFlag && gap) out[i * width + offset + 1] = 1;
-      });
+      numeric.push({ offset, numbers: profile.columns[c]!.numbers!, fill: col.kind === 'numeric' ? col.median : col.fill, flag: col.missingFlag });
       offset += col.missingFlag ? 2 : 1;
     } else {
       const index = new Map(col.vocabulary.map((v, k) => [v, k]));
       const other = col.vocabulary.length;
-      const cells = table.cells[c]!;
-      rows.forEach((r, i) => {
-        const v = cells[r]!;
-        const slot = v === null ? (col.missingSlot ? other + 1 : other) : (index.get(v) ?? other);
-        out[i * width + offset + slot] = 1;
-      });
+      const { codes, texts, numbers } = table.data[c]!;
+      // Each text's slot, by its code in the column.
+      const slots = Int32Array.from(texts, (v) => index.get(v) ?? other);
+      categorical.push({ offset, codes, numbers, slots, index, missing: col.missingSlot ? other + 1 : other, other });
       offset += other + 1 + (col.missingSlot ? 1 : 0);
+    }
+  }
+  for (let i = 0, base = 0; i < n; i++, base += width) {
+    const r = rows[i]!;
+    for (let k = 0; k < numeric.length; k++) {
+      const col = numeric[k]!;
+      const v = col.numbers[r]!;
+      if (v === v) out[base + col.offset] = v;
+      else {
+        out[base + col.offset] = col.fill;
+        if (col.flag) out[base + col.offset + 1] = 1;
+      }
+    }
+    for (let k = 0; k < categorical.length; k++) {
+      const col = categorical[k]!;
+      const code = col.codes[r]!;
+      // A number whose text was not kept (a column of many numbers, given to a checkpoint that took it for categories): as written.
+      const slot = code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.numbers[r])) ?? col.other) : col.other;
+      out[base + col.offset + slot] = 1;
     }
   }
   return out;
@@ -186,7 +202,12 @@ export function fitScalingFlat(x: Float32Array, width: number, rows: readonly nu
   const std = new Float64Array(width);
   for (const r of rows) for (let j = 0, base = r * width; j < width; j++) mean[j]! += x[base + j]!;
   for (let j = 0; j < width; j++) mean[j]! /= rows.length;
-  for (const r of rows) for (let j = 0, base = r * width; j < width; j++) std[j]! += (x[base + j]! - mean[j]!) ** 2;
+  for (const r of rows) {
+    for (let j = 0, base = r * width; j < width; j++) {
+      const d = x[base + j]! - mean[j]!;
+      std[j]! += d * d;
+    }
+  }
   return { method: 'standardize', mean: Array.from(mean), std: Array.from(std, (v) => (v / rows.length > 1e-12 ? Math.sqrt(v / rows.length) : 1)) };
 }
 
@@ -325,11 +346,11 @@ export function featureMatrix(prep: PreprocessingV1, rows: readonly Record<strin
 
 /** Rows of a table as a format-1 model takes them: every feature a number, else `invalid-dataset` naming the column and line. */
 export function encodeTableV1(prep: PreprocessingV1, table: Table, rows: readonly number[]): Float32Array {
-  const columns = prep.features.map((f) => table.cells[table.columns.indexOf(f)]!);
+  const columns = prep.features.map((f) => table.data[table.columns.indexOf(f)]!.numbers);
   const x = rows.map((r) =>
-    columns.map((cells, j) => {
-      const n = toNumber(cells[r], table.decimalComma);
-      if (n === undefined) {
+    columns.map((numbers, j) => {
+      const n = numbers[r]!;
+      if (n !== n) {
         const where = `${table.source === 'csv' ? 'line' : 'row'} ${table.lines[r]}`;
         throw new HangarError(ErrorCode.InvalidDataset, `The feature column "${prep.features[j]}" has no number on ${where}; this checkpoint takes numeric features only.`, {
           column: prep.features[j],
