@@ -201,14 +201,17 @@ async function main() {
     writeFileSync(MD_OUT, markdown(JSON.parse(readFileSync(JSON_OUT, 'utf8'))));
     return;
   }
-  const wanted = process.argv.slice(2);
+  // `--only=<regex>`: runs only the benchmarks whose test names match (vitest's -t), and replaces
+  // only the records of the figures they print; every other record is kept.
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--only='));
   const unknown = wanted.filter((w) => !SUITES.some((s) => s.name === w));
   if (unknown.length) throw new Error(`no suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);
   const suites = wanted.length ? SUITES.filter((s) => wanted.includes(s.name)) : SUITES;
 
   // Records of suites not run now are kept as they were.
   const previous = existsSync(JSON_OUT) ? JSON.parse(readFileSync(JSON_OUT, 'utf8')) : [];
-  let records = previous.filter((r) => !suites.some((s) => s.name === r.suite));
+  let records = only ? previous : previous.filter((r) => !suites.some((s) => s.name === r.suite));
 
   for (const suite of suites) {
     const run_ = {
@@ -221,12 +224,20 @@ async function main() {
         (suite.packages ?? ['wrangler', '@cloudflare/workerd-linux-64', 'vitest']).map((p) => [p, versionOf(p)]).filter(([, v]) => v),
       ),
     };
-    const out = await run(suite.command);
+    const [cmd, args] = suite.command;
+    const out = await run(only ? [cmd, [...args, '-t', only]] : suite.command);
     // Reporters colour their output: strip ANSI escapes so a BENCH line starts its line.
     const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
     const figures = [...plain.matchAll(/^\s*BENCH (\{.*\})\s*$/gm)].map((m) => toRecord(JSON.parse(m[1]), run_));
     if (figures.length === 0) throw new Error(`suite ${suite.name} printed no BENCH lines`);
-    records = [...records, ...figures];
+    if (only) {
+      // In place, so the table keeps its order; a figure not recorded before goes to its suite's end.
+      for (const f of figures) {
+        const at = records.findIndex((r) => r.name === f.name);
+        if (at >= 0) records[at] = f;
+        else records.splice(records.findLastIndex((r) => r.suite === f.suite) + 1 || records.length, 0, f);
+      }
+    } else records = [...records, ...figures];
   }
 
   writeFileSync(JSON_OUT, `${JSON.stringify(records, null, 2)}\n`);

@@ -1,38 +1,66 @@
 import type { MetricPoint } from './metrics.ts';
 
-/** A downsampled point: the bucket's last step and wallclock, its mean value, and its range. */
+/** A downsampled point: the bucket's last step, wallclock and value, and the min and max of its values. */
 export interface MetricBucket extends MetricPoint {
   min: number;
   max: number;
 }
 
 /**
- * Cuts points (ordered by step) into `maxPoints` buckets by rank, as the server does in SQL:
- * step and wallclock of the bucket's last point, the mean value, and min/max for a band.
+ * The one bucketing definition of a downsampled history (DESIGN §4), shared by the server's
+ * history API and the browser's `metricHistory`: steps [from, to] cut into buckets of equal
+ * step width (`bucketWidth`), and per bucket that holds points its last point (step, wallclock,
+ * value) with the min and max of its values. Points are added in point order (step, wallclock,
+ * id); points outside [from, to] are left out. No object is made per point.
  */
-export function downsample(points: readonly MetricPoint[], maxPoints: number): MetricBucket[] {
-  const n = points.length;
-  const buckets: MetricBucket[] = [];
-  let sum = 0;
-  let count = 0;
-  let current: MetricBucket | undefined;
-  let currentBucket = -1;
-  for (let i = 0; i < n; i++) {
-    const p = points[i]!;
-    const b = Math.floor((i * maxPoints) / n);
-    if (b !== currentBucket) {
-      if (current) buckets.push({ ...current, value: sum / count });
-      current = { step: p.step, wallclock: p.wallclock, value: p.value, min: p.value, max: p.value };
-      currentBucket = b;
-      sum = 0;
-      count = 0;
-    }
-    current = { ...current!, step: Math.max(current!.step, p.step), wallclock: Math.max(current!.wallclock, p.wallclock), min: Math.min(current!.min, p.value), max: Math.max(current!.max, p.value) };
-    sum += p.value;
-    count++;
+export class StepBucketer {
+  readonly out: MetricBucket[] = [];
+  private readonly width: number;
+  private bucket = -1;
+  private current: MetricBucket | undefined;
+  /** Steps of the current bucket: [from + bucket × width, end). */
+  private end = -Infinity;
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    maxPoints: number,
+  ) {
+    this.width = bucketWidth(from, to, maxPoints);
   }
-  if (current) buckets.push({ ...current, value: sum / count });
-  return buckets;
+
+  add(step: number, wallclock: number, value: number): void {
+    if (step < this.from || step > this.to) return;
+    const c = this.current;
+    if (c && step < this.end) {
+      c.step = step;
+      c.wallclock = wallclock;
+      c.value = value;
+      if (value < c.min) c.min = value;
+      if (value > c.max) c.max = value;
+      return;
+    }
+    const b = bucketIndex(step - this.from, this.width);
+    if (c && b === this.bucket) {
+      c.step = step;
+      c.wallclock = wallclock;
+      c.value = value;
+      if (value < c.min) c.min = value;
+      if (value > c.max) c.max = value;
+      return;
+    }
+    if (c) this.out.push(c);
+    this.bucket = b;
+    // The bucket's end, where a float holds it exactly; else each point's bucket is worked out.
+    const end = this.from + (b + 1) * this.width;
+    this.end = this.from >= 0 && Number.isSafeInteger(end) ? end : -Infinity;
+    this.current = { step, wallclock, value, min: value, max: value };
+  }
+
+  /** The buckets so far, the current one included. */
+  buckets(): MetricBucket[] {
+    return this.current ? [...this.out, this.current] : [...this.out];
+  }
 }
 
 /**
@@ -41,30 +69,13 @@ export function downsample(points: readonly MetricPoint[], maxPoints: number): M
  * wallclock and value) and the min and max of the bucket's values, so a chart draws the line
  * through what was logged last and the band around it. `points` are ordered by (step,
  * wallclock, id); points outside [from, to] are left out. The server answers `maxPoints` with
- * this, from its segments (worker/db/metrics.ts).
+ * this, from its segments (worker/db/metrics.ts); the browser with `StepBucketer` over its
+ * segments' columns (web/client/metric-store.ts).
  */
 export function stepBuckets(points: readonly MetricPoint[], from: number, to: number, maxPoints: number): MetricBucket[] {
-  const width = bucketWidth(from, to, maxPoints);
-  const out: MetricBucket[] = [];
-  let bucket = -1;
-  let current: MetricBucket | undefined;
-  for (const p of points) {
-    if (p.step < from || p.step > to) continue;
-    const b = bucketIndex(p.step - from, width);
-    if (b !== bucket || !current) {
-      if (current) out.push(current);
-      bucket = b;
-      current = { step: p.step, wallclock: p.wallclock, value: p.value, min: p.value, max: p.value };
-      continue;
-    }
-    current.step = p.step;
-    current.wallclock = p.wallclock;
-    current.value = p.value;
-    if (p.value < current.min) current.min = p.value;
-    if (p.value > current.max) current.max = p.value;
-  }
-  if (current) out.push(current);
-  return out;
+  const b = new StepBucketer(from, to, maxPoints);
+  for (const p of points) b.add(p.step, p.wallclock, p.value);
+  return b.buckets();
 }
 
 /**

@@ -111,7 +111,7 @@ describe('storage given back', () => {
         lossMin: Math.min(...expected.map((r) => r.value)),
       };
     });
-    expect(seen.verno).toBe(5);
+    expect(seen.verno).toBe(6);
     expect(seen.same).toBe(true);
     expect(seen.summary.loss).toMatchObject({ count: seen.count, min: seen.lossMin, lastStep: 2998 });
     expect(seen.summary.acc?.count).toBe(1000);

@@ -6,6 +6,7 @@
 import { env } from 'cloudflare:test';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { referenceBuckets } from '../../shared/downsample.cases.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import { decodeSegment } from '../../worker/db/segment-codec.ts';
@@ -23,25 +24,6 @@ interface Point {
 }
 
 const order = (a: Point, b: Point) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
-/**
- * The reference buckets, by brute force in exact integers: every bucket of width
- * ⌈(to − from + 1) / maxPoints⌉ scanned on its own.
- */
-function referenceBuckets(points: Point[], from: number, to: number, maxPoints: number) {
-  const span = BigInt(to) - BigInt(from) + 1n;
-  const m = BigInt(maxPoints);
-  const width = span <= m ? 1n : (span + m - 1n) / m;
-  const out: { step: number; value: number; wallclock: number; min: number; max: number }[] = [];
-  for (let start = BigInt(from); start <= BigInt(to); start += width) {
-    const inside = points.filter((p) => BigInt(p.step) >= start && BigInt(p.step) < start + width && p.step <= to).sort(order);
-    if (!inside.length) continue;
-    const last = inside.at(-1)!;
-    const values = inside.map((p) => p.value);
-    out.push({ step: last.step, value: last.value, wallclock: last.wallclock, min: Math.min(...values), max: Math.max(...values) });
-  }
-  return out;
-}
 
 const value = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),

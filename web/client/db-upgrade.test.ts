@@ -2,7 +2,8 @@ import 'fake-indexeddb/auto';
 import Dexie from 'dexie';
 import { describe, expect, it } from 'vitest';
 import { HangarDb } from './db.ts';
-import { allPoints, metricSummary, parentPoints, SEGMENT_POINTS } from './metric-store.ts';
+import { referenceBuckets } from '../../shared/downsample.cases.ts';
+import { allPoints, metricSummary, parentPoints, SEGMENT_POINTS, seriesBuckets, seriesColumns } from './metric-store.ts';
 
 // Version 1 as it shipped, declared with raw Dexie so this test keeps seeding the old schema
 // whatever HangarDb becomes.
@@ -38,7 +39,7 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v1');
     await db.open();
-    expect(db.verno).toBe(5);
+    expect(db.verno).toBe(6);
     expect(await db.models.get('m1')).toMatchObject({ name: 'churn', task: 'tabular' });
     expect(await db.versions.where('[modelId+number]').equals(['m1', 1]).count()).toBe(1);
     expect((await parentPoints(db, 'v1')).map((p) => [p.id, p.step, p.value])).toEqual([1, 2, 3].map((step) => [`p${step}`, step, 1 / step]));
@@ -87,7 +88,7 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v3-metrics');
     await db.open();
-    expect(db.verno).toBe(5);
+    expect(db.verno).toBe(6);
     expect(db.tables.map((t) => t.name)).not.toContain('metrics');
     const order = (a: (typeof rows)[number], b: (typeof rows)[number]) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1);
     const key = (r: (typeof rows)[number]) => `${r.parentId}/${r.key}`;
@@ -132,7 +133,7 @@ describe('HangarDb upgrade to version 5', () => {
 
     const db = new HangarDb('upgrade-v3');
     await db.open();
-    expect(db.verno).toBe(5);
+    expect(db.verno).toBe(6);
     expect((await db.models.toArray()).map((m) => [m.id, m.kind])).toEqual([['m1', 'model'], ['m2', 'model']]);
     expect(await db.versions.get('v1')).toMatchObject({ number: 1, status: 'ready' });
     expect((await db.metadata.get(['v1', 'lr']))?.value).toBe(0.1);
@@ -145,6 +146,77 @@ describe('HangarDb upgrade to version 5', () => {
     expect(await db.params.where('parentId').equals('v1').count()).toBe(2);
     // Keyed [parentId+key]: one row per key.
     await expect(db.params.add({ parentId: 'v1', key: 'lr', namespace: 'team', value: '0.2', hlc: 'h' })).rejects.toThrow();
+    db.close();
+  });
+});
+
+describe('HangarDb upgrade to version 6', () => {
+  it('packs the columns of every metric segment of a version 5 database, point for point', async () => {
+    const old = new Dexie('upgrade-v5');
+    old.version(1).stores(V1);
+    old.version(2).stores({ jobs: 'id, status, submitted' });
+    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    old.version(4).stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' });
+    old.version(5).stores({ params: '[parentId+key], parentId' });
+    await old.open();
+    // Segments as versions 4 and 5 wrote them: every column a Float64Array. Series of several
+    // kinds: steps one by one with wallclocks ms apart, repeated and jumping steps with float64
+    // values, float32 values, a key on two segments that share a step.
+    type Row = { id: string; step: number; value: number; wallclock: number };
+    const series: Record<string, Row[]> = {};
+    let seed = 11;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const make = (name: string, n: number, step: (i: number) => number, value: (i: number) => number, wallclock: (i: number) => number) => {
+      series[name] = Array.from({ length: n }, (_, i) => ({ id: `${name}-${String(i).padStart(5, '0')}`, step: step(i), value: value(i), wallclock: wallclock(i) }));
+    };
+    make('va/loss', SEGMENT_POINTS * 2 + 9, (i) => i, () => random() * 4 - 1, (i) => 1_700_000_000_000 + i * 3 + Math.floor(random() * 3));
+    make('va/acc', 300, (i) => i * 7 + (i % 3 ? 0 : 2_000_000), (i) => Math.fround(i / 300), () => 1_700_000_000_000 + Math.floor(random() * 10_000_000));
+    make('vb/loss', 50, (i) => Math.floor(i / 10), (i) => (i % 2 ? -0 : 1e-300), (i) => 1_700_000_000_000 + i);
+    for (const rows of Object.values(series)) rows.sort((a, b) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1));
+    let segment = 0;
+    for (const [name, rows] of Object.entries(series)) {
+      const [parentId, key] = name.split('/') as [string, string];
+      for (let i = 0; i < rows.length; i += SEGMENT_POINTS) {
+        const chunk = rows.slice(i, i + SEGMENT_POINTS);
+        const id = `seg-${segment++}`;
+        const values = chunk.map((r) => r.value);
+        await old.table('metricSegments').add({
+          ...{ id, parentId, key, minStep: chunk[0]!.step, maxStep: chunk.at(-1)!.step, count: chunk.length, min: Math.min(...values), max: Math.max(...values) },
+          ...{ steps: Float64Array.from(chunk, (r) => r.step), values: Float64Array.from(values), wallclocks: Float64Array.from(chunk, (r) => r.wallclock) },
+        });
+        await old.table('metricIds').add({ id, ids: chunk.map((r) => r.id).join(',') });
+      }
+      const last = rows.at(-1)!;
+      const values = rows.map((r) => r.value);
+      await old.table('metricSummaries').add({ parentId, key, count: rows.length, min: Math.min(...values), max: Math.max(...values), last: last.value, lastStep: last.step, lastWallclock: last.wallclock, lastId: last.id });
+    }
+    const summariesBefore = await old.table('metricSummaries').toArray();
+    expect(old.verno).toBe(5);
+    old.close();
+
+    const db = new HangarDb('upgrade-v5');
+    await db.open();
+    expect(db.verno).toBe(6);
+    expect(await db.metricSegments.count()).toBe(segment);
+    expect(await db.metricSummaries.toArray()).toEqual(summariesBefore);
+    const forms = new Set<string>();
+    for (const s of await db.metricSegments.toArray()) {
+      for (const c of [s.steps, s.values, s.wallclocks]) forms.add('stride' in c ? 'progression' : 'deltas' in c ? c.deltas.constructor.name : c.constructor.name);
+    }
+    // Steps one by one, wallclocks ms apart, float32 and float64 values: each in its own form.
+    expect([...forms].sort()).toEqual(['Float32Array', 'Float64Array', 'Int32Array', 'Int8Array', 'progression']);
+    for (const [name, rows] of Object.entries(series)) {
+      const [parentId, key] = name.split('/') as [string, string];
+      const points = (await parentPoints(db, parentId)).filter((p) => p.key === key);
+      expect(points).toHaveLength(rows.length);
+      points.forEach((p, i) => {
+        const r = rows[i]!;
+        expect([p.id, p.step, p.wallclock]).toEqual([r.id, r.step, r.wallclock]);
+        expect(Object.is(p.value, r.value)).toBe(true);
+      });
+      expect((await seriesColumns(db, parentId, key)).length).toBe(rows.length);
+      expect(await seriesBuckets(db, parentId, key, 37)).toEqual(referenceBuckets(rows, rows[0]!.step, rows.at(-1)!.step, 37));
+    }
     db.close();
   });
 });

@@ -5,7 +5,7 @@ import type { FileType } from '../../shared/artifacts.ts';
 import type { ModelKind } from '../../shared/models.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
 import type { Backend, TrainingData } from '../jobs/protocol.ts';
-import { buildSeries } from './metric-store.ts';
+import { buildSeries, packSegmentColumns } from './metric-store.ts';
 
 /** Per-field clocks: field name → hybrid logical clock of its last write. */
 export type Clocks = Record<string, string>;
@@ -95,6 +95,16 @@ export interface MetricRecord {
 }
 
 /**
+ * A column of a segment as stored (`web/client/metric-store.ts` `packColumn`), in the smallest
+ * of these forms that holds every value exactly: integers in a progression (`first + i × stride`:
+ * steps logged one by one), integers as differences from the one before (`first`, then `deltas`:
+ * wallclocks from `Date.now()`), numbers a float32 holds (tfjs metrics), or float64. Reading a
+ * chart reads every segment of the range, so its bytes are most of the time it takes. Schema
+ * versions 4 and 5 held every column as a Float64Array, which is still read as it is.
+ */
+export type PackedColumn = Float64Array | Float32Array | { first: number; stride: number } | { first: number; deltas: Int8Array | Int16Array | Int32Array };
+
+/**
  * Up to `SEGMENT_POINTS` points of one (parent, key), in order (step, wallclock, id), as packed
  * columns (`web/client/metric-store.ts`). Segments of a series never overlap but at an equal step.
  */
@@ -109,9 +119,9 @@ export interface MetricSegmentRecord {
   /** The least and greatest value. */
   min: number;
   max: number;
-  steps: Float64Array;
-  values: Float64Array;
-  wallclocks: Float64Array;
+  steps: PackedColumn;
+  values: PackedColumn;
+  wallclocks: PackedColumn;
 }
 
 /**
@@ -347,6 +357,21 @@ export class HangarDb extends Dexie {
           .toCollection()
           .modify((m: ModelRecord) => {
             m.kind ??= 'model';
+          });
+      });
+    // Version 6 packs the columns of every metric segment (PackedColumn): the same points, in
+    // the same segments, in fewer bytes.
+    this.version(6)
+      .stores({})
+      .upgrade(async (tx) => {
+        await tx
+          .table('metricSegments')
+          .toCollection()
+          .modify((s: MetricSegmentRecord) => {
+            const packed = packSegmentColumns(s);
+            s.steps = packed.steps;
+            s.values = packed.values;
+            s.wallclocks = packed.wallclocks;
           });
       });
   }

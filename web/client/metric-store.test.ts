@@ -1,22 +1,25 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { downsample } from '../../shared/downsample.ts';
+import { BUCKET_CASES, caseRange, referenceBuckets } from '../../shared/downsample.cases.ts';
 import { HangarDb } from './db.ts';
 import {
   allPoints,
   columnPoints,
   deleteParentMetrics,
   deletePoints,
-  downsampleColumns,
   insertPoints,
   metricSummary,
   metricTables,
+  packColumn,
+  packSegmentColumns,
   parentPoints,
   SEGMENT_POINTS,
+  seriesBuckets,
   seriesColumns,
   storeFetchedHistory,
   summariesLackingHistory,
   type StoredPoint,
+  unpackColumn,
 } from './metric-store.ts';
 
 let n = 0;
@@ -65,8 +68,13 @@ describe('metric segments against a plain list of points', () => {
         const to = want[Math.floor((want.length * 2) / 3)]!.step;
         const ranged = columnPoints(await seriesColumns(db, 'v', key, from, to));
         expect(ranged.map((p) => [p.step, p.value])).toEqual(reference(held, key, from, to).map((p) => [p.step, p.value]));
-        // Downsampled over columns: the same buckets as the shared function over points.
-        for (const max of [2, 7, 100]) expect(downsampleColumns(cols, max)).toEqual(downsample(columnPoints(cols), max));
+        // Downsampled: the reference buckets (shared with the server's tests), whole and ranged.
+        for (const max of [2, 7, 100, 5000]) {
+          expect(await seriesBuckets(db, 'v', key, max)).toEqual(referenceBuckets(want, want[0]!.step, want.at(-1)!.step, max));
+          expect(await seriesBuckets(db, 'v', key, max, { from, to })).toEqual(referenceBuckets(want, from, to, max));
+          expect(await seriesBuckets(db, 'v', key, max, { from })).toEqual(referenceBuckets(want, from, want.at(-1)!.step, max));
+          expect(await seriesBuckets(db, 'v', key, max, { to })).toEqual(referenceBuckets(want, want[0]!.step, to, max));
+        }
         const summary = (await metricSummary(db, 'v'))[key]!;
         const values = want.map((p) => p.value);
         expect(summary).toEqual({ count: want.length, min: Math.min(...values), max: Math.max(...values), last: want.at(-1)!.value, lastStep: want.at(-1)!.step });
@@ -100,6 +108,59 @@ describe('metric segments against a plain list of points', () => {
     const counts = (await db.metricSegments.where('[parentId+key+minStep]').between(['v', 'loss'], ['v', 'loss', []]).toArray()).map((s) => s.count);
     expect(counts).toEqual([SEGMENT_POINTS, SEGMENT_POINTS, SEGMENT_POINTS, 5]);
     expect((await metricSummary(db, 'v')).loss).toEqual({ count: total, min: 0, max: total - 1, last: total - 1, lastStep: total - 1 });
+    db.close();
+  });
+});
+
+describe('downsampled history: the shared bucket cases (shared/downsample.cases.ts)', () => {
+  for (const c of BUCKET_CASES) {
+    it(c.name, async () => {
+      const db = freshDb();
+      await db.transaction('rw', metricTables(db), async () => insertPoints(db, 'v', c.points.map((p) => ({ ...p, key: 'loss' }))));
+      const { from, to } = caseRange(c);
+      const range = { ...(c.from !== undefined ? { from } : {}), ...(c.to !== undefined ? { to } : {}) };
+      expect(await seriesBuckets(db, 'v', 'loss', c.maxPoints, range)).toEqual(c.buckets);
+      db.close();
+    });
+  }
+});
+
+describe('packed columns', () => {
+  const cases: [string, number[], string][] = [
+    ['steps one by one', [5, 6, 7, 8], 'progression'],
+    ['one step', [42], 'progression'],
+    ['a step repeated', [3, 3, 3], 'progression'],
+    ['wallclocks a few ms apart', [1_700_000_000_000, 1_700_000_000_003, 1_700_000_000_010, 1_700_000_000_009], 'Int8Array'],
+    ['wallclocks seconds apart', [1_700_000_000_000, 1_700_000_005_000, 1_700_000_012_000], 'Int16Array'],
+    ['wallclocks minutes apart', [1_700_000_000_000, 1_700_000_600_000, 1_700_000_000_000], 'Int32Array'],
+    ['integers too far apart for 32 bits', [0, 2 ** 40 + 1, 2 ** 41 + 3], 'Float64Array'],
+    ['the largest safe integers', [Number.MAX_SAFE_INTEGER - 3, Number.MAX_SAFE_INTEGER], 'progression'],
+    ['float32 values', [0.5, 0.25, Math.fround(0.1), -3], 'Float32Array'],
+    ['float64 values', [0.1, 0.2, 1e-300], 'Float64Array'],
+    ['negative zero kept', [0, -0, 0], 'Float32Array'],
+    ['extremes', [1.7976931348623157e308, -1.7976931348623157e308, 5e-324], 'Float64Array'],
+  ];
+  const form = (c: ReturnType<typeof packColumn>) => ('stride' in c ? 'progression' : 'deltas' in c ? c.deltas.constructor.name : c.constructor.name);
+  for (const [name, values, kind] of cases) {
+    it(`${name}: packed as ${kind}, every value given back exactly`, () => {
+      const packed = packColumn(values);
+      expect(form(packed)).toBe(kind);
+      const back = Array.from(unpackColumn(packed, values.length));
+      expect(back).toHaveLength(values.length);
+      back.forEach((v, i) => expect(Object.is(v, values[i])).toBe(true));
+    });
+  }
+
+  it('stores steps and wallclocks of points logged one by one in a few bytes, and packing again changes nothing', async () => {
+    const db = freshDb();
+    const points = Array.from({ length: SEGMENT_POINTS }, (_, i) => ({ id: `p${String(i).padStart(5, '0')}`, key: 'loss', value: Math.fround(1 / (i + 1)), step: i, wallclock: 1_700_000_000_000 + i * 250 }));
+    await db.transaction('rw', metricTables(db), async () => insertPoints(db, 'v', points));
+    const [segment] = await db.metricSegments.toArray();
+    expect(segment!.steps).toEqual({ first: 0, stride: 1 });
+    expect(segment!.wallclocks).toEqual({ first: 1_700_000_000_000, stride: 250 });
+    expect(segment!.values).toBeInstanceOf(Float32Array);
+    expect(packSegmentColumns(segment!)).toEqual({ steps: segment!.steps, values: segment!.values, wallclocks: segment!.wallclocks });
+    expect((await parentPoints(db, 'v')).map((p) => [p.id, p.step, p.value, p.wallclock])).toEqual(points.map((p) => [p.id, p.step, p.value, p.wallclock]));
     db.close();
   });
 });

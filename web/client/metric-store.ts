@@ -1,8 +1,8 @@
 import Dexie, { type Table } from 'dexie';
-import type { MetricBucket } from '../../shared/downsample.ts';
+import { StepBucketer, type MetricBucket } from '../../shared/downsample.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
-import type { HangarDb, MetricIdsRecord, MetricRecord, MetricSegmentRecord, MetricSummaryRecord } from './db.ts';
+import type { HangarDb, MetricIdsRecord, MetricRecord, MetricSegmentRecord, MetricSummaryRecord, PackedColumn } from './db.ts';
 import { foldPoint } from './metric-summaries.ts';
 
 /**
@@ -38,6 +38,78 @@ export const parentSegments = (db: HangarDb, parentId: string) => db.metricSegme
 
 const parentSummaries = (db: HangarDb, parentId: string) => db.metricSummaries.where('[parentId+key]').between([parentId, Dexie.minKey], [parentId, Dexie.maxKey]);
 
+/** A column's values, read by index (a stored Float64Array or Float32Array as it is). */
+type ColumnValues = ArrayLike<number>;
+
+/**
+ * A column in the smallest form that gives back every value exactly (see PackedColumn): an
+ * integer progression, integer differences of 8, 16 or 32 bits, float32, else float64.
+ */
+export function packColumn(values: ArrayLike<number>): PackedColumn {
+  const n = values.length;
+  let integers = n > 0;
+  for (let i = 0; i < n && integers; i++) {
+    const v = values[i]!;
+    if (!Number.isSafeInteger(v) || Object.is(v, -0)) integers = false;
+  }
+  if (integers) {
+    const first = values[0]!;
+    const stride = n > 1 ? values[1]! - first : 0;
+    let progression = Number.isSafeInteger(stride);
+    for (let i = 2; i < n && progression; i++) if (values[i]! - values[i - 1]! !== stride) progression = false;
+    if (progression) return { first, stride };
+    let lo = 0;
+    let hi = 0;
+    for (let i = 1; i < n; i++) {
+      const d = values[i]! - values[i - 1]!;
+      if (d < lo) lo = d;
+      if (d > hi) hi = d;
+    }
+    const Deltas = lo >= -128 && hi <= 127 ? Int8Array : lo >= -32768 && hi <= 32767 ? Int16Array : lo >= -(2 ** 31) && hi < 2 ** 31 ? Int32Array : undefined;
+    if (Deltas) {
+      const deltas = new Deltas(n - 1);
+      for (let i = 1; i < n; i++) deltas[i - 1] = values[i]! - values[i - 1]!;
+      return { first, deltas };
+    }
+  }
+  let single = true;
+  for (let i = 0; i < n && single; i++) if (Math.fround(values[i]!) !== values[i]) single = false;
+  return single ? Float32Array.from(values) : Float64Array.from(values);
+}
+
+/** A stored column's `n` values: a typed array as stored, or decoded into `into` (or a new array). */
+export function unpackColumn(c: PackedColumn, n: number, into?: Float64Array): ColumnValues {
+  if (c instanceof Float64Array || c instanceof Float32Array) return c;
+  const out = into && into.length >= n ? into : new Float64Array(n);
+  if ('stride' in c) {
+    for (let i = 0; i < n; i++) out[i] = c.first + i * c.stride;
+  } else {
+    let v = c.first;
+    if (n > 0) out[0] = v;
+    for (let i = 1; i < n; i++) out[i] = v += c.deltas[i - 1]!;
+  }
+  return out;
+}
+
+/** One value of a stored column. */
+function columnAt(c: PackedColumn, i: number): number {
+  if (c instanceof Float64Array || c instanceof Float32Array) return c[i]!;
+  if ('stride' in c) return c.first + i * c.stride;
+  let v = c.first;
+  for (let j = 0; j < i; j++) v += c.deltas[j]!;
+  return v;
+}
+
+/** A segment's columns packed (the Dexie version 6 upgrade; packing packed columns again gives the same). */
+export function packSegmentColumns(s: MetricSegmentRecord): Pick<MetricSegmentRecord, 'steps' | 'values' | 'wallclocks'> {
+  return { steps: packColumn(unpackColumn(s.steps, s.count)), values: packColumn(unpackColumn(s.values, s.count)), wallclocks: packColumn(unpackColumn(s.wallclocks, s.count)) };
+}
+
+/** A segment's columns, unpacked. */
+function segmentColumns(s: MetricSegmentRecord): { steps: ColumnValues; values: ColumnValues; wallclocks: ColumnValues } {
+  return { steps: unpackColumn(s.steps, s.count), values: unpackColumn(s.values, s.count), wallclocks: unpackColumn(s.wallclocks, s.count) };
+}
+
 /** A segment with its point ids. */
 type Loaded = MetricSegmentRecord & { ids: string };
 
@@ -49,8 +121,9 @@ async function withIds(db: HangarDb, segments: MetricSegmentRecord[]): Promise<L
 
 function pointsOf(s: Loaded): StoredPoint[] {
   const ids = s.ids.split(',');
+  const { steps, values, wallclocks } = segmentColumns(s);
   const out: StoredPoint[] = new Array(s.count);
-  for (let i = 0; i < s.count; i++) out[i] = { id: ids[i]!, value: s.values[i]!, step: s.steps[i]!, wallclock: s.wallclocks[i]! };
+  for (let i = 0; i < s.count; i++) out[i] = { id: ids[i]!, value: values[i]!, step: steps[i]!, wallclock: wallclocks[i]! };
   return out;
 }
 
@@ -70,7 +143,7 @@ function segmentOf(id: string, parentId: string, key: string, points: StoredPoin
     if (p.value > max) max = p.value;
   }
   return {
-    segment: { id, parentId, key, minStep: steps[0]!, maxStep: steps[n - 1]!, count: n, min, max, steps, values, wallclocks },
+    segment: { id, parentId, key, minStep: steps[0]!, maxStep: steps[n - 1]!, count: n, min, max, steps: packColumn(steps), values: packColumn(values), wallclocks: packColumn(wallclocks) },
     ids: { id, ids: points.map((p) => p.id).join(',') },
   };
 }
@@ -302,17 +375,19 @@ export async function seriesColumns(db: HangarDb, parentId: string, key: string,
   const wallclocks = new Float64Array(total);
   let n = 0;
   let sorted = true;
-  for (const s of segments) {
+  for (const seg of segments) {
+    const s = segmentColumns(seg);
     let lo = 0;
-    let hi = s.count;
-    if (s.minStep < from) while (lo < hi && s.steps[lo]! < from) lo++;
-    if (s.maxStep > to) while (hi > lo && s.steps[hi - 1]! > to) hi--;
+    let hi = seg.count;
+    if (seg.minStep < from) while (lo < hi && s.steps[lo]! < from) lo++;
+    if (seg.maxStep > to) while (hi > lo && s.steps[hi - 1]! > to) hi--;
     if (hi <= lo) continue;
     if (n > 0 && (s.steps[lo]! < steps[n - 1]! || (s.steps[lo] === steps[n - 1] && s.wallclocks[lo]! < wallclocks[n - 1]!))) sorted = false;
-    steps.set(s.steps.subarray(lo, hi), n);
-    values.set(s.values.subarray(lo, hi), n);
-    wallclocks.set(s.wallclocks.subarray(lo, hi), n);
-    n += hi - lo;
+    for (let i = lo; i < hi; i++, n++) {
+      steps[n] = s.steps[i]!;
+      values[n] = s.values[i]!;
+      wallclocks[n] = s.wallclocks[i]!;
+    }
   }
   const cols = { steps: steps.subarray(0, n), values: values.subarray(0, n), wallclocks: wallclocks.subarray(0, n), length: n };
   if (sorted) return cols;
@@ -334,33 +409,54 @@ export function columnPoints(c: Columns): MetricPoint[] {
   return out;
 }
 
+/** The step range a history asks for, the series' own where left out. */
+export interface HistoryRange {
+  from?: number;
+  to?: number;
+}
+
 /**
- * `shared/downsample.ts` over columns, without a point object per point: `maxPoints` buckets
- * by rank, each with its last step and wallclock, mean value, min and max.
+ * A series' history in at most `maxPoints` buckets of equal step width over [from, to] (the
+ * series' first and last step where left out): `StepBucketer`, the definition the server's
+ * history API answers with too. Reads only the segments that hold steps in the range, in one
+ * transaction, and makes no object per point.
  */
-export function downsampleColumns(c: Columns, maxPoints: number): MetricBucket[] {
-  const n = c.length;
-  const buckets: MetricBucket[] = [];
-  for (let b = 0; b < maxPoints; b++) {
-    const lo = Math.ceil((b * n) / maxPoints);
-    const hi = Math.min(n, Math.ceil(((b + 1) * n) / maxPoints));
-    if (hi <= lo) continue;
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    let step = -Infinity;
-    let wallclock = -Infinity;
-    for (let i = lo; i < hi; i++) {
-      const v = c.values[i]!;
-      sum += v;
-      if (v < min) min = v;
-      if (v > max) max = v;
-      if (c.steps[i]! > step) step = c.steps[i]!;
-      if (c.wallclocks[i]! > wallclock) wallclock = c.wallclocks[i]!;
-    }
-    buckets.push({ step, wallclock, value: sum / (hi - lo), min, max });
+export async function seriesBuckets(db: HangarDb, parentId: string, key: string, maxPoints: number, range: HistoryRange = {}): Promise<MetricBucket[]> {
+  const lo = range.from ?? 0;
+  const hi = range.to ?? Number.MAX_SAFE_INTEGER;
+  const segments = await db.transaction('r', db.metricSegments, async () => segmentsCovering(db, parentId, key, lo, hi));
+  if (!segments.length) return [];
+  let first = Infinity;
+  let last = -Infinity;
+  for (const s of segments) {
+    if (s.minStep < first) first = s.minStep;
+    if (s.maxStep > last) last = s.maxStep;
   }
-  return buckets;
+  const from = range.from ?? first;
+  const to = range.to ?? last;
+  if (from > to) return [];
+  // Segments at equal steps may hold points out of order between them: then the points are put
+  // in order first (seriesColumns), as they are for a plain history.
+  let ordered = true;
+  for (let i = 1; i < segments.length && ordered; i++) {
+    const a = segments[i - 1]!;
+    const b = segments[i]!;
+    if (b.minStep === a.maxStep && columnAt(b.wallclocks, 0) < columnAt(a.wallclocks, a.count - 1)) ordered = false;
+  }
+  const buckets = new StepBucketer(from, to, maxPoints);
+  if (!ordered) {
+    const c = await seriesColumns(db, parentId, key, from, to);
+    for (let i = 0; i < c.length; i++) buckets.add(c.steps[i]!, c.wallclocks[i]!, c.values[i]!);
+    return buckets.buckets();
+  }
+  const scratch = { steps: new Float64Array(SEGMENT_POINTS), values: new Float64Array(SEGMENT_POINTS), wallclocks: new Float64Array(SEGMENT_POINTS) };
+  for (const s of segments) {
+    const steps = unpackColumn(s.steps, s.count, scratch.steps);
+    const values = unpackColumn(s.values, s.count, scratch.values);
+    const wallclocks = unpackColumn(s.wallclocks, s.count, scratch.wallclocks);
+    for (let i = 0; i < s.count; i++) buckets.add(steps[i]!, wallclocks[i]!, values[i]!);
+  }
+  return buckets.buckets();
 }
 
 /** Builds a series' segments and summary from points in any order (the Dexie upgrade, tests). */

@@ -10,7 +10,7 @@ import { listArtifacts, readArtifact, trackArtifacts, uploadArtifacts, type Arti
 import type { ClientContext, ParentRef } from './context.ts';
 import { requireLive } from './fields.ts';
 import type { HangarDb } from './db.ts';
-import { columnPoints, downsampleColumns, metricSummary as storedSummary, seriesColumns } from './metric-store.ts';
+import { columnPoints, metricSummary as storedSummary, seriesBuckets, seriesColumns } from './metric-store.ts';
 
 const metricValuesSchema = z.record(keySchema, z.number()).refine((v) => Object.keys(v).length <= LIMITS.metricsPerRequest, {
   message: `must hold at most ${LIMITS.metricsPerRequest} keys`,
@@ -111,8 +111,10 @@ export abstract class ParentHandle {
 
   /**
    * A metric's points in step order, those with steps in [`from`, `to`] when given; with
-   * `maxPoints`, cut into at most that many buckets by rank (each: its last step and wallclock,
-   * the mean value, min and max). Reads only the segments that hold steps in the range.
+   * `maxPoints`, at most that many buckets of equal step width over [`from`, `to`] (the key's
+   * first and last step where left out), each with its last point's step, wallclock and value
+   * and the min and max of its values: the buckets the server's history API answers
+   * (shared/downsample.ts). Reads only the segments that hold steps in the range.
    */
   async metricHistory(key: string, opts: { maxPoints?: number; from?: number; to?: number } = {}): Promise<(MetricPoint | MetricBucket)[]> {
     parseWith(keySchema, key, 'metric key');
@@ -122,9 +124,8 @@ export abstract class ParentHandle {
     // following the reads below; once fetched, the summary row it read changes and the query runs again.
     const lacking = this.ctx.history ? (await this.ctx.db.metricSummaries.get([this.id, key]))?.asOf !== undefined : false;
     if (lacking) await ensureHistory(this.ctx, this.ref, key).catch(() => undefined);
-    const columns = await seriesColumns(this.ctx.db, this.id, key, o.from, o.to);
-    if (o.maxPoints === undefined || columns.length <= o.maxPoints) return columnPoints(columns);
-    return downsampleColumns(columns, o.maxPoints);
+    if (o.maxPoints !== undefined) return seriesBuckets(this.ctx.db, this.id, key, o.maxPoints, { from: o.from, to: o.to });
+    return columnPoints(await seriesColumns(this.ctx.db, this.id, key, o.from, o.to));
   }
 
   /** Sets one metadata key (any JSON value up to 64 KiB); the last writer wins. */
