@@ -93,6 +93,8 @@ interface Result {
   ms: number;
   /** Time inside the snapshot requests (request sent until the answer fully read), summed. */
   snapshotMs: number;
+  /** From the first snapshot request until the first pull request: the pages' requests and their application to IndexedDB. */
+  bootstrapMs: number;
   snapshotPages: number;
   versions: number;
   summaries: number;
@@ -125,11 +127,14 @@ function bootstrap(page: Page, url: string, token: string, ns: string): Promise<
       });
       await hangar.syncNow();
       const ms = performance.now() - start;
-      const snapshots = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((e) => e.name.includes('/sync/snapshot'));
+      const entries = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+      const snapshots = entries.filter((e) => e.name.includes('/sync/snapshot'));
+      const firstPull = entries.find((e) => e.name.includes('/sync/pull'));
       const summaries = await hangar.db.metricSummaries.toArray();
       const result = {
         ms,
         snapshotMs: snapshots.reduce((sum, e) => sum + (e.responseEnd - e.startTime), 0),
+        bootstrapMs: (firstPull?.startTime ?? performance.now()) - (snapshots[0]?.startTime ?? start),
         snapshotPages: snapshots.length,
         versions: await hangar.db.versions.filter((v) => v.namespace === ns).count(),
         summaries: summaries.length,
@@ -180,6 +185,7 @@ it('a new browser bootstraps 1,000 versions with 10,000,000 and 1,000,000 points
       requests: median(xs.map((x) => x.traffic.requests)),
       pages: xs[0]!.result.snapshotPages,
       snapshotMs: round1(median(xs.map((x) => x.result.snapshotMs))),
+      bootstrapMs: round1(median(xs.map((x) => x.result.bootstrapMs))),
     };
   }) as [Figures, Figures];
   const how =
@@ -195,7 +201,10 @@ it('a new browser bootstraps 1,000 versions with 10,000,000 and 1,000,000 points
       unit: 'ms',
       baseline: 3000,
       goal: '≤ 1',
-      note: `${how}; from the openRegistry call until syncNow resolves. Of it, ${f.snapshotMs} ms inside the ${f.pages} snapshot requests (sent until read); the rest is applying pages to IndexedDB, the pull from the snapshot's cursor and the live connection. Baseline: the issue's budget of 3 s.`,
+      note:
+        `${how}; from the openRegistry call until syncNow resolves. Of it (medians): ${f.bootstrapMs} ms from the first snapshot request to the first pull, ` +
+        `${f.snapshotMs} ms of which inside the ${f.pages} snapshot requests (sent until read) and the rest applying the pages to IndexedDB; then the pulls from the snapshot's cursor ` +
+        `(nothing new) and the live connection. Baseline: the issue's budget of 3 s.`,
       samples: f.ms,
       versions,
     });
@@ -229,4 +238,5 @@ interface Figures {
   requests: number;
   pages: number;
   snapshotMs: number;
+  bootstrapMs: number;
 }
