@@ -44,7 +44,7 @@ const SUITES = [
       [
         path.join(root, 'node_modules/vitest/vitest.mjs'),
         ...['run', '--config', 'bench/browser/vitest.config.ts', '--exclude', 'bench/browser/widget.bench-test.ts', '--exclude', 'bench/browser/app.bench-test.ts'],
-        ...['--exclude', 'bench/browser/tabular.bench-test.ts', '--exclude', 'bench/browser/live.bench-test.ts'],
+        ...['--exclude', 'bench/browser/tabular.bench-test.ts', '--exclude', 'bench/browser/live.bench-test.ts', '--exclude', 'bench/browser/bootstrap.bench-test.ts'],
       ],
     ],
     packages: ['dexie', 'vite', 'playwright-core', 'vitest'],
@@ -83,6 +83,13 @@ const SUITES = [
     title: 'Live updates: two Chromium profiles against the Worker and its Durable Object under wrangler dev',
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/live.bench-test.ts']],
     packages: ['wrangler', '@cloudflare/workerd-linux-64', 'dexie', 'playwright-core', 'vitest'],
+  },
+  {
+    // Bootstrap at the issue's size: 10,000,000 points seeded straight into local D1 (a few minutes, not timed), then fresh Chromium profiles sync it from wrangler dev.
+    name: 'bootstrap',
+    title: 'Bootstrap: fresh Chromium profiles against the Worker under wrangler dev, local D1 seeded directly',
+    command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/bootstrap.bench-test.ts']],
+    packages: ['wrangler', '@cloudflare/workerd-linux-64', 'miniflare', 'dexie', 'playwright-core', 'vitest'],
   },
   {
     // The built `hangar` command in its own Node process, against wrangler dev on local R2.

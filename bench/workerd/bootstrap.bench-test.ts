@@ -6,9 +6,8 @@ import { expect, it } from 'vitest';
 import { uuidv7 } from '../../shared/ids.ts';
 import type { SnapshotPage } from '../../shared/snapshot.ts';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, type PullResponse } from '../../shared/sync.ts';
-import { logRef, MetricWrites, segmentRows } from '../../worker/db/metrics.ts';
-import { countStoredPoints } from '../../worker/db/usage.ts';
 import { median, report, timed } from './report.ts';
+import { seedPoints as seedPointsOf, seedRegistry as seedRegistryOf } from './seed.ts';
 
 const ADMIN = 'hgr_test_admin_token';
 const MODELS = 10;
@@ -18,60 +17,14 @@ const KEYS = ['loss', 'accuracy'];
 const STEPS = 100;
 const ROUNDS = 3;
 
+/** 10 models of 100 versions each, with a metadata key per version, and their change-log rows (seed.ts). */
+const seedRegistry = (ns: string) => seedRegistryOf(env.DB, ns, { models: MODELS, versions: VERSIONS });
+
+/** `steps` more points per key of every version (steps from `from`), as the Worker stores them (seed.ts). */
+const seedPoints = (ns: string, versions: string[], from: number, steps: number) => seedPointsOf(env.DB, ns, versions, { keys: KEYS, from, steps });
+
 const get = (path: string) =>
   SELF.fetch(`https://hangar.test/api/v1${path}`, { headers: { authorization: `Bearer ${ADMIN}`, [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) } });
-
-/** 10 models of 100 versions each, with a metadata key per version, and their change-log rows. */
-async function seedRegistry(ns: string): Promise<string[]> {
-  const now = Date.now();
-  const hlc = `${now.toString().padStart(15, '0')}-000000-bench`;
-  const versions: string[] = [];
-  for (let m = 0; m < MODELS; m++) {
-    const modelId = uuidv7();
-    const rows = Array.from({ length: VERSIONS / MODELS }, (_, i) => [uuidv7(), i + 1] as [string, number]);
-    versions.push(...rows.map((r) => r[0]));
-    await env.DB.batch([
-      env.DB.prepare('INSERT OR IGNORE INTO namespaces (name, created_at) VALUES (?, ?)').bind(ns, now),
-      env.DB.prepare("INSERT INTO models (id, namespace, name, task, clocks, created_at, updated_at) VALUES (?, ?, ?, 'tabular', ?, ?, ?)").bind(modelId, ns, `model-${m}`, JSON.stringify({ task: hlc }), now, now),
-      env.DB.prepare(
-        `INSERT INTO versions (id, namespace, model_id, number, name, status, clocks, created_at, updated_at)
-         SELECT r.value ->> 0, ?1, ?2, r.value ->> 1, 'run ' || (r.value ->> 1), 'ready', ?3, ?4, ?4 FROM json_each(?5) r`,
-      ).bind(ns, modelId, JSON.stringify({ name: hlc }), now, JSON.stringify(rows)),
-      env.DB.prepare(`INSERT INTO metadata (namespace, parent_id, key, value, hlc, updated_at) SELECT ?1, r.value ->> 0, 'params', '{"lr":0.01,"depth":6}', ?2, ?3 FROM json_each(?4) r`).bind(ns, hlc, now, JSON.stringify(rows)),
-      env.DB.prepare("INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at) VALUES (?, 'model', ?, 'create', ?, ?, ?)").bind(ns, modelId, JSON.stringify({ name: `model-${m}`, task: 'tabular' }), hlc, now),
-      env.DB.prepare(
-        `INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at)
-         SELECT ?1, 'version', r.value ->> 0, 'create', json_object('modelId', ?2, 'number', r.value ->> 1, 'name', 'run ' || (r.value ->> 1), 'status', 'ready'), ?3, ?4 FROM json_each(?5) r`,
-      ).bind(ns, modelId, hlc, now, JSON.stringify(rows)),
-    ]);
-  }
-  return versions;
-}
-
-/**
- * `steps` more points per key of every version (steps from `from`), stored as the Worker stores
- * them (segments and their per-key summaries, worker/db/metrics.ts) with their metrics.log rows
- * of the change log and the namespace's point count.
- */
-async function seedPoints(ns: string, versions: string[], from: number, steps: number): Promise<void> {
-  const now = Date.now();
-  const hlc = `${now.toString().padStart(15, '0')}-000000-bench`;
-  for (let i = 0; i < versions.length; i += 10) {
-    const statements: D1PreparedStatement[] = [];
-    const writes = new MetricWrites(env.DB, ns);
-    let stored = 0;
-    for (const v of versions.slice(i, i + 10)) {
-      const points = KEYS.flatMap((key) => Array.from({ length: steps }, (_, s) => ({ id: uuidv7(), key, value: Math.random(), step: from + s, wallclock: now + from + s })));
-      const rows = segmentRows(points);
-      writes.add(v, rows, statements);
-      stored += points.length;
-      statements.push(env.DB.prepare("INSERT INTO change_log (namespace, entity, entity_id, op, data, hlc, at) VALUES (?, 'metrics', ?, 'log', ?, ?, ?)").bind(ns, v, JSON.stringify(logRef(rows)), hlc, now));
-    }
-    writes.flush(statements);
-    statements.push(countStoredPoints(env.DB, ns, stored));
-    await env.DB.batch(statements);
-  }
-}
 
 /** Every snapshot page: bytes on the wire (uncompressed JSON) and requests. */
 async function readSnapshot(ns: string) {

@@ -45,8 +45,16 @@ function freePort(): Promise<number> {
   });
 }
 
+export interface ServerOptions {
+  /**
+   * Runs once the migrations are applied and before the Worker starts, with the state directory
+   * (wrangler's `--persist-to`): a benchmark seeds local D1 there directly.
+   */
+  beforeStart?: (persistTo: string) => Promise<void>;
+}
+
 /** Applies the D1 migrations to a fresh local state, then runs the Worker on it until closed. */
-export async function startServer(): Promise<HangarServer> {
+export async function startServer(options: ServerOptions = {}): Promise<HangarServer> {
   const state = await mkdtemp(join(tmpdir(), 'hangar-server-'));
   try {
     await promisify(execFile)(wrangler, ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state], { cwd: root, env });
@@ -54,6 +62,12 @@ export async function startServer(): Promise<HangarServer> {
     await rm(state, { recursive: true, force: true });
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`applying the D1 migrations failed:\n${e.stdout ?? ''}${e.stderr ?? ''}${e.message}`);
+  }
+  try {
+    await options.beforeStart?.(state);
+  } catch (err) {
+    await rm(state, { recursive: true, force: true });
+    throw err;
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

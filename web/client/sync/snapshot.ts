@@ -4,7 +4,7 @@ import { MODEL_FIELDS } from '../../../shared/models.ts';
 import { mergeMetadata } from '../../../shared/rules.ts';
 import type { SnapshotPage } from '../../../shared/snapshot.ts';
 import { VERSION_FIELDS } from '../../../shared/versions.ts';
-import type { Clocks, HangarDb, ModelRecord, VersionRecord } from '../db.ts';
+import type { Clocks, HangarDb, MetadataRecord, ModelRecord, VersionRecord } from '../db.ts';
 import { followServed } from '../version-status.ts';
 import { applyTables, pendingOf, renumberProvisional, type Pending } from './apply.ts';
 import type { RoundEnv } from './push.ts';
@@ -66,12 +66,16 @@ async function applyPage(
 ): Promise<void> {
   const now = Date.now();
   const touched = new Set<string>();
+  // Rows not held here yet (all of them on a first bootstrap) go in with one bulk write per
+  // table: bulkAdd where the row is known absent (this transaction just read it), which spares
+  // Dexie the read its update hooks would need on a put; a row held here is merged on its own.
   const models = await db.models.bulkGet(page.models.map((m) => m.id));
+  const newModels: ModelRecord[] = [];
   for (const [i, m] of page.models.entries()) {
     if (m.deletedAt === null) modelsSeen.add(m.id);
     const row = models[i];
     if (!row) {
-      await db.models.put({ id: m.id, namespace: ns, name: m.name, kind: m.kind, owner: m.owner, task: m.task, description: m.description, clocks: m.clocks, createdAt: m.createdAt, updatedAt: now, deletedAt: m.deletedAt });
+      newModels.push({ id: m.id, namespace: ns, name: m.name, kind: m.kind, owner: m.owner, task: m.task, description: m.description, clocks: m.clocks, createdAt: m.createdAt, updatedAt: now, deletedAt: m.deletedAt });
       continue;
     }
     const patch: Partial<ModelRecord> = mergeByClock(row, m, MODEL_FIELDS);
@@ -83,12 +87,14 @@ async function applyPage(
     } else if (m.deletedAt === null && row.deletedAt !== null && !deletes.has(m.id)) patch.deletedAt = null;
     if (Object.keys(patch).length) await db.models.update(m.id, { ...patch, updatedAt: now });
   }
+  if (newModels.length) await db.models.bulkAdd(newModels);
   const versions = await db.versions.bulkGet(page.versions.map((v) => v.id));
+  const newVersions: VersionRecord[] = [];
   for (const [i, v] of page.versions.entries()) {
     const row = versions[i];
     touched.add(v.modelId);
     if (!row) {
-      await db.versions.put({
+      newVersions.push({
         id: v.id,
         modelId: v.modelId,
         namespace: ns,
@@ -116,35 +122,43 @@ async function applyPage(
     await db.versions.update(v.id, { ...patch, updatedAt: now });
     if (v.deletedAt === null) await followServed(db, { ...row, ...patch }, v.status, pending.versions.has(v.id));
   }
+  if (newVersions.length) await db.versions.bulkAdd(newVersions);
   await renumberProvisional(db, touched);
   const metadata = await db.metadata.bulkGet(page.metadata.map((m) => [m.parentId, m.key] as [string, string]));
+  const metadataPuts: MetadataRecord[] = [];
   for (const [i, m] of page.metadata.entries()) {
     const row = metadata[i];
     const held = row ? { value: row.value, hlc: row.hlc, deleted: row.deleted === true } : undefined;
     if (mergeMetadata(held, { value: m.value, hlc: m.hlc, deleted: m.deleted })) {
-      await db.metadata.put({ parentId: m.parentId, key: m.key, namespace: ns, value: m.value, hlc: m.hlc, ...(m.deleted ? { deleted: true } : {}) });
+      metadataPuts.push({ parentId: m.parentId, key: m.key, namespace: ns, value: m.value, hlc: m.hlc, ...(m.deleted ? { deleted: true } : {}) });
     }
   }
-  for (const a of page.aliases) {
+  if (metadataPuts.length) await db.metadata.bulkPut(metadataPuts);
+  const aliases = page.aliases.filter((a) => {
     const key = `${a.modelId}/${a.alias}`;
     seenAliases?.add(key);
-    if (pending.aliases.has(key)) continue;
-    const current = await db.aliases.get([a.modelId, a.alias]);
-    if (current?.versionId !== a.versionId) await db.aliases.put({ modelId: a.modelId, alias: a.alias, versionId: a.versionId, updatedAt: now });
+    return !pending.aliases.has(key);
+  });
+  const heldAliases = await db.aliases.bulkGet(aliases.map((a) => [a.modelId, a.alias] as [string, string]));
+  const aliasPuts = aliases.filter((a, i) => heldAliases[i]?.versionId !== a.versionId).map((a) => ({ modelId: a.modelId, alias: a.alias, versionId: a.versionId, updatedAt: now }));
+  if (aliasPuts.length) await db.aliases.bulkPut(aliasPuts);
+  if (page.artifacts.length) {
+    const held = new Set(
+      (await db.artifacts.where('[parentId+path]').anyOf(page.artifacts.map((a) => [a.parentId, a.path])).toArray()).map((a) => `${a.parentId}\0${a.path}`),
+    );
+    const puts = page.artifacts.filter((a) => !held.has(`${a.parentId}\0${a.path}`)).map((a) => ({ ...a, namespace: ns, fileType: a.fileType as FileType }));
+    if (puts.length) await db.artifacts.bulkPut(puts);
   }
-  for (const a of page.artifacts) {
-    if (await db.artifacts.where('[parentId+path]').equals([a.parentId, a.path]).first()) continue;
-    await db.artifacts.put({ ...a, namespace: ns, fileType: a.fileType as FileType });
-  }
-  for (const c of page.checkpoints) {
-    const row = await db.checkpoints.get([c.versionId, c.handle]);
-    if (!row || row.target !== c.target) await db.checkpoints.put({ versionId: c.versionId, handle: c.handle, target: c.target, createdAt: row?.createdAt ?? now, updatedAt: now });
-  }
+  const checkpoints = await db.checkpoints.bulkGet(page.checkpoints.map((c) => [c.versionId, c.handle] as [string, string]));
+  const checkpointPuts = page.checkpoints.flatMap((c, i) => {
+    const row = checkpoints[i];
+    return row && row.target === c.target ? [] : [{ versionId: c.versionId, handle: c.handle, target: c.target, createdAt: row?.createdAt ?? now, updatedAt: now }];
+  });
+  if (checkpointPuts.length) await db.checkpoints.bulkPut(checkpointPuts);
   // Params are write-once: the server's value is the one (a different local one was refused there).
   const params = await db.params.bulkGet(page.params.map((p) => [p.parentId, p.key] as [string, string]));
-  for (const [i, p] of page.params.entries()) {
-    if (params[i]?.value !== p.value) await db.params.put({ parentId: p.parentId, key: p.key, namespace: ns, value: p.value, hlc: p.hlc });
-  }
+  const paramPuts = page.params.filter((p, i) => params[i]?.value !== p.value).map((p) => ({ parentId: p.parentId, key: p.key, namespace: ns, value: p.value, hlc: p.hlc }));
+  if (paramPuts.length) await db.params.bulkPut(paramPuts);
   // A key's summary as of this page's cursor, marked as lacking its history (`asOf`): the history
   // stays on the server until asked for, and points stored here afterwards are added once.
   if (page.metrics.length) await db.metricSummaries.bulkPut(page.metrics.map((m) => ({ ...m, asOf: page.cursor })));
