@@ -32,7 +32,8 @@ export class StepBucketer {
   add(step: number, wallclock: number, value: number): void {
     if (step < this.from || step > this.to) return;
     const c = this.current;
-    if (c && step < this.end) {
+    // Still in the current bucket: known by its end when a float holds it, else by its index.
+    if (c && (step < this.end || bucketIndex(step - this.from, this.width) === this.bucket)) {
       c.step = step;
       c.wallclock = wallclock;
       c.value = value;
@@ -41,14 +42,6 @@ export class StepBucketer {
       return;
     }
     const b = bucketIndex(step - this.from, this.width);
-    if (c && b === this.bucket) {
-      c.step = step;
-      c.wallclock = wallclock;
-      c.value = value;
-      if (value < c.min) c.min = value;
-      if (value > c.max) c.max = value;
-      return;
-    }
     if (c) this.out.push(c);
     this.bucket = b;
     // The bucket's end, where a float holds it exactly; else each point's bucket is worked out.
