@@ -95,6 +95,28 @@ describe('model and version deletes keep their clock', () => {
     expect((await call('GET', '/namespaces/del1/models/gone')).body.owner).toBeNull();
   });
 
+  it('a write to a model stamped before its delete does not land on the model created again since', async () => {
+    const c = syncClient('del4');
+    const m = await newModelOp('del4', 'again');
+    await c.push([{ ...m, hlc: at(-30_000) }, { name: 'model.delete', args: { id: m.args.id }, hlc: at(-10_000) }]);
+    expect(kinds(await syncClient('del4').push([{ name: 'model.create', args: { id: m.args.id, name: 'again' }, hlc: at(0, 'new') }]))).toEqual(['applied']);
+    // Another device's writes made before the delete, pushed late (in one run, and one at a time).
+    const sha = 'b'.repeat(64);
+    const late = [
+      { name: 'metadata.set', args: { parentId: m.args.id, key: 'old', value: 1 }, hlc: at(-20_000, 'late') },
+      { name: 'metrics.log', args: { parentId: m.args.id, points: [{ id: uuidv7(), key: 'loss', value: 1, step: 0, wallclock: 1 }] }, hlc: at(-20_000, 'late') },
+      { name: 'artifact.register', args: { parentId: m.args.id, path: 'old.bin', size: 3, sha256: sha }, hlc: at(-20_000, 'late') },
+    ];
+    expect(kinds(await syncClient('del4').push(late))).toEqual(['deleted', 'deleted', 'deleted']);
+    for (const one of late) expect(kinds(await syncClient('del4').push([one]))).toEqual(['deleted']);
+    const model = '/namespaces/del4/models/again';
+    expect((await call('GET', `${model}/metadata`)).body).toEqual({ metadata: {} });
+    expect((await call('GET', `${model}/metrics`)).body).toEqual({ metrics: {} });
+    expect((await call('GET', `${model}/artifacts`)).body.items).toEqual([]);
+    // A write made after the revival lands.
+    expect(kinds(await syncClient('del4').push([{ name: 'metadata.set', args: { parentId: m.args.id, key: 'new', value: 2 }, hlc: at(1_000, 'late') }]))).toEqual(['applied']);
+  });
+
   it('a create stamped before a REST delete does not revive the model', async () => {
     await call('POST', '/namespaces/del2/models', { body: { name: 'rest' } });
     expect((await call('DELETE', '/namespaces/del2/models/rest')).status).toBe(204);

@@ -33,7 +33,7 @@ export interface Ctx {
 }
 
 async function parentOrDeleted(ctx: Ctx, id: string): Promise<Parent | Outcome> {
-  const parent = await ctx.cache.parent(id);
+  const parent = await ctx.cache.parent(id, ctx.hlc);
   return parent === 'deleted' ? deleted('The model or version') : parent;
 }
 const isOutcome = (x: Parent | Outcome): x is Outcome => 'status' in x;

@@ -7,6 +7,7 @@ import { grantedSizes, storedSql as storedSqlOf } from '../../db/blobs.ts';
 import { readBlobRoom } from '../../db/usage.ts';
 import { getCheckpointRow } from '../../db/checkpoints.ts';
 import type { ModelRow } from '../../db/models.ts';
+import { deleteClock } from '../models.ts';
 import type { VersionRow } from '../../db/versions.ts';
 import { probesOf, seriesKey, storedIds, type IdProbe } from '../../db/metrics.ts';
 import type { Parent } from '../../parent.ts';
@@ -64,14 +65,18 @@ export class RowCache {
   }
 
   /**
-   * The parent a mutation names by id (a model's or a version's): `deleted` when it, or the
-   * model of a version, has a tombstone; 404 `model-not-found` when the namespace has no such id.
+   * The parent a mutation stamped `hlc` names by id (a model's or a version's): `deleted` when
+   * it, or the model of a version, has a tombstone, or when the model was deleted after the
+   * write was made and has been created again since (a revived model starts afresh, so a write
+   * older than its delete never lands on it); 404 `model-not-found` when the namespace has no
+   * such id.
    */
-  async parent(id: string): Promise<Parent | 'deleted'> {
+  async parent(id: string, hlc: string): Promise<Parent | 'deleted'> {
     const version = this.models.get(id) ? undefined : await this.version(id);
     const model = await this.model(version?.model_id ?? id);
     if (!model) throw notFound(this.namespace, id);
     if (model.deleted_at !== null || (version && version.deleted_at !== null)) return 'deleted';
+    if (!version && hlc <= deleteClock(model)) return 'deleted';
     const namespace = this.namespace;
     return version ? { namespace, model, version, id, kind: 'version' } : { namespace, model, id, kind: 'model' };
   }

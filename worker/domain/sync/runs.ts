@@ -276,7 +276,7 @@ export interface RunCtx {
 }
 
 async function parentOf(ctx: RunCtx, id: string): Promise<Parent | Outcome> {
-  const parent = await ctx.cache.parent(id);
+  const parent = await ctx.cache.parent(id, ctx.hlc);
   return parent === 'deleted' ? deleted('The model or version') : parent;
 }
 const isOutcome = (x: Parent | Outcome): x is Outcome => 'status' in x;
