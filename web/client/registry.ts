@@ -26,7 +26,8 @@ import type { PredictOutput } from '../jobs/protocol.ts';
 import { MetricQueue } from './metrics-queue.ts';
 import { compactOutbox } from './outbox-compaction.ts';
 import { getModelRecord, ModelHandle } from './model.ts';
-import { deleteParentMetrics, metricTables } from './metric-store.ts';
+import { metricTables } from './metric-store.ts';
+import { dropParentData } from './parent-data.ts';
 import { liveMetadata, metricSummary } from './parent.ts';
 import { requestPersistence, storageInfo, type StorageInfo } from './storage.ts';
 import { versionById, type VersionHandle } from './version.ts';
@@ -132,7 +133,7 @@ export class Hangar {
     const data = parseWith(createModelSchema, input, 'model');
     const id = await modelId(namespace, data.name);
     const { db, writer } = this.ctx;
-    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, ...metricTables(db), db.artifacts], async ({ hlc, emit }) => {
+    const row = await writer.write(`model "${data.name}"`, [db.models, db.metadata, db.params, ...metricTables(db), db.artifacts, db.checkpoints], async ({ hlc, emit }) => {
       const existing = await db.models.get(id);
       if (existing && existing.deletedAt === null) {
         throw new HangarError(ErrorCode.ModelExists, `A model "${data.name}" already exists in namespace "${namespace}".`, { namespace, model: data.name });
@@ -140,9 +141,7 @@ export class Hangar {
       if (existing) {
         // As on the server, a revived model starts afresh: the deleted one's own metadata,
         // metrics and artifacts go; its versions stay deleted and keep their numbers.
-        await db.metadata.where('parentId').equals(id).delete();
-        await deleteParentMetrics(db, id);
-        await db.artifacts.where('parentId').equals(id).delete();
+        await dropParentData(db, id);
       }
       const now = Date.now();
       // Only the fields given travel and carry a clock (DESIGN §3): a create on another device

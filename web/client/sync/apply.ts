@@ -6,7 +6,8 @@ import { mergeFields, mergeMetadata } from '../../../shared/rules.ts';
 import type { Change } from '../../../shared/sync.ts';
 import { VERSION_FIELDS, type VersionStatus } from '../../../shared/versions.ts';
 import type { HangarDb, MetadataRecord, OutboxRecord } from '../db.ts';
-import { deleteParentMetrics, insertPoints, metricTables } from '../metric-store.ts';
+import { insertPoints, metricTables } from '../metric-store.ts';
+import { dropParentData } from '../parent-data.ts';
 import { followServed } from '../version-status.ts';
 
 /** The tables a pulled page writes, for the transaction that applies it. */
@@ -75,9 +76,7 @@ export async function applyChanges(db: HangarDb, namespace: string, changes: Cha
           // from this create, and none of the deleted one's metadata, metrics or artifacts.
           const blank = Object.fromEntries(MODEL_FIELDS.map((f) => [f, null]));
           await db.models.update(c.entityId, { ...blank, ...fields, kind: d.kind === 'experiment' ? 'experiment' : 'model', clocks: Object.fromEntries(Object.keys(fields).map((f) => [f, c.hlc])), deletedAt: null, updatedAt: now });
-          await db.metadata.where('parentId').equals(c.entityId).delete();
-          await deleteParentMetrics(db, c.entityId);
-          await db.artifacts.where('parentId').equals(c.entityId).delete();
+          await dropParentData(db, c.entityId);
           break;
         }
         const { won, clocks } = mergeFields(row.clocks, fields, c.hlc, MODEL_FIELDS);
@@ -267,15 +266,6 @@ export async function renumberProvisional(db: HangarDb, modelIds: Iterable<strin
       next++;
     }
   }
-}
-
-/** A purged model's or version's data: metadata, params, metric history, artifacts and checkpoints (their bytes go with blob GC). */
-async function dropParentData(db: HangarDb, parentId: string): Promise<void> {
-  await db.metadata.where('parentId').equals(parentId).delete();
-  await db.params.where('parentId').equals(parentId).delete();
-  await deleteParentMetrics(db, parentId);
-  await db.artifacts.where('parentId').equals(parentId).delete();
-  await db.checkpoints.where('versionId').equals(parentId).delete();
 }
 
 /** When a pulled delete happened: its clock's wall time. */

@@ -40,22 +40,21 @@ async function versionsJson(d: D1Database, model: ModelRow, rows: VersionRow[]) 
   return rows.map((r) => modelVersionJson(model, r, metadata.get(r.id) ?? {}, byVersion.get(r.number) ?? []));
 }
 
-/** The newest live version in each stage (of those asked for; every stage when none is), oldest stage first as MLflow lists them. */
+/** The newest live version in each stage (of those asked for; every stage when none is), in version order. */
 async function latestPerStage(d: D1Database, model: ModelRow, stages: readonly Stage[] = STAGES): Promise<VersionRow[]> {
+  // One row per stage: SQLite takes a bare column's values from the row that gives MAX().
   const { results } = await d
     .prepare(
-      `SELECT v.*, m.value AS stage_json FROM versions v
+      `SELECT v.*, COALESCE(m.value, ?3) AS stage_json, MAX(v.number) AS top FROM versions v
        LEFT JOIN metadata m ON m.parent_id = v.id AND m.key = ?2 AND m.deleted = 0
-       WHERE v.model_id = ?1 AND v.deleted_at IS NULL ORDER BY v.number DESC`,
+       WHERE v.model_id = ?1 AND v.deleted_at IS NULL GROUP BY stage_json`,
     )
-    .bind(model.id, KEY_STAGE)
-    .all<VersionRow & { stage_json: string | null }>();
-  const latest = new Map<Stage, VersionRow>();
-  for (const { stage_json, ...row } of results) {
-    const stage = (stage_json === null ? undefined : stageOf(JSON.parse(stage_json))) ?? 'None';
-    if (!latest.has(stage)) latest.set(stage, row);
-  }
-  return STAGES.filter((s) => stages.includes(s) && latest.has(s)).map((s) => latest.get(s)!).sort((a, b) => a.number - b.number);
+    .bind(model.id, KEY_STAGE, JSON.stringify('None'))
+    .all<VersionRow & { stage_json: string; top: number }>();
+  return results
+    .filter((r) => stages.includes(stageOf(JSON.parse(r.stage_json)) ?? 'None'))
+    .map(({ stage_json: _stage, top: _top, ...row }) => row as VersionRow)
+    .sort((a, b) => a.number - b.number);
 }
 
 async function registeredModelReply(d: D1Database, m: ModelRow) {
