@@ -225,7 +225,7 @@ describe('scheduled sweeps', () => {
     await sweep(t0);
     expect(await env.DB.prepare("SELECT seq FROM change_log_floors WHERE namespace = 'sw9'").first('seq')).toBe(first);
     expect(await count("SELECT COUNT(*) AS n FROM change_log WHERE namespace = 'sw9' AND seq <= ?", first)).toBe(0);
-    const cursors = () => env.DB.prepare("SELECT client_id, cursor FROM sync_cursors WHERE namespace = 'sw9' ORDER BY client_id").all();
+    const cursors = () => env.DB.prepare("SELECT client_id, cursor FROM sync_cursors WHERE namespace = 'sw9' ORDER BY client_id").all().then((r) => r.results);
     const known = await cursors();
     const stranger = crypto.randomUUID();
     const below = await call('GET', `/namespaces/sw9/sync/pull?clientId=${stranger}&cursor=0`, { headers: H });
