@@ -26,6 +26,13 @@ export const WEBHOOK_LIMITS = {
   timeoutMs: 10_000,
   /** Bytes of the secret's key (before base64), when the server makes it. */
   secretBytes: 32,
+  /**
+   * Minutes past its time (written, or its retry due) after which the scheduled sweep queues a
+   * delivery still pending or retrying again: its queue message was never sent, or was lost.
+   */
+  stallMinutes: 15,
+  /** Days a finished (delivered or failed) delivery and its attempts are kept in the deliveries list. */
+  retentionDays: 30,
 } as const;
 
 /**

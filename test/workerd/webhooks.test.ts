@@ -1,11 +1,15 @@
 import { applyD1Migrations, createExecutionContext, createMessageBatch, env, getQueueResult, waitOnExecutionContext } from 'cloudflare:test';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { LIMITS } from '../../shared/limits.ts';
 import { RETRY_DELAYS_S, WEBHOOK_LIMITS } from '../../shared/webhooks.ts';
+import { DAY_MS } from '../../worker/scheduled/budget.ts';
+import { runSweeps } from '../../worker/scheduled/index.ts';
 import worker from '../../worker/worker.ts';
 import { webhookUrlProblem } from '../../worker/webhooks/address.ts';
 import { signWebhook } from '../../worker/webhooks/sign.ts';
 import { ADMIN, call, expectError, tokenFor } from './api.ts';
+import { limitedD1 } from './d1-limits.ts';
 
 // Webhooks (DESIGN §4): registration by an admin, Standard Webhooks signatures checked with
 // an independent implementation (the `standardwebhooks` package and the spec's test vector),
@@ -312,5 +316,66 @@ describe('migration 0006: events and webhooks', () => {
     await expect(
       db.prepare("INSERT INTO webhook_deliveries (id, webhook_id, namespace, event, payload, status, created_at, updated_at) VALUES ('x', 'w', 'up', 'e', '{}', 'lost', 1, 1)").run(),
     ).rejects.toThrow(/CHECK/);
+  });
+});
+
+describe('webhook sweep', () => {
+  const MINUTE = 60_000;
+  /** One scheduled sweep at `at`, under the production D1 limits. */
+  async function sweep(at: number, limits: Record<string, number> = {}) {
+    const usage = { queries: 0 };
+    const report = await runSweeps({ ...env, DB: limitedD1(env.DB, usage) }, at, limits);
+    expect(usage.queries).toBeLessThanOrEqual(LIMITS.d1QueriesPerInvocation);
+    return report.webhooks!;
+  }
+
+  it('queues again a delivery whose queue message was never sent, once it is late, and it is delivered', async () => {
+    receiver();
+    const url = 'https://late.example.com/hook';
+    answers.set(url, () => new Response('ok'));
+    const hook = await register('whs', url, ['model.created']);
+    const send = vi.spyOn(env.WEBHOOKS, 'sendBatch').mockRejectedValueOnce(new Error('queue unavailable'));
+    const t0 = Date.now();
+    expect((await call('POST', '/namespaces/whs/models', { body: { name: 'lost' } })).status).toBe(201);
+    expect(send).toHaveBeenCalledTimes(1);
+    const [d] = await deliveries('whs', hook.id);
+    expect(d).toMatchObject({ event: 'model.created', status: 'pending', attempts: [] });
+    // Not yet late: left alone.
+    expect(await sweep(t0 + 5 * MINUTE)).toEqual({ requeued: 0, deleted: 0 });
+    // Late: queued again (with any other test's delivery as late by then).
+    expect((await sweep(t0 + (WEBHOOK_LIMITS.stallMinutes + 1) * MINUTE)).requeued).toBeGreaterThanOrEqual(1);
+    await vi.waitFor(() => expect(received.filter((r) => r.url === url)).toHaveLength(1), { timeout: 15_000, interval: 50 });
+    expect(received.find((r) => r.url === url)!.headers['webhook-id']).toBe(d!.id);
+    await vi.waitFor(async () => expect((await deliveries('whs', hook.id))[0]).toMatchObject({ status: 'delivered', attempts: [{ attempt: 1, statusCode: 200 }] }), {
+      timeout: 5_000,
+      interval: 50,
+    });
+  });
+
+  it('drops finished deliveries and their attempts after the retention period, a limited number a run; open ones stay', async () => {
+    const now = Date.now();
+    const old = now - (WEBHOOK_LIMITS.retentionDays + 1) * DAY_MS;
+    const row = async (id: string, status: string, updatedAt: number, nextAttemptAt: number | null = null) => {
+      await env.DB.prepare(
+        "INSERT INTO webhook_deliveries (id, webhook_id, namespace, event, payload, status, attempts, next_attempt_at, created_at, updated_at) VALUES (?, 'wh_r', 'whr', 'alias.moved', '{}', ?, 1, ?, ?, ?)",
+      )
+        .bind(id, status, nextAttemptAt, updatedAt, updatedAt)
+        .run();
+      await env.DB.prepare("INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error, duration_ms) VALUES (?, 1, ?, 200, NULL, 5)").bind(id, updatedAt).run();
+    };
+    await row('msg_old_delivered', 'delivered', old);
+    await row('msg_old_failed', 'failed', old + 1);
+    await row('msg_recent', 'delivered', now - DAY_MS);
+    // Retrying, its next attempt not due for hours: an old write but not late.
+    await row('msg_waiting', 'retrying', old, now + 5 * 60 * MINUTE);
+    const ids = async () => (await env.DB.prepare("SELECT id FROM webhook_deliveries WHERE namespace = 'whr' ORDER BY id").all<{ id: string }>()).results.map((r) => r.id);
+    const attempts = async () => (await env.DB.prepare("SELECT delivery_id FROM webhook_attempts WHERE delivery_id LIKE 'msg_%' AND delivery_id IN ('msg_old_delivered', 'msg_old_failed', 'msg_recent', 'msg_waiting') ORDER BY delivery_id").all<{ delivery_id: string }>()).results.map((r) => r.delivery_id);
+
+    expect(await sweep(now, { webhooks: 1 })).toEqual({ requeued: 0, deleted: 1 });
+    expect(await ids()).toEqual(['msg_old_failed', 'msg_recent', 'msg_waiting']);
+    expect(await sweep(now)).toEqual({ requeued: 0, deleted: 1 });
+    expect(await ids()).toEqual(['msg_recent', 'msg_waiting']);
+    expect(await attempts()).toEqual(['msg_recent', 'msg_waiting']);
+    expect(await sweep(now)).toEqual({ requeued: 0, deleted: 0 });
   });
 });

@@ -18,7 +18,7 @@ export class SweepBudget {
 
 /** What a sweep step needs: the bindings, the run's time, its budget and how many items it may handle. */
 export interface SweepCtx {
-  env: Pick<Env, 'DB' | 'BLOBS'>;
+  env: Pick<Env, 'DB' | 'BLOBS' | 'WEBHOOKS'>;
   /** The run's time (the Cron Trigger's scheduled time), in ms. */
   now: number;
   budget: SweepBudget;

@@ -5,6 +5,7 @@ import { compactChangeLog } from './change-log.ts';
 import { sweepAnsweredPushes, sweepIdleClients } from './clients.ts';
 import { expireTrash, purgeTrash } from './trash.ts';
 import { sweepUploads } from './uploads.ts';
+import { sweepWebhookDeliveries } from './webhooks.ts';
 
 /**
  * The scheduled handler's steps (DESIGN §3b), run in this order by every Cron Trigger (hourly,
@@ -22,6 +23,7 @@ const STEPS: { name: string; queries: number; limit: number; run: (ctx: SweepCtx
   { name: 'idle-clients', queries: 5, limit: 1000, run: sweepIdleClients },
   { name: 'answered-pushes', queries: 5, limit: 5000, run: sweepAnsweredPushes },
   { name: 'change-log', queries: 400, limit: 50, run: compactChangeLog },
+  { name: 'webhooks', queries: 5, limit: 500, run: sweepWebhookDeliveries },
 ];
 
 /** Every step's queries together stay inside one invocation's limit, with room to spare. */

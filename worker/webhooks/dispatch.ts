@@ -102,13 +102,14 @@ export async function dispatchWebhookEvents(env: Env, namespace: string): Promis
     ]);
     // Another dispatch moved the cursor first: it delivers these events.
     if (!moved!.meta.changes) return;
+    // Should this send fail, the deliveries stay pending and the scheduled sweep queues them again.
     await enqueue(env, deliveries.map((d) => d.id));
     if (!full) return;
   }
 }
 
 /** Queues deliveries, at most 100 messages per send (the Queues limit). */
-export async function enqueue(env: Env, deliveryIds: string[]): Promise<void> {
+export async function enqueue(env: Pick<Env, 'WEBHOOKS'>, deliveryIds: string[]): Promise<void> {
   for (let i = 0; i < deliveryIds.length; i += 100) {
     await env.WEBHOOKS.sendBatch(deliveryIds.slice(i, i + 100).map((deliveryId) => ({ body: { deliveryId } satisfies DeliveryMessage })));
   }
