@@ -37,6 +37,12 @@ export const LIMITS = {
    * under D1's 1 MB per stored value, and a history page reads few of them.
    */
   metricSegmentPoints: 1000,
+  /**
+   * A segment of at most this many points is small: the scheduled sweep merges a key's small
+   * segments (one a request, from a client logging a point at a time) into full ones. Half a
+   * full segment, so any two fit in one. Migration 0012's partial index names the same number.
+   */
+  metricSegmentSmall: 500,
   /** Size of every part of a multipart upload but the last (R2 refuses parts under 5 MiB). */
   uploadPartBytes: 8 * 1024 * 1024,
   /** R2 allows at most 10,000 parts, which bounds a blob's size. */

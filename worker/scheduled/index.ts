@@ -2,6 +2,7 @@ import { LIMITS } from '../../shared/limits.ts';
 import { deleteBlobs, markBlobs } from './blobs.ts';
 import { SweepBudget, type SweepCtx } from './budget.ts';
 import { compactChangeLog } from './change-log.ts';
+import { mergeSmallSegments } from './metric-segments.ts';
 import { sweepAnsweredPushes, sweepIdleClients } from './clients.ts';
 import { expireTrash, purgeTrash } from './trash.ts';
 import { sweepUploads } from './uploads.ts';
@@ -23,6 +24,7 @@ const STEPS: { name: string; queries: number; limit: number; run: (ctx: SweepCtx
   { name: 'idle-clients', queries: 5, limit: 1000, run: sweepIdleClients },
   { name: 'answered-pushes', queries: 5, limit: 5000, run: sweepAnsweredPushes },
   { name: 'change-log', queries: 400, limit: 50, run: compactChangeLog },
+  { name: 'metric-segments', queries: 120, limit: 20_000, run: mergeSmallSegments },
   { name: 'webhooks', queries: 5, limit: 500, run: sweepWebhookDeliveries },
 ];
 
