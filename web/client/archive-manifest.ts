@@ -44,6 +44,12 @@ const versionRow = z.object({
   description: text,
   framework: text,
   status: z.enum(VERSION_STATUSES),
+  /**
+   * The status the exporting device declared as the version's creator (DESIGN §3a), when it
+   * was: `status` is what it served, pending while bytes were missing there. Archives from
+   * before it have none.
+   */
+  declaredStatus: z.enum(VERSION_STATUSES).optional(),
   clocks,
   createdAt: time,
   updatedAt: time,

@@ -13,6 +13,8 @@ import type { ArtifactRecord, Clocks, HangarDb } from './db.ts';
 import { insertPoints, metricTables } from './metric-store.ts';
 import type { Mutation } from './writer.ts';
 import { labelHeldByOther } from './fields.ts';
+import { localStatus } from './version-status.ts';
+import type { VersionStatus } from '../../shared/versions.ts';
 import { mergeFields, mergeMetadata } from '../../shared/rules.ts';
 
 type Emit = (m: Mutation) => void;
@@ -51,12 +53,15 @@ export async function mergeManifest(ctx: ClientContext, m: Manifest, staged: Sta
   await writer.write(`model "${m.model.name}"`, tables, async ({ emit }) => {
     for (const s of staged) await recordStagedBlob(db, s);
     await mergeModel(db, m, emit);
-    const live = await mergeVersions(db, m, emit);
+    const declaredHere: { id: string; declared: VersionStatus }[] = [];
+    const live = await mergeVersions(db, m, emit, declaredHere);
     await mergeArchivedMetadata(db, m, live, emit);
     await mergeMetrics(db, m, live, emit);
     await mergeAliases(db, m, live, emit);
     await mergeArtifacts(db, m, live, emit);
     await mergeCheckpoints(db, m, live, emit);
+    // A new version's status here follows from what was declared and the bytes now here.
+    for (const { id, declared } of declaredHere) await db.versions.update(id, { status: await localStatus(db, id, declared) });
   });
 }
 
@@ -105,7 +110,7 @@ async function mergeModel(db: HangarDb, m: Manifest, emit: Emit): Promise<void> 
 }
 
 /** Adds versions new here, merges fields of known ones; returns the ids of live parents (model and versions). */
-async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set<string>> {
+async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit, declaredHere: { id: string; declared: VersionStatus }[]): Promise<Set<string>> {
   const live = new Set([m.model.id]);
   const labelTaken = (label: string, self: string) => labelHeldByOther(db, m.model.id, label, self);
   // Tombstones are not imported: an archive carries live versions only.
@@ -134,11 +139,15 @@ async function mergeVersions(db: HangarDb, m: Manifest, emit: Emit): Promise<Set
     // As on the server: the first to arrive keeps a label; the later one is kept without it.
     const label = v.version !== null && (await labelTaken(v.version, v.id)) ? null : v.version;
     await db.versions.add({ ...v, number, numberConfirmed, version: label });
+    // What its creator declared, not what the exporting device served: a version declared ready
+    // whose bytes that device lacked is not made pending for good on the server.
+    const declared = v.declaredStatus ?? v.status;
+    if (v.declaredStatus) declaredHere.push({ id: v.id, declared });
     emit({
       name: 'version.create',
       namespace: v.namespace,
       // Only the fields set: a create never blanks what another device gave (DESIGN §3).
-      args: { id: v.id, modelId: v.modelId, ...definedFields({ version: label, name: v.name, description: v.description, framework: v.framework }), status: v.status },
+      args: { id: v.id, modelId: v.modelId, ...definedFields({ version: label, name: v.name, description: v.description, framework: v.framework }), status: declared },
     });
   }
   return live;

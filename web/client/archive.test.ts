@@ -176,6 +176,28 @@ describe('exportModel and importModel', () => {
     expect(registered.sort()).toEqual(['bundle.zip', 'data.csv', 'same-as-w.bin', 'w.bin']);
   });
 
+  it('carries what a version\'s creator declared: ready stays ready for the server though the exporter lacked its bytes', async () => {
+    const source = context();
+    const model = await addModel(source);
+    // v1: declared ready, its artifact's bytes never reached the exporting device (pending there).
+    const missing = await sha256Hex(binary(7));
+    const v1 = await addVersion(source, model, 1, { status: 'pending', declaredStatus: 'ready' });
+    await source.db.artifacts.add({ id: uuidv7(), namespace: 'team', modelId: model.id, parentId: v1.id, path: 'w.bin', mimeType: 'application/octet-stream', fileType: 'MODEL', size: 7, sha256: missing, url: null, createdAt: 1 });
+    // v2: declared pending (a run still training); v3: declared ready with its bytes along.
+    const v2 = await addVersion(source, model, 2, { status: 'pending', declaredStatus: 'pending' });
+    const v3 = await addVersion(source, model, 3, { declaredStatus: 'ready' });
+    await uploadArtifacts(source, v3, [{ file: new Blob([binary(50)]), path: 'x.bin' }]);
+    const archive = await exportModel(source, 'team', 'churn');
+
+    const target = context();
+    await markSynced(target.db);
+    await importModel(target, archive);
+    const rows = Object.fromEntries((await target.db.versions.toArray()).map((v) => [v.id, [v.declaredStatus, v.status]]));
+    expect(rows).toEqual({ [v1.id]: ['ready', 'pending'], [v2.id]: ['pending', 'pending'], [v3.id]: ['ready', 'ready'] });
+    const creates = (await target.db.outbox.toArray()).filter((m) => m.name === 'version.create').map((m) => m.args as { id: string; status: string });
+    expect(Object.fromEntries(creates.map((c) => [c.id, c.status]))).toEqual({ [v1.id]: 'ready', [v2.id]: 'pending', [v3.id]: 'ready' });
+  });
+
   it('is a no-op the second time: no row, chunk or mutation changes', async () => {
     const source = context();
     await seed(source);
