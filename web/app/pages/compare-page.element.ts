@@ -1,8 +1,9 @@
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import type { Hangar } from '../../client/index.ts';
 import type { ChartSeries } from '../../widget/index.ts';
 import '../../widget/index.ts';
 import { describe } from '../errors.ts';
+import { LiveQuery } from '../live-query.ts';
 import { experimentPath, runPath } from '../router.ts';
 import { cell, keysOf, runLabel, runRow, type RunRow } from '../runs.ts';
 import { pageStyles } from '../styles.ts';
@@ -31,7 +32,17 @@ export class ComparePage extends LitElement {
   declare metric: string | null;
   declare series: ChartSeries[] | null;
   declare error: string | null;
-  private subscription: { unsubscribe(): void } | null = null;
+  protected readonly live = new LiveQuery(this, {
+    query: () => this.load(),
+    next: (runs) => {
+      this.runs = runs;
+      this.error = null;
+      const keys = keysOf(runs.map((r) => r.metrics));
+      if (!this.metric || !keys.includes(this.metric)) this.metric = keys[0] ?? null;
+      void this.chart();
+    },
+    args: () => [this.namespace, this.experiment, this.numbers],
+  });
   static override styles = [
     pageStyles,
     css`
@@ -47,28 +58,6 @@ export class ComparePage extends LitElement {
     this.metric = null;
     this.series = null;
     this.error = null;
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('namespace') || changed.has('experiment') || changed.has('numbers')) {
-      this.subscription?.unsubscribe();
-      this.subscription = this.hangar.live(() => this.load()).subscribe({
-        next: (runs) => {
-          this.runs = runs;
-          this.error = null;
-          const keys = keysOf(runs.map((r) => r.metrics));
-          if (!this.metric || !keys.includes(this.metric)) this.metric = keys[0] ?? null;
-          void this.chart();
-        },
-        error: (err: unknown) => (this.error = describe(err)),
-      });
-    }
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.subscription?.unsubscribe();
-    this.subscription = null;
   }
 
   private async load(): Promise<RunRow[]> {

@@ -1,6 +1,7 @@
 import { html, LitElement, nothing } from 'lit';
 import type { Hangar } from '../../client/index.ts';
 import { describe } from '../errors.ts';
+import { LiveQuery } from '../live-query.ts';
 import { experimentPath, navigate } from '../router.ts';
 import { pageStyles } from '../styles.ts';
 
@@ -18,26 +19,13 @@ export class ExperimentsPage extends LitElement {
   declare hangar: Hangar;
   declare rows: Row[] | null;
   declare error: string | null;
-  private subscription: { unsubscribe(): void } | null = null;
+  protected readonly live = new LiveQuery(this, { query: () => this.load(), next: (rows) => (this.rows = rows) });
   static override styles = pageStyles;
 
   constructor() {
     super();
     this.rows = null;
     this.error = null;
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.subscription = this.hangar.live(() => this.load()).subscribe({
-      next: (rows) => (this.rows = rows),
-      error: (err: unknown) => (this.error = describe(err)),
-    });
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.subscription?.unsubscribe();
   }
 
   private async load(): Promise<Row[]> {

@@ -1,7 +1,8 @@
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import type { ByteProgress, Hangar, ModelHandle } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe, download } from '../errors.ts';
+import { LiveQuery } from '../live-query.ts';
 import { onSelect } from '../select.ts';
 import { byteProgress } from '../progress.ts';
 import { pageStyles } from '../styles.ts';
@@ -35,7 +36,15 @@ export class ModelPage extends LitElement {
   declare busy: string | null;
   /** Bytes done so far; null before the first report. */
   declare progress: ByteProgress | null;
-  private subscription: { unsubscribe(): void } | null = null;
+  protected readonly live = new LiveQuery(this, {
+    query: () => this.load(),
+    next: (s) => {
+      this.state = s;
+      this.error = null;
+    },
+    args: () => [this.namespace, this.model],
+    restart: () => (this.state = null),
+  });
   static override styles = [
     pageStyles,
     // The page says itself what to do with no version (train one), in place of the widget's developer text.
@@ -51,25 +60,6 @@ export class ModelPage extends LitElement {
     this.aliasNote = null;
     this.aliasError = null;
     this.busy = null;
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!changed.has('namespace') && !changed.has('model')) return;
-    this.subscription?.unsubscribe();
-    this.state = null;
-    this.subscription = this.hangar.live(() => this.load()).subscribe({
-      next: (s) => {
-        this.state = s;
-        this.error = null;
-      },
-      error: (err: unknown) => (this.error = describe(err)),
-    });
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.subscription?.unsubscribe();
-    this.subscription = null;
   }
 
   private async load(): Promise<State> {

@@ -2,6 +2,7 @@ import { css, html, LitElement, nothing } from 'lit';
 import type { ByteProgress, Hangar } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { describe } from '../errors.ts';
+import { LiveQuery } from '../live-query.ts';
 import { modelPath, navigate } from '../router.ts';
 import { byteProgress } from '../progress.ts';
 import { pageStyles } from '../styles.ts';
@@ -23,7 +24,10 @@ export class ModelsPage extends LitElement {
   declare progress: ByteProgress | null;
   /** Live models in this registry; null until counted. */
   declare count: number | null;
-  private subscription: { unsubscribe(): void } | null = null;
+  protected readonly live = new LiveQuery(this, {
+    query: () => this.hangar.db.models.filter((m) => m.deletedAt === null && m.kind !== 'experiment').count(),
+    next: (n) => (this.count = n),
+  });
   static override styles = [
     pageStyles,
     // With no model at all, the page says what to do instead of the widget's developer-facing text.
@@ -37,19 +41,6 @@ export class ModelsPage extends LitElement {
     this.error = null;
     this.busy = null;
     this.count = null;
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.subscription = this.hangar.live(() => this.hangar.db.models.filter((m) => m.deletedAt === null && m.kind !== 'experiment').count()).subscribe({
-      next: (n) => (this.count = n),
-      error: (err: unknown) => (this.error = describe(err)),
-    });
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.subscription?.unsubscribe();
   }
 
   private async create(event: SubmitEvent): Promise<void> {

@@ -1,7 +1,8 @@
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import type { Artifact, Hangar, VersionHandle } from '../../client/index.ts';
 import '../../widget/index.ts';
 import { bytes, describe, download } from '../errors.ts';
+import { LiveQuery } from '../live-query.ts';
 import { experimentPath, versionPath } from '../router.ts';
 import { cell, runLabel, runRow, type RunRow } from '../runs.ts';
 import { pageStyles, runStatusStyles } from '../styles.ts';
@@ -31,7 +32,15 @@ export class RunPage extends LitElement {
   declare number: number;
   declare state: State | null;
   declare error: string | null;
-  private subscription: { unsubscribe(): void } | null = null;
+  protected readonly live = new LiveQuery(this, {
+    query: () => this.load(),
+    next: (s) => {
+      this.state = s;
+      this.error = null;
+    },
+    args: () => [this.namespace, this.experiment, this.number],
+    restart: () => (this.state = null),
+  });
   static override styles = [
     pageStyles,
     runStatusStyles,
@@ -44,25 +53,6 @@ export class RunPage extends LitElement {
     super();
     this.state = null;
     this.error = null;
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!changed.has('namespace') && !changed.has('experiment') && !changed.has('number')) return;
-    this.subscription?.unsubscribe();
-    this.state = null;
-    this.subscription = this.hangar.live(() => this.load()).subscribe({
-      next: (s) => {
-        this.state = s;
-        this.error = null;
-      },
-      error: (err: unknown) => (this.error = describe(err)),
-    });
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.subscription?.unsubscribe();
-    this.subscription = null;
   }
 
   private async load(): Promise<State> {

@@ -1,6 +1,6 @@
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { css, html, LitElement, nothing } from 'lit';
 import type { Hangar } from '../../client/index.ts';
-import { describe } from '../errors.ts';
+import { LiveQuery } from '../live-query.ts';
 import { comparePath, navigate, runPath } from '../router.ts';
 import { cell, experimentRuns, keysOf, runLabel, type RunRow } from '../runs.ts';
 import { pageStyles, runStatusStyles } from '../styles.ts';
@@ -24,7 +24,14 @@ export class RunsPage extends LitElement {
   declare error: string | null;
   /** Numbers of the runs picked for comparison. */
   declare selected: Set<number>;
-  private subscription: { unsubscribe(): void } | null = null;
+  protected readonly live = new LiveQuery(this, {
+    query: () => experimentRuns(this.hangar, this.namespace, this.experiment, this.filter),
+    next: ({ runs }) => {
+      this.runs = runs;
+      this.error = null;
+    },
+    args: () => [this.namespace, this.experiment, this.filter],
+  });
   static override styles = [
     pageStyles,
     runStatusStyles,
@@ -39,24 +46,6 @@ export class RunsPage extends LitElement {
     this.runs = null;
     this.error = null;
     this.selected = new Set();
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!changed.has('namespace') && !changed.has('experiment') && !changed.has('filter')) return;
-    this.subscription?.unsubscribe();
-    this.subscription = this.hangar.live(() => experimentRuns(this.hangar, this.namespace, this.experiment, this.filter)).subscribe({
-      next: ({ runs }) => {
-        this.runs = runs;
-        this.error = null;
-      },
-      error: (err: unknown) => (this.error = describe(err)),
-    });
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.subscription?.unsubscribe();
-    this.subscription = null;
   }
 
   private applyFilter(event: SubmitEvent): void {

@@ -1,8 +1,9 @@
-import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import { html, LitElement, nothing } from 'lit';
 import type { DataReport, Hangar, VersionHandle } from '../../client/index.ts';
 import '../data-report.element.ts';
 import '../../widget/index.ts';
 import { bytes, describe } from '../errors.ts';
+import { LiveQuery } from '../live-query.ts';
 import { onSelect } from '../select.ts';
 import { pageStyles } from '../styles.ts';
 import { runPath, versionPath } from '../router.ts';
@@ -34,7 +35,15 @@ export class VersionPage extends LitElement {
   declare state: State | null;
   declare error: string | null;
   declare pin: { loaded: number; total: number; done: boolean } | null;
-  private subscription: { unsubscribe(): void } | null = null;
+  protected readonly live = new LiveQuery(this, {
+    query: () => this.load(),
+    next: (s) => {
+      this.state = s;
+      this.error = null;
+    },
+    args: () => [this.namespace, this.model, this.number],
+    restart: () => (this.state = null),
+  });
   static override styles = pageStyles;
 
   constructor() {
@@ -42,25 +51,6 @@ export class VersionPage extends LitElement {
     this.state = null;
     this.error = null;
     this.pin = null;
-  }
-
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (!changed.has('namespace') && !changed.has('model') && !changed.has('number')) return;
-    this.subscription?.unsubscribe();
-    this.state = null;
-    this.subscription = this.hangar.live(() => this.load()).subscribe({
-      next: (s) => {
-        this.state = s;
-        this.error = null;
-      },
-      error: (err: unknown) => (this.error = describe(err)),
-    });
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.subscription?.unsubscribe();
-    this.subscription = null;
   }
 
   private get ref(): string {
