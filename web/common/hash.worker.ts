@@ -6,10 +6,12 @@
 import { expose } from 'comlink';
 import './comlink-errors.ts';
 import { createSHA256, type IHasher } from 'hash-wasm';
-import { readBlobInto } from './read-blob.ts';
+import { BlobBytesReader } from './read-blob.ts';
 
 const streams = new Map<number, IHasher>();
 let nextId = 1;
+/** One read buffer for every Blob this worker hashes, not one per Blob (a file comes as many slices). */
+const blobs = new BlobBytesReader();
 
 function stream(id: number): IHasher {
   const hasher = streams.get(id);
@@ -31,10 +33,10 @@ const hashWorkerApi = {
   update(id: number, chunk: ArrayBuffer): void {
     stream(id).update(new Uint8Array(chunk));
   },
-  /** Feeds a Blob's bytes, read here through one reused buffer. */
+  /** Feeds a Blob's bytes, read here through the worker's one reused buffer. */
   async updateBlob(id: number, blob: Blob): Promise<void> {
     const hasher = stream(id);
-    await readBlobInto(blob, (bytes) => void hasher.update(bytes));
+    await blobs.read(blob, (bytes) => void hasher.update(bytes));
   },
   /** Ends a stream: its digest as lower-case hex. */
   digest(id: number): string {

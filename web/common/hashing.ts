@@ -3,7 +3,7 @@ import './comlink-errors.ts';
 import { createSHA256 } from 'hash-wasm';
 import { ErrorCode, HangarError } from '../../shared/errors.ts';
 import type { HashWorkerApi } from './hash.worker.ts';
-import { readBlobInto } from './read-blob.ts';
+import { BlobBytesReader } from './read-blob.ts';
 
 /**
  * Inputs smaller than this are hashed on the calling thread: for them a worker's start-up and
@@ -72,9 +72,11 @@ export function terminateHashWorker(): void {
 async function openInlineStream(): Promise<Sha256Stream> {
   const hasher = await createSHA256();
   hasher.init();
+  // One read buffer for the stream's life, however many slices it is fed.
+  const blobs = new BlobBytesReader();
   return {
     update: async (chunk) => void hasher.update(new Uint8Array(chunk)),
-    updateBlob: (blob) => readBlobInto(blob, (bytes) => void hasher.update(bytes)),
+    updateBlob: (blob) => blobs.read(blob, (bytes) => void hasher.update(bytes)),
     digest: async () => hasher.digest('hex'),
     abort: () => undefined,
   };
