@@ -101,13 +101,14 @@ function select(a: Float64Array, k: number): number {
 
 /**
  * Working memory the profiling of one table reuses from column to column: the present numbers of
- * a column, and the hash set counting the different ones. Each grows to the largest column.
+ * a column, and the sets counting the different ones. Each grows to the largest column.
  */
 export class Scratch {
   private numbers = new Float64Array(0);
-  /** Hash set slots: a number's two 32-bit words at 2k, 2k+1; whether slot k is taken at `taken[k]`. */
-  private slots = new Uint32Array(0);
-  private taken = new Uint8Array(0);
+  /** Hash set slots: a number, or NaN where the slot is free (no present value is NaN). */
+  private slots = new Float64Array(0);
+  /** Bit set of whole numbers, by their distance from the smallest. */
+  private bits = new Int32Array(0);
   private readonly one = new Float64Array(1);
   private readonly words = new Uint32Array(this.one.buffer);
 
@@ -117,36 +118,86 @@ export class Scratch {
     return this.numbers;
   }
 
-  /** How many different numbers `values` (no NaN) holds, -0 and 0 being one: an open-addressing hash set on their bits. */
-  distinct(values: Float64Array): number {
+  /**
+   * How many different numbers `values` (no NaN) holds, -0 and 0 being one. Whole numbers from
+   * `min` to `max` (when `whole`) over a range of at most 64 per value go in a bit set; others in
+   * an open-addressing hash set on their bits, grown with the count of different ones (not the
+   * count of values), so a column of few different numbers is counted in a small set that stays
+   * in the processor's cache.
+   */
+  distinct(values: Float64Array, min = -Infinity, max = Infinity, whole = false): number {
     const n = values.length;
-    let size = 16;
-    while (size < n * 2) size *= 2;
-    const mask = size - 1;
-    if (this.taken.length < size) {
-      this.slots = new Uint32Array(size * 2);
-      this.taken = new Uint8Array(size);
-    } else this.taken.fill(0, 0, size);
-    const { slots, taken, one, words } = this;
+    if (n === 0) return 0;
+    if (whole && max - min < n * 64) {
+      const words = Math.floor((max - min) / 32) + 1;
+      if (this.bits.length < words) this.bits = new Int32Array(words);
+      else this.bits.fill(0, 0, words);
+      const bits = this.bits;
+      let distinct = 0;
+      for (let i = 0; i < n; i++) {
+        const d = values[i]! - min;
+        const w = (d / 32) | 0;
+        const bit = 1 << (d - w * 32);
+        const word = bits[w]!;
+        if ((word & bit) === 0) {
+          bits[w] = word | bit;
+          distinct++;
+        }
+      }
+      return distinct;
+    }
+    let size = 1024;
+    while (size < n * 2 && size < 16384) size *= 2;
+    let slots = this.table(size);
+    let mask = size - 1;
     let distinct = 0;
+    const { one, words } = this;
     for (let i = 0; i < n; i++) {
-      one[0] = values[i]! + 0; // -0 + 0 is 0
-      const lo = words[0]!;
-      const hi = words[1]!;
+      const v = values[i]! + 0; // -0 + 0 is 0
+      one[0] = v;
       // MurmurHash3's finalizer over both words.
-      let h = lo ^ Math.imul(hi, 0x9e3779b1);
+      let h = words[0]! ^ Math.imul(words[1]!, 0x9e3779b1);
       h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
       h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
       let k = (h ^ (h >>> 16)) & mask;
-      while (taken[k] && (slots[2 * k] !== lo || slots[2 * k + 1] !== hi)) k = (k + 1) & mask;
-      if (!taken[k]) {
-        taken[k] = 1;
-        slots[2 * k] = lo;
-        slots[2 * k + 1] = hi;
-        distinct++;
+      for (;;) {
+        const s = slots[k]!;
+        if (s === v) break;
+        if (s !== s) {
+          slots[k] = v;
+          distinct++;
+          // Kept at most half full: past that, four times the room, every number placed again.
+          if (distinct * 2 > size && size < n * 2) {
+            const old = slots.slice(0, size);
+            size *= 4;
+            mask = size - 1;
+            slots = this.table(size);
+            for (let j = 0; j < old.length; j++) {
+              const o = old[j]!;
+              if (o !== o) continue;
+              one[0] = o;
+              let g = words[0]! ^ Math.imul(words[1]!, 0x9e3779b1);
+              g = Math.imul(g ^ (g >>> 16), 0x85ebca6b);
+              g = Math.imul(g ^ (g >>> 13), 0xc2b2ae35);
+              let q = (g ^ (g >>> 16)) & mask;
+              while (slots[q] === slots[q]) q = (q + 1) & mask;
+              slots[q] = o;
+            }
+          }
+          break;
+        }
+        k = (k + 1) & mask;
       }
     }
     return distinct;
+  }
+
+  /** `size` free hash set slots. */
+  private table(size: number): Float64Array {
+    if (this.slots.length < size) this.slots = new Float64Array(Math.max(size, this.slots.length * 2));
+    const slots = this.slots;
+    slots.fill(NaN, 0, size);
+    return slots;
   }
 }
 
@@ -178,7 +229,7 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
       if (integers && !Number.isInteger(v)) integers = false;
     }
     const present = values.subarray(0, count);
-    const distinct = scratch.distinct(present);
+    const distinct = scratch.distinct(present, min, max, integers);
     const figures = { min, median: median(present), max };
     const gaps = missing + nonNumeric;
     const report = { ...base, missing: gaps, distinct, ...figures };
