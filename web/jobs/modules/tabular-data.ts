@@ -211,29 +211,32 @@ export function fitScaling(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, ta
     for (let i = 0; i < n; i++) sum += hot[i] === value ? high : low;
     std[j] = sum;
   };
+  // A numeric column's inputs as the matrix holds them (32 bits, NaN where missing), gathered in training order:
+  // read once at random from a copy half the size of the 64-bit values, then summed in order.
+  const values = new Float32Array(table.rowCount);
+  const gathered = new Float32Array(n);
   for (const col of sourcesOf(prep, table, profile)) {
     const j = col.offset;
     if (col.kind === 'number') {
       const { numbers } = col;
       const fill = Math.fround(col.fill);
+      values.set(numbers);
       let sum = 0;
       let missing = 0;
       for (let i = 0; i < n; i++) {
-        const v = numbers[at[i]!]!;
-        if (v === v) {
-          sum += Math.fround(v);
-          hot[i] = 0;
-        } else {
-          sum += fill;
+        let x = values[at[i]!]!;
+        if (x === x) hot[i] = 0;
+        else {
+          x = fill;
           hot[i] = 1;
           missing++;
         }
+        sum += gathered[i] = x;
       }
       const m = (mean[j] = sum / n);
       let squares = 0;
       for (let i = 0; i < n; i++) {
-        const v = numbers[at[i]!]!;
-        const d = (v === v ? Math.fround(v) : fill) - m;
+        const d = gathered[i]! - m;
         squares += d * d;
       }
       std[j] = squares;
@@ -403,7 +406,9 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
+    const t = out[i]!;
+    out[i] = out[j]!;
+    out[j] = t;
   }
   return out;
 }
