@@ -47,15 +47,15 @@ export function booleanValue(text: string | null): number | undefined {
   return BOOLEAN_TRUE.has(t) ? 1 : BOOLEAN_FALSE.has(t) ? 0 : undefined;
 }
 
-/** Median of `values` at `rows`, NaN skipped; 0 when none are present. */
-export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): number {
+/** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN. */
+export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): { median: number; missing: boolean } {
   const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
   for (let i = 0; i < rows.length; i++) {
     const v = values[rows[i]!]!;
     if (v === v) present[n++] = v;
   }
-  return median(present.subarray(0, n));
+  return { median: median(present.subarray(0, n)), missing: n < rows.length };
 }
 
 /** The median of numbers (no NaN), reordering them; 0 when there are none. The same as the middle of them sorted, without sorting. */

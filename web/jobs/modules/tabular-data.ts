@@ -81,8 +81,7 @@ export function fitColumns(table: Table, profile: Profile, trainRows: readonly n
     if (!report.feature) return [];
     const name = report.name;
     if (report.type === 'numeric' || report.type === 'boolean') {
-      const missingFlag = rows.some((r) => Number.isNaN(numbers![r]!));
-      const mid = medianAt(numbers!, rows, scratch);
+      const { median: mid, missing: missingFlag } = medianAt(numbers!, rows, scratch);
       return [report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag }];
     }
     const { codes, texts } = table.data[c]!;
