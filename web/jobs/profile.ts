@@ -332,6 +332,8 @@ export function profileTable(table: Table, target: string, module: string, featu
   }
   if (rows.length === 0) throw invalid(`The target "${target}" has no value in any row.`, { column: target });
   let y: (string | number)[];
+  // A target of texts (each kept): its classes are the column's texts, each in some row that has a target, counted as read.
+  let labels: Column | undefined;
   if (kind === 'number' || targetColumn.nonNumeric === 0) {
     y = rows.map((r) => {
       const v = targetNumbers[r]!;
@@ -349,9 +351,10 @@ export function profileTable(table: Table, target: string, module: string, featu
       throw invalid(`The target "${target}" has over ${DISTINCT_KEPT.toLocaleString('en')} distinct values: too many classes to predict.`, { column: target });
     }
     y = rows.map((r) => cellText(targetColumn, r)!);
+    if (targetColumn.numberTexts) labels = targetColumn;
   }
-  const distinctTargets = new Set(y.map(String));
-  if (distinctTargets.size < 2) {
+  const distinctTargets = labels ? labels.texts.length : new Set(y.map(String)).size;
+  if (distinctTargets < 2) {
     throw invalid(
       `The target "${target}" has one value (${JSON.stringify(y[0])}) in every row${missingTargets ? ' that has one' : ''}: there is nothing to predict${kind === 'class' ? '; a classifier needs at least two classes' : ''}.`,
       { column: target, value: y[0] },
@@ -364,7 +367,7 @@ export function profileTable(table: Table, target: string, module: string, featu
     const report = profiled.report;
     if (c === t) {
       report.action = 'target';
-      report.reason = kind === 'class' ? `${plural(distinctTargets.size, 'class')} to predict` : 'a number to predict';
+      report.reason = kind === 'class' ? `${plural(distinctTargets, 'class')} to predict` : 'a number to predict';
       if (missingTargets > 0) report.reason += `; ${plural(missingTargets, 'row')} without one left out`;
     } else if (report.action !== 'ignore') {
       if (features && !features.includes(name)) {
@@ -399,7 +402,10 @@ export function profileTable(table: Table, target: string, module: string, featu
   };
   if (kind === 'class') {
     const classes: Record<string, number> = {};
-    for (const label of y) classes[String(label)] = (classes[String(label)] ?? 0) + 1;
+    if (labels) {
+      const { texts, counts } = labels;
+      texts.forEach((text, k) => (classes[text] = counts[k]!));
+    } else for (const label of y) classes[String(label)] = (classes[String(label)] ?? 0) + 1;
     report.classes = classes;
   }
   return { report, columns, rows, y };
