@@ -54,7 +54,7 @@ it('profiles and preprocesses a 100,000-row, 30-column CSV in a worker, against 
   const what =
     `A generated CSV of ${ROWS.toLocaleString('en')} rows × 30 columns (${(bytes / 2 ** 20).toFixed(1)} MiB: an id, 20 numeric columns with 10% of cells empty or NA, 8 categorical of 5–12 levels with 5% empty, a yes/no target) as a Blob, ` +
     `handed to a fresh module Web Worker per round; Hangar: parseCsv (papaparse in 4 MiB chunks, each cell straight into typed columns: a Float64 number, NaN where missing or text, and an Int32 code into the column's distinct texts), profileTable (typing and the report from the columns' counters), the stratified split, ` +
-    `fitColumns (medians, vocabularies) and encodeTable + scaling into the ${inputs} network inputs of every row, as a tabular training job does before its first epoch; ` +
+    `fitColumns (medians, vocabularies), fitScaling (each input's mean and deviation over the training rows, from the columns) and encodeTable into the ${inputs} standardized network inputs of every row, as a tabular training job does before its first epoch; ` +
     `baseline: papaparse alone reading the same Blob in 4 MiB chunks (no header handling, rows counted) in a worker of its own; times taken inside the worker; median of ${ROUNDS} rounds after a warm-up of each, the side going first alternating; ` +
     `Chromium headless.`;
   report({

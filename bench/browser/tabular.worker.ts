@@ -1,9 +1,9 @@
 // The profiling figure's worker: papaparse alone reading a CSV Blob, or what a training job does
-// to it before training (parse, profile, split, fit and encode the preprocessing), timed inside.
+// to it before training (parse, profile, split, fit the preprocessing, encode and standardize), timed inside.
 import { expose } from 'comlink';
 import Papa from 'papaparse';
 import { parseCsv } from '../../web/jobs/csv.ts';
-import { encodeTable, fitColumns, fitScalingFlat, inputNames, scaleInPlace, splitRows, type PreprocessingV2 } from '../../web/jobs/modules/tabular-data.ts';
+import { encodeTable, fitColumns, fitScaling, inputNames, splitRows } from '../../web/jobs/modules/tabular-data.ts';
 import { profileTable } from '../../web/jobs/profile.ts';
 
 const api = {
@@ -23,7 +23,7 @@ const api = {
       });
     });
   },
-  /** Hangar: parse into columns, profile, split, fit the format-2 preprocessing and encode every row as network input. */
+  /** Hangar: parse into columns, profile, split, fit the format-2 preprocessing and its scaling, and encode every row as standardized network input. */
   async profile(csv: Blob, target: string): Promise<{ ms: number; rows: number; inputs: number; parseMs: number }> {
     const start = performance.now();
     const table = await parseCsv(csv);
@@ -32,8 +32,8 @@ const api = {
     const split = splitRows(profile.rows.length, 0.2, 42, profile.y);
     const columns = fitColumns(table, profile, split.train);
     const inputs = inputNames(columns);
-    const raw = encodeTable({ columns, inputs } as PreprocessingV2, table, profile, profile.rows);
-    scaleInPlace(fitScalingFlat(raw, inputs.length, split.train), raw, inputs.length);
+    const scaling = fitScaling({ columns, inputs }, table, profile, profile.rows, split.train);
+    encodeTable({ columns, inputs }, table, profile, profile.rows, scaling);
     return { ms: performance.now() - start, rows: profile.rows.length, inputs: inputs.length, parseMs };
   },
 };

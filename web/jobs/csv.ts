@@ -250,11 +250,20 @@ class ColumnBuilder {
   addText(raw: string, r: number): void {
     const n = raw.length;
     if (n === 0) return this.addMissing(r);
-    const text = raw.charCodeAt(0) <= 32 || raw.charCodeAt(n - 1) <= 32 ? raw.trim() : raw;
-    if (text.length === 0) return this.addMissing(r);
-    // Most numbers are plain decimals; the rest (and text) go through the full rules.
-    let v: number | undefined = plainDecimal(text);
-    if (v !== v) v = parseNumber(text, this.decimalComma);
+    let first = raw.charCodeAt(0);
+    let text = raw;
+    if (first <= 32 || raw.charCodeAt(n - 1) <= 32) {
+      text = raw.trim();
+      if (text.length === 0) return this.addMissing(r);
+      first = text.charCodeAt(0);
+    }
+    // Every number starts with a digit, a sign, a point or a comma: other cells go straight to the texts.
+    // Most numbers are plain decimals; the rest go through the full rules.
+    let v: number | undefined;
+    if (isDigit(first) || first === 45 || first === 43 || first === 46 || first === 44) {
+      v = plainDecimal(text);
+      if (v !== v) v = parseNumber(text, this.decimalComma);
+    }
     if (v !== undefined) {
       this.numbers[r] = v;
       if (!this.numberTexts) {

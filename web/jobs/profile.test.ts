@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnCells, guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
-import { profileColumn, profileTable } from './profile.ts';
-import { encodeRows, encodeTable, fitColumns, inputNames, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
+import { profileColumn, profileTable, Scratch } from './profile.ts';
+import { encodeRows, encodeTable, fitColumns, fitScaling, fitScalingFlat, inputNames, scaleInPlace, seededRandom, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
 
 const MESSY = [
   'id,island,bill_mm,mass_g,smoker,seen,species',
@@ -123,6 +123,28 @@ describe('column typing', () => {
     expect(type(many(() => null))).toMatchObject({ type: 'empty', action: 'ignore', missing: 40 });
   });
 
+  it('counts the different numbers of a column, -0 and 0 as one, in a small or a large set', () => {
+    const scratch = new Scratch();
+    const count = (values: number[]) => {
+      const a = Float64Array.from(values);
+      const whole = values.every(Number.isInteger);
+      const min = Math.min(...values);
+      const max = Math.max(...values);
+      return [scratch.distinct(a, min, max, whole), scratch.distinct(a)];
+    };
+    const expected = (values: number[]) => new Set(values.map((v) => v + 0)).size;
+    const random = seededRandom(5);
+    const cases = [
+      [0, -0, 1, 1, 2, -3],
+      Array.from({ length: 50_000 }, (_, i) => i * 3),
+      Array.from({ length: 50_000 }, () => Math.floor(random() * 1000) - 500),
+      Array.from({ length: 50_000 }, () => Number((random() * 2 - 1).toFixed(4))),
+      Array.from({ length: 50_000 }, () => random() * 1e300),
+      Array.from({ length: 5_000 }, () => Math.floor(random() * 3) * 1e15),
+    ];
+    for (const values of cases) expect(count(values)).toEqual([expected(values), expected(values)]);
+  });
+
   it('counts a few stray words in a numeric column as missing', () => {
     const cells = many((i) => (i === 5 ? 'unknown' : String(i % 8)));
     const { report, numbers } = profileColumn('c', cells, false);
@@ -228,6 +250,20 @@ describe('preprocessing format 2', () => {
     const { x, imputed } = encodeRows({ ...prep, decimalComma: true }, [{ x: '2,5', c: 'a', b: 'yes' }]);
     expect(x[0]).toBe(2.5);
     expect(imputed).toEqual([]);
+  });
+
+  it('fits the scaling from the columns and encodes standardized rows bit for bit as from the encoded matrix', async () => {
+    const messy = await parseCsv(MESSY);
+    const profile = profileTable(messy, 'species', 'tabular-classifier');
+    const { train } = splitRows(profile.rows.length, 0.25, 3, profile.y);
+    const columns = fitColumns(messy, profile, train);
+    const prep = { columns, inputs: inputNames(columns) };
+    expect(prep.inputs.length).toBeGreaterThan(columns.length);
+    const raw = encodeTable(prep, messy, profile, profile.rows);
+    const scaling = fitScaling(prep, messy, profile, profile.rows, train);
+    expect(scaling).toEqual(fitScalingFlat(raw, prep.inputs.length, train));
+    const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer));
+    expect(bits(encodeTable(prep, messy, profile, profile.rows, scaling))).toEqual(bits(scaleInPlace(scaling, raw.slice(), prep.inputs.length)));
   });
 
   it('splits a classifier stratified: each class keeps its share on both sides', () => {

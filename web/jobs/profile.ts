@@ -47,15 +47,15 @@ export function booleanValue(text: string | null): number | undefined {
   return BOOLEAN_TRUE.has(t) ? 1 : BOOLEAN_FALSE.has(t) ? 0 : undefined;
 }
 
-/** Median of `values` at `rows`, NaN skipped; 0 when none are present. */
-export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): number {
+/** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN. */
+export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): { median: number; missing: boolean } {
   const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
   for (let i = 0; i < rows.length; i++) {
     const v = values[rows[i]!]!;
     if (v === v) present[n++] = v;
   }
-  return median(present.subarray(0, n));
+  return { median: median(present.subarray(0, n)), missing: n < rows.length };
 }
 
 /** The median of numbers (no NaN), reordering them; 0 when there are none. The same as the middle of them sorted, without sorting. */
@@ -101,13 +101,14 @@ function select(a: Float64Array, k: number): number {
 
 /**
  * Working memory the profiling of one table reuses from column to column: the present numbers of
- * a column, and the hash set counting the different ones. Each grows to the largest column.
+ * a column, and the sets counting the different ones. Each grows to the largest column.
  */
 export class Scratch {
   private numbers = new Float64Array(0);
-  /** Hash set slots: a number's two 32-bit words at 2k, 2k+1; whether slot k is taken at `taken[k]`. */
-  private slots = new Uint32Array(0);
-  private taken = new Uint8Array(0);
+  /** Hash set slots: a number, or NaN where the slot is free (no present value is NaN). */
+  private slots = new Float64Array(0);
+  /** Bit set of whole numbers, by their distance from the smallest. */
+  private bits = new Int32Array(0);
   private readonly one = new Float64Array(1);
   private readonly words = new Uint32Array(this.one.buffer);
 
@@ -117,36 +118,86 @@ export class Scratch {
     return this.numbers;
   }
 
-  /** How many different numbers `values` (no NaN) holds, -0 and 0 being one: an open-addressing hash set on their bits. */
-  distinct(values: Float64Array): number {
+  /**
+   * How many different numbers `values` (no NaN) holds, -0 and 0 being one. Whole numbers from
+   * `min` to `max` (when `whole`) over a range of at most 64 per value go in a bit set; others in
+   * an open-addressing hash set on their bits, grown with the count of different ones (not the
+   * count of values), so a column of few different numbers is counted in a small set that stays
+   * in the processor's cache.
+   */
+  distinct(values: Float64Array, min = -Infinity, max = Infinity, whole = false): number {
     const n = values.length;
-    let size = 16;
-    while (size < n * 2) size *= 2;
-    const mask = size - 1;
-    if (this.taken.length < size) {
-      this.slots = new Uint32Array(size * 2);
-      this.taken = new Uint8Array(size);
-    } else this.taken.fill(0, 0, size);
-    const { slots, taken, one, words } = this;
+    if (n === 0) return 0;
+    if (whole && max - min < n * 64) {
+      const words = Math.floor((max - min) / 32) + 1;
+      if (this.bits.length < words) this.bits = new Int32Array(words);
+      else this.bits.fill(0, 0, words);
+      const bits = this.bits;
+      let distinct = 0;
+      for (let i = 0; i < n; i++) {
+        const d = values[i]! - min;
+        const w = (d / 32) | 0;
+        const bit = 1 << (d - w * 32);
+        const word = bits[w]!;
+        if ((word & bit) === 0) {
+          bits[w] = word | bit;
+          distinct++;
+        }
+      }
+      return distinct;
+    }
+    let size = 1024;
+    while (size < n * 2 && size < 16384) size *= 2;
+    let slots = this.table(size);
+    let mask = size - 1;
     let distinct = 0;
+    const { one, words } = this;
     for (let i = 0; i < n; i++) {
-      one[0] = values[i]! + 0; // -0 + 0 is 0
-      const lo = words[0]!;
-      const hi = words[1]!;
+      const v = values[i]! + 0; // -0 + 0 is 0
+      one[0] = v;
       // MurmurHash3's finalizer over both words.
-      let h = lo ^ Math.imul(hi, 0x9e3779b1);
+      let h = words[0]! ^ Math.imul(words[1]!, 0x9e3779b1);
       h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
       h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
       let k = (h ^ (h >>> 16)) & mask;
-      while (taken[k] && (slots[2 * k] !== lo || slots[2 * k + 1] !== hi)) k = (k + 1) & mask;
-      if (!taken[k]) {
-        taken[k] = 1;
-        slots[2 * k] = lo;
-        slots[2 * k + 1] = hi;
-        distinct++;
+      for (;;) {
+        const s = slots[k]!;
+        if (s === v) break;
+        if (s !== s) {
+          slots[k] = v;
+          distinct++;
+          // Kept at most half full: past that, four times the room, every number placed again.
+          if (distinct * 2 > size && size < n * 2) {
+            const old = slots.slice(0, size);
+            size *= 4;
+            mask = size - 1;
+            slots = this.table(size);
+            for (let j = 0; j < old.length; j++) {
+              const o = old[j]!;
+              if (o !== o) continue;
+              one[0] = o;
+              let g = words[0]! ^ Math.imul(words[1]!, 0x9e3779b1);
+              g = Math.imul(g ^ (g >>> 16), 0x85ebca6b);
+              g = Math.imul(g ^ (g >>> 13), 0xc2b2ae35);
+              let q = (g ^ (g >>> 16)) & mask;
+              while (slots[q] === slots[q]) q = (q + 1) & mask;
+              slots[q] = o;
+            }
+          }
+          break;
+        }
+        k = (k + 1) & mask;
       }
     }
     return distinct;
+  }
+
+  /** `size` free hash set slots. */
+  private table(size: number): Float64Array {
+    if (this.slots.length < size) this.slots = new Float64Array(Math.max(size, this.slots.length * 2));
+    const slots = this.slots;
+    slots.fill(NaN, 0, size);
+    return slots;
   }
 }
 
@@ -178,7 +229,7 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
       if (integers && !Number.isInteger(v)) integers = false;
     }
     const present = values.subarray(0, count);
-    const distinct = scratch.distinct(present);
+    const distinct = scratch.distinct(present, min, max, integers);
     const figures = { min, median: median(present), max };
     const gaps = missing + nonNumeric;
     const report = { ...base, missing: gaps, distinct, ...figures };
@@ -281,6 +332,8 @@ export function profileTable(table: Table, target: string, module: string, featu
   }
   if (rows.length === 0) throw invalid(`The target "${target}" has no value in any row.`, { column: target });
   let y: (string | number)[];
+  // A target of texts (each kept): its classes are the column's texts, each in some row that has a target, counted as read.
+  let labels: Column | undefined;
   if (kind === 'number' || targetColumn.nonNumeric === 0) {
     y = rows.map((r) => {
       const v = targetNumbers[r]!;
@@ -298,9 +351,10 @@ export function profileTable(table: Table, target: string, module: string, featu
       throw invalid(`The target "${target}" has over ${DISTINCT_KEPT.toLocaleString('en')} distinct values: too many classes to predict.`, { column: target });
     }
     y = rows.map((r) => cellText(targetColumn, r)!);
+    if (targetColumn.numberTexts) labels = targetColumn;
   }
-  const distinctTargets = new Set(y.map(String));
-  if (distinctTargets.size < 2) {
+  const distinctTargets = labels ? labels.texts.length : new Set(y.map(String)).size;
+  if (distinctTargets < 2) {
     throw invalid(
       `The target "${target}" has one value (${JSON.stringify(y[0])}) in every row${missingTargets ? ' that has one' : ''}: there is nothing to predict${kind === 'class' ? '; a classifier needs at least two classes' : ''}.`,
       { column: target, value: y[0] },
@@ -313,7 +367,7 @@ export function profileTable(table: Table, target: string, module: string, featu
     const report = profiled.report;
     if (c === t) {
       report.action = 'target';
-      report.reason = kind === 'class' ? `${plural(distinctTargets.size, 'class')} to predict` : 'a number to predict';
+      report.reason = kind === 'class' ? `${plural(distinctTargets, 'class')} to predict` : 'a number to predict';
       if (missingTargets > 0) report.reason += `; ${plural(missingTargets, 'row')} without one left out`;
     } else if (report.action !== 'ignore') {
       if (features && !features.includes(name)) {
@@ -348,7 +402,10 @@ export function profileTable(table: Table, target: string, module: string, featu
   };
   if (kind === 'class') {
     const classes: Record<string, number> = {};
-    for (const label of y) classes[String(label)] = (classes[String(label)] ?? 0) + 1;
+    if (labels) {
+      const { texts, counts } = labels;
+      texts.forEach((text, k) => (classes[text] = counts[k]!));
+    } else for (const label of y) classes[String(label)] = (classes[String(label)] ?? 0) + 1;
     report.classes = classes;
   }
   return { report, columns, rows, y };

@@ -81,8 +81,7 @@ export function fitColumns(table: Table, profile: Profile, trainRows: readonly n
     if (!report.feature) return [];
     const name = report.name;
     if (report.type === 'numeric' || report.type === 'boolean') {
-      const missingFlag = rows.some((r) => Number.isNaN(numbers![r]!));
-      const mid = medianAt(numbers!, rows, scratch);
+      const { median: mid, missing: missingFlag } = medianAt(numbers!, rows, scratch);
       return [report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag }];
     }
     const { codes, texts } = table.data[c]!;
@@ -106,53 +105,148 @@ export function fitColumns(table: Table, profile: Profile, trainRows: readonly n
 /** The network inputs of `columns`, in order. */
 export const inputNames = (columns: readonly ColumnPrep[]) => columns.flatMap(slotNames);
 
+/** Where one feature column's inputs come from: a profile's typed values, or a column's text codes. */
+type Source =
+  | { kind: 'number'; offset: number; numbers: Float64Array; fill: number; flag: boolean }
+  | { kind: 'category'; offset: number; width: number; codes: Int32Array; numbers: Float64Array; slots: Int32Array; index: Map<string, number>; missing: number; other: number };
+
+/** Each feature column of `prep` as a `Source`, in input order. */
+function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile: Profile): Source[] {
+  let offset = 0;
+  return prep.columns.map((col): Source => {
+    const c = table.columns.indexOf(col.name);
+    if (col.kind !== 'categorical') {
+      const source = { kind: 'number' as const, offset, numbers: profile.columns[c]!.numbers!, fill: col.kind === 'numeric' ? col.median : col.fill, flag: col.missingFlag };
+      offset += col.missingFlag ? 2 : 1;
+      return source;
+    }
+    const index = new Map(col.vocabulary.map((v, k) => [v, k]));
+    const other = col.vocabulary.length;
+    const { codes, texts, numbers } = table.data[c]!;
+    const width = other + 1 + (col.missingSlot ? 1 : 0);
+    // Each text's slot, by its code in the column.
+    const slots = Int32Array.from(texts, (v) => index.get(v) ?? other);
+    const source = { kind: 'category' as const, offset, width, codes, numbers, slots, index, missing: col.missingSlot ? other + 1 : other, other };
+    offset += width;
+    return source;
+  });
+}
+
+/** The slot of table row `r` in a categorical source. */
+function slotAt(col: Extract<Source, { kind: 'category' }>, r: number): number {
+  const code = col.codes[r]!;
+  // A number whose text was not kept (a column of many numbers, given to a checkpoint that took it for categories): as written.
+  return code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.numbers[r])) ?? col.other) : col.other;
+}
+
 /**
- * The rows `rows` of a table as network inputs (format 2), not yet scaled: a flat
- * [rows, inputs] matrix. Numeric and yes/no columns are read from the profile's typed values.
+ * The rows `rows` of a table as network inputs (format 2): a flat [rows, inputs] matrix, each
+ * input standardized by `scaling` when given (else as it is). Numeric and yes/no columns are read
+ * from the profile's typed values. Scaled here or by `scaleInPlace` afterwards, every value is the
+ * same: each input is first rounded to 32 bits, as the matrix holds it.
  */
-export function encodeTable(prep: PreprocessingV2, table: Table, profile: Profile, rows: readonly number[]): Float32Array {
+export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, table: Table, profile: Profile, rows: readonly number[], scaling?: Preprocessing['scaling']): Float32Array {
   const width = prep.inputs.length;
   const out = new Float32Array(rows.length * width);
   const n = rows.length;
-  // Each column's slots, then the rows one after another (each row's inputs are written together).
-  const numeric: { offset: number; numbers: Float64Array; fill: number; flag: boolean }[] = [];
-  const categorical: { offset: number; codes: Int32Array; numbers: Float64Array; slots: Int32Array; index: Map<string, number>; missing: number; other: number }[] = [];
-  let offset = 0;
-  for (const col of prep.columns) {
-    const c = table.columns.indexOf(col.name);
-    if (col.kind !== 'categorical') {
-      numeric.push({ offset, numbers: profile.columns[c]!.numbers!, fill: col.kind === 'numeric' ? col.median : col.fill, flag: col.missingFlag });
-      offset += col.missingFlag ? 2 : 1;
-    } else {
-      const index = new Map(col.vocabulary.map((v, k) => [v, k]));
-      const other = col.vocabulary.length;
-      const { codes, texts, numbers } = table.data[c]!;
-      // Each text's slot, by its code in the column.
-      const slots = Int32Array.from(texts, (v) => index.get(v) ?? other);
-      categorical.push({ offset, codes, numbers, slots, index, missing: col.missingSlot ? other + 1 : other, other });
-      offset += other + 1 + (col.missingSlot ? 1 : 0);
-    }
+  const mean = scaling ? Float64Array.from(scaling.mean) : new Float64Array(width);
+  const std = scaling ? Float64Array.from(scaling.std) : new Float64Array(width).fill(1);
+  // An input at 0 and at 1 once scaled: every row starts as all zeros, then its values and hot slots are written.
+  const zero = new Float32Array(width);
+  const one = new Float64Array(width);
+  for (let j = 0; j < width; j++) {
+    zero[j] = (0 - mean[j]!) / std[j]!;
+    one[j] = (1 - mean[j]!) / std[j]!;
   }
+  const sources = sourcesOf(prep, table, profile);
+  const numeric = sources.filter((s) => s.kind === 'number');
+  const categorical = sources.filter((s) => s.kind === 'category');
+  // A missing value's input once scaled (its fill, rounded to 32 bits as the matrix holds it).
+  const fills = Float64Array.from(numeric, (col) => (Math.fround(col.fill) - mean[col.offset]!) / std[col.offset]!);
+  const zeros = scaling !== undefined && zero.some((z) => z !== 0);
   for (let i = 0, base = 0; i < n; i++, base += width) {
     const r = rows[i]!;
+    if (zeros) out.set(zero, base);
     for (let k = 0; k < numeric.length; k++) {
       const col = numeric[k]!;
+      const j = col.offset;
       const v = col.numbers[r]!;
-      if (v === v) out[base + col.offset] = v;
+      if (v === v) out[base + j] = (Math.fround(v) - mean[j]!) / std[j]!;
       else {
-        out[base + col.offset] = col.fill;
-        if (col.flag) out[base + col.offset + 1] = 1;
+        out[base + j] = fills[k]!;
+        if (col.flag) out[base + j + 1] = one[j + 1]!;
       }
     }
     for (let k = 0; k < categorical.length; k++) {
       const col = categorical[k]!;
-      const code = col.codes[r]!;
-      // A number whose text was not kept (a column of many numbers, given to a checkpoint that took it for categories): as written.
-      const slot = code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.numbers[r])) ?? col.other) : col.other;
-      out[base + col.offset + slot] = 1;
+      const j = col.offset + slotAt(col, r);
+      out[base + j] = one[j]!;
     }
   }
   return out;
+}
+
+/**
+ * The standardization of each input over the training rows (`trainRows`: positions in `rows`),
+ * from the table's columns rather than an encoded matrix: the same figures, to the last bit, as
+ * `fitScalingFlat` over `encodeTable`'s matrix, as each input's sums add the same values in the
+ * same order (a one-hot input's sum counts its ones).
+ */
+export function fitScaling(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, table: Table, profile: Profile, rows: readonly number[], trainRows: readonly number[]): Preprocessing['scaling'] {
+  const width = prep.inputs.length;
+  const n = trainRows.length;
+  const mean = new Float64Array(width);
+  const std = new Float64Array(width);
+  // The table row of each training row, in training order.
+  const at = Int32Array.from(trainRows, (i) => rows[i]!);
+  // Per training row, whether a column's value was missing (numeric) or which slot is hot (categorical).
+  const hot = new Int32Array(n);
+  /** An input that is 1 where `hot[i] === value` and 0 elsewhere: its mean, then its sum of squares in row order. */
+  const twoValued = (j: number, ones: number, value: number) => {
+    mean[j] = ones / n;
+    const low = (0 - mean[j]!) * (0 - mean[j]!);
+    const high = (1 - mean[j]!) * (1 - mean[j]!);
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += hot[i] === value ? high : low;
+    std[j] = sum;
+  };
+  // A numeric column's inputs as the matrix holds them (32 bits, NaN where missing), gathered in training order:
+  // read once at random from a copy half the size of the 64-bit values, then summed in order.
+  const values = new Float32Array(table.rowCount);
+  const gathered = new Float32Array(n);
+  for (const col of sourcesOf(prep, table, profile)) {
+    const j = col.offset;
+    if (col.kind === 'number') {
+      const { numbers } = col;
+      const fill = Math.fround(col.fill);
+      values.set(numbers);
+      let sum = 0;
+      let missing = 0;
+      for (let i = 0; i < n; i++) {
+        let x = values[at[i]!]!;
+        if (x === x) hot[i] = 0;
+        else {
+          x = fill;
+          hot[i] = 1;
+          missing++;
+        }
+        sum += gathered[i] = x;
+      }
+      const m = (mean[j] = sum / n);
+      let squares = 0;
+      for (let i = 0; i < n; i++) {
+        const d = gathered[i]! - m;
+        squares += d * d;
+      }
+      std[j] = squares;
+      if (col.flag) twoValued(j + 1, missing, 1);
+    } else {
+      const counts = new Int32Array(col.width);
+      for (let i = 0; i < n; i++) counts[(hot[i] = slotAt(col, at[i]!))]!++;
+      for (let k = 0; k < col.width; k++) twoValued(j + k, counts[k]!, k);
+    }
+  }
+  return { method: 'standardize', mean: Array.from(mean), std: Array.from(std, (v) => (v / n > 1e-12 ? Math.sqrt(v / n) : 1)) };
 }
 
 /**
@@ -311,7 +405,9 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
+    const t = out[i]!;
+    out[i] = out[j]!;
+    out[j] = t;
   }
   return out;
 }

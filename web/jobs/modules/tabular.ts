@@ -13,7 +13,7 @@ import {
   encodeTableV1,
   featureMatrix,
   fitColumns,
-  fitScalingFlat,
+  fitScaling,
   inputNames,
   inputWidth,
   PREPROCESSING_JSON,
@@ -123,7 +123,7 @@ async function train(id: string, head: TabularHead, job: TrainJob): Promise<Trai
 /** The network's inputs for the rows training uses, standardized: a flat [rows, inputs] matrix. */
 function inputsOf(prep: Preprocessing, table: Table, profile: Profile): Float32Array {
   if (prep.format === 1) return encodeTableV1(prep, table, profile.rows);
-  return scaleInPlace(prep.scaling, encodeTable(prep, table, profile, profile.rows), prep.inputs.length);
+  return encodeTable(prep, table, profile, profile.rows, prep.scaling);
 }
 
 /** Training proper, its data split: on the first of `backends` that starts, inside a `tfjsTask`. */
@@ -154,7 +154,6 @@ async function trainOn(
   } else {
     const columns = fitColumns(job.table, profile, trainRows);
     const inputs = inputNames(columns);
-    const raw = encodeTable({ columns, inputs } as PreprocessingV2, job.table, profile, profile.rows);
     const v2: PreprocessingV2 = {
       format: 2,
       module: id,
@@ -163,11 +162,12 @@ async function trainOn(
       columns,
       inputs,
       decimalComma: job.table.decimalComma,
-      scaling: fitScalingFlat(raw, inputs.length, trainRows),
+      scaling: fitScaling({ columns, inputs }, job.table, profile, profile.rows, trainRows),
       ...head.fitTarget(dataset, trainRows),
     };
     prep = v2;
-    encoded = scaleInPlace(v2.scaling, raw, inputs.length);
+    // Encoded and standardized in one pass.
+    encoded = encodeTable(v2, job.table, profile, profile.rows, v2.scaling);
     model = build(prep, head, p);
   }
   // tfjs frees an optimizer with its model only when it made it from a name; ours is an instance
