@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_CASES, caseRange, referenceBuckets } from '../../shared/downsample.cases.ts';
 import { HangarDb } from './db.ts';
+import { buildCells, seriesCells } from './metric-cells.ts';
 import {
   allPoints,
   columnPoints,
@@ -75,6 +76,8 @@ describe('metric segments against a plain list of points', () => {
           expect(await seriesBuckets(db, 'v', key, max, { from })).toEqual(referenceBuckets(want, from, want.at(-1)!.step, max));
           expect(await seriesBuckets(db, 'v', key, max, { to })).toEqual(referenceBuckets(want, want[0]!.step, to, max));
         }
+        // The cells kept point by point are the cells made from the whole series at once.
+        expect(await seriesCells(db, 'v', key).toArray()).toEqual(buildCells('v', key, want));
         const summary = (await metricSummary(db, 'v'))[key]!;
         const values = want.map((p) => p.value);
         expect(summary).toEqual({ count: want.length, min: Math.min(...values), max: Math.max(...values), last: want.at(-1)!.value, lastStep: want.at(-1)!.step });
@@ -90,9 +93,12 @@ describe('metric segments against a plain list of points', () => {
       expect((await allPoints(db)).map((p) => p.id).sort()).toEqual(left.map((p) => p.id).sort());
       const loss = reference(left, 'loss');
       expect((await metricSummary(db, 'v')).loss).toMatchObject({ count: loss.length, last: loss.at(-1)!.value, min: Math.min(...loss.map((p) => p.value)) });
+      expect(await seriesCells(db, 'v', 'loss').toArray()).toEqual(buildCells('v', 'loss', loss));
+      for (const max of [2, 7, 100]) expect(await seriesBuckets(db, 'v', 'loss', max)).toEqual(referenceBuckets(loss, loss[0]!.step, loss.at(-1)!.step, max));
 
       await db.transaction('rw', metricTables(db), async () => deleteParentMetrics(db, 'v'));
       expect(await db.metricSegments.count()).toBe(0);
+      expect(await db.metricCells.count()).toBe(0);
       expect(await metricSummary(db, 'v')).toEqual({});
       db.close();
     });
