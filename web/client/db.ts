@@ -136,19 +136,21 @@ export interface MetricIdsRecord {
 }
 
 /**
- * Per-level summaries of a series (`web/client/metric-cells.ts`): the cells of level `level`
- * (width 2^level steps) numbered block × BLOCK_CELLS + at, those that hold points, each with
- * its points' count, min and max and its last point's value, step and wallclock, as columns.
- * Kept in the transaction that writes the series' segments, so a chart of N buckets reads about
- * N cells instead of every point.
+ * Per-level summaries of a series (`web/client/metric-cells.ts`): of level `level`, the cells
+ * (width 2^level steps, cell c holding steps c × 2^level … (c + 1) × 2^level − 1) that hold
+ * points, up to BLOCK_CELLS of them in order, keyed by the first; per cell its points' count,
+ * min and max and its last point's value, step and wallclock, as columns. Kept in the
+ * transaction that writes the series' segments, so a chart of N buckets reads about N cells
+ * instead of every point.
  */
 export interface MetricCellsRecord {
   parentId: string;
   key: string;
   level: number;
-  block: number;
-  /** The cells' offsets in the block, ascending. */
-  at: Uint16Array;
+  /** The first cell's number (`cell[0]`). */
+  first: number;
+  /** The cells' numbers, ascending. */
+  cell: Float64Array;
   count: Float64Array;
   min: Float64Array;
   max: Float64Array;
@@ -401,7 +403,7 @@ export class HangarDb extends Dexie {
     // Version 7 adds the per-level cells of every series (MetricCellsRecord), made from the
     // points stored, so a chart reads only the buckets it draws.
     this.version(7)
-      .stores({ metricCells: '[parentId+key+level+block]' })
+      .stores({ metricCells: '[parentId+key+level+first]' })
       .upgrade(async (tx) => cellMetrics(tx));
   }
 }
