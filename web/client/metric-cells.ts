@@ -156,7 +156,10 @@ function fold(blocks: Block[], level: number, points: readonly CellPoint[], ties
     const ls = b.lastStep[i]!;
     const lw = b.lastWallclock[i]!;
     if (p.step > ls || (p.step === ls && p.wallclock >= lw)) {
-      if (ties && p.step === ls && p.wallclock === lw) ties.push({ block: b, cell: c, step: p.step, wallclock: p.wallclock });
+      if (ties && p.step === ls && p.wallclock === lw) {
+        const t = ties[ties.length - 1];
+        if (!t || t.block !== b || t.cell !== c || t.step !== p.step || t.wallclock !== p.wallclock) ties.push({ block: b, cell: c, step: p.step, wallclock: p.wallclock });
+      }
       b.last[i] = p.value;
       b.lastStep[i] = p.step;
       b.lastWallclock[i] = p.wallclock;
@@ -220,7 +223,7 @@ export async function addToCells(
   });
   const resolved = new Map<string, number>();
   for (const t of ties) {
-    const i = t.block.cell.indexOf(t.cell);
+    const i = slot(t.block, t.cell);
     // A later point may have become the cell's last since.
     if (t.block.lastStep[i] !== t.step || t.block.lastWallclock[i] !== t.wallclock) continue;
     const k = `${t.step}:${t.wallclock}`;

@@ -131,6 +131,19 @@ async function seriesPoints(db: HangarDb, parentId: string, key: string): Promis
   return seriesPointsIn(segments, segments.map((s) => s.ids));
 }
 
+/** The value of the last point of sorted `points` at or before (step, wallclock). */
+function lastIn(points: StoredPoint[], step: number, wallclock: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const p = points[mid]!;
+    if (p.step < step || (p.step === step && p.wallclock <= wallclock)) lo = mid + 1;
+    else hi = mid;
+  }
+  return points[lo - 1]!.value;
+}
+
 /** The value of the last stored point (by id) of a series at one step and wallclock. */
 async function lastValueAt(db: HangarDb, parentId: string, key: string, step: number, wallclock: number): Promise<number> {
   const at = (await withIds(db, await segmentsCovering(db, parentId, key, step, step))).flatMap(pointsOf).filter((p) => p.step === step && p.wallclock === wallclock);
@@ -247,8 +260,11 @@ export async function insertSeries(db: HangarDb, parentId: string, key: string, 
       held = pointsOf(old[0]!);
     }
   }
-  await rewrite(db, parentId, key, old, merge(held, points));
-  await addToCells(db, parentId, key, points, (step, wallclock) => lastValueAt(db, parentId, key, step, wallclock));
+  const all = merge(held, points);
+  await rewrite(db, parentId, key, old, all);
+  // A step past the first one rewritten has all its stored points in `all`; at the first, an
+  // earlier segment may end with points of that step too.
+  await addToCells(db, parentId, key, points, async (step, wallclock) => (step > all[0]!.step ? lastIn(all, step, wallclock) : lastValueAt(db, parentId, key, step, wallclock)));
   if (opts.summarize !== false) await summarize(db, parentId, key, points, opts.seq);
   return points;
 }
