@@ -9,12 +9,13 @@ import type { HangarDb, MetricCellsRecord } from './db.ts';
  * at its multiples (shared/downsample.ts), so a bucket of width w ≥ 2^L is a union of level-L
  * cells; only the ends of a range that cut a cell are read from the segments.
  *
- * Levels are the log2 of their cell width, every 4th power of two from 16 steps: a bucket is at
- * most 16 cells of the level below it (a chart of N buckets reads at most 16 N cells, most
- * often 1–8 N), and the cells of a dense series add about 1/15 of a record per point. Widths
- * under 16 steps are read from the segments: such a range spans fewer than 16 × maxPoints steps.
+ * Levels are the log2 of their cell width, every 2nd power of two from 16 steps up to 2^52: a
+ * bucket is 1, 2 or 4 cells of the coarsest level that fits in it (a chart of N buckets reads at
+ * most 4 N cells), and a dense series (a point per step) has about one cell per 12 points, all
+ * levels together. Widths under 16 steps are read from the segments: such a range spans fewer
+ * than 16 × maxPoints steps.
  */
-export const CELL_LEVELS: readonly number[] = Array.from({ length: 13 }, (_, i) => 4 * (i + 1));
+export const CELL_LEVELS: readonly number[] = Array.from({ length: 25 }, (_, i) => 4 + 2 * i);
 
 /**
  * Cells per stored record (`metricCells`) at most: a level's cells that hold points, in order,
