@@ -19,18 +19,21 @@ export interface CasePoint {
 const byOrder = (a: CasePoint, b: CasePoint) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
- * The reference buckets, by brute force in exact integers: every bucket of width
- * ⌈(to − from + 1) / maxPoints⌉ (at least 1) scanned on its own; per bucket with points, its
- * last point (greatest step, then wallclock, then id) and the min and max of its values.
+ * The reference buckets, by brute force in exact integers: the least power of two w (from 1 up)
+ * for which ⌊to / w⌋ − ⌊from / w⌋ + 1 ≤ maxPoints; every bucket [b × w, (b + 1) × w) from
+ * ⌊from / w⌋ to ⌊to / w⌋ scanned on its own, over the points with steps in [from, to]; per
+ * bucket with points, its last point (greatest step, then wallclock, then id) and the min and
+ * max of its values.
  */
 export function referenceBuckets(points: readonly CasePoint[], from: number, to: number, maxPoints: number): MetricBucket[] {
-  const span = BigInt(to) - BigInt(from) + 1n;
-  const m = BigInt(maxPoints);
-  const width = span <= m ? 1n : (span + m - 1n) / m;
+  const lo = BigInt(from);
+  const hi = BigInt(to);
+  let width = 1n;
+  while (hi / width - lo / width + 1n > BigInt(maxPoints)) width *= 2n;
   const out: MetricBucket[] = [];
   const sorted = [...points].sort(byOrder);
-  for (let start = BigInt(from); start <= BigInt(to); start += width) {
-    const inside = sorted.filter((p) => BigInt(p.step) >= start && BigInt(p.step) < start + width && p.step <= to);
+  for (let b = lo / width; b <= hi / width; b++) {
+    const inside = sorted.filter((p) => BigInt(p.step) / width === b && p.step >= from && p.step <= to);
     if (!inside.length) continue;
     const last = inside.at(-1)!;
     const values = inside.map((p) => p.value);
@@ -56,12 +59,12 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 export const BUCKET_CASES: BucketCase[] = [
   {
-    name: 'steps 0..9 in 2 buckets of width 5: last, min and max of each',
+    name: 'steps 0..9 in 2 buckets of width 8 (the least power of two that fits): last, min and max of each',
     points: pts(range(0, 9), (s) => (s * 7) % 10),
     maxPoints: 2,
     buckets: [
-      { step: 4, wallclock: 1004, value: 8, min: 0, max: 8 },
-      { step: 9, wallclock: 1009, value: 3, min: 2, max: 9 },
+      { step: 7, wallclock: 1007, value: 9, min: 0, max: 9 },
+      { step: 9, wallclock: 1009, value: 3, min: 3, max: 6 },
     ],
   },
   {
@@ -75,7 +78,7 @@ export const BUCKET_CASES: BucketCase[] = [
     ],
   },
   {
-    name: 'width rounds up: steps 0..10 in 3 buckets of width 4',
+    name: 'width rounds up to a power of two: steps 0..10 in 3 buckets of width 4',
     points: pts(range(0, 10)),
     maxPoints: 3,
     buckets: [
@@ -85,18 +88,29 @@ export const BUCKET_CASES: BucketCase[] = [
     ],
   },
   {
-    name: 'buckets start at from, not at 0; points outside [from, to] are left out',
+    name: 'edges sit at multiples of the width, not at from; points outside [from, to] are left out',
     points: pts(range(0, 20)),
-    from: 3,
+    from: 5,
     to: 12,
     maxPoints: 2,
     buckets: [
-      { step: 7, wallclock: 1007, value: 7, min: 3, max: 7 },
+      { step: 7, wallclock: 1007, value: 7, min: 5, max: 7 },
       { step: 12, wallclock: 1012, value: 12, min: 8, max: 12 },
     ],
   },
   {
-    name: 'empty buckets are left out (by step width, not by rank)',
+    name: 'a range that meets more edges than maxPoints allows takes the next width: steps 3..10 in 2 buckets of width 8, not 3 of width 4',
+    points: pts(range(0, 20)),
+    from: 3,
+    to: 10,
+    maxPoints: 2,
+    buckets: [
+      { step: 7, wallclock: 1007, value: 7, min: 3, max: 7 },
+      { step: 10, wallclock: 1010, value: 10, min: 8, max: 10 },
+    ],
+  },
+  {
+    name: 'empty buckets are left out (by step width, not by rank): width 32',
     points: pts([0, 1, 2, 100]),
     maxPoints: 4,
     buckets: [
@@ -128,7 +142,7 @@ export const BUCKET_CASES: BucketCase[] = [
     buckets: [],
   },
   {
-    name: 'steps near the largest safe integer are bucketed exactly',
+    name: 'steps near the largest safe integer are bucketed exactly (width 4)',
     points: pts([Number.MAX_SAFE_INTEGER - 4, Number.MAX_SAFE_INTEGER - 2, Number.MAX_SAFE_INTEGER], (_, i) => i),
     from: Number.MAX_SAFE_INTEGER - 5,
     maxPoints: 2,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUCKET_CASES, caseRange, referenceBuckets, type CasePoint } from './downsample.cases.ts';
-import { StepBucketer, stepBuckets } from './downsample.ts';
+import { bucketWidth, StepBucketer, stepBuckets } from './downsample.ts';
 
 const ordered = (ps: CasePoint[]) => [...ps].sort((a, b) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
@@ -33,7 +33,28 @@ describe('stepBuckets (DESIGN §4)', () => {
     const b = new StepBucketer(0, 9, 2);
     b.add(0, 1, 5);
     expect(b.buckets()).toEqual([{ step: 0, wallclock: 1, value: 5, min: 5, max: 5 }]);
-    b.add(7, 2, 1);
+    b.add(8, 2, 1);
     expect(b.buckets()).toHaveLength(2);
+  });
+
+  it('takes the least power-of-two width whose edges leave at most maxPoints buckets in the range', () => {
+    expect(bucketWidth(0, 999_999, 2000)).toBe(512);
+    expect(bucketWidth(0, 99_999, 2000)).toBe(64);
+    expect(bucketWidth(0, 1999, 2000)).toBe(1);
+    expect(bucketWidth(1, 2001, 2000)).toBe(2);
+    expect(bucketWidth(0, Number.MAX_SAFE_INTEGER, 1)).toBe(2 ** 53);
+  });
+
+  it('folds a run of points given by its summary as the points themselves would be', () => {
+    const points = [0, 1, 2, 3, 4, 5, 6, 7].map((step) => ({ step, wallclock: step, value: (step * 5) % 7 }));
+    const whole = new StepBucketer(0, 7, 2);
+    for (const p of points) whole.add(p.step, p.wallclock, p.value);
+    const summed = new StepBucketer(0, 7, 2);
+    summed.add(0, 0, 0);
+    // Steps 1..3, a cell of width 2 and one of width 1, and 4..7 one of width 4.
+    summed.addSummary(2, 2, 3, 3, 5);
+    summed.add(3, 3, 1);
+    summed.addSummary(7, 7, 0, 0, 6);
+    expect(summed.buckets()).toEqual(whole.buckets());
   });
 });

@@ -8,17 +8,18 @@ export interface MetricBucket extends MetricPoint {
 
 /**
  * The one bucketing definition of a downsampled history (DESIGN §4), shared by the server's
- * history API and the browser's `metricHistory`: steps [from, to] cut into buckets of equal
- * step width (`bucketWidth`), and per bucket that holds points its last point (step, wallclock,
- * value) with the min and max of its values. Points are added in point order (step, wallclock,
- * id); points outside [from, to] are left out. No object is made per point.
+ * history API and the browser's `metricHistory`: steps [from, to] cut at the multiples of a
+ * power-of-two step width (`bucketWidth`), and per bucket that holds points its last point
+ * (step, wallclock, value) with the min and max of its values. Because the edges sit at
+ * multiples of a power of two, a bucket is a union of stored per-level summaries (the browser's
+ * `metricCells`), so a chart need not read every point. Points are added in point order (step,
+ * wallclock, id); points outside [from, to] are left out. No object is made per point.
  */
 export class StepBucketer {
   readonly out: MetricBucket[] = [];
-  private readonly width: number;
-  private bucket = -1;
+  readonly width: number;
   private current: MetricBucket | undefined;
-  /** Steps of the current bucket: [from + bucket × width, end). */
+  /** The first step past the current bucket: (index + 1) × width (exact: a multiple of a power of two). */
   private end = -Infinity;
 
   constructor(
@@ -32,8 +33,7 @@ export class StepBucketer {
   add(step: number, wallclock: number, value: number): void {
     if (step < this.from || step > this.to) return;
     const c = this.current;
-    // Still in the current bucket: known by its end when a float holds it, else by its index.
-    if (c && (step < this.end || bucketIndex(step - this.from, this.width) === this.bucket)) {
+    if (c && step < this.end) {
       c.step = step;
       c.wallclock = wallclock;
       c.value = value;
@@ -41,13 +41,21 @@ export class StepBucketer {
       if (value > c.max) c.max = value;
       return;
     }
-    const b = bucketIndex(step - this.from, this.width);
     if (c) this.out.push(c);
-    this.bucket = b;
-    // The bucket's end, where a float holds it exactly; else each point's bucket is worked out.
-    const end = this.from + (b + 1) * this.width;
-    this.end = this.from >= 0 && Number.isSafeInteger(end) ? end : -Infinity;
+    this.end = (bucketIndex(step, this.width) + 1) * this.width;
     this.current = { step, wallclock, value, min: value, max: value };
+  }
+
+  /**
+   * Adds a run of points at once by its summary: their last point and the min and max of their
+   * values. The run's steps lie within [from, to], within one bucket, and after every point
+   * added before (a stored cell of a width no greater than the buckets', aligned as they are).
+   */
+  addSummary(lastStep: number, lastWallclock: number, last: number, min: number, max: number): void {
+    this.add(lastStep, lastWallclock, last);
+    const c = this.current!;
+    if (min < c.min) c.min = min;
+    if (max > c.max) c.max = max;
   }
 
   /** The buckets so far, the current one included. */
@@ -57,13 +65,14 @@ export class StepBucketer {
 }
 
 /**
- * A history over steps [from, to] in at most `maxPoints` buckets of equal step width (DESIGN
- * §4): per bucket that holds points, the last point (greatest step, then wallclock: its step,
- * wallclock and value) and the min and max of the bucket's values, so a chart draws the line
- * through what was logged last and the band around it. `points` are ordered by (step,
- * wallclock, id); points outside [from, to] are left out. The server answers `maxPoints` with
- * this, from its segments (worker/db/metrics.ts); the browser with `StepBucketer` over its
- * segments' columns (web/client/metric-store.ts).
+ * A history over steps [from, to] in at most `maxPoints` buckets (DESIGN §4): the buckets are
+ * the steps b × width … (b + 1) × width − 1 (within [from, to]) for the least power-of-two
+ * width that makes at most `maxPoints` of them meet the range; per bucket that holds points,
+ * the last point (greatest step, then wallclock: its step, wallclock and value) and the min and
+ * max of the bucket's values, so a chart draws the line through what was logged last and the
+ * band around it. `points` are ordered by (step, wallclock, id); points outside [from, to] are
+ * left out. The server answers `maxPoints` with this, from its segments (worker/db/metrics.ts);
+ * the browser with `StepBucketer` over its per-level cells and segments (web/client/metric-cells.ts).
  */
 export function stepBuckets(points: readonly MetricPoint[], from: number, to: number, maxPoints: number): MetricBucket[] {
   const b = new StepBucketer(from, to, maxPoints);
@@ -72,18 +81,17 @@ export function stepBuckets(points: readonly MetricPoint[], from: number, to: nu
 }
 
 /**
- * The step width of `maxPoints` buckets over [from, to]: ⌈(to − from + 1) / maxPoints⌉, at
- * least 1. Exact for every pair of safe-integer steps (BigInt where a float could round).
+ * The bucket width of a history over [from, to] in at most `maxPoints` buckets: the least power
+ * of two w for which ⌊to / w⌋ − ⌊from / w⌋ + 1 ≤ maxPoints (at most 2^53, one bucket, for any
+ * safe-integer steps ≥ 0). Exact: dividing by a power of two never rounds.
  */
 export function bucketWidth(from: number, to: number, maxPoints: number): number {
-  const span = to - from + 1;
-  if (span < 2 ** 52) return Math.max(1, Math.ceil(span / maxPoints));
-  const m = BigInt(maxPoints);
-  return Number((BigInt(to) - BigInt(from) + 1n + m - 1n) / m);
+  let w = 1;
+  while (Math.floor(to / w) - Math.floor(from / w) + 1 > maxPoints && w < 2 ** 53) w *= 2;
+  return w;
 }
 
-/** ⌊offset / width⌋ of a non-negative safe-integer offset, exactly. */
-export function bucketIndex(offset: number, width: number): number {
-  if (offset < 2 ** 52) return Math.floor(offset / width);
-  return Number(BigInt(offset) / BigInt(width));
+/** The index of the bucket (or cell) of width `width`, a power of two, that holds `step`: ⌊step / width⌋, exactly. */
+export function bucketIndex(step: number, width: number): number {
+  return Math.floor(step / width);
 }

@@ -22,7 +22,8 @@ const stepParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /**
  * Query of `GET …/metrics/{key}`: pages of points, or `maxPoints` buckets (min, max and last
- * per bucket); either within steps `from`..`to` (both included) when given.
+ * per bucket; a power-of-two width with edges at its multiples, shared/downsample.ts); either
+ * within steps `from`..`to` (both included) when given.
  */
 export const metricHistoryQuerySchema = z
   .object({

@@ -100,7 +100,8 @@ it('opens a run with 100,000 logged points in the run page within 300 ms, from t
   // run, 100,000 points of `loss` and a few params, written straight into its object stores as
   // the library stores logged points (web/client/metric-store.ts): segments of 1,024 points in
   // step order with packed columns (steps and wallclocks one apart: progressions; values
-  // float64), each segment's point ids apart, and the key's summary row.
+  // float64), each segment's point ids apart, the series' per-level cells
+  // (web/client/metric-cells.ts) and the key's summary row.
   await page.evaluate(async () => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = indexedDB.open('hangar');
@@ -108,7 +109,7 @@ it('opens a run with 100,000 logged points in the run page within 300 ms, from t
       req.onerror = () => reject(req.error);
     });
     const now = Date.now();
-    const tx = db.transaction(['models', 'versions', 'metricSegments', 'metricIds', 'metricSummaries', 'params'], 'readwrite');
+    const tx = db.transaction(['models', 'versions', 'metricSegments', 'metricIds', 'metricCells', 'metricSummaries', 'params'], 'readwrite');
     tx.objectStore('models').put({ id: 'bench-exp', namespace: 'local', name: 'bench-exp', kind: 'experiment', owner: null, task: null, description: null, clocks: {}, createdAt: now, updatedAt: now, deletedAt: null });
     tx.objectStore('versions').put({
       ...{ id: 'bench-run', modelId: 'bench-exp', namespace: 'local', number: 1, numberConfirmed: true, version: null, name: 'big-run', description: null, framework: null },
@@ -137,6 +138,33 @@ it('opens a run with 100,000 logged points in the run page within 300 ms, from t
         ...{ steps: { first, stride: 1 }, values, wallclocks: { first: now + first, stride: 1 } },
       });
       tx.objectStore('metricIds').put({ id, ids: Array.from({ length: count }, (_, i) => `p${String(first + i).padStart(6, '0')}`).join(',') });
+    }
+    // Cells of width 2^level for level 4, 6, …, 52, in records of 1,024, each with its points'
+    // count, min, max and last point.
+    for (let level = 4; level <= 52; level += 2) {
+      const width = 2 ** level;
+      const cells = Math.floor((POINTS - 1) / width) + 1;
+      for (let block = 0; block * 1024 < cells; block++) {
+        const n = Math.min(1024, cells - block * 1024);
+        const cols = { count: new Float64Array(n), min: new Float64Array(n), max: new Float64Array(n), last: new Float64Array(n), lastStep: new Float64Array(n), lastWallclock: new Float64Array(n) };
+        for (let i = 0; i < n; i++) {
+          const lo = (block * 1024 + i) * width;
+          const hi = Math.min(POINTS, lo + width) - 1;
+          let cellMin = Infinity;
+          let cellMax = -Infinity;
+          for (let step = lo; step <= hi; step++) {
+            cellMin = Math.min(cellMin, loss(step));
+            cellMax = Math.max(cellMax, loss(step));
+          }
+          cols.count[i] = hi - lo + 1;
+          cols.min[i] = cellMin;
+          cols.max[i] = cellMax;
+          cols.last[i] = loss(hi);
+          cols.lastStep[i] = hi;
+          cols.lastWallclock[i] = now + hi;
+        }
+        tx.objectStore('metricCells').put({ parentId: 'bench-run', key: 'loss', level, block, at: Uint16Array.from({ length: n }, (_, i) => i), ...cols });
+      }
     }
     const last = POINTS - 1;
     tx.objectStore('metricSummaries').put({ parentId: 'bench-run', key: 'loss', count: POINTS, min, max, last: loss(last), lastStep: last, lastWallclock: now + last, lastId: `p${String(last).padStart(6, '0')}` });
@@ -178,7 +206,7 @@ it('opens a run with 100,000 logged points in the run page within 300 ms, from t
     baseline: 300,
     goal: '≤ 1',
     note:
-      `The production build; a run of an experiment with 100,000 points of one metric (stored as the library stores logged points: 98 segments of packed columns and a summary row) and 3 params in the app's IndexedDB; timed in the page by performance.now() from the click on the run's link (the experiment's runs page, in-app navigation) until the run page shows its final metrics and its <hangar-metrics-chart> has drawn (downsampled to max-points 2000); polled every animation frame. ` +
+      `The production build; a run of an experiment with 100,000 points of one metric (stored as the library stores logged points: 98 segments of packed columns, the per-level cells and a summary row) and 3 params in the app's IndexedDB; timed in the page by performance.now() from the click on the run's link (the experiment's runs page, in-app navigation) until the run page shows its final metrics and its <hangar-metrics-chart> has drawn (downsampled to max-points 2000); polled every animation frame. ` +
       `Median of ${ROUNDS} opens after a warm-up; baseline: the 300 ms budget, not a measurement.`,
     samples,
     versions,

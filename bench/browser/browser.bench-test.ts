@@ -321,7 +321,7 @@ for (const [points, budget] of [
       baseline: budget,
       goal: '≤ 1',
       note:
-        `Library: ${points.toLocaleString('en')} version.logMetrics({ loss }, { step, wallclock }) and hangar.flush() (not timed), then a <hangar-metrics-chart ref="bench/curve/1" keys="loss"> with the client appended: timed from the append to the frame after its hangar-draw event, the element reading metricHistory(key, { maxPoints: 2000 }) from the segments and uPlot drawing the 2,000 buckets; ` +
+        `Library: ${points.toLocaleString('en')} version.logMetrics({ loss }, { step, wallclock }) and hangar.flush() (not timed), then a <hangar-metrics-chart ref="bench/curve/1" keys="loss"> with the client appended: timed from the append to the frame after its hangar-draw event, the element reading metricHistory(key, { maxPoints: 2000 }) and uPlot drawing its buckets (${points === 100_000 ? '1,563 of 64 steps' : '1,954 of 512 steps'}: the least power-of-two width that leaves at most 2,000), answered from the per-level cells (64 or 256 steps each: 1,563 or 3,906 cells) with only the partial segment at the range's end read; ` +
         `baseline: the ${budget} ms budget, not a measurement. Chromium headless, median of ${ROUNDS} rounds after a warm-up, each in a fresh page and empty IndexedDB (the widget from source through Vite, not the minified bundle).`,
       samples: runs.library.map(round1),
       versions,

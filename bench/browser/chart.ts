@@ -9,6 +9,7 @@
 //   await hangar.flush()
 //   <hangar-metrics-chart ref="bench/curve/1" keys="loss"> with .client = hangar    timed from its append
 //   the frame after its `hangar-draw` event                                          to here
+import { bucketWidth } from '../../shared/downsample.ts';
 import type { HangarLibrary } from '../../test/browser/fixtures/globals.d.ts';
 import type { HangarMetricsChart } from '../../web/widget/index.ts';
 
@@ -45,6 +46,8 @@ export async function chartRound(library: HangarLibrary, name: string, n: number
   const points = el.drawn?.points;
   el.remove();
   await hangar.close();
-  if (points !== 2000) throw new Error(`the chart drew ${points} points, not the 2,000 buckets of max-points`);
+  // Steps 0..n − 1 in buckets of the least power-of-two width that leaves at most 2,000.
+  const buckets = Math.floor((n - 1) / bucketWidth(0, n - 1, 2000)) + 1;
+  if (points !== buckets) throw new Error(`the chart drew ${points} points, not the ${buckets} buckets of max-points 2000`);
   return ms;
 }

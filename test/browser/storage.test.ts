@@ -1,4 +1,5 @@
 import { describe, expect } from 'vitest';
+import { referenceBuckets } from '../../shared/downsample.cases.ts';
 import { expectNoPageErrors, test } from './browser.ts';
 
 const MiB = 1024 * 1024;
@@ -102,6 +103,7 @@ describe('storage given back', () => {
       const hangar = await window.openRegistry({ name: 'upgrade', persist: false });
       const v = await hangar.find('team/churn/1');
       const history = await v.metricHistory('loss');
+      const bucketed = await v.metricHistory('loss', { maxPoints: 40 });
       const expected = rows.filter((r) => r.key === 'loss').sort((a, b) => a.step - b.step);
       return {
         verno: hangar.db.verno,
@@ -109,10 +111,16 @@ describe('storage given back', () => {
         summary: await v.metrics(),
         count: expected.length,
         lossMin: Math.min(...expected.map((r) => r.value)),
+        cells: await hangar.db.metricCells.count(),
+        bucketed,
+        expected,
       };
     });
-    expect(seen.verno).toBe(6);
+    expect(seen.verno).toBe(7);
     expect(seen.same).toBe(true);
+    // Version 7 made the cells of each series; the buckets they answer are the points' own.
+    expect(seen.cells).toBeGreaterThan(0);
+    expect(seen.bucketed).toEqual(referenceBuckets(seen.expected, seen.expected[0]!.step, seen.expected.at(-1)!.step, 40));
     expect(seen.summary.loss).toMatchObject({ count: seen.count, min: seen.lossMin, lastStep: 2998 });
     expect(seen.summary.acc?.count).toBe(1000);
     expectNoPageErrors(page);

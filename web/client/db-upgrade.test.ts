@@ -3,7 +3,8 @@ import Dexie from 'dexie';
 import { describe, expect, it } from 'vitest';
 import { HangarDb } from './db.ts';
 import { referenceBuckets } from '../../shared/downsample.cases.ts';
-import { allPoints, metricSummary, parentPoints, SEGMENT_POINTS, seriesBuckets, seriesColumns } from './metric-store.ts';
+import { buildCells, flattenCells, seriesCells } from './metric-cells.ts';
+import { allPoints, buildSeries, metricSummary, parentPoints, SEGMENT_POINTS, seriesBuckets, seriesColumns } from './metric-store.ts';
 
 // Version 1 as it shipped, declared with raw Dexie so this test keeps seeding the old schema
 // whatever HangarDb becomes.
@@ -39,7 +40,7 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v1');
     await db.open();
-    expect(db.verno).toBe(6);
+    expect(db.verno).toBe(7);
     expect(await db.models.get('m1')).toMatchObject({ name: 'churn', task: 'tabular' });
     expect(await db.versions.where('[modelId+number]').equals(['m1', 1]).count()).toBe(1);
     expect((await parentPoints(db, 'v1')).map((p) => [p.id, p.step, p.value])).toEqual([1, 2, 3].map((step) => [`p${step}`, step, 1 / step]));
@@ -88,7 +89,7 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v3-metrics');
     await db.open();
-    expect(db.verno).toBe(6);
+    expect(db.verno).toBe(7);
     expect(db.tables.map((t) => t.name)).not.toContain('metrics');
     const order = (a: (typeof rows)[number], b: (typeof rows)[number]) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1);
     const key = (r: (typeof rows)[number]) => `${r.parentId}/${r.key}`;
@@ -133,7 +134,7 @@ describe('HangarDb upgrade to version 5', () => {
 
     const db = new HangarDb('upgrade-v3');
     await db.open();
-    expect(db.verno).toBe(6);
+    expect(db.verno).toBe(7);
     expect((await db.models.toArray()).map((m) => [m.id, m.kind])).toEqual([['m1', 'model'], ['m2', 'model']]);
     expect(await db.versions.get('v1')).toMatchObject({ number: 1, status: 'ready' });
     expect((await db.metadata.get(['v1', 'lr']))?.value).toBe(0.1);
@@ -196,7 +197,7 @@ describe('HangarDb upgrade to version 6', () => {
 
     const db = new HangarDb('upgrade-v5');
     await db.open();
-    expect(db.verno).toBe(6);
+    expect(db.verno).toBe(7);
     expect(await db.metricSegments.count()).toBe(segment);
     expect(await db.metricSummaries.toArray()).toEqual(summariesBefore);
     const forms = new Set<string>();
@@ -217,6 +218,58 @@ describe('HangarDb upgrade to version 6', () => {
       expect((await seriesColumns(db, parentId, key)).length).toBe(rows.length);
       expect(await seriesBuckets(db, parentId, key, 37)).toEqual(referenceBuckets(rows, rows[0]!.step, rows.at(-1)!.step, 37));
     }
+    db.close();
+  });
+});
+
+describe('HangarDb upgrade to version 7', () => {
+  it('makes the per-level cells of every series of a version 6 database from its points, and answers buckets from them', async () => {
+    const old = new Dexie('upgrade-v6');
+    old.version(1).stores(V1);
+    old.version(2).stores({ jobs: 'id, status, submitted' });
+    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    old.version(4).stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' });
+    old.version(5).stores({ params: '[parentId+key], parentId' });
+    old.version(6).stores({});
+    await old.open();
+    // Series as version 6 stores them (packed segments): a long one step by step, one with
+    // sparse far steps, one with many points at each step and ties on (step, wallclock).
+    type Row = { id: string; step: number; value: number; wallclock: number };
+    let seed = 5;
+    const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const series: Record<string, Row[]> = {
+      'va/loss': Array.from({ length: SEGMENT_POINTS * 5 + 3 }, (_, i) => ({ id: `a${String(i).padStart(6, '0')}`, step: i, value: random() * 4 - 1, wallclock: 1000 + i })),
+      'va/acc': Array.from({ length: 700 }, (_, i) => ({ id: `b${String(i).padStart(6, '0')}`, step: Math.floor(random() * 2 ** 40), value: random(), wallclock: 5 })),
+      'vb/loss': Array.from({ length: 3000 }, (_, i) => ({ id: `c${String(i).padStart(6, '0')}`, step: Math.floor(i / 40) * 3, value: random() * 100, wallclock: Math.floor(random() * 3) })),
+    };
+    for (const [name, rows] of Object.entries(series)) {
+      const [parentId, key] = name.split('/') as [string, string];
+      const built = buildSeries(parentId, key, rows);
+      await old.table('metricSegments').bulkAdd(built.segments);
+      await old.table('metricIds').bulkAdd(built.ids);
+      await old.table('metricSummaries').add(built.summary);
+    }
+    expect(old.verno).toBe(6);
+    old.close();
+
+    const db = new HangarDb('upgrade-v6');
+    await db.open();
+    expect(db.verno).toBe(7);
+    const order = (a: Row, b: Row) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1);
+    for (const [name, rows] of Object.entries(series)) {
+      const [parentId, key] = name.split('/') as [string, string];
+      const sorted = [...rows].sort(order);
+      expect(flattenCells(await seriesCells(db, parentId, key).toArray())).toEqual(flattenCells(buildCells(parentId, key, sorted)));
+      const first = sorted[0]!.step;
+      const last = sorted.at(-1)!.step;
+      for (const max of [2, 10, 100, 2000]) {
+        expect(await seriesBuckets(db, parentId, key, max)).toEqual(referenceBuckets(rows, first, last, max));
+        const from = first + Math.floor((last - first) / 7);
+        const to = last - Math.floor((last - first) / 5);
+        expect(await seriesBuckets(db, parentId, key, max, { from, to })).toEqual(referenceBuckets(rows, from, to, max));
+      }
+    }
+    expect((await parentPoints(db, 'va')).length).toBe(SEGMENT_POINTS * 5 + 3 + 700);
     db.close();
   });
 });

@@ -5,7 +5,8 @@ import type { FileType } from '../../shared/artifacts.ts';
 import type { ModelKind } from '../../shared/models.ts';
 import type { VersionStatus } from '../../shared/versions.ts';
 import type { Backend, TrainingData } from '../jobs/protocol.ts';
-import { buildSeries, packSegmentColumns } from './metric-store.ts';
+import { buildCells } from './metric-cells.ts';
+import { buildSeries, packSegmentColumns, seriesPointsIn } from './metric-store.ts';
 
 /** Per-field clocks: field name → hybrid logical clock of its last write. */
 export type Clocks = Record<string, string>;
@@ -132,6 +133,30 @@ export interface MetricSegmentRecord {
 export interface MetricIdsRecord {
   id: string;
   ids: string;
+}
+
+/**
+ * Per-level summaries of a series (`web/client/metric-cells.ts`): of level `level`, the cells
+ * (width 2^level steps, cell c holding steps c × 2^level … (c + 1) × 2^level − 1) that hold
+ * points, up to BLOCK_CELLS of them in order, keyed by the first; per cell its points' count,
+ * min and max and its last point's value, step and wallclock, as columns. Kept in the
+ * transaction that writes the series' segments, so a chart of N buckets reads about N cells
+ * instead of every point.
+ */
+export interface MetricCellsRecord {
+  parentId: string;
+  key: string;
+  level: number;
+  /** The first cell's number (`cell[0]`). */
+  first: number;
+  /** The cells' numbers, ascending. */
+  cell: Float64Array;
+  count: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  last: Float64Array;
+  lastStep: Float64Array;
+  lastWallclock: Float64Array;
 }
 
 /**
@@ -306,6 +331,7 @@ export class HangarDb extends Dexie {
   metricSegments!: EntityTable<MetricSegmentRecord, 'id'>;
   metricSummaries!: Dexie.Table<MetricSummaryRecord, [string, string]>;
   metricIds!: EntityTable<MetricIdsRecord, 'id'>;
+  metricCells!: Dexie.Table<MetricCellsRecord, [string, string, number, number]>;
   aliases!: Dexie.Table<AliasRecord, [string, string]>;
   aliasHistory!: EntityTable<AliasHistoryRecord, 'id'>;
   artifacts!: EntityTable<ArtifactRecord, 'id'>;
@@ -374,6 +400,11 @@ export class HangarDb extends Dexie {
             s.wallclocks = packed.wallclocks;
           });
       });
+    // Version 7 adds the per-level cells of every series (MetricCellsRecord), made from the
+    // points stored, so a chart reads only the buckets it draws.
+    this.version(7)
+      .stores({ metricCells: '[parentId+key+level+first]' })
+      .upgrade(async (tx) => cellMetrics(tx));
   }
 }
 
@@ -394,5 +425,23 @@ async function segmentMetrics(tx: Transaction): Promise<void> {
     await tx.table('metricIds').bulkAdd(ids);
     await tx.table('metricSummaries').add(summary);
     next = await rows.where('[parentId+key+step]').above([parentId, key, Dexie.maxKey]).first();
+  }
+}
+
+/**
+ * The version 7 upgrade: the cells of each (parent, key), made from its points read one series
+ * at a time through the segments' index. Runs in the upgrade transaction: it all happens, or the
+ * database stays at version 6.
+ */
+async function cellMetrics(tx: Transaction): Promise<void> {
+  const segments = tx.table<MetricSegmentRecord, string>('metricSegments');
+  let next = await segments.orderBy('[parentId+key+minStep]').first();
+  while (next) {
+    const { parentId, key } = next;
+    const series = await segments.where('[parentId+key+minStep]').between([parentId, key, Dexie.minKey], [parentId, key, Dexie.maxKey]).toArray();
+    const ids = await tx.table<MetricIdsRecord, string>('metricIds').bulkGet(series.map((s) => s.id));
+    const cells = buildCells(parentId, key, seriesPointsIn(series, ids.map((r) => r?.ids ?? '')));
+    if (cells.length) await tx.table('metricCells').bulkAdd(cells);
+    next = await segments.where('[parentId+key+minStep]').above([parentId, key, Dexie.maxKey]).first();
   }
 }

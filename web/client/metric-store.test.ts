@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_CASES, caseRange, referenceBuckets } from '../../shared/downsample.cases.ts';
 import { HangarDb } from './db.ts';
+import { BLOCK_CELLS, buildCells, flattenCells, seriesCells } from './metric-cells.ts';
 import {
   allPoints,
   columnPoints,
@@ -75,12 +76,20 @@ describe('metric segments against a plain list of points', () => {
           expect(await seriesBuckets(db, 'v', key, max, { from })).toEqual(referenceBuckets(want, from, want.at(-1)!.step, max));
           expect(await seriesBuckets(db, 'v', key, max, { to })).toEqual(referenceBuckets(want, want[0]!.step, to, max));
         }
+        // The cells kept point by point are the cells made from the whole series at once.
+        expect(flattenCells(await seriesCells(db, 'v', key).toArray())).toEqual(flattenCells(buildCells('v', key, want)));
         const summary = (await metricSummary(db, 'v'))[key]!;
         const values = want.map((p) => p.value);
         expect(summary).toEqual({ count: want.length, min: Math.min(...values), max: Math.max(...values), last: want.at(-1)!.value, lastStep: want.at(-1)!.step });
       }
       // No segment over the size, and all points of the parent in key then step order.
       for (const s of await db.metricSegments.toArray()) expect(s.count).toBeLessThanOrEqual(SEGMENT_POINTS);
+      // No cell record over the size, each keyed by its first cell.
+      for (const r of await db.metricCells.toArray()) {
+        expect(r.cell.length).toBeGreaterThan(0);
+        expect(r.cell.length).toBeLessThanOrEqual(BLOCK_CELLS);
+        expect(r.first).toBe(r.cell[0]);
+      }
       expect((await parentPoints(db, 'v')).length).toBe(held.length);
 
       // Refused points undone: they go, the summary follows.
@@ -90,9 +99,12 @@ describe('metric segments against a plain list of points', () => {
       expect((await allPoints(db)).map((p) => p.id).sort()).toEqual(left.map((p) => p.id).sort());
       const loss = reference(left, 'loss');
       expect((await metricSummary(db, 'v')).loss).toMatchObject({ count: loss.length, last: loss.at(-1)!.value, min: Math.min(...loss.map((p) => p.value)) });
+      expect(flattenCells(await seriesCells(db, 'v', 'loss').toArray())).toEqual(flattenCells(buildCells('v', 'loss', loss)));
+      for (const max of [2, 7, 100]) expect(await seriesBuckets(db, 'v', 'loss', max)).toEqual(referenceBuckets(loss, loss[0]!.step, loss.at(-1)!.step, max));
 
       await db.transaction('rw', metricTables(db), async () => deleteParentMetrics(db, 'v'));
       expect(await db.metricSegments.count()).toBe(0);
+      expect(await db.metricCells.count()).toBe(0);
       expect(await metricSummary(db, 'v')).toEqual({});
       db.close();
     });
@@ -108,6 +120,24 @@ describe('metric segments against a plain list of points', () => {
     const counts = (await db.metricSegments.where('[parentId+key+minStep]').between(['v', 'loss'], ['v', 'loss', []]).toArray()).map((s) => s.count);
     expect(counts).toEqual([SEGMENT_POINTS, SEGMENT_POINTS, SEGMENT_POINTS, 5]);
     expect((await metricSummary(db, 'v')).loss).toEqual({ count: total, min: 0, max: total - 1, last: total - 1, lastStep: total - 1 });
+    db.close();
+  });
+});
+
+describe('metric cells', () => {
+  it('keep a sparse series (a cell per point) in as few records as a dense one, and answer its buckets', async () => {
+    const db = freshDb();
+    const points = Array.from({ length: 5000 }, (_, i) => ({ id: `s${String(i).padStart(5, '0')}`, key: 'loss', value: Math.sin(i), step: i * 2 ** 20 + (i % 7), wallclock: 1 }));
+    for (let at = 0; at < points.length; at += 700) await db.transaction('rw', metricTables(db), async () => insertPoints(db, 'v', points.slice(at, at + 700)));
+    const perLevel = new Map<number, number>();
+    for (const r of await db.metricCells.toArray()) perLevel.set(r.level, (perLevel.get(r.level) ?? 0) + 1);
+    // 5,000 cells at the fine levels: 5 records of up to 1,024 each, not one per point.
+    for (const records of perLevel.values()) expect(records).toBeLessThanOrEqual(Math.ceil(5000 / BLOCK_CELLS));
+    expect(flattenCells(await seriesCells(db, 'v', 'loss').toArray())).toEqual(flattenCells(buildCells('v', 'loss', points)));
+    for (const max of [2, 50, 3000]) {
+      expect(await seriesBuckets(db, 'v', 'loss', max)).toEqual(referenceBuckets(points, 0, points.at(-1)!.step, max));
+      expect(await seriesBuckets(db, 'v', 'loss', max, { from: 12345, to: 3000 * 2 ** 20 })).toEqual(referenceBuckets(points, 12345, 3000 * 2 ** 20, max));
+    }
     db.close();
   });
 });

@@ -3,6 +3,7 @@ import { StepBucketer, type MetricBucket } from '../../shared/downsample.ts';
 import { uuidv7 } from '../../shared/ids.ts';
 import type { MetricPoint, MetricSummary } from '../../shared/metrics.ts';
 import type { HangarDb, MetricIdsRecord, MetricRecord, MetricSegmentRecord, MetricSummaryRecord, PackedColumn } from './db.ts';
+import { addToCells, cellLevelFor, eachCell, parentCells, rebuildCells } from './metric-cells.ts';
 import { foldPoint } from './metric-summaries.ts';
 
 /**
@@ -21,8 +22,8 @@ export interface StoredPoint {
   wallclock: number;
 }
 
-/** The tables metric history lives in: every transaction that touches points names both. */
-export const metricTables = (db: HangarDb): Table[] => [db.metricSegments, db.metricSummaries, db.metricIds];
+/** The tables metric history lives in: every transaction that touches points names them all. */
+export const metricTables = (db: HangarDb): Table[] => [db.metricSegments, db.metricSummaries, db.metricIds, db.metricCells];
 
 /** Point order: step, then wallclock, then id. */
 function before(a: StoredPoint, b: StoredPoint): boolean {
@@ -91,15 +92,6 @@ export function unpackColumn(c: PackedColumn, n: number, into?: Float64Array): C
   return out;
 }
 
-/** One value of a stored column. */
-function columnAt(c: PackedColumn, i: number): number {
-  if (c instanceof Float64Array || c instanceof Float32Array) return c[i]!;
-  if ('stride' in c) return c.first + i * c.stride;
-  let v = c.first;
-  for (let j = 0; j < i; j++) v += c.deltas[j]!;
-  return v;
-}
-
 /** A segment's columns packed (the Dexie version 6 upgrade; packing packed columns again gives the same). */
 export function packSegmentColumns(s: MetricSegmentRecord): Pick<MetricSegmentRecord, 'steps' | 'values' | 'wallclocks'> {
   return { steps: packColumn(unpackColumn(s.steps, s.count)), values: packColumn(unpackColumn(s.values, s.count)), wallclocks: packColumn(unpackColumn(s.wallclocks, s.count)) };
@@ -125,6 +117,37 @@ function pointsOf(s: Loaded): StoredPoint[] {
   const out: StoredPoint[] = new Array(s.count);
   for (let i = 0; i < s.count; i++) out[i] = { id: ids[i]!, value: values[i]!, step: steps[i]!, wallclock: wallclocks[i]! };
   return out;
+}
+
+/** The points of a series' segments (with their ids, in the same order), in point order. */
+export function seriesPointsIn(segments: MetricSegmentRecord[], ids: string[]): StoredPoint[] {
+  const points = segments.flatMap((s, i) => pointsOf({ ...s, ids: ids[i] ?? '' }));
+  return points.some((p, i) => i > 0 && before(p, points[i - 1]!)) ? points.sort(compare) : points;
+}
+
+/** Every point of a series, in point order. */
+async function seriesPoints(db: HangarDb, parentId: string, key: string): Promise<StoredPoint[]> {
+  const segments = await withIds(db, await seriesRange(db, parentId, key).toArray());
+  return seriesPointsIn(segments, segments.map((s) => s.ids));
+}
+
+/** The value of the last point of sorted `points` at or before (step, wallclock). */
+function lastIn(points: StoredPoint[], step: number, wallclock: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const p = points[mid]!;
+    if (p.step < step || (p.step === step && p.wallclock <= wallclock)) lo = mid + 1;
+    else hi = mid;
+  }
+  return points[lo - 1]!.value;
+}
+
+/** The value of the last stored point (by id) of a series at one step and wallclock. */
+async function lastValueAt(db: HangarDb, parentId: string, key: string, step: number, wallclock: number): Promise<number> {
+  const at = (await withIds(db, await segmentsCovering(db, parentId, key, step, step))).flatMap(pointsOf).filter((p) => p.step === step && p.wallclock === wallclock);
+  return at.sort(compare).at(-1)!.value;
 }
 
 function segmentOf(id: string, parentId: string, key: string, points: StoredPoint[]): { segment: MetricSegmentRecord; ids: MetricIdsRecord } {
@@ -237,7 +260,11 @@ export async function insertSeries(db: HangarDb, parentId: string, key: string, 
       held = pointsOf(old[0]!);
     }
   }
-  await rewrite(db, parentId, key, old, merge(held, points));
+  const all = merge(held, points);
+  await rewrite(db, parentId, key, old, all);
+  // A step past the first one rewritten has all its stored points in `all`; at the first, an
+  // earlier segment may end with points of that step too.
+  await addToCells(db, parentId, key, points, async (step, wallclock) => (step > all[0]!.step ? lastIn(all, step, wallclock) : lastValueAt(db, parentId, key, step, wallclock)));
   if (opts.summarize !== false) await summarize(db, parentId, key, points, opts.seq);
   return points;
 }
@@ -255,9 +282,8 @@ async function summarize(db: HangarDb, parentId: string, key: string, points: St
 }
 
 /** Makes a series' summary again from every point stored (no `asOf`: the history is all here). */
-async function resummarize(db: HangarDb, parentId: string, key: string): Promise<void> {
-  const segments = await seriesRange(db, parentId, key).toArray();
-  const all = (await withIds(db, segments)).flatMap(pointsOf);
+async function resummarize(db: HangarDb, parentId: string, key: string, points?: StoredPoint[]): Promise<void> {
+  const all = points ?? (await seriesPoints(db, parentId, key));
   if (!all.length) return db.metricSummaries.delete([parentId, key]);
   const s: MetricSummaryRecord = { parentId, key, count: 0, min: Infinity, max: -Infinity, last: 0, lastStep: -1, lastWallclock: -1, lastId: '' };
   for (const p of all) foldPoint(s, p);
@@ -310,6 +336,10 @@ export async function deletePoints(db: HangarDb, parentId: string, points: { id:
     const kept = held.filter((p) => !gone.has(p.id));
     if (kept.length === held.length) continue;
     await rewrite(db, parentId, key, old, kept.sort(compare));
+    // Rare (a refused write undone): the series' cells are made again from its points, as a
+    // cell's min, max and last cannot be taken back point by point.
+    const all = await seriesPoints(db, parentId, key);
+    await rebuildCells(db, parentId, key, all);
     const row = await db.metricSummaries.get([parentId, key]);
     if (row?.asOf !== undefined) {
       // The key's history is not here (a snapshot's summary), so the summary cannot be made from
@@ -318,8 +348,8 @@ export async function deletePoints(db: HangarDb, parentId: string, points: { id:
       await db.metricSummaries.put({ ...row, count: Math.max(0, row.count - (held.length - kept.length)) });
       continue;
     }
-    // Rare (a refused write undone): the summary is made again from the whole series.
-    await resummarize(db, parentId, key);
+    // The summary is made again from the whole series.
+    await resummarize(db, parentId, key, all);
   }
 }
 
@@ -328,6 +358,7 @@ export async function deleteParentMetrics(db: HangarDb, parentId: string): Promi
   const ids = await parentSegments(db, parentId).primaryKeys();
   await db.metricSegments.bulkDelete(ids);
   await db.metricIds.bulkDelete(ids);
+  await parentCells(db, parentId).delete();
   await parentSummaries(db, parentId).delete();
 }
 
@@ -416,47 +447,51 @@ export interface HistoryRange {
 }
 
 /**
- * A series' history in at most `maxPoints` buckets of equal step width over [from, to] (the
- * series' first and last step where left out): `StepBucketer`, the definition the server's
- * history API answers with too. Reads only the segments that hold steps in the range, in one
- * transaction, and makes no object per point.
+ * A series' history in at most `maxPoints` buckets over [from, to] (the series' first and last
+ * step where left out): `StepBucketer`, the definition the server's history API answers with
+ * too. The buckets' edges sit at multiples of a power-of-two width, so the stored cells of the
+ * coarsest level that fits in a bucket (web/client/metric-cells.ts) answer every whole cell in
+ * the range; only the steps at its ends that cut a cell are read from the segments. A range
+ * narrower than the finest cells allow is read from its segments. All in one transaction.
  */
 export async function seriesBuckets(db: HangarDb, parentId: string, key: string, maxPoints: number, range: HistoryRange = {}): Promise<MetricBucket[]> {
-  const lo = range.from ?? 0;
-  const hi = range.to ?? Number.MAX_SAFE_INTEGER;
-  const segments = await db.transaction('r', db.metricSegments, async () => segmentsCovering(db, parentId, key, lo, hi));
-  if (!segments.length) return [];
-  let first = Infinity;
-  let last = -Infinity;
-  for (const s of segments) {
-    if (s.minStep < first) first = s.minStep;
-    if (s.maxStep > last) last = s.maxStep;
-  }
-  const from = range.from ?? first;
-  const to = range.to ?? last;
-  if (from > to) return [];
-  // Segments at equal steps may hold points out of order between them: then the points are put
-  // in order first (seriesColumns), as they are for a plain history.
-  let ordered = true;
-  for (let i = 1; i < segments.length && ordered; i++) {
-    const a = segments[i - 1]!;
-    const b = segments[i]!;
-    if (b.minStep === a.maxStep && columnAt(b.wallclocks, 0) < columnAt(a.wallclocks, a.count - 1)) ordered = false;
-  }
-  const buckets = new StepBucketer(from, to, maxPoints);
-  if (!ordered) {
-    const c = await seriesColumns(db, parentId, key, from, to);
-    for (let i = 0; i < c.length; i++) buckets.add(c.steps[i]!, c.wallclocks[i]!, c.values[i]!);
+  return db.transaction('r', [db.metricSegments, db.metricCells], async () => {
+    let from = range.from;
+    let to = range.to;
+    if (from === undefined) {
+      const first = await seriesRange(db, parentId, key).first();
+      if (!first) return [];
+      from = first.minStep;
+    }
+    if (to === undefined) {
+      const last = await seriesRange(db, parentId, key).last();
+      if (!last) return [];
+      // Segments may share a first step: the one that reaches furthest ends the series.
+      to = last.maxStep;
+      for (const s of await seriesRange(db, parentId, key, last.minStep).toArray()) if (s.maxStep > to) to = s.maxStep;
+    }
+    if (from > to) return [];
+    const buckets = new StepBucketer(from, to, maxPoints);
+    const level = cellLevelFor(buckets.width);
+    const width = level === undefined ? 0 : 2 ** level;
+    // The whole cells in [from, to]: lo × width ≥ from, (hi + 1) × width − 1 ≤ to (exact: powers of two).
+    const lo = level === undefined ? 1 : Math.ceil(from / width);
+    const hi = level === undefined ? 0 : Math.floor((to + 1) / width) - 1;
+    if (lo > hi) {
+      await addPoints(buckets, db, parentId, key, from, to);
+      return buckets.buckets();
+    }
+    if (from < lo * width) await addPoints(buckets, db, parentId, key, from, lo * width - 1);
+    await eachCell(db, parentId, key, level!, lo, hi, (c) => buckets.addSummary(c.lastStep, c.lastWallclock, c.last, c.min, c.max));
+    if ((hi + 1) * width <= to) await addPoints(buckets, db, parentId, key, (hi + 1) * width, to);
     return buckets.buckets();
-  }
-  const scratch = { steps: new Float64Array(SEGMENT_POINTS), values: new Float64Array(SEGMENT_POINTS), wallclocks: new Float64Array(SEGMENT_POINTS) };
-  for (const s of segments) {
-    const steps = unpackColumn(s.steps, s.count, scratch.steps);
-    const values = unpackColumn(s.values, s.count, scratch.values);
-    const wallclocks = unpackColumn(s.wallclocks, s.count, scratch.wallclocks);
-    for (let i = 0; i < s.count; i++) buckets.add(steps[i]!, wallclocks[i]!, values[i]!);
-  }
-  return buckets.buckets();
+  });
+}
+
+/** Adds a series' points with steps in [lo, hi] to buckets, in point order. */
+async function addPoints(buckets: StepBucketer, db: HangarDb, parentId: string, key: string, lo: number, hi: number): Promise<void> {
+  const c = await seriesColumns(db, parentId, key, lo, hi);
+  for (let i = 0; i < c.length; i++) buckets.add(c.steps[i]!, c.wallclocks[i]!, c.values[i]!);
 }
 
 /** Builds a series' segments and summary from points in any order (the Dexie upgrade, tests). */

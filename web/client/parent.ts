@@ -111,10 +111,12 @@ export abstract class ParentHandle {
 
   /**
    * A metric's points in step order, those with steps in [`from`, `to`] when given; with
-   * `maxPoints`, at most that many buckets of equal step width over [`from`, `to`] (the key's
-   * first and last step where left out), each with its last point's step, wallclock and value
+   * `maxPoints`, at most that many buckets over [`from`, `to`] (the key's first and last step
+   * where left out) of a power-of-two step width, edges at its multiples, each with its last
+   * point's step, wallclock and value
    * and the min and max of its values: the buckets the server's history API answers
-   * (shared/downsample.ts). Reads only the segments that hold steps in the range.
+   * (shared/downsample.ts). Reads only the segments that hold steps in the range; buckets come
+   * from the per-level cells, with only the range's cut ends read from the segments.
    */
   async metricHistory(key: string, opts: { maxPoints?: number; from?: number; to?: number } = {}): Promise<(MetricPoint | MetricBucket)[]> {
     parseWith(keySchema, key, 'metric key');

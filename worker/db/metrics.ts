@@ -463,7 +463,7 @@ export async function metricHistoryPage(
 
 /**
  * A key's history within steps [from, to] (the key's whole step range by default) in at most
- * `maxPoints` buckets of equal step width (shared/downsample.ts `stepBuckets`): per bucket the
+ * `maxPoints` buckets of a power-of-two step width, edges at its multiples (shared/downsample.ts `stepBuckets`): per bucket the
  * last point (its step, wallclock and value), and the min and max. Reads only segments that
  * meet the range; a segment wholly inside the range and inside one bucket is answered from its
  * own min, max and last without unpacking it.
@@ -482,7 +482,7 @@ export async function downsampledHistory(
   if (from > to) return { key, points: [] };
   const metas = await segmentsIn(db, series.id, from, to);
   const width = bucketWidth(from, to, maxPoints);
-  const bucketOf = (step: number) => bucketIndex(step - from, width);
+  const bucketOf = (step: number) => bucketIndex(step, width);
   const whole: SegmentMeta[] = [];
   const unpack: number[] = [];
   for (const m of metas) {

@@ -63,7 +63,7 @@ const docsFor = (base: string, on: string): RouteDoc[] => [
   {
     method: 'get',
     path: `${base}/metrics/{key}`,
-    summary: `History of one metric key of a ${on}, in pages or in maxPoints buckets (min, max, last), within steps from..to`,
+    summary: `History of one metric key of a ${on}, in pages or in maxPoints buckets (min, max, last; a power-of-two step width, edges at its multiples), within steps from..to`,
     query: metricHistoryQuerySchema,
     role: 'read',
   },
