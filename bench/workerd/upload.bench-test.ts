@@ -6,6 +6,7 @@
 import { env, SELF } from 'cloudflare:test';
 import { expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
+import { HELD_MAX_BYTES } from '../../worker/domain/running-digest.ts';
 import { median, report, timed } from './report.ts';
 
 const ADMIN = 'hgr_test_admin_token';
@@ -48,7 +49,7 @@ async function ok(res: Response, status: number, what: string): Promise<unknown>
  * The order parts go in. `in order`: 1…n, which the Worker hashes as they arrive (what the
  * product does). `verify at complete`: part 1 last, so the running digest never starts past it
  * and `complete` hashes the stored object in one read with the runtime's native
- * crypto.DigestStream; only part 1 is still hashed in wasm on arrival.
+ * crypto.DigestStream; only part 1 is still hashed on arrival.
  */
 const ORDERS = {
   'in order': (parts: number) => Array.from({ length: parts }, (_, i) => i + 1),
@@ -138,7 +139,11 @@ async function compare(SIZE: number, ROUNDS: number): Promise<void> {
     baseline: median(samples.plain.ms.map(mbps)),
     goal: '≥ 0.8',
     note:
-      `Hangar as shipped, parts in order: the Worker hashes each part as it arrives (hash-wasm's SHA-256 compiled to WebAssembly, its context carried from part to part through D1, pausing each MiB so R2 goes on taking the part), so complete checks the digest without reading the object: ${split('in order')}. ` +
+      `Hangar as shipped, parts in order: the Worker hashes each part as it arrives, while R2 takes it (${
+        SIZE <= HELD_MAX_BYTES
+          ? `an upload of up to ${HELD_MAX_BYTES / 1024 / MiB} GiB: the runtime's native SHA-256 (node:crypto), its hasher kept in the isolate from one part to the next and named in D1`
+          : `an upload over ${HELD_MAX_BYTES / 1024 / MiB} GiB: hash-wasm's SHA-256 compiled to WebAssembly, its context carried from part to part through D1`
+      }), so complete checks the digest without reading the object: ${split('in order')}. ` +
       common,
     samples: samples['in order'].ms.map(mbps),
     baselineSamples: samples.plain.ms.map(mbps),
@@ -150,7 +155,7 @@ async function compare(SIZE: number, ROUNDS: number): Promise<void> {
     baseline: median(samples.plain.ms.map(mbps)),
     goal: null,
     note:
-      `The same API with part 1 sent last, so no running digest forms and complete reads the stored object once through the runtime's native crypto.DigestStream (only part 1 is hashed in wasm as it arrives): ${split('verify at complete')}. ` +
+      `The same API with part 1 sent last, so no running digest forms and complete reads the stored object once through the runtime's native crypto.DigestStream (only part 1 is hashed as it arrives): ${split('verify at complete')}. ` +
       common,
     samples: samples['verify at complete'].ms.map(mbps),
     baselineSamples: samples.plain.ms.map(mbps),

@@ -24,7 +24,7 @@ import {
 } from '../db/blobs.ts';
 import { ensureNamespace } from '../db/change-log.ts';
 import { quotaError, readUsage, recountBlobBytes, withinQuota } from '../db/usage.ts';
-import { resumeDigest, type RunningDigest } from './running-digest.ts';
+import { resumeDigest, type PartDigest, type RunningDigest } from './running-digest.ts';
 
 /** The bindings blob writes need. */
 export type Stores = Pick<Env, 'DB' | 'BLOBS'>;
@@ -160,27 +160,24 @@ export async function putPart(
   if (length !== expected) {
     throw new HangarError(ErrorCode.SizeMismatch, `Part ${n} must be exactly ${expected} bytes, not ${length}.`, { part: n, expected, size: length });
   }
-  // The part streams into R2 as it arrives; when it comes in order (the usual case) it is
-  // hashed on the way, on top of the parts before it, which spares completion a second read.
+  // The part is read whole (at most one part size), so it can be hashed on top of the parts
+  // before it when it comes in order: the usual case, which spares completion a second read.
+  const bytes = new Uint8Array(await new Response(body).arrayBuffer());
+  if (bytes.length !== expected) throw partSizeMismatch(n, expected, bytes.length);
   const inOrder = n === upload.hashed_parts + 1;
   const digest = inOrder ? resumeDigest(upload.digest_state ? (JSON.parse(upload.digest_state) as RunningDigest) : null, upload.size) : null;
-  let received = 0;
   let etag: string;
   try {
-    etag = await streamPart(BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id), n, expected, body, (chunk) => {
-      received += chunk.byteLength;
-      digest?.update(chunk);
-    });
+    // R2 takes the part while the part is hashed here.
+    const stored = BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).uploadPart(n, bytes);
+    stored.catch(() => {});
+    if (digest) await hashPart(digest, bytes);
+    etag = (await stored).etag;
   } catch (err) {
-    if (isNoSuchUpload(err)) {
-      await DB.batch(deleteUpload(DB, upload.id));
-      throw uploadNotFound(upload.id);
-    }
-    // The body ended short of (or ran past) its Content-Length: R2 refused the part.
-    if (received !== expected) throw partSizeMismatch(n, expected, received);
-    throw err;
+    if (!isNoSuchUpload(err)) throw err;
+    await DB.batch(deleteUpload(DB, upload.id));
+    throw uploadNotFound(upload.id);
   }
-  if (received !== expected) throw partSizeMismatch(n, expected, received);
   // In order: the state after this part; null: part n came in order but its digest cannot be
   // gone on from here; undefined: out of order, so the digest (if past n) no longer holds.
   const next = digest ? JSON.stringify(digest.finish(n === count)) : inOrder ? null : undefined;
@@ -204,37 +201,20 @@ export async function putPart(
 const partSizeMismatch = (n: number, expected: number, size: number) =>
   new HangarError(ErrorCode.SizeMismatch, `Part ${n} must be exactly ${expected} bytes, not ${size}.`, { part: n, expected, size });
 
-/**
- * Streams a request body of `length` bytes into part `n` of a multipart upload, handing each
- * chunk to `seen` on the way (no copy of the part is made); answers R2's etag. The part's
- * stream has a fixed length, so R2 refuses a body that ends short or runs long.
- */
-async function streamPart(
-  upload: R2MultipartUpload,
-  n: number,
-  length: number,
-  body: ReadableStream<Uint8Array> | null,
-  seen: (chunk: Uint8Array) => void,
-): Promise<string> {
-  if (length === 0) {
-    await body?.cancel();
-    return (await upload.uploadPart(n, new Uint8Array(0))).etag;
+/** Bytes hashed between pauses by a slow (wasm) digest. */
+const SLICE_BYTES = 1024 * 1024;
+
+/** Hashes a part; a slow digest pauses after each MiB so other work of the isolate (the part's write to R2) runs meanwhile. */
+async function hashPart(digest: PartDigest, bytes: Uint8Array): Promise<void> {
+  if (!digest.slow) return digest.update(bytes);
+  for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
+    if (at > 0) await yieldToIo();
+    digest.update(bytes.subarray(at, at + SLICE_BYTES));
   }
-  const fixed = new FixedLengthStream(length);
-  const piped = (body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() }))
-    .pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen(chunk);
-          controller.enqueue(chunk);
-        },
-      }),
-    )
-    .pipeTo(fixed.writable);
-  piped.catch(() => {});
-  const [stored] = await Promise.all([upload.uploadPart(n, fixed.readable), piped]);
-  return stored.etag;
 }
+
+/** Lets the isolate's pending I/O (R2 taking a part) run before going on. */
+const yieldToIo = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** True when the upload's running digest covers every part, so the stored object needs no second read. */
 const runningDigestCovers = (upload: UploadRow, count: number) => upload.hashed_parts === count && upload.digest_state !== null;

@@ -36,8 +36,10 @@ function hold(name: string, hash: Hash): void {
   }
 }
 
-/** One part's bytes hashed on top of the upload's running digest, as they stream in. */
+/** One part's bytes hashed on top of the upload's running digest. */
 export interface PartDigest {
+  /** True for the wasm hash, several times the CPU of the native one. */
+  readonly slow: boolean;
   /** Hashes the next bytes of the part. */
   update(chunk: Uint8Array): void;
   /** The state to record with the part: the digest of the whole after the last part. */
@@ -51,6 +53,7 @@ export interface PartDigest {
 
 /** The runtime's SHA-256, going on from a hasher this isolate holds; the held one stays as it was until the part is recorded. */
 class HeldDigest implements PartDigest {
+  readonly slow = false;
   readonly #from: string | undefined;
   readonly #hash: Hash;
   #next: string | undefined;
@@ -109,6 +112,7 @@ function fromBase64(text: unknown): Uint8Array | null {
  * (Workers forbid compiling wasm at run time; the module comes compiled with the Worker.)
  */
 class CarriedDigest implements PartDigest {
+  readonly slow = true;
   readonly #h = new WebAssembly.Instance(sha256Module, {}).exports as unknown as Sha256Exports;
   readonly #input = new Uint8Array(this.#h.memory.buffer, this.#h.Hash_GetBuffer(), BUFFER_BYTES);
 
