@@ -277,13 +277,14 @@ async function dropDuplicate({ DB, BLOBS }: Stores, sha256: string, key: string)
 export async function completeUpload(stores: Stores, namespace: string, uploadId: string, hlc: string): Promise<{ sha256: string; size: number }> {
   const { DB, BLOBS } = stores;
   const upload = await getUploadRow(DB, namespace, uploadId);
-  const status = await uploadStatus(DB, upload);
+  const recorded = await listUploadParts(DB, upload.id);
+  const status = statusOf(upload, recorded);
   if (status.missingParts.length > 0) {
     throw new HangarError(ErrorCode.UploadIncomplete, `Upload ${uploadId} lacks ${status.missingParts.length} part(s); send them, then complete again.`, {
       missingParts: status.missingParts,
     });
   }
-  const parts = (await listUploadParts(DB, upload.id)).map((p) => ({ partNumber: p.part_number, etag: p.etag }));
+  const parts = recorded.map((p) => ({ partNumber: p.part_number, etag: p.etag }));
   try {
     await BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).complete(parts);
   } catch (err) {
