@@ -231,6 +231,32 @@ describe('blobs: multipart uploads', () => {
     expect((await call('POST', `${uploads('olddigest')}/${id}/complete`)).body).toEqual({ sha256: sha, size: bytes.byteLength });
   });
 
+  it('drops the running digest when a part arrives where its hasher is not (another isolate), then verifies by reading', async () => {
+    const bytes = randomBytes(2 * LIMITS.uploadPartBytes + 10);
+    const sha = await sha256Hex(bytes);
+    const part = (n: number) => bytes.subarray((n - 1) * LIMITS.uploadPartBytes, n * LIMITS.uploadPartBytes);
+    const row = (id: string) => env.DB.prepare('SELECT hashed_parts, digest_state FROM uploads WHERE id = ?').bind(id).first<{ hashed_parts: number; digest_state: string | null }>();
+    const id = (await call('POST', uploads('elsewhere'), { body: { sha256: sha, size: bytes.byteLength } })).body.uploadId;
+    await call('PUT', `${uploads('elsewhere')}/${id}/parts/1`, { raw: part(1) });
+    expect(Object.keys(JSON.parse((await row(id))!.digest_state!))).toEqual(['held']);
+    // What the row says after part 1 hashed by an isolate this one is not.
+    await env.DB.prepare('UPDATE uploads SET digest_state = ? WHERE id = ?').bind(JSON.stringify({ held: crypto.randomUUID() }), id).run();
+    await call('PUT', `${uploads('elsewhere')}/${id}/parts/2`, { raw: part(2) });
+    expect(await row(id)).toEqual({ hashed_parts: 0, digest_state: null });
+    await call('PUT', `${uploads('elsewhere')}/${id}/parts/3`, { raw: part(3) });
+    expect((await call('POST', `${uploads('elsewhere')}/${id}/complete`)).body).toEqual({ sha256: sha, size: bytes.byteLength });
+
+    // The same with other bytes in part 2: reading the object finds them.
+    const other = randomBytes(2 * LIMITS.uploadPartBytes + 10);
+    const sha2 = await sha256Hex(other);
+    const id2 = (await call('POST', uploads('elsewhere'), { body: { sha256: sha2, size: other.byteLength } })).body.uploadId;
+    await call('PUT', `${uploads('elsewhere')}/${id2}/parts/1`, { raw: other.subarray(0, LIMITS.uploadPartBytes) });
+    await env.DB.prepare('UPDATE uploads SET digest_state = ? WHERE id = ?').bind(JSON.stringify({ held: crypto.randomUUID() }), id2).run();
+    await call('PUT', `${uploads('elsewhere')}/${id2}/parts/2`, { raw: part(2) });
+    await call('PUT', `${uploads('elsewhere')}/${id2}/parts/3`, { raw: other.subarray(2 * LIMITS.uploadPartBytes) });
+    expectError(await call('POST', `${uploads('elsewhere')}/${id2}/complete`), 400, 'digest-mismatch');
+  });
+
   it('uploads an empty blob as one empty part', async () => {
     const sha = await sha256Hex(new Uint8Array(0));
     const start = await call('POST', uploads('empty'), { body: { sha256: sha, size: 0 } });

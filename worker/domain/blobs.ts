@@ -24,7 +24,7 @@ import {
 } from '../db/blobs.ts';
 import { ensureNamespace } from '../db/change-log.ts';
 import { quotaError, readUsage, recountBlobBytes, withinQuota } from '../db/usage.ts';
-import { continueDigest, type RunningDigest } from './running-digest.ts';
+import { resumeDigest, type PartDigest, type RunningDigest } from './running-digest.ts';
 
 /** The bindings blob writes need. */
 export type Stores = Pick<Env, 'DB' | 'BLOBS'>;
@@ -163,33 +163,54 @@ export async function putPart(
   // The part is read whole (at most one part size), so it can be hashed on top of the parts
   // before it when it comes in order: the usual case, which spares completion a second read.
   const bytes = new Uint8Array(await new Response(body).arrayBuffer());
-  if (bytes.length !== expected) {
-    throw new HangarError(ErrorCode.SizeMismatch, `Part ${n} must be exactly ${expected} bytes, not ${bytes.length}.`, { part: n, expected, size: bytes.length });
-  }
+  if (bytes.length !== expected) throw partSizeMismatch(n, expected, bytes.length);
   const inOrder = n === upload.hashed_parts + 1;
+  const digest = inOrder ? resumeDigest(upload.digest_state ? (JSON.parse(upload.digest_state) as RunningDigest) : null, upload.size) : null;
   let etag: string;
-  let next: string | null | undefined;
   try {
     // R2 takes the part while the part is hashed here.
     const stored = BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).uploadPart(n, bytes);
     stored.catch(() => {});
-    if (inOrder) {
-      const advanced = await continueDigest(upload.digest_state ? JSON.parse(upload.digest_state) : null, bytes, n === count, yieldToIo);
-      next = advanced && JSON.stringify(advanced);
-    }
+    if (digest) await hashPart(digest, bytes);
     etag = (await stored).etag;
   } catch (err) {
     if (!isNoSuchUpload(err)) throw err;
     await DB.batch(deleteUpload(DB, upload.id));
     throw uploadNotFound(upload.id);
   }
-  const written = await DB.batch<UploadPartRow>([
-    recordPart(DB, upload.id, { part_number: n, etag, size: length }),
-    ...advanceDigest(DB, upload.id, n, next),
-    listUploadPartsStatement(DB, upload.id),
-  ]);
+  // In order: the state after this part; null: part n came in order but its digest cannot be
+  // gone on from here; undefined: out of order, so the digest (if past n) no longer holds.
+  const next = digest ? JSON.stringify(digest.finish(n === count)) : inOrder ? null : undefined;
+  let written: D1Result<UploadPartRow>[];
+  try {
+    written = await DB.batch<UploadPartRow>([
+      recordPart(DB, upload.id, { part_number: n, etag, size: length }),
+      ...advanceDigest(DB, upload.id, n, next),
+      listUploadPartsStatement(DB, upload.id),
+    ]);
+  } catch (err) {
+    digest?.settle(false);
+    throw err;
+  }
+  // The compare-and-set on hashed_parts took: the row names this part's state.
+  digest?.settle((written[1]?.meta.changes ?? 0) > 0);
   const { receivedParts } = statusOf(upload, written.at(-1)?.results ?? []);
   return { part: n, size: length, receivedParts };
+}
+
+const partSizeMismatch = (n: number, expected: number, size: number) =>
+  new HangarError(ErrorCode.SizeMismatch, `Part ${n} must be exactly ${expected} bytes, not ${size}.`, { part: n, expected, size });
+
+/** Bytes hashed between pauses by a slow (wasm) digest. */
+const SLICE_BYTES = 1024 * 1024;
+
+/** Hashes a part; a slow digest pauses after each MiB so other work of the isolate (the part's write to R2) runs meanwhile. */
+async function hashPart(digest: PartDigest, bytes: Uint8Array): Promise<void> {
+  if (!digest.slow) return digest.update(bytes);
+  for (let at = 0; at < bytes.length; at += SLICE_BYTES) {
+    if (at > 0) await yieldToIo();
+    digest.update(bytes.subarray(at, at + SLICE_BYTES));
+  }
 }
 
 /** Lets the isolate's pending I/O (R2 taking a part) run before going on. */
@@ -256,13 +277,14 @@ async function dropDuplicate({ DB, BLOBS }: Stores, sha256: string, key: string)
 export async function completeUpload(stores: Stores, namespace: string, uploadId: string, hlc: string): Promise<{ sha256: string; size: number }> {
   const { DB, BLOBS } = stores;
   const upload = await getUploadRow(DB, namespace, uploadId);
-  const status = await uploadStatus(DB, upload);
+  const recorded = await listUploadParts(DB, upload.id);
+  const status = statusOf(upload, recorded);
   if (status.missingParts.length > 0) {
     throw new HangarError(ErrorCode.UploadIncomplete, `Upload ${uploadId} lacks ${status.missingParts.length} part(s); send them, then complete again.`, {
       missingParts: status.missingParts,
     });
   }
-  const parts = (await listUploadParts(DB, upload.id)).map((p) => ({ partNumber: p.part_number, etag: p.etag }));
+  const parts = recorded.map((p) => ({ partNumber: p.part_number, etag: p.etag }));
   try {
     await BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).complete(parts);
   } catch (err) {

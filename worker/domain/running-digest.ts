@@ -1,13 +1,84 @@
+import { createHash, type Hash } from 'node:crypto';
 import { toHex } from '../../shared/ids.ts';
 import sha256Module from '../vendor/sha256.wasm';
 
 /**
  * A SHA-256 carried from one request to the next, so a multipart upload sent in order is hashed
- * as its parts pass through and its completion needs no second read of the object. Between parts
- * the state is the hasher's context (its 8 words, byte count and the bytes short of a block),
- * base64; after the last part, the digest.
+ * as its parts pass through and its completion needs no second read of the object. What the
+ * upload's row records between parts:
+ * - `held`: the name of a native hasher (the runtime's own SHA-256) this isolate keeps in memory
+ *   after the part before. Fast, but only the isolate that hashed that part can go on; a part
+ *   arriving at another isolate drops the digest, and completion reads the object instead.
+ * - `sha256ctx`: hash-wasm's SHA-256 context (its 8 words, byte count and the bytes short of a
+ *   block), base64; any isolate can go on from it. Slower (WebAssembly, several times the CPU of
+ *   the native hash), so kept for uploads over `HELD_MAX_BYTES`, whose reading at completion
+ *   would cost too much CPU in one request.
+ * After the last part, `digest`.
  */
-export type RunningDigest = { sha256ctx: string } | { digest: string };
+export type RunningDigest = { held: string } | { sha256ctx: string } | { digest: string };
+
+/**
+ * The largest upload hashed by a hasher held in the isolate. If its parts move to another isolate
+ * half-way, completion hashes the stored object (at most this many bytes) with the native
+ * crypto.DigestStream: about a second of CPU. Bigger uploads carry the wasm context through D1.
+ */
+export const HELD_MAX_BYTES = 1024 * 1024 * 1024;
+
+/** Hashers held for uploads in progress, most recent last; the oldest go past this many (uploads left unfinished). */
+const HELD_HASHERS = 1000;
+const held = new Map<string, Hash>();
+
+function hold(name: string, hash: Hash): void {
+  held.set(name, hash);
+  for (const oldest of held.keys()) {
+    if (held.size <= HELD_HASHERS) break;
+    held.delete(oldest);
+  }
+}
+
+/** One part's bytes hashed on top of the upload's running digest. */
+export interface PartDigest {
+  /** True for the wasm hash, several times the CPU of the native one. */
+  readonly slow: boolean;
+  /** Hashes the next bytes of the part. */
+  update(chunk: Uint8Array): void;
+  /** The state to record with the part: the digest of the whole after the last part. */
+  finish(last: boolean): RunningDigest;
+  /**
+   * Once the record is written: `recorded` says whether the upload's row now holds what `finish`
+   * gave (false when another send of the part got there first). Lets go of the state no row names.
+   */
+  settle(recorded: boolean): void;
+}
+
+/** The runtime's SHA-256, going on from a hasher this isolate holds; the held one stays as it was until the part is recorded. */
+class HeldDigest implements PartDigest {
+  readonly slow = false;
+  readonly #from: string | undefined;
+  readonly #hash: Hash;
+  #next: string | undefined;
+
+  constructor(from: string | undefined, base: Hash | undefined) {
+    this.#from = from;
+    this.#hash = base ? base.copy() : createHash('sha256');
+  }
+
+  update(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+  }
+
+  finish(last: boolean): RunningDigest {
+    if (last) return { digest: this.#hash.digest('hex') };
+    this.#next = crypto.randomUUID();
+    hold(this.#next, this.#hash);
+    return { held: this.#next };
+  }
+
+  settle(recorded: boolean): void {
+    if (recorded && this.#from !== undefined) held.delete(this.#from);
+    if (!recorded && this.#next !== undefined) held.delete(this.#next);
+  }
+}
 
 /** What hash-wasm's SHA-256 module exports (see `scripts/vendor-sha256-wasm.mjs`). */
 interface Sha256Exports {
@@ -25,20 +96,6 @@ interface Sha256Exports {
 /** The module's input buffer: 16 KiB. */
 const BUFFER_BYTES = 16 * 1024;
 
-/**
- * A hasher of its own per call: a digest may pause between slices (so the part's write to R2
- * goes on meanwhile), and another request's digest may run in that pause. (Workers forbid
- * compiling wasm at run time; the module comes compiled with the Worker.)
- */
-function sha256(): Sha256Exports {
-  return new WebAssembly.Instance(sha256Module, {}).exports as unknown as Sha256Exports;
-}
-
-function contextOf(h: Sha256Exports): Uint8Array {
-  const size = new DataView(h.memory.buffer).getUint32(h.STATE_SIZE.value as number, true);
-  return new Uint8Array(h.memory.buffer, h.Hash_GetState(), size);
-}
-
 const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 function fromBase64(text: unknown): Uint8Array | null {
   if (typeof text !== 'string') return null;
@@ -49,38 +106,75 @@ function fromBase64(text: unknown): Uint8Array | null {
   }
 }
 
-/** Bytes hashed between pauses. */
-const SLICE_BYTES = 1024 * 1024;
+/**
+ * hash-wasm's SHA-256, its context saved in the upload's row between parts. A module instance of
+ * its own per part, since another request's part may be hashed between two chunks of this one.
+ * (Workers forbid compiling wasm at run time; the module comes compiled with the Worker.)
+ */
+class CarriedDigest implements PartDigest {
+  readonly slow = true;
+  readonly #h = new WebAssembly.Instance(sha256Module, {}).exports as unknown as Sha256Exports;
+  readonly #input = new Uint8Array(this.#h.memory.buffer, this.#h.Hash_GetBuffer(), BUFFER_BYTES);
+
+  /** False when `saved` is not a context this code wrote. */
+  start(saved: Uint8Array | null): boolean {
+    if (saved === null) {
+      this.#h.Hash_Init(256);
+      return true;
+    }
+    const ctx = this.#context();
+    if (saved.length !== ctx.length) return false;
+    ctx.set(saved);
+    return true;
+  }
+
+  #context(): Uint8Array {
+    const size = new DataView(this.#h.memory.buffer).getUint32(this.#h.STATE_SIZE.value as number, true);
+    return new Uint8Array(this.#h.memory.buffer, this.#h.Hash_GetState(), size);
+  }
+
+  update(chunk: Uint8Array): void {
+    for (let at = 0; at < chunk.length; at += BUFFER_BYTES) {
+      const slice = chunk.subarray(at, at + BUFFER_BYTES);
+      this.#input.set(slice);
+      this.#h.Hash_Update(slice.length);
+    }
+  }
+
+  finish(last: boolean): RunningDigest {
+    if (!last) return { sha256ctx: toBase64(this.#context()) };
+    this.#h.Hash_Final();
+    return { digest: toHex(this.#input.slice(0, 32)) };
+  }
+
+  settle(): void {}
+}
 
 /**
- * Hashes the next part on top of `state` (null before the first part), pausing after each MiB
- * with `pause` so other work of the isolate (the part's write to R2) runs meanwhile. Answers
- * null when `state` is not one this code wrote (an upload begun before a change of format): the
- * upload is then verified by reading the object back on completion.
+ * Opens the running digest of an upload of `size` bytes for its next part, on top of `state`
+ * (null before the first part). Answers null when `state` cannot be gone on from here: a hasher
+ * held by another isolate (or dropped), or a state this code did not write (an upload begun
+ * before a change of format); the upload is then verified by reading the object on completion.
  */
-export async function continueDigest(
-  state: RunningDigest | null,
-  part: Uint8Array,
-  last: boolean,
-  pause: () => Promise<void> = () => Promise.resolve(),
-): Promise<RunningDigest | null> {
+export function resumeDigest(state: RunningDigest | null, size: number): PartDigest | null {
   if (state && 'digest' in state) throw new Error('the digest is already finished');
-  const h = sha256();
-  if (state === null) h.Hash_Init(256);
-  else {
-    const saved = fromBase64(state.sha256ctx);
-    const ctx = contextOf(h);
-    if (!saved || saved.length !== ctx.length) return null;
-    ctx.set(saved);
+  if (state === null && size <= HELD_MAX_BYTES) return new HeldDigest(undefined, undefined);
+  if (state && 'held' in state) {
+    const base = typeof state.held === 'string' ? held.get(state.held) : undefined;
+    return base ? new HeldDigest(state.held, base) : null;
   }
-  const input = new Uint8Array(h.memory.buffer, h.Hash_GetBuffer(), BUFFER_BYTES);
-  for (let at = 0; at < part.length; at += BUFFER_BYTES) {
-    if (at > 0 && at % SLICE_BYTES === 0) await pause();
-    const chunk = part.subarray(at, at + BUFFER_BYTES);
-    input.set(chunk);
-    h.Hash_Update(chunk.length);
-  }
-  if (!last) return { sha256ctx: toBase64(contextOf(h)) };
-  h.Hash_Final();
-  return { digest: toHex(input.slice(0, 32)) };
+  const saved = state === null ? null : fromBase64(state.sha256ctx);
+  if (state !== null && saved === null) return null;
+  const carried = new CarriedDigest();
+  return carried.start(saved) ? carried : null;
+}
+
+/** Hashes a whole part on top of `state` (see resumeDigest), and records the result as taken. */
+export function continueDigest(state: RunningDigest | null, size: number, part: Uint8Array, last: boolean): RunningDigest | null {
+  const digest = resumeDigest(state, size);
+  if (!digest) return null;
+  digest.update(part);
+  const next = digest.finish(last);
+  digest.settle(true);
+  return next;
 }
