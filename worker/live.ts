@@ -1,7 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ErrorCode, HangarError } from '../shared/errors.ts';
 import { LIMITS } from '../shared/limits.ts';
+import { utf8Length } from '../shared/encoding.ts';
 import { LIVE_CLOSE, LIVE_PING, LIVE_PONG, LIVE_SUBPROTOCOL, type Poke } from '../shared/live.ts';
+import { changesOf, materializePoints, type ChangeRow } from './domain/sync/pull.ts';
 import type { Caller } from './env.ts';
 import { STATUS_BY_CODE } from './errors.ts';
 
@@ -16,6 +18,12 @@ interface SocketInfo {
 /** The tag a socket is filed under, to count one token's sockets. */
 const tagOf = (tokenId: string | null) => `token:${tokenId ?? 'admin'}`;
 
+/**
+ * The most change-log rows a poke carries (it also stays within `LIMITS.livePokeBytes`): a write
+ * appends a handful; a burst folded into one poke may append more, and its clients then pull.
+ */
+const POKE_ROWS = 32;
+
 /** Token ids per D1 statement when checking for revocation (under the 100 bound parameters). */
 const IDS_PER_QUERY = 90;
 
@@ -27,7 +35,7 @@ const IDS_PER_QUERY = 90;
  * token's expiry (an alarm), or when its token is revoked through the API.
  */
 export class LiveHub extends DurableObject<Env> {
-  /** The cursor last poked; -1 until the first poke since this object woke. */
+  /** The cursor last poked (every row after it is still to announce); -1 until the first poke since this object woke. */
   private poked = -1;
   private running: Promise<void> | undefined;
   private again = false;
@@ -92,15 +100,20 @@ export class LiveHub extends DurableObject<Env> {
   private async pokeAll(namespace: string): Promise<void> {
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return;
-    // The cursor and the tokens' validity in one D1 batch: one round trip before the pokes go.
+    // The newest rows and the tokens' validity in one D1 batch: one round trip before the pokes go.
     const infos = infosOf(sockets);
-    const cursorQuery = this.env.DB.prepare('SELECT max(seq) AS seq FROM change_log WHERE namespace = ?').bind(namespace);
-    const [row, ...tokenRows] = await this.env.DB.batch<{ seq?: number | null; id?: string }>([cursorQuery, ...this.tokenQueries(infos)]);
-    const kept = this.closeInvalid(infos, new Set(tokenRows.flatMap((r) => r.results.map((t) => t.id!))));
-    const cursor = row?.results[0]?.seq ?? 0;
+    const rowsQuery = this.env.DB.prepare(
+      // A row too large for any poke comes without its data (the poke then carries no rows).
+      `SELECT seq, entity, entity_id, op, CASE WHEN length(data) <= ?3 THEN data END AS data, hlc
+         FROM change_log WHERE namespace = ?1 AND seq > ?2 ORDER BY seq DESC LIMIT ?4`,
+    ).bind(namespace, this.poked, LIMITS.livePokeBytes, POKE_ROWS + 1);
+    const [newest, ...tokenRows] = await this.env.DB.batch<Record<string, unknown>>([rowsQuery, ...this.tokenQueries(infos)]);
+    const kept = this.closeInvalid(infos, new Set(tokenRows.flatMap((r) => r.results.map((t) => t.id as string))));
+    const rows = ((newest?.results ?? []) as unknown as ChangeRow[]).reverse();
+    const cursor = rows.at(-1)?.seq ?? Math.max(this.poked, 0);
     if (cursor > this.poked) {
+      const message = await this.pokeMessage(cursor, rows);
       this.poked = cursor;
-      const message = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
       for (const ws of kept) {
         try {
           ws.send(message);
@@ -111,6 +124,33 @@ export class LiveHub extends DurableObject<Env> {
     }
     // After the pokes: the alarm for the earliest expiry among the sockets kept.
     await this.scheduleNextExpiry(kept.map((ws) => infos.get(ws)!));
+  }
+
+  /**
+   * The poke for `cursor`, with the rows it announces when they fit (shared/live.ts `Poke`):
+   * `rows` are the namespace's newest rows after the cursor last poked, in order. When this
+   * object knows that cursor (it poked since it woke) and holds every row after it, the poke
+   * carries them from there; just woken, it carries the rows after the oldest it read, which
+   * serves every client whose cursor is at least that. Rows too large, or too many, go unsaid:
+   * a plain poke, and clients pull.
+   */
+  private async pokeMessage(cursor: number, rows: ChangeRow[]): Promise<string> {
+    const plain = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
+    let from: number;
+    if (this.poked >= 0 && rows.length <= POKE_ROWS) from = this.poked;
+    else if (this.poked < 0 && rows.length >= 2) from = rows.shift()!.seq;
+    else return plain;
+    if (rows.length === 0 || rows.some((r) => r.data === null)) return plain;
+    const changes = changesOf(rows, LIMITS.livePokeBytes);
+    if (changes.length < rows.length) return plain;
+    try {
+      await materializePoints(this.env.DB, changes);
+    } catch (err) {
+      console.error('live poke: reading metric points failed; poking without rows', err);
+      return plain;
+    }
+    const message = JSON.stringify({ type: 'poke', cursor, from, changes } satisfies Poke);
+    return utf8Length(message) <= LIMITS.livePokeBytes ? message : plain;
   }
 
   /** Closes the sockets whose token expired or was revoked; answers the others. */
