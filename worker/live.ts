@@ -132,7 +132,6 @@ export class LiveHub extends DurableObject<Env> {
     const cursor = rows.at(-1)?.seq ?? lastSeq;
     if (cursor > this.poked) {
       const message = await this.pokeMessage(cursor, rows);
-      this.poked = cursor;
       for (const token of kept) {
         for (const ws of this.ctx.getWebSockets(tagOf(token.tokenId))) {
           try {
@@ -142,6 +141,8 @@ export class LiveHub extends DurableObject<Env> {
           }
         }
       }
+      // Stored after the sends (nothing awaited between): a storage write holds back messages sent after it.
+      this.poked = cursor;
     }
     // After the pokes: the alarm for the earliest expiry among the tokens kept.
     await this.scheduleNextExpiry(kept);
@@ -172,10 +173,10 @@ export class LiveHub extends DurableObject<Env> {
   /**
    * The poke for `cursor`, with the rows it announces when they fit (shared/live.ts `Poke`):
    * `rows` are the namespace's newest rows after the cursor last poked, in order. When this
-   * object knows that cursor (it poked since it woke) and holds every row after it, the poke
-   * carries them from there; just woken, it carries the rows after the oldest it read, which
-   * serves every client whose cursor is at least that. Rows too large, or too many, go unsaid:
-   * a plain poke, and clients pull.
+   * object knows that cursor (kept in its storage) and holds every row after it, the poke
+   * carries them from there; before its first poke, it carries the rows after the oldest it
+   * read, which serves every client whose cursor is at least that. Rows too large, or too many,
+   * go unsaid: a plain poke, and clients pull.
    */
   private async pokeMessage(cursor: number, rows: ChangeRow[]): Promise<string> {
     const plain = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
@@ -264,7 +265,6 @@ export class LiveHub extends DurableObject<Env> {
     close(ws, 1011, 'socket error');
   }
 }
-
 
 function close(ws: WebSocket, code: number, reason: string): void {
   try {
