@@ -1,7 +1,7 @@
 import { html, LitElement, css, nothing, type TemplateResult } from 'lit';
 import type { Hangar } from '../client/index.ts';
 import { describe } from './errors.ts';
-import { PAGES, preloadOnIntent } from './pages.ts';
+import { loadPage, pageReady, preloadOnIntent } from './pages.ts';
 import { registerServiceWorker } from './pwa.ts';
 import { registry } from './registry.ts';
 import { interceptLinks, match, type Route } from './router.ts';
@@ -99,8 +99,14 @@ export class AppShell extends LitElement {
   private onConnectivity = () => (this.online = navigator.onLine);
 
   private async load(route: Route): Promise<void> {
+    // A module loaded already (preloaded, or visited before): the page renders in this update,
+    // not after a placeholder and another frame.
+    if (pageReady(route.page)) {
+      this.loaded = route.page;
+      return;
+    }
     try {
-      await PAGES[route.page]();
+      await loadPage(route.page);
       if (this.route === route) this.loaded = route.page;
     } catch (err) {
       this.failure = `This page could not load: ${describe(err)}`;

@@ -1,7 +1,7 @@
 import { match, type Route } from './router.ts';
 
 /** Each page's module, loaded when its route is first opened (or preloaded): the shell's own chunk stays small. */
-export const PAGES: Record<Route['page'], () => Promise<unknown>> = {
+const PAGES: Record<Route['page'], () => Promise<unknown>> = {
   models: () => import('./pages/models-page.element.ts'),
   model: () => import('./pages/model-page.element.ts'),
   version: () => import('./pages/version-page.element.ts'),
@@ -19,12 +19,23 @@ export const PAGES: Record<Route['page'], () => Promise<unknown>> = {
   'not-found': () => Promise.resolve(),
 };
 
+const ready = new Set<Route['page']>();
+
+/** Loads a page's module (once; later calls answer at once). */
+export async function loadPage(page: Route['page']): Promise<void> {
+  await PAGES[page]();
+  ready.add(page);
+}
+
+/** Whether a page's module is loaded already, so that its route can render in the same update as the navigation. */
+export const pageReady = (page: Route['page']): boolean => ready.has(page);
+
 /**
  * Starts loading the module of the page at `path` (an in-app path), so that following a link
  * there does not wait for it. A failure is left to the navigation itself, which shows it.
  */
 export function preload(path: string): void {
-  PAGES[match(path).page]().catch(() => undefined);
+  loadPage(match(path).page).catch(() => undefined);
 }
 
 /**

@@ -4,7 +4,7 @@ import '../../widget/index.ts';
 import { bytes, describe, download } from '../errors.ts';
 import { LiveQuery } from '../live-query.ts';
 import { experimentPath, versionPath } from '../router.ts';
-import { cell, runLabel, runRow, type RunRow } from '../runs.ts';
+import { cell, runLabel, runRow, shownRun, type RunRow } from '../runs.ts';
 import { pageStyles, runStatusStyles } from '../styles.ts';
 
 /** What the run page shows besides the run itself: read apart, so the run and its charts never wait for it. */
@@ -22,7 +22,8 @@ interface Extras {
  * tags, final metrics), which the charts need (their keys), and its artifacts and lineage, which
  * read every version (no index names a source). So the charts start reading as soon as the run's
  * keys are known, and a change elsewhere in the registry (another model's version) runs only the
- * lineage query again, not the run's.
+ * lineage query again, not the run's. Opened from its experiment's runs page, the page starts
+ * from the row that page showed (web/app/runs.ts), so the charts start reading at once.
  */
 export class RunPage extends LitElement {
   static override properties = {
@@ -49,7 +50,6 @@ export class RunPage extends LitElement {
       this.error = null;
     },
     args: this.route,
-    restart: () => (this.run = null),
   });
   protected readonly liveExtras = new LiveQuery(this, {
     query: async () => {
@@ -74,6 +74,12 @@ export class RunPage extends LitElement {
     this.run = null;
     this.extras = null;
     this.error = null;
+  }
+
+  protected override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    // A new route: start from the row the runs page showed for this run, when it did (so the
+    // charts start reading now), else from nothing; the live query answers with the run as read.
+    if (changed.has('namespace') || changed.has('experiment') || changed.has('number')) this.run = shownRun(this.namespace, this.experiment, this.number) ?? null;
   }
 
   private async version(): Promise<VersionHandle> {

@@ -3,7 +3,7 @@ import type { Hangar } from '../../client/index.ts';
 import { LiveQuery } from '../live-query.ts';
 import { preloadWhenIdle } from '../pages.ts';
 import { comparePath, navigate, runPath } from '../router.ts';
-import { cell, experimentRuns, keysOf, runLabel, type RunRow } from '../runs.ts';
+import { cell, experimentRuns, keysOf, runLabel, showRuns, type RunRow } from '../runs.ts';
 import { pageStyles, runStatusStyles } from '../styles.ts';
 
 /** An experiment's runs: status, params and final metrics, a filter box in the API's filter language, and runs picked to compare. */
@@ -30,6 +30,7 @@ export class RunsPage extends LitElement {
     query: () => experimentRuns(this.hangar, this.namespace, this.experiment, this.filter),
     next: ({ runs }) => {
       this.runs = runs;
+      showRuns(this.namespace, this.experiment, runs);
       this.error = null;
     },
     args: () => [this.namespace, this.experiment, this.filter],
