@@ -176,27 +176,44 @@ it('opens a run with 100,000 logged points in the run page within 300 ms, from t
   });
   const ROUNDS = 5;
   const samples: number[] = [];
+  const withClick: number[] = [];
   for (let round = 0; round <= ROUNDS; round++) {
-    // From the experiment's runs page, a click on the run: the route's chunk is loaded after the warm-up.
+    // From the experiment's runs page, a click on the run. That page preloads the run page's module
+    // (when idle, or when the pointer enters a run's link), as it does for a user.
     await page.goto(`${app.url}/experiments/local/bench-exp`);
     const link = page.locator('app-runs-page').getByRole('link', { name: 'big-run' });
     await link.waitFor({ timeout: 60_000 });
-    await page.evaluate(() => ((window as unknown as { benchStart: number }).benchStart = performance.now()));
+    // The clock starts when the mouse button goes down on the link (the pointerdown event's
+    // timestamp: the input as the page receives it), not when Playwright starts its click
+    // (scrolling the link into view, waiting for it to be stable over animation frames, checking
+    // what is under the pointer, moving the mouse): that takes Playwright tens of milliseconds
+    // and is reported apart.
+    await page.evaluate(() => {
+      const w = window as unknown as { benchCalled: number; benchStart?: number };
+      delete w.benchStart;
+      w.benchCalled = performance.now();
+      addEventListener('pointerdown', (e) => (w.benchStart = e.timeStamp), { capture: true, once: true });
+    });
     await link.click();
     const ms = await page
       .waitForFunction(
         () => {
+          const w = window as unknown as { benchCalled: number; benchStart?: number };
           const run = document.querySelector('app-shell')?.shadowRoot?.querySelector('app-run-page')?.shadowRoot;
           const chart = run?.querySelector('hangar-metrics-chart') as (HTMLElement & { drawn?: { points: number } }) | null | undefined;
           const final = run?.querySelector('#final-metrics');
-          return chart?.drawn?.points && final ? performance.now() - (window as unknown as { benchStart: number }).benchStart : false;
+          const now = performance.now();
+          return chart?.drawn?.points && final && w.benchStart !== undefined ? { fromPress: now - w.benchStart, fromClickCall: now - w.benchCalled } : false;
         },
         undefined,
         { polling: 'raf', timeout: 60_000 },
       )
-      .then((h) => h.jsonValue() as Promise<number>);
-    console.log(`run page, 100,000 points: round ${round}${round === 0 ? ' (warm-up)' : ''}: ${Math.round(ms)} ms`);
-    if (round > 0) samples.push(Math.round(ms));
+      .then((h) => h.jsonValue() as Promise<{ fromPress: number; fromClickCall: number }>);
+    console.log(`run page, 100,000 points: round ${round}${round === 0 ? ' (warm-up)' : ''}: ${Math.round(ms.fromPress)} ms from the press (${Math.round(ms.fromClickCall)} ms from Playwright's click())`);
+    if (round > 0) {
+      samples.push(Math.round(ms.fromPress));
+      withClick.push(Math.round(ms.fromClickCall));
+    }
   }
   expectNoPageErrors(page);
   report({
@@ -206,8 +223,8 @@ it('opens a run with 100,000 logged points in the run page within 300 ms, from t
     baseline: 300,
     goal: '≤ 1',
     note:
-      `The production build; a run of an experiment with 100,000 points of one metric (stored as the library stores logged points: 98 segments of packed columns, the per-level cells and a summary row) and 3 params in the app's IndexedDB; timed in the page by performance.now() from the click on the run's link (the experiment's runs page, in-app navigation) until the run page shows its final metrics and its <hangar-metrics-chart> has drawn (downsampled to max-points 2000); polled every animation frame. ` +
-      `Median of ${ROUNDS} opens after a warm-up; baseline: the 300 ms budget, not a measurement.`,
+      `The production build; a run of an experiment with 100,000 points of one metric (stored as the library stores logged points: 98 segments of packed columns, the per-level cells and a summary row) and 3 params in the app's IndexedDB; timed in the page by performance.now() from the mouse press on the run's link (the pointerdown event's timestamp; the experiment's runs page, in-app navigation) until the run page shows its final metrics and its <hangar-metrics-chart> has drawn (downsampled to max-points 2000); polled every animation frame. The app as a user meets it: the runs page preloads the run page's module (when idle, or when the pointer enters a run's link), and the run page starts from the row the runs page showed for the run while it reads the run afresh. ` +
+      `Median of ${ROUNDS} opens after a warm-up; baseline: the 300 ms budget, not a measurement. Counted from the call of Playwright's click() instead (its scrolling, stability and hit-target checks and mouse moves included): median ${median(withClick)} ms (${withClick.join(', ')}).`,
     samples,
     versions,
   });

@@ -184,7 +184,8 @@ describe('MLflow runs in the app', () => {
     expect(await page.locator('#params tbody tr').allTextContents()).toEqual(['epochs5', 'lr0.01', 'optimizeradam']);
     expect(await page.locator('#tags').getByText('growth').count()).toBe(1);
     expect(await page.locator('#tags').getByText('hangar.mlflow.', { exact: false }).count()).toBe(0);
-    expect(await page.locator('#artifacts tbody td:first-child').allTextContents()).toEqual(['model/model.json', 'model/weights.bin']);
+    // Artifacts and lineage are read apart from the run (the charts do not wait for them).
+    await expect.poll(() => page.locator('#artifacts tbody td:first-child').allTextContents()).toEqual(['model/model.json', 'model/weights.bin']);
     await expect.poll(() => page.locator('hangar-metrics-chart').first().evaluate((el) => (el as HTMLElement & { drawn?: { points: number } }).drawn?.points)).toBe(5);
     const lineage = page.locator('#lineage').getByRole('link', { name: `${NS}/churn version 1` });
     expect(await lineage.count()).toBe(1);

@@ -214,6 +214,63 @@ describe('the app', () => {
     await page.goto(at('/train'));
     await shoot(page, 'phone-train');
   });
+
+  test('opens a run from its runs page (its row at once) and follows it live; a deep link reads it afresh', { timeout: 120_000 }, async ({ browser }) => {
+    const page = await browser.newPage(at('/experiments'));
+    await expect.poll(() => heading(page)).toBe('Experiments');
+    // The app's own registry: an experiment with one run, a param and two points of loss.
+    type Shell = HTMLElement & { hangar: import('../../web/client/index.ts').Hangar };
+    const log = (step: number, loss: number) =>
+      page.evaluate(
+        async ([step, loss]) => {
+          const hangar = (document.querySelector('app-shell') as Shell).hangar;
+          const run = await (await hangar.model('local', 'live-exp')).version(1);
+          await run.logMetrics({ loss }, { step });
+          await hangar.flush();
+        },
+        [step, loss] as const,
+      );
+    await page.evaluate(async () => {
+      const hangar = (document.querySelector('app-shell') as Shell).hangar;
+      const exp = await hangar.newExperiment({ namespace: 'local', name: 'live-exp' });
+      const run = await exp.newVersion({ name: 'run-1' });
+      await run.logParams({ lr: 0.1 });
+    });
+    await log(1, 0.5);
+    await log(2, 0.4);
+    const chartPoints = () => page.locator('hangar-metrics-chart').evaluate((el) => (el as HTMLElement & { drawn?: { points: number } }).drawn?.points);
+    const finalLoss = () => page.locator('#final-metrics td').textContent();
+
+    await page.getByRole('link', { name: 'live-exp' }).click();
+    await page.getByRole('link', { name: 'run-1' }).click();
+    await expect.poll(() => heading(page)).toBe('live-exp · run-1');
+    expect(await finalLoss()).toBe('0.4000');
+    expect(await page.locator('#params tbody tr').allTextContents()).toEqual(['lr0.1']);
+    await expect.poll(chartPoints).toBe(2);
+    await expect.poll(() => page.locator('#artifacts-heading + p').textContent()).toBe('None.');
+
+    // A point logged while the page is open: the final value and the chart follow it.
+    await log(3, 0.3);
+    await expect.poll(finalLoss).toBe('0.3000');
+    await expect.poll(chartPoints).toBe(3);
+
+    // Another point, then back to the runs page, which reads it; the run opened again from there shows it.
+    await log(4, 0.2);
+    await expect.poll(finalLoss).toBe('0.2000');
+    await page.getByRole('link', { name: 'Back to local/live-exp' }).click();
+    await expect.poll(() => page.locator('#runs tbody td.num').textContent()).toBe('0.2000');
+    await page.getByRole('link', { name: 'run-1' }).click();
+    await expect.poll(() => heading(page)).toBe('live-exp · run-1');
+    expect(await finalLoss()).toBe('0.2000');
+    await expect.poll(chartPoints).toBe(4);
+
+    // A deep link: no runs page before it, the run is read from the registry.
+    await page.goto(at('/experiments/local/live-exp/runs/1'));
+    await expect.poll(() => heading(page)).toBe('live-exp · run-1');
+    await expect.poll(finalLoss).toBe('0.2000');
+    await expect.poll(chartPoints).toBe(4);
+    expectNoPageErrors(page);
+  });
 });
 
 /** Chooses a version on the predict page, types one Iris setosa row, answers the predicted class. */

@@ -1,29 +1,11 @@
 import { html, LitElement, css, nothing, type TemplateResult } from 'lit';
 import type { Hangar } from '../client/index.ts';
 import { describe } from './errors.ts';
+import { loadPage, pageReady, preloadOnIntent } from './pages.ts';
 import { registerServiceWorker } from './pwa.ts';
 import { registry } from './registry.ts';
 import { interceptLinks, match, type Route } from './router.ts';
 import { pageStyles } from './styles.ts';
-
-/** Each page's module, loaded when its route is first opened: the shell's own chunk stays small. */
-const PAGES: Record<Route['page'], () => Promise<unknown>> = {
-  models: () => import('./pages/models-page.element.ts'),
-  model: () => import('./pages/model-page.element.ts'),
-  version: () => import('./pages/version-page.element.ts'),
-  experiments: () => import('./pages/experiments-page.element.ts'),
-  experiment: () => import('./pages/runs-page.element.ts'),
-  run: () => import('./pages/run-page.element.ts'),
-  compare: () => import('./pages/compare-page.element.ts'),
-  train: () => import('./pages/train-page.element.ts'),
-  predict: () => import('./pages/predict-page.element.ts'),
-  jobs: () => import('./pages/jobs-page.element.ts'),
-  sync: () => import('./pages/sync-page.element.ts'),
-  activity: () => import('./pages/activity-page.element.ts'),
-  webhooks: () => import('./pages/webhooks-page.element.ts'),
-  settings: () => import('./pages/settings-page.element.ts'),
-  'not-found': () => Promise.resolve(),
-};
 
 const NAV: [string, string][] = [
   ['/', 'Models'],
@@ -87,6 +69,7 @@ export class AppShell extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     interceptLinks(this.renderRoot);
+    preloadOnIntent(this.renderRoot);
     window.addEventListener('app-navigate', this.onNavigate);
     window.addEventListener('popstate', this.onNavigate);
     window.addEventListener('online', this.onConnectivity);
@@ -116,8 +99,14 @@ export class AppShell extends LitElement {
   private onConnectivity = () => (this.online = navigator.onLine);
 
   private async load(route: Route): Promise<void> {
+    // A module loaded already (preloaded, or visited before): the page renders in this update,
+    // not after a placeholder and another frame.
+    if (pageReady(route.page)) {
+      this.loaded = route.page;
+      return;
+    }
     try {
-      await PAGES[route.page]();
+      await loadPage(route.page);
       if (this.route === route) this.loaded = route.page;
     } catch (err) {
       this.failure = `This page could not load: ${describe(err)}`;

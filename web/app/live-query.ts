@@ -20,13 +20,16 @@ interface Options<T> {
 }
 
 /**
- * A page's live query, as a Lit controller: it subscribes on the page's first update and
+ * A page's live query, as a Lit controller: it subscribes after the page's first update and
  * whenever `args` change, and unsubscribes when the page leaves the document (subscribing again
  * if it comes back).
  */
 export class LiveQuery<T> implements ReactiveController {
   private subscription: { unsubscribe(): void } | null = null;
   private current: readonly unknown[] | null = null;
+  /** Args changed (or first update): subscribe once this update has rendered. */
+  private due = false;
+  private connected = false;
 
   constructor(
     private readonly page: Page,
@@ -38,17 +41,31 @@ export class LiveQuery<T> implements ReactiveController {
   hostUpdate(): void {
     const args = this.options.args?.() ?? [];
     const same = this.current !== null && args.length === this.current.length && args.every((a, i) => Object.is(a, this.current![i]));
-    if (same && this.subscription) return;
+    if (same && (this.subscription || this.due)) return;
     if (this.current !== null && !same) this.options.restart?.();
     this.current = args;
-    this.start();
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+    this.due = true;
+  }
+
+  hostUpdated(): void {
+    if (!this.due) return;
+    this.due = false;
+    // A microtask later: elements this render made (a run's charts) have had their first update
+    // by then, so the reads they start themselves are not queued behind the page's.
+    queueMicrotask(() => {
+      if (this.connected && !this.subscription) this.start();
+    });
   }
 
   hostConnected(): void {
-    if (this.current !== null && !this.subscription) this.start();
+    this.connected = true;
+    if (this.current !== null && !this.subscription && !this.due) this.start();
   }
 
   hostDisconnected(): void {
+    this.connected = false;
     this.subscription?.unsubscribe();
     this.subscription = null;
   }

@@ -25,6 +25,22 @@ export async function runRow(version: VersionHandle, summary?: Record<string, Me
   };
 }
 
+/**
+ * The rows the runs page shows now, by run number, for its experiment: opening a run from there,
+ * the run page draws that row (and starts its charts) at once, while it reads the run afresh.
+ */
+let shown: { namespace: string; experiment: string; rows: Map<number, RunRow> } | null = null;
+
+/** Keeps the rows an experiment's runs page shows (replacing those of any other). */
+export function showRuns(namespace: string, experiment: string, rows: RunRow[]): void {
+  shown = { namespace, experiment, rows: new Map(rows.map((r) => [r.version.number, r])) };
+}
+
+/** A run's row as the runs page last showed it, if it did. */
+export function shownRun(namespace: string, experiment: string, number: number): RunRow | undefined {
+  return shown?.namespace === namespace && shown.experiment === experiment ? shown.rows.get(number) : undefined;
+}
+
 /** An experiment's runs, those matching `filter` (the API's filter language) when given. */
 export async function experimentRuns(hangar: Hangar, namespace: string, name: string, filter = ''): Promise<{ experiment: ModelHandle; runs: RunRow[] }> {
   const experiment = await hangar.model(namespace, name);

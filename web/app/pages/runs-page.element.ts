@@ -1,8 +1,9 @@
 import { css, html, LitElement, nothing } from 'lit';
 import type { Hangar } from '../../client/index.ts';
 import { LiveQuery } from '../live-query.ts';
+import { preloadWhenIdle } from '../pages.ts';
 import { comparePath, navigate, runPath } from '../router.ts';
-import { cell, experimentRuns, keysOf, runLabel, type RunRow } from '../runs.ts';
+import { cell, experimentRuns, keysOf, runLabel, showRuns, type RunRow } from '../runs.ts';
 import { pageStyles, runStatusStyles } from '../styles.ts';
 
 /** An experiment's runs: status, params and final metrics, a filter box in the API's filter language, and runs picked to compare. */
@@ -24,10 +25,12 @@ export class RunsPage extends LitElement {
   declare error: string | null;
   /** Numbers of the runs picked for comparison. */
   declare selected: Set<number>;
+  private preloaded = false;
   protected readonly live = new LiveQuery(this, {
     query: () => experimentRuns(this.hangar, this.namespace, this.experiment, this.filter),
     next: ({ runs }) => {
       this.runs = runs;
+      showRuns(this.namespace, this.experiment, runs);
       this.error = null;
     },
     args: () => [this.namespace, this.experiment, this.filter],
@@ -46,6 +49,14 @@ export class RunsPage extends LitElement {
     this.runs = null;
     this.error = null;
     this.selected = new Set();
+  }
+
+  protected override updated(): void {
+    // A listed run is what the user opens next, or compares: load those pages' modules meanwhile.
+    if (this.preloaded || !this.runs?.length) return;
+    this.preloaded = true;
+    const n = this.runs[0]!.version.number;
+    preloadWhenIdle(runPath(this.namespace, this.experiment, n), comparePath(this.namespace, this.experiment, [n]));
   }
 
   private applyFilter(event: SubmitEvent): void {
