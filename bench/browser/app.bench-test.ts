@@ -163,7 +163,7 @@ it('opens a run with 100,000 logged points in the run page within 300 ms, from t
           cols.lastStep[i] = hi;
           cols.lastWallclock[i] = now + hi;
         }
-        tx.objectStore('metricCells').put({ parentId: 'bench-run', key: 'loss', level, block, at: Uint16Array.from({ length: n }, (_, i) => i), ...cols });
+        tx.objectStore('metricCells').put({ parentId: 'bench-run', key: 'loss', level, first: block * 1024, cell: Float64Array.from({ length: n }, (_, i) => block * 1024 + i), ...cols });
       }
     }
     const last = POINTS - 1;
