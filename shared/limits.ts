@@ -77,6 +77,12 @@ export const LIMITS = {
   /** Live sockets one namespace holds in all; past it, `rate-limited`. */
   liveSocketsPerNamespace: 10_000,
   /**
+   * Bytes (UTF-8 JSON) a live poke may take when it carries the change-log rows it announces
+   * (shared/live.ts): a poke whose rows would not fit carries none, and its clients pull. A
+   * client sets aside the rows of a larger message and pulls.
+   */
+  livePokeBytes: 16 * 1024,
+  /**
    * How far ahead of the receiver's time a clock may be (DESIGN §3). A write stamped later is
    * refused (`clock-skew`), never stored or adopted, so one bad clock cannot win every field.
    */

@@ -1,6 +1,9 @@
+import type { Change } from './sync.ts';
+
 /**
  * The live channel (DESIGN §6 "Live"): a WebSocket to `…/namespaces/{ns}/sync/live` on which the
- * server pokes the client with the change log's new cursor; the client then pulls.
+ * server pokes the client with the change log's new cursor; the client then pulls, unless the
+ * poke carried the rows themselves (see {@link Poke}).
  *
  * Browsers cannot set `Authorization` on a WebSocket, so the token travels as a subprotocol:
  * the client offers `[LIVE_SUBPROTOCOL, LIVE_TOKEN_PREFIX + token]` and the server, having
@@ -9,7 +12,11 @@
  * `Authorization: Bearer …` instead.
  */
 
-/** The subprotocol a live socket speaks; the number changes when the messages below do. */
+/**
+ * The subprotocol a live socket speaks; the number changes when the messages below change in a
+ * way an older peer would misread. An optional field an older client ignores (a poke's `from`
+ * and `changes`) keeps it.
+ */
 export const LIVE_SUBPROTOCOL = 'hangar.live.1';
 /** The subprotocol carrying the token: this prefix, then the token. */
 export const LIVE_TOKEN_PREFIX = 'hangar.bearer.';
@@ -25,10 +32,22 @@ export const LIVE_CLOSE = {
   unexpectedMessage: 4002,
 } as const;
 
-/** A poke: the namespace's change log reached `cursor`; pull if yours is behind. */
+/**
+ * A poke: the namespace's change log reached `cursor`; pull if yours is behind.
+ *
+ * Since protocol 3 (an addition, see shared/sync.ts) a poke may also carry the rows it announces:
+ * `changes` is every row of the namespace's change log after `from` up to `cursor` (the last
+ * one's seq), exactly as a pull page gives them, when they fit in `LIMITS.livePokeBytes`. A
+ * client whose cursor is within [`from`, `cursor`) applies the rows after its cursor straight
+ * from the message and moves its cursor to `cursor`; any other client (a cursor below `from`: a
+ * gap) pulls. A poke without `changes` (rows too large, the hub just woke without knowing them,
+ * an older server) is a plain poke.
+ */
 export interface Poke {
   type: 'poke';
   cursor: number;
+  from?: number;
+  changes?: Change[];
 }
 
 /** The token a live upgrade carries in `Sec-WebSocket-Protocol`, if any. */

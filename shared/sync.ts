@@ -31,6 +31,10 @@ import { updateVersionSchema, VERSION_STATUSES } from './versions.ts';
  *   server from before answers `invalid-argument`, and the client pulls with the query from then on.
  *   `model` and `version` rows with op `purge` once the trash frees them (a device drops what it
  *   held of them); a client that does not know them skips them, as it skips any row it does not know.
+ *   A live poke (shared/live.ts) may carry `from` and `changes`: the change-log rows it announces,
+ *   as a pull page gives them, when they fit in `LIMITS.livePokeBytes`; a client whose cursor is
+ *   within [`from`, `cursor`) applies them without pulling, any other pulls. A client from before
+ *   reads only `cursor` and pulls; a client talking to a server from before gets no rows and pulls.
  */
 export const PROTOCOL_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 2;

@@ -1,11 +1,13 @@
 import { DurableObject } from 'cloudflare:workers';
 import { ErrorCode, HangarError } from '../shared/errors.ts';
 import { LIMITS } from '../shared/limits.ts';
+import { utf8Length } from '../shared/encoding.ts';
 import { LIVE_CLOSE, LIVE_PING, LIVE_PONG, LIVE_SUBPROTOCOL, type Poke } from '../shared/live.ts';
+import { changesOf, materializePoints, type ChangeRow } from './domain/sync/pull.ts';
 import type { Caller } from './env.ts';
 import { STATUS_BY_CODE } from './errors.ts';
 
-/** What each socket keeps across hibernation (`serializeAttachment`). */
+/** What each socket keeps across hibernation (`serializeAttachment`), and its token's entry in storage. */
 interface SocketInfo {
   namespace: string;
   /** The token's id; null for the admin token from `HANGAR_ADMIN_TOKEN`. */
@@ -13,8 +15,18 @@ interface SocketInfo {
   expiresAt: number | null;
 }
 
-/** The tag a socket is filed under, to count one token's sockets. */
-const tagOf = (tokenId: string | null) => `token:${tokenId ?? 'admin'}`;
+/** The tag a socket is filed under (to count and reach one token's sockets), and its token's key in storage. */
+const TOKEN_PREFIX = 'token:';
+const tagOf = (tokenId: string | null) => `${TOKEN_PREFIX}${tokenId ?? 'admin'}`;
+/** Storage keys: the cursor last poked, and that the sockets' tokens are filed under their tags. */
+const POKED = 'poked';
+const FILED = 'tokens-filed';
+
+/**
+ * The most change-log rows a poke carries (it also stays within `LIMITS.livePokeBytes`): a write
+ * appends a handful; a burst folded into one poke may append more, and its clients then pull.
+ */
+const POKE_ROWS = 32;
 
 /** Token ids per D1 statement when checking for revocation (under the 100 bound parameters). */
 const IDS_PER_QUERY = 90;
@@ -27,8 +39,17 @@ const IDS_PER_QUERY = 90;
  * token's expiry (an alarm), or when its token is revoked through the API.
  */
 export class LiveHub extends DurableObject<Env> {
-  /** The cursor last poked; -1 until the first poke since this object woke. */
-  private poked = -1;
+  /**
+   * The cursor last poked (every row after it is still to announce), kept in this object's
+   * storage so a poke after hibernation still carries only the new rows; -1 before any poke.
+   */
+  private get poked(): number {
+    return this.ctx.storage.kv.get<number>(POKED) ?? -1;
+  }
+
+  private set poked(cursor: number) {
+    this.ctx.storage.kv.put(POKED, cursor);
+  }
   private running: Promise<void> | undefined;
   private again = false;
 
@@ -50,6 +71,9 @@ export class LiveHub extends DurableObject<Env> {
     if (this.ctx.getWebSockets(tagOf(info.tokenId)).length >= LIMITS.liveSocketsPerToken) {
       return refuse(tooMany(`This token holds ${LIMITS.liveSocketsPerToken} live connections to this namespace, the most it may.`));
     }
+    // The token is filed with its sockets' tag, so a poke finds every socket's token without waking the sockets' attachments.
+    this.tokens();
+    this.ctx.storage.kv.put(tagOf(info.tokenId), info);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [tagOf(info.tokenId)]);
     server.serializeAttachment(info);
@@ -90,42 +114,101 @@ export class LiveHub extends DurableObject<Env> {
   }
 
   private async pokeAll(namespace: string): Promise<void> {
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return;
-    // The cursor and the tokens' validity in one D1 batch: one round trip before the pokes go.
-    const infos = infosOf(sockets);
-    const cursorQuery = this.env.DB.prepare('SELECT max(seq) AS seq FROM change_log WHERE namespace = ?').bind(namespace);
-    const [row, ...tokenRows] = await this.env.DB.batch<{ seq?: number | null; id?: string }>([cursorQuery, ...this.tokenQueries(infos)]);
-    const kept = this.closeInvalid(infos, new Set(tokenRows.flatMap((r) => r.results.map((t) => t.id!))));
-    const cursor = row?.results[0]?.seq ?? 0;
+    const tokens = this.tokens();
+    if (tokens.length === 0) return;
+    // The newest rows and the tokens' validity in one D1 batch: one round trip before the pokes go.
+    const rowsQuery = this.env.DB.prepare(
+      // A row too large for any poke comes without its data (the poke then carries no rows).
+      `SELECT seq, entity, entity_id, op, CASE WHEN length(data) <= ?3 THEN data END AS data, hlc
+         FROM change_log WHERE namespace = ?1 AND seq > ?2 ORDER BY seq DESC LIMIT ?4`,
+    ).bind(namespace, this.poked, LIMITS.livePokeBytes, POKE_ROWS + 1);
+    const lastQuery = this.env.DB.prepare('SELECT max(seq) AS seq FROM change_log WHERE namespace = ?').bind(namespace);
+    const [newest, last, ...tokenRows] = await this.env.DB.batch<Record<string, unknown>>([rowsQuery, lastQuery, ...this.tokenQueries(tokens)]);
+    const kept = this.closeInvalid(tokens, new Set(tokenRows.flatMap((r) => r.results.map((t) => t.id as string))));
+    const rows = ((newest?.results ?? []) as unknown as ChangeRow[]).reverse();
+    const lastSeq = (last?.results[0]?.seq as number | null | undefined) ?? 0;
+    // The log is behind the cursor poked (a database restored from an older state): start over from its end.
+    if (lastSeq < this.poked) this.poked = -1;
+    const cursor = rows.at(-1)?.seq ?? lastSeq;
     if (cursor > this.poked) {
-      this.poked = cursor;
-      const message = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
-      for (const ws of kept) {
-        try {
-          ws.send(message);
-        } catch {
-          // Closing already: the client pulls when it reconnects.
+      const message = await this.pokeMessage(cursor, rows);
+      for (const token of kept) {
+        for (const ws of this.ctx.getWebSockets(tagOf(token.tokenId))) {
+          try {
+            ws.send(message);
+          } catch {
+            // Closing already: the client pulls when it reconnects.
+          }
         }
       }
+      // Stored after the sends (nothing awaited between): a storage write holds back messages sent after it.
+      this.poked = cursor;
     }
-    // After the pokes: the alarm for the earliest expiry among the sockets kept.
-    await this.scheduleNextExpiry(kept.map((ws) => infos.get(ws)!));
+    // After the pokes: the alarm for the earliest expiry among the tokens kept.
+    await this.scheduleNextExpiry(kept);
   }
 
-  /** Closes the sockets whose token expired or was revoked; answers the others. */
-  private async dropInvalid(): Promise<WebSocket[]> {
-    const infos = infosOf(this.ctx.getWebSockets());
-    const queries = this.tokenQueries(infos);
+  /**
+   * The tokens holding sockets here, from this object's storage (`token:<id>` → SocketInfo);
+   * a token whose sockets are all gone is forgotten. Sockets accepted before tokens were filed
+   * here are filed once, from their attachments.
+   */
+  private tokens(): SocketInfo[] {
+    const kv = this.ctx.storage.kv;
+    if (kv.get(FILED) !== true) {
+      for (const ws of this.ctx.getWebSockets()) {
+        const info = ws.deserializeAttachment() as SocketInfo | null;
+        if (info) kv.put(tagOf(info.tokenId), info);
+      }
+      kv.put(FILED, true);
+    }
+    const tokens: SocketInfo[] = [];
+    for (const [key, info] of kv.list<SocketInfo>({ prefix: TOKEN_PREFIX })) {
+      if (this.ctx.getWebSockets(key).length === 0) kv.delete(key);
+      else tokens.push(info);
+    }
+    return tokens;
+  }
+
+  /**
+   * The poke for `cursor`, with the rows it announces when they fit (shared/live.ts `Poke`):
+   * `rows` are the namespace's newest rows after the cursor last poked, in order. When this
+   * object knows that cursor (kept in its storage) and holds every row after it, the poke
+   * carries them from there; before its first poke, it carries the rows after the oldest it
+   * read, which serves every client whose cursor is at least that. Rows too large, or too many,
+   * go unsaid: a plain poke, and clients pull.
+   */
+  private async pokeMessage(cursor: number, rows: ChangeRow[]): Promise<string> {
+    const plain = JSON.stringify({ type: 'poke', cursor } satisfies Poke);
+    let from: number;
+    if (this.poked >= 0 && rows.length <= POKE_ROWS) from = this.poked;
+    else if (this.poked < 0 && rows.length >= 2) from = rows.shift()!.seq;
+    else return plain;
+    if (rows.length === 0 || rows.some((r) => r.data === null)) return plain;
+    const changes = changesOf(rows, LIMITS.livePokeBytes);
+    if (changes.length < rows.length) return plain;
+    try {
+      await materializePoints(this.env.DB, changes);
+    } catch (err) {
+      console.error('live poke: reading metric points failed; poking without rows', err);
+      return plain;
+    }
+    const message = JSON.stringify({ type: 'poke', cursor, from, changes } satisfies Poke);
+    return utf8Length(message) <= LIMITS.livePokeBytes ? message : plain;
+  }
+
+  /** Closes the sockets whose token expired or was revoked. */
+  private async dropInvalid(): Promise<void> {
+    const tokens = this.tokens();
+    const queries = this.tokenQueries(tokens);
     const rows = queries.length ? await this.env.DB.batch<{ id: string }>(queries) : [];
-    const kept = this.closeInvalid(infos, new Set(rows.flatMap((r) => r.results.map((t) => t.id))));
-    await this.scheduleNextExpiry(kept.map((ws) => infos.get(ws)!));
-    return kept;
+    const kept = this.closeInvalid(tokens, new Set(rows.flatMap((r) => r.results.map((t) => t.id))));
+    await this.scheduleNextExpiry(kept);
   }
 
-  /** The queries that list which of the sockets' tokens are not revoked (chunks under the bound-parameter limit). */
-  private tokenQueries(infos: Map<WebSocket, SocketInfo>): D1PreparedStatement[] {
-    const ids = [...new Set([...infos.values()].map((i) => i.tokenId).filter((id): id is string => id !== null))];
+  /** The queries that list which of the tokens are not revoked (chunks under the bound-parameter limit). */
+  private tokenQueries(tokens: SocketInfo[]): D1PreparedStatement[] {
+    const ids = [...new Set(tokens.map((i) => i.tokenId).filter((id): id is string => id !== null))];
     const queries: D1PreparedStatement[] = [];
     for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
       const chunk = ids.slice(i, i + IDS_PER_QUERY);
@@ -134,15 +217,16 @@ export class LiveHub extends DurableObject<Env> {
     return queries;
   }
 
-  /** Closes the sockets whose token expired or is not among `valid`; answers the others. */
-  private closeInvalid(infos: Map<WebSocket, SocketInfo>, valid: Set<string>): WebSocket[] {
+  /** Closes the sockets of the tokens that expired or are not among `valid` (and forgets those tokens); answers the others. */
+  private closeInvalid(tokens: SocketInfo[], valid: Set<string>): SocketInfo[] {
     const now = Date.now();
-    const kept: WebSocket[] = [];
-    for (const [ws, info] of infos) {
+    const kept: SocketInfo[] = [];
+    for (const info of tokens) {
       const expired = info.expiresAt !== null && info.expiresAt <= now;
       if (expired || (info.tokenId !== null && !valid.has(info.tokenId))) {
-        close(ws, LIVE_CLOSE.tokenInvalid, expired ? 'token-expired' : 'unauthenticated');
-      } else kept.push(ws);
+        this.ctx.storage.kv.delete(tagOf(info.tokenId));
+        for (const ws of this.ctx.getWebSockets(tagOf(info.tokenId))) close(ws, LIVE_CLOSE.tokenInvalid, expired ? 'token-expired' : 'unauthenticated');
+      } else kept.push(info);
     }
     return kept;
   }
@@ -181,9 +265,6 @@ export class LiveHub extends DurableObject<Env> {
     close(ws, 1011, 'socket error');
   }
 }
-
-/** Each socket with what it keeps across hibernation. */
-const infosOf = (sockets: WebSocket[]) => new Map(sockets.map((ws) => [ws, ws.deserializeAttachment() as SocketInfo]));
 
 function close(ws: WebSocket, code: number, reason: string): void {
   try {

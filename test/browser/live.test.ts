@@ -141,7 +141,7 @@ describe('live sync in the browser', () => {
     }
   });
 
-  test('a poke pulls the poked namespace only: no push, nothing for the other namespace', async ({ browser }) => {
+  test('a poke’s rows are applied from the socket: no pull, no push, nothing for the other namespace', async ({ browser }) => {
     const other = await launch();
     try {
       const both = await server.token('*', 'write');
@@ -166,7 +166,63 @@ describe('live sync in the browser', () => {
       await create(a, 'poked-only');
       await seen;
       await waitLive(b);
+      // The poke carried the new rows and B's cursor was where they start: not one request.
+      expect(requests).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a poke whose rows do not join the cursor (one poke lost) falls back to a pull, and nothing is lost', async ({ browser }) => {
+    const other = await launch();
+    try {
+      // B's pokes pass through the test, which can drop one and records what it passed on.
+      let drop = 0;
+      const dropped: string[] = [];
+      const passed: string[] = [];
+      await other.context.routeWebSocket(/\/sync\/live$/, (ws) => {
+        const server = ws.connectToServer();
+        server.onMessage((m) => {
+          const text = String(m);
+          if (text.startsWith('{') && drop > 0) {
+            drop--;
+            dropped.push(text);
+            return;
+          }
+          if (text.startsWith('{')) passed.push(text);
+          ws.send(m);
+        });
+      });
+      const a = await browser.newPage();
+      const b = await other.newPage();
+      await syncing(a, 'gap-a');
+      await syncing(b, 'gap-b');
+      await Promise.all([settled(a), settled(b)]);
+      const requests: string[] = [];
+      other.context.on('request', (req) => {
+        if (req.url().startsWith(server.url)) requests.push(`${req.method()} ${new URL(req.url()).pathname}`);
+      });
+
+      drop = 1;
+      await create(a, 'gap-1');
+      await a.evaluate(() => (window as unknown as { reg: Reg }).reg.syncNow());
+      await expect.poll(() => dropped.length, { timeout: 30_000 }).toBe(1);
+      expect(await b.evaluate(async (ns) => (await (window as unknown as { reg: Reg }).reg.db.models.where({ namespace: ns, name: 'gap-1' }).count()), NS)).toBe(0);
+      passed.length = 0;
+
+      const both = Promise.all([sees(b, 'gap-1'), sees(b, 'gap-2')]);
+      await create(a, 'gap-2');
+      await both;
+      await waitLive(b);
+      // The poke B got carried gap-2's rows from after gap-1's: a gap for B, which pulled both.
+      const poke = JSON.parse(passed.find((t) => t.includes('gap-2'))!) as { from: number; changes: { seq: number }[] };
+      expect(poke.changes.length).toBeGreaterThan(0);
+      expect(poke.from).toBe((JSON.parse(dropped[0]!) as { cursor: number }).cursor);
       expect(requests).toEqual([`GET /api/v1/namespaces/${NS}/sync/pull`]);
+      const cursors = await Promise.all(
+        [a, b].map((p) => p.evaluate(async (ns) => ((await (window as unknown as { reg: Reg }).reg.db.state.get(`sync.ns.${ns}`))?.value as { cursor: number }).cursor, NS)),
+      );
+      expect(cursors[1]).toBe(cursors[0]);
     } finally {
       await other.close();
     }

@@ -11,8 +11,8 @@ import { BlobDownloader, fetchMissingBlobs, fetchOwedBlobs, uploadNamespace } fr
 import { adoptOffset, loadOffset } from './clock.ts';
 import { fetchNamespaceHistories, HistoryFetcher } from './history.ts';
 import { NetworkError, SyncHttp } from './http.ts';
-import { LiveSockets } from './live.ts';
-import { pullNamespace } from './pull.ts';
+import { type Carried, LiveSockets } from './live.ts';
+import { applyPoked, pullNamespace } from './pull.ts';
 import { pushNamespace, type RoundEnv } from './push.ts';
 import { CONFIG, ERROR, LAST_SYNC, LAST_URL, newClientId, nsState, PREVIOUS, ServerChanged, type Previous } from './state.ts';
 import { countStatus, Live, OFF, storedOffset, type SyncStatus } from './status.ts';
@@ -36,6 +36,8 @@ export interface SyncOptions {
 
 /** With every live socket open, the slow safety poll (a lost poke is caught by then). */
 export const LIVE_FALLBACK_MS = 10 * 60_000;
+/** Carried pokes kept per namespace until applied (the newest). */
+const CARRIED_KEPT = 8;
 /** How long after a local write the push starts, so a burst of writes goes in one push. */
 export const PUSH_DEBOUNCE_MS = 200;
 
@@ -69,6 +71,8 @@ export class SyncEngine {
   private poked = false;
   /** The highest cursor each namespace was poked with: a pull is owed while its cursor is below. */
   private readonly wanted = new Map<string, number>();
+  /** The rows pokes carried, per namespace and in arrival order, not yet applied: applied instead of a pull when they connect. */
+  private readonly carried = new Map<string, { cursor: number; carried: Carried }[]>();
   /** A poke pull waits in line (behind the round or pull running): later pokes join it. */
   private pullQueued = false;
   private failures = 0;
@@ -240,6 +244,7 @@ export class SyncEngine {
     this.dueAt = Infinity;
     this.live?.stop();
     this.live = undefined;
+    this.carried.clear();
     if (this.status.value.live) this.status.set({ live: false });
     this.leading = false;
     this.release?.();
@@ -266,9 +271,15 @@ export class SyncEngine {
     const config = this.config;
     if (!config || config.live === false || this.live) return;
     const live = new LiveSockets({ url: config.url, token: config.token }, config.namespaces, {
-      poke: (ns, cursor) => {
+      poke: (ns, cursor, carried) => {
         if (this.live !== live) return;
         this.wanted.set(ns, Math.max(cursor, this.wanted.get(ns) ?? 0));
+        if (carried) {
+          const list = this.carried.get(ns) ?? [];
+          // A handful at most: pokes fold while one apply runs; older ones are seldom needed.
+          list.push({ cursor, carried });
+          this.carried.set(ns, list.slice(-CARRIED_KEPT));
+        }
         this.pullPoked();
       },
       opened: () => {
@@ -288,10 +299,12 @@ export class SyncEngine {
   }
 
   /**
-   * A poke: pull the poked namespaces only, at once (not a whole round: no push, no uploads, no
-   * other namespace). It runs in line with the rounds, so nothing is pulled twice at a time; many
-   * pokes fold into one pull in flight and one waiting, and a namespace that a round or pull before
-   * already brought to the poked cursor is not pulled again. A failed pull leaves it to a round.
+   * A poke: bring the poked namespaces only up to date, at once (not a whole round: no push, no
+   * uploads, no other namespace), from the rows the pokes carried when they connect to the
+   * namespace's cursor, else by a pull. It runs in line with the rounds, so nothing is pulled
+   * twice at a time; many pokes fold into one pull in flight and one waiting, and a namespace that
+   * a round or pull before already brought to the poked cursor is not pulled again. A failed
+   * pull leaves it to a round.
    */
   private pullPoked(): void {
     if (this.pullQueued || !this.config) return;
@@ -314,7 +327,7 @@ export class SyncEngine {
         const want = this.wanted.get(ns);
         if (want === undefined) continue;
         if ((await nsState(this.ctx.db, ns)).cursor < want) {
-          await pullNamespace(env, ns);
+          if (!(await this.applyCarried(env, ns, want))) await pullNamespace(env, ns);
           pulled = true;
         }
         // Reached (or a newer poke is owed and waits in line): this one is settled.
@@ -325,6 +338,20 @@ export class SyncEngine {
       // Offline, refused, the client unknown to the server…: a whole round sorts it out and shows it.
       this.scheduleBy(0);
     }
+  }
+
+  /**
+   * Applies the rows pokes carried for `ns`, oldest first, each only where it joins the cursor
+   * (applyPoked). True when that brought the namespace to `want`; false when a pull is needed
+   * (a gap, or a poke without rows).
+   */
+  private async applyCarried(env: RoundEnv, ns: string, want: number): Promise<boolean> {
+    const list = this.carried.get(ns) ?? [];
+    this.carried.delete(ns);
+    for (const { cursor, carried } of list) {
+      if (!(await applyPoked(env, ns, cursor, carried))) break;
+    }
+    return (await nsState(this.ctx.db, ns)).cursor >= want;
   }
 
   /** One round at a time: push, pull and blobs for every namespace; then the next is scheduled. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../../shared/limits.ts';
 import { BACKOFF_MAX_MS } from './backoff.ts';
-import { LiveSockets, reconnectDelay } from './live.ts';
+import { LiveSockets, readPoke, reconnectDelay } from './live.ts';
 
 describe('live socket reconnects', () => {
   it('waits between half and all of a doubling delay, capped at a minute', () => {
@@ -15,5 +16,35 @@ describe('live socket reconnects', () => {
     expect(new LiveSockets({ url: 'http://h', token: 'hgr_abc-DEF_1' }, ['team'], hooks, class {} as unknown as typeof WebSocket).usable).toBe(true);
     expect(new LiveSockets({ url: 'http://h', token: 'has space' }, ['team'], hooks, class {} as unknown as typeof WebSocket).usable).toBe(false);
     expect(new LiveSockets({ url: 'http://h', token: 'hgr_abc' }, ['team'], hooks, null).usable).toBe(false);
+  });
+});
+
+describe('reading a poke', () => {
+  const row = (seq: number, extra: Record<string, unknown> = {}) => ({ seq, entity: 'model', entityId: `m${seq}`, op: 'create', data: { name: `m${seq}` }, hlc: 'h', ...extra });
+  const text = (poke: unknown) => JSON.stringify(poke);
+
+  it('keeps the rows of a well-formed poke, and reads a plain one as before', () => {
+    const changes = [row(5), row(9)];
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes }))).toEqual({ cursor: 9, carried: { from: 3, changes } });
+    expect(readPoke(text({ type: 'poke', cursor: 9 }))).toEqual({ cursor: 9 });
+    expect(readPoke('pong')).toBeUndefined();
+    expect(readPoke(text({ type: 'other', cursor: 9 }))).toBeUndefined();
+    expect(readPoke(text({ type: 'poke', cursor: -1 }))).toBeUndefined();
+  });
+
+  it('sets aside rows out of order, outside (from, cursor], not ending at the cursor, malformed, or in a message over the limit', () => {
+    const plain = { cursor: 9 };
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes: [row(9), row(5)] }))).toEqual(plain);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 5, changes: [row(5), row(9)] }))).toEqual(plain);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes: [row(5)] }))).toEqual(plain);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes: [row(5), row(10)] }))).toEqual(plain);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes: [row(9, { data: null })] }))).toEqual(plain);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes: [row(9, { entityId: 7 })] }))).toEqual(plain);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 9, changes: [] }))).toEqual(plain);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes: 'x' }))).toEqual(plain);
+    // Fits in characters but not in UTF-8 bytes: still over the limit.
+    const big = row(9, { data: { note: 'é'.repeat(LIMITS.livePokeBytes / 2) } });
+    expect(text({ type: 'poke', cursor: 9, from: 3, changes: [big] }).length).toBeLessThan(LIMITS.livePokeBytes);
+    expect(readPoke(text({ type: 'poke', cursor: 9, from: 3, changes: [big] }))).toEqual(plain);
   });
 });

@@ -1,4 +1,7 @@
+import { LIMITS } from '../../../shared/limits.ts';
+import { utf8Length } from '../../../shared/encoding.ts';
 import { LIVE_CLOSE, LIVE_PING, LIVE_SUBPROTOCOL, LIVE_TOKEN_PREFIX, type Poke } from '../../../shared/live.ts';
+import type { Change } from '../../../shared/sync.ts';
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS } from './backoff.ts';
 import type { Remote } from './http.ts';
 
@@ -7,12 +10,52 @@ export const LIVE_PING_MS = 30_000;
 
 /** What the live sockets tell the engine. */
 export interface LiveHooks {
-  /** The namespace's change log reached `cursor`. */
-  poke(namespace: string, cursor: number): void;
+  /** The namespace's change log reached `cursor`; `carried`: the rows after `from` up to it, when the poke held them. */
+  poke(namespace: string, cursor: number, carried?: Carried): void;
   /** The socket is open (again): whatever was missed while it was down is to be pulled. */
   opened(namespace: string): void;
   /** The socket went down: poll until it is back. */
   down(namespace: string): void;
+}
+
+/** The rows a poke carried: every change of the namespace after `from`, up to the poke's cursor. */
+export interface Carried {
+  from: number;
+  changes: Change[];
+}
+
+const isSafeCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/**
+ * A poke read from the socket, checked by hand (not with zod: the widget bundles this file).
+ * Rows that are malformed, out of order, not ending at the cursor, or in a message over
+ * `LIMITS.livePokeBytes` are set aside: the poke stays a plain one, and the engine pulls.
+ */
+export function readPoke(text: string): { cursor: number; carried?: Carried } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined; // a pong
+  }
+  const poke = parsed as Partial<Poke> | null;
+  if (poke?.type !== 'poke' || !isSafeCount(poke.cursor)) return undefined;
+  const cursor = poke.cursor;
+  const { from, changes } = poke;
+  if (!isSafeCount(from) || from >= cursor || !Array.isArray(changes) || changes.length === 0) return { cursor };
+  if (text.length > LIMITS.livePokeBytes || utf8Length(text) > LIMITS.livePokeBytes) return { cursor };
+  let prev = from;
+  for (const c of changes as unknown[]) {
+    const r = c as Partial<Change> | null;
+    const wellFormed =
+      typeof r === 'object' && r !== null && isSafeCount(r.seq) && r.seq > prev && r.seq <= cursor &&
+      typeof r.entity === 'string' && typeof r.entityId === 'string' && typeof r.op === 'string' &&
+      typeof r.hlc === 'string' && typeof r.data === 'object' && r.data !== null && !Array.isArray(r.data);
+    if (!wellFormed) return { cursor };
+    prev = r.seq!;
+  }
+  if (prev !== cursor) return { cursor };
+  return { cursor, carried: { from, changes } };
 }
 
 /** The wait before reconnect attempt `attempt` (1, 2, …): doubling to a minute, with jitter. */
@@ -34,7 +77,7 @@ interface Link {
 
 /**
  * One WebSocket per synced namespace to `…/sync/live` (DESIGN §6 "Live"), held by the tab that
- * leads sync. A poke asks the engine to pull; a dropped socket reconnects with backoff and
+ * leads sync. A poke asks the engine to pull, or hands it the rows the poke carried; a dropped socket reconnects with backoff and
  * jitter, and the engine polls while it is down.
  */
 export class LiveSockets {
@@ -119,15 +162,8 @@ export class LiveSockets {
     });
     ws.addEventListener('message', (e: MessageEvent) => {
       if (link.ws !== ws || typeof e.data !== 'string') return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(e.data);
-      } catch {
-        return; // a pong
-      }
-      // Checked by hand, not with zod: the widget bundles this file.
-      const poke = parsed as Partial<Poke> | null;
-      if (poke?.type === 'poke' && Number.isSafeInteger(poke.cursor) && poke.cursor! >= 0) this.hooks.poke(ns, poke.cursor!);
+      const poke = readPoke(e.data);
+      if (poke) this.hooks.poke(ns, poke.cursor, poke.carried);
     });
     ws.addEventListener('close', (e: CloseEvent) => {
       if (link.ws !== ws) return;

@@ -59,14 +59,7 @@ export async function pull(db: D1Database, namespace: string, q: { clientId: str
     });
   }
   const rows = (page?.results ?? []) as unknown as ChangeRow[];
-  const changes: Change[] = [];
-  let bytes = 0;
-  for (const row of rows.slice(0, q.limit)) {
-    const data: unknown = JSON.parse(row.data);
-    bytes += isLogRef(row, data) ? data.count * PULLED_POINT_BYTES : row.data.length;
-    if (changes.length > 0 && bytes > LIMITS.pullPageBytes) break;
-    changes.push({ seq: row.seq, entity: row.entity, entityId: row.entity_id, op: row.op, data: data as Change['data'], hlc: row.hlc });
-  }
+  const changes = changesOf(rows.slice(0, q.limit), LIMITS.pullPageBytes);
   await materializePoints(db, changes);
   return {
     changes,
@@ -78,11 +71,29 @@ export async function pull(db: D1Database, namespace: string, q: { clientId: str
 }
 
 /**
+ * Change-log rows as a page carries them, in order, stopping before the row that would take the
+ * page past `maxBytes` of change data (a metrics log counted by its points); the first row is
+ * always taken. A live poke builds its rows here too (worker/live.ts), so a device applies the
+ * same changes whether it pulled them or read them from the poke.
+ */
+export function changesOf(rows: readonly ChangeRow[], maxBytes: number): Change[] {
+  const changes: Change[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const data: unknown = JSON.parse(row.data);
+    bytes += isLogRef(row, data) ? data.count * PULLED_POINT_BYTES : row.data.length;
+    if (changes.length > 0 && bytes > maxBytes) break;
+    changes.push({ seq: row.seq, entity: row.entity, entityId: row.entity_id, op: row.op, data: data as Change['data'], hlc: row.hlc });
+  }
+  return changes;
+}
+
+/**
  * A metrics log in the change log names the segments it wrote (DESIGN §3b): the page carries
  * their points instead, as the log carried them before (`{points: [{id, key, value, step,
  * wallclock}]}`), read in one query per page.
  */
-async function materializePoints(db: D1Database, changes: Change[]): Promise<void> {
+export async function materializePoints(db: D1Database, changes: Change[]): Promise<void> {
   const refs: [string, string, string][] = [];
   for (const c of changes) if (isLogRef(c, c.data)) for (const [key, idMax] of c.data.segments) refs.push([c.entityId, key, idMax]);
   if (!refs.length) return;
@@ -93,7 +104,8 @@ async function materializePoints(db: D1Database, changes: Change[]): Promise<voi
   }
 }
 
-interface ChangeRow {
+/** A change-log row as D1 answers `SELECT seq, entity, entity_id, op, data, hlc`. */
+export interface ChangeRow {
   seq: number;
   entity: Change['entity'];
   entity_id: string;
