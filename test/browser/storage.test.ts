@@ -116,7 +116,7 @@ describe('storage given back', () => {
         expected,
       };
     });
-    expect(seen.verno).toBe(7);
+    expect(seen.verno).toBe(8);
     expect(seen.same).toBe(true);
     // Version 7 made the cells of each series; the buckets they answer are the points' own.
     expect(seen.cells).toBeGreaterThan(0);

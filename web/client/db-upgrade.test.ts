@@ -40,7 +40,7 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v1');
     await db.open();
-    expect(db.verno).toBe(7);
+    expect(db.verno).toBe(8);
     expect(await db.models.get('m1')).toMatchObject({ name: 'churn', task: 'tabular' });
     expect(await db.versions.where('[modelId+number]').equals(['m1', 1]).count()).toBe(1);
     expect((await parentPoints(db, 'v1')).map((p) => [p.id, p.step, p.value])).toEqual([1, 2, 3].map((step) => [`p${step}`, step, 1 / step]));
@@ -89,7 +89,7 @@ describe('HangarDb upgrade', () => {
 
     const db = new HangarDb('upgrade-v3-metrics');
     await db.open();
-    expect(db.verno).toBe(7);
+    expect(db.verno).toBe(8);
     expect(db.tables.map((t) => t.name)).not.toContain('metrics');
     const order = (a: (typeof rows)[number], b: (typeof rows)[number]) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1);
     const key = (r: (typeof rows)[number]) => `${r.parentId}/${r.key}`;
@@ -134,7 +134,7 @@ describe('HangarDb upgrade to version 5', () => {
 
     const db = new HangarDb('upgrade-v3');
     await db.open();
-    expect(db.verno).toBe(7);
+    expect(db.verno).toBe(8);
     expect((await db.models.toArray()).map((m) => [m.id, m.kind])).toEqual([['m1', 'model'], ['m2', 'model']]);
     expect(await db.versions.get('v1')).toMatchObject({ number: 1, status: 'ready' });
     expect((await db.metadata.get(['v1', 'lr']))?.value).toBe(0.1);
@@ -197,7 +197,7 @@ describe('HangarDb upgrade to version 6', () => {
 
     const db = new HangarDb('upgrade-v5');
     await db.open();
-    expect(db.verno).toBe(7);
+    expect(db.verno).toBe(8);
     expect(await db.metricSegments.count()).toBe(segment);
     expect(await db.metricSummaries.toArray()).toEqual(summariesBefore);
     const forms = new Set<string>();
@@ -254,7 +254,7 @@ describe('HangarDb upgrade to version 7', () => {
 
     const db = new HangarDb('upgrade-v6');
     await db.open();
-    expect(db.verno).toBe(7);
+    expect(db.verno).toBe(8);
     const order = (a: Row, b: Row) => a.step - b.step || a.wallclock - b.wallclock || (a.id < b.id ? -1 : 1);
     for (const [name, rows] of Object.entries(series)) {
       const [parentId, key] = name.split('/') as [string, string];
@@ -270,6 +270,49 @@ describe('HangarDb upgrade to version 7', () => {
       }
     }
     expect((await parentPoints(db, 'va')).length).toBe(SEGMENT_POINTS * 5 + 3 + 700);
+    db.close();
+  });
+});
+
+describe('HangarDb upgrade to version 8', () => {
+  it('indexes the versions of a version 7 database by the version they were registered from', async () => {
+    const old = new Dexie('upgrade-v7');
+    old.version(1).stores(V1);
+    old.version(2).stores({ jobs: 'id, status, submitted' });
+    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    old.version(4).stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' });
+    old.version(5).stores({ params: '[parentId+key], parentId' });
+    old.version(6).stores({});
+    old.version(7).stores({ metricCells: '[parentId+key+level+first]' });
+    await old.open();
+    const now = Date.now();
+    const version = (id: string, number: number, sourceVersionId?: string | null) => ({
+      id,
+      modelId: 'm1',
+      namespace: 'team',
+      number,
+      numberConfirmed: true,
+      version: null,
+      status: 'ready',
+      clocks: {},
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+      ...(sourceVersionId === undefined ? {} : { sourceVersionId }),
+    });
+    // Versions as version 7 stored them: registered from run r1 (two), from r2, with null, and
+    // from before the field existed.
+    await old.table('versions').bulkAdd([version('v1', 1, 'r1'), version('v2', 2, 'r2'), version('v3', 3, 'r1'), version('v4', 4, null), version('v5', 5)]);
+    expect(old.verno).toBe(7);
+    old.close();
+
+    const db = new HangarDb('upgrade-v7');
+    await db.open();
+    expect(db.verno).toBe(8);
+    expect(await db.versions.count()).toBe(5);
+    expect((await db.versions.where('sourceVersionId').equals('r1').primaryKeys()).sort()).toEqual(['v1', 'v3']);
+    expect(await db.versions.where('sourceVersionId').equals('r2').primaryKeys()).toEqual(['v2']);
+    expect(await db.versions.where('sourceVersionId').equals('v4').count()).toBe(0);
     db.close();
   });
 });

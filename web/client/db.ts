@@ -405,6 +405,9 @@ export class HangarDb extends Dexie {
     this.version(7)
       .stores({ metricCells: '[parentId+key+level+first]' })
       .upgrade(async (tx) => cellMetrics(tx));
+    // Version 8 indexes versions by the version they were registered from, so a run's
+    // registered versions (VersionHandle.registered) are read without scanning every version.
+    this.version(8).stores({ versions: 'id, [modelId+number], [modelId+version], modelId, sourceVersionId' });
   }
 }
 

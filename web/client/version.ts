@@ -157,7 +157,7 @@ export class VersionHandle extends ParentHandle {
 
   /** Lineage the other way: live versions registered from this one (a run's registered model versions). */
   async registered(): Promise<VersionHandle[]> {
-    const rows = await this.ctx.db.versions.filter((v) => v.sourceVersionId === this.id && v.deletedAt === null).toArray();
+    const rows = await this.ctx.db.versions.where('sourceVersionId').equals(this.id).filter((v) => v.deletedAt === null).toArray();
     const out = await Promise.all(rows.map((r) => versionById(this.ctx, r.id)));
     return out.filter((v): v is VersionHandle => v !== null);
   }
