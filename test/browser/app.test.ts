@@ -259,16 +259,19 @@ describe('the app', () => {
     await expect.poll(finalLoss).toBe('0.2000');
     await page.getByRole('link', { name: 'Back to local/live-exp' }).click();
     await expect.poll(() => page.locator('#runs tbody td.num').textContent()).toBe('0.2000');
+    // A point logged while the runs page is open: its final value follows.
+    await log(5, 0.1);
+    await expect.poll(() => page.locator('#runs tbody td.num').textContent()).toBe('0.1000');
     await page.getByRole('link', { name: 'run-1' }).click();
     await expect.poll(() => heading(page)).toBe('live-exp · run-1');
-    expect(await finalLoss()).toBe('0.2000');
-    await expect.poll(chartPoints).toBe(4);
+    expect(await finalLoss()).toBe('0.1000');
+    await expect.poll(chartPoints).toBe(5);
 
     // A deep link: no runs page before it, the run is read from the registry.
     await page.goto(at('/experiments/local/live-exp/runs/1'));
     await expect.poll(() => heading(page)).toBe('live-exp · run-1');
-    await expect.poll(finalLoss).toBe('0.2000');
-    await expect.poll(chartPoints).toBe(4);
+    await expect.poll(finalLoss).toBe('0.1000');
+    await expect.poll(chartPoints).toBe(5);
     expectNoPageErrors(page);
   });
 });

@@ -49,6 +49,36 @@ describe('the registry in the browser', () => {
     expectNoPageErrors(writer);
   });
 
+  test('follows, in a live query given as a plain function, what it reads after its first await', async ({ browser }) => {
+    const page = await browser.newPage();
+    const seen = await page.evaluate(async () => {
+      const hangar = await window.openRegistry({ name: 'live-plain' });
+      const run = await (await hangar.newModel({ namespace: 'team', name: 'churn' })).newVersion();
+      await run.logMetrics({ loss: 0.5 }, { step: 1 });
+      await hangar.flush();
+      // Reads behind two awaits of its own, as an app's helper does: the model, its versions, then their metrics.
+      const finalLosses = async () => {
+        const model = await hangar.model('team', 'churn');
+        const versions = await model.versions();
+        return Promise.all(versions.map(async (v) => (await v.metrics()).loss?.last));
+      };
+      const values: (number | undefined)[][] = [];
+      const sub = hangar.live(() => finalLosses()).subscribe((v) => values.push(v));
+      const until = async (ok: () => boolean) => {
+        for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      };
+      await until(() => values.length === 1);
+      await run.logMetrics({ loss: 0.25 }, { step: 2 });
+      await hangar.flush();
+      await until(() => values.at(-1)?.[0] === 0.25);
+      sub.unsubscribe();
+      return values;
+    });
+    expect(seen[0]).toEqual([0.5]);
+    expect(seen.at(-1)).toEqual([0.25]);
+    expectNoPageErrors(page);
+  });
+
   test('leaves nothing behind when a write fails half-way', async ({ browser }) => {
     const page = await browser.newPage();
     const result = await page.evaluate(async () => {

@@ -346,7 +346,10 @@ export class HangarDb extends Dexie {
   params!: Dexie.Table<ParamRecord, [string, string]>;
 
   constructor(name: string) {
-    super(name);
+    // No query cache: with Dexie's optimistic cache on, a live query whose reads another live
+    // query had cached (a run's chart after its runs page) stopped following new points. Every
+    // live query reads IndexedDB again after a change that touches it.
+    super(name, { cache: 'disabled' });
     this.version(1).stores({
       models: 'id, &[namespace+name], namespace, task, updatedAt',
       versions: 'id, [modelId+number], [modelId+version], modelId',

@@ -396,8 +396,7 @@ export interface Columns {
  * that hold such steps.
  */
 export async function seriesColumns(db: HangarDb, parentId: string, key: string, from = 0, to = Number.MAX_SAFE_INTEGER): Promise<Columns> {
-  // In an explicit transaction: inside a live query (a chart), Dexie's query cache would
-  // otherwise hand out a deep copy of every segment. Live queries still see the ranges read.
+  // In one read transaction, so the segments are read as of one moment. Live queries still see the ranges read.
   const segments = await db.transaction('r', db.metricSegments, async () => segmentsCovering(db, parentId, key, from, to));
   let total = 0;
   for (const s of segments) total += s.count;

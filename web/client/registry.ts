@@ -273,7 +273,10 @@ export class Hangar {
    * or another. `hangar.live(() => hangar.models()).subscribe(render)`.
    */
   live<T>(query: () => Promise<T>): Observable<T> {
-    return liveQuery(query);
+    // Dexie follows a querier's reads across native awaits only when the querier is itself an
+    // async function: a plain one returning a promise (`() => runsOf(x)`) would be followed only
+    // up to its first await, and miss changes to anything read after it.
+    return liveQuery(async () => await query());
   }
 
   /** Bytes used and available, and whether the browser keeps the data under pressure. */

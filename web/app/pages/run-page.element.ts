@@ -19,10 +19,9 @@ interface Extras {
 /**
  * One run: status, params, tags, final metrics, a chart per metric, artifacts, and the registered
  * versions that came from it. Two live queries, started together: the run's row (status, params,
- * tags, final metrics), which the charts need (their keys), and its artifacts and lineage, which
- * read every version (no index names a source). So the charts start reading as soon as the run's
- * keys are known, and a change elsewhere in the registry (another model's version) runs only the
- * lineage query again, not the run's. Opened from its experiment's runs page, the page starts
+ * tags, final metrics), which the charts need (their keys), and its artifacts and lineage. So the
+ * charts start reading as soon as the run's keys are known, and a change to its lineage (a version
+ * registered from it) runs only the lineage query again, not the run's. Opened from its experiment's runs page, the page starts
  * from the row that page showed (web/app/runs.ts), so the charts start reading at once.
  */
 export class RunPage extends LitElement {
