@@ -85,7 +85,7 @@ const SUITES = [
     packages: ['wrangler', '@cloudflare/workerd-linux-64', 'dexie', 'playwright-core', 'vitest'],
   },
   {
-    // Bootstrap at the size: 10,000,000 points seeded straight into local D1 (a few minutes, not timed), then fresh Chromium profiles sync it from wrangler dev.
+    // Bootstrap at the sizes: 1,000,000, 10,000,000 and 100,000,000 points seeded straight into local D1 (10–15 minutes, not timed), then fresh Chromium profiles sync them from wrangler dev.
     name: 'bootstrap',
     title: 'Bootstrap: fresh Chromium profiles against the Worker under wrangler dev, local D1 seeded directly',
     command: [process.execPath, [path.join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--config', 'bench/browser/vitest.config.ts', 'bench/browser/bootstrap.bench-test.ts']],
