@@ -120,8 +120,7 @@ export function parseNumber(text: string | null, decimalComma = false): number |
   // and no letter second (Number() would read 0x10 and 0b1).
   const last = text.charCodeAt(text.length - 1);
   if (first !== 44 && (isDigit(last) || last === 46) && (text.length < 2 || !isLetter(text.charCodeAt(1)))) {
-    const d = plainDecimal(text);
-    if (d === d) return d;
+    if (plainDecimal(text, decimal, 0)) return decimal[0]!;
     const v = Number(text);
     if (v === v) return v;
   }
@@ -132,12 +131,17 @@ export function parseNumber(text: string | null, decimalComma = false): number |
 /** Powers of ten a double holds exactly. */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
+/** Where `parseNumber` has `plainDecimal` write. */
+const decimal = new Float64Array(1);
+
 /**
  * A plain decimal (`-12.034`: sign, digits, point, digits) of at most 15 digits, read without
  * `Number`: its digits as an integer, divided by a power of ten, both exact, so the one rounding
- * of the division gives the same double `Number` gives. NaN for anything else.
+ * of the division gives the same double `Number` gives. Written to `out[at]`, and true; false
+ * (nothing written) for anything else. Written rather than returned, so that reading a column's
+ * cells allocates nothing per cell (a number returned from a call is boxed unless inlined).
  */
-function plainDecimal(text: string): number {
+function plainDecimal(text: string, out: Float64Array, at: number): boolean {
   const n = text.length;
   let i = 0;
   let negative = false;
@@ -155,11 +159,12 @@ function plainDecimal(text: string): number {
       value = value * 10 + (c - 48);
       digits++;
     } else if (c === 46 && fraction < 0) fraction = digits;
-    else return NaN;
+    else return false;
   }
-  if (digits === 0 || digits > 15) return NaN;
+  if (digits === 0 || digits > 15) return false;
   if (fraction >= 0) value /= POWERS_OF_TEN[digits - fraction]!;
-  return negative ? -value : value;
+  out[at] = negative ? -value : value;
+  return true;
 }
 
 /** A cell as a number: numbers as they are, numeric strings parsed; otherwise undefined. */
@@ -214,6 +219,9 @@ export function checkDataSize(bytes: number): void {
   }
 }
 
+/** Slots of `ColumnBuilder`'s cache of recent texts (a power of two). */
+const RECENT_SLOTS = 64;
+
 /** One column as it is read: cells typed into growing typed arrays, distinct texts coded. */
 class ColumnBuilder {
   numbers = new Float64Array(1024);
@@ -221,6 +229,13 @@ class ColumnBuilder {
   texts: string[] = [];
   counts: number[] = [];
   private readonly index = new Map<string, number>();
+  /**
+   * A small cache in front of `index`: the texts met lately and their codes, in slots chosen by a
+   * text's length and last character, so that most cells of a column of few texts are matched by
+   * comparing two short strings rather than hashing the cell (a new string for every cell).
+   */
+  private readonly recentTexts: (string | undefined)[] = new Array<string | undefined>(RECENT_SLOTS).fill(undefined);
+  private readonly recentCodes = new Int32Array(RECENT_SLOTS);
   missing = 0;
   nonNumeric = 0;
   capped = false;
@@ -259,18 +274,23 @@ class ColumnBuilder {
     }
     // Every number starts with a digit, a sign, a point or a comma: other cells go straight to the texts.
     // Most numbers are plain decimals; the rest go through the full rules.
-    let v: number | undefined;
+    let isNumber = false;
     if (isDigit(first) || first === 45 || first === 43 || first === 46 || first === 44) {
-      v = plainDecimal(text);
-      if (v !== v) v = parseNumber(text, this.decimalComma);
+      isNumber = plainDecimal(text, this.numbers, r);
+      if (!isNumber) {
+        const v = parseNumber(text, this.decimalComma);
+        if (v !== undefined) {
+          this.numbers[r] = v;
+          isNumber = true;
+        }
+      }
     }
-    if (v !== undefined) {
-      this.numbers[r] = v;
+    if (isNumber) {
       if (!this.numberTexts) {
         this.codes[r] = UNKEPT_NUMBER;
         return;
       }
-      const code = this.index.get(text);
+      const code = this.lookup(text);
       if (code !== undefined) {
         this.counts[code]!++;
         this.codes[r] = code;
@@ -281,7 +301,7 @@ class ColumnBuilder {
       return;
     }
     // Text, or a token saying "no value" (kept in the index as missing, so it is looked up once).
-    let code = this.index.get(text);
+    let code = this.lookup(text);
     if (code === undefined && missingText(text) === null) this.index.set(text, (code = MISSING));
     if (code === MISSING) return this.addMissing(r);
     this.nonNumeric++;
@@ -296,6 +316,19 @@ class ColumnBuilder {
   addCell(text: string | null, r: number): void {
     if (text === null) this.addMissing(r);
     else this.addText(text, r);
+  }
+
+  /** The code of a text met before (`MISSING` for a token saying "no value"), or undefined. */
+  private lookup(text: string): number | undefined {
+    const slot = (text.length * 31 + text.charCodeAt(text.length - 1)) & (RECENT_SLOTS - 1);
+    if (this.recentTexts[slot] === text) return this.recentCodes[slot];
+    const code = this.index.get(text);
+    if (code !== undefined) {
+      // The column's own copy of the text, not the cell's (which may hold on to the chunk it was cut from).
+      this.recentTexts[slot] = code >= 0 ? this.texts[code]! : text;
+      this.recentCodes[slot] = code;
+    }
+    return code;
   }
 
   private addMissing(r: number): void {
@@ -420,29 +453,36 @@ const headerOnly = (columns: string[]): never => {
   throw invalid(`The CSV file has a header row (${columns.join(', ')}) but no rows of data.`, { columns });
 };
 
-/** Reads a CSV with papaparse in chunks into `builder`. */
+/**
+ * Reads a CSV with papaparse in chunks into `builder`. A Blob is read chunk by chunk with a
+ * FileReader: each chunk's rows go into the columns just after papaparse has asked for the next
+ * chunk, so its reading goes on meanwhile (papaparse asks only once the chunk callback returns).
+ * A string is cut into chunks at once, each handled as it comes.
+ */
 function readInto(input: Blob | string, delimiter: string, builder: TableBuilder, totalBytes: number): Promise<void> {
+  // Microtasks run in order, after the task that queued them (the chunk papaparse has just parsed, and its request for the next).
+  const soon = typeof input === 'string' ? (f: () => void) => f() : queueMicrotask;
   return new Promise<void>((resolve, reject) => {
     let seenBytes = 0;
+    const take = (rows: string[][], errors: Papa.ParseError[]) => {
+      const broken = new Map<number, string>();
+      for (const e of errors) if (e.row !== undefined && e.code !== 'UndetectableDelimiter') broken.set(e.row, e.message);
+      try {
+        // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
+        seenBytes = Math.min(totalBytes, seenBytes + CHUNK_BYTES);
+        builder.reserve(Math.ceil(((builder.lines.length + rows.length) * totalBytes) / seenBytes));
+        for (let i = 0; i < rows.length; i++) builder.add(rows[i]!, broken.size > 0 ? broken.get(i) : undefined);
+      } catch (err) {
+        reject(err);
+      }
+    };
     Papa.parse<string[]>(input as string, {
       delimiter,
       header: false,
       skipEmptyLines: false,
       chunkSize: CHUNK_BYTES,
-      chunk(results: Papa.ParseResult<string[]>) {
-        const broken = new Map<number, string>();
-        for (const e of results.errors) if (e.row !== undefined && e.code !== 'UndetectableDelimiter') broken.set(e.row, e.message);
-        try {
-          const rows = results.data;
-          // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
-          seenBytes = Math.min(totalBytes, seenBytes + CHUNK_BYTES);
-          builder.reserve(Math.ceil(((builder.lines.length + rows.length) * totalBytes) / seenBytes));
-          for (let i = 0; i < rows.length; i++) builder.add(rows[i]!, broken.size > 0 ? broken.get(i) : undefined);
-        } catch (err) {
-          reject(err);
-        }
-      },
-      complete: () => resolve(),
+      chunk: (results: Papa.ParseResult<string[]>) => soon(() => take(results.data, results.errors)),
+      complete: () => soon(resolve),
       error: (err: Error) => reject(invalid(`The CSV file could not be read: ${err.message}.`)),
     });
   });

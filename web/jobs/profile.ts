@@ -48,7 +48,7 @@ export function booleanValue(text: string | null): number | undefined {
 }
 
 /** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN. */
-export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): { median: number; missing: boolean } {
+export function medianAt(values: Float64Array, rows: ArrayLike<number>, scratch?: Scratch): { median: number; missing: boolean } {
   const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
   for (let i = 0; i < rows.length; i++) {
@@ -58,15 +58,59 @@ export function medianAt(values: Float64Array, rows: readonly number[], scratch?
   return { median: median(present.subarray(0, n)), missing: n < rows.length };
 }
 
-/** The median of numbers (no NaN), reordering them; 0 when there are none. The same as the middle of them sorted, without sorting. */
+/** Buckets of the histogram `median` finds the middle in. */
+const BUCKETS = 4096;
+const histogram = new Int32Array(BUCKETS);
+
+/**
+ * The median of numbers (no NaN), reordering them; 0 when there are none. The same as the middle
+ * of them sorted, without sorting: a histogram over the values' range (its buckets in the order of
+ * their values) finds the bucket holding the middle, and only that bucket's values are searched
+ * with Hoare's selection. Few numbers, or a range too wide or too narrow to split, are searched whole.
+ */
 function median(a: Float64Array): number {
   const n = a.length;
   if (n === 0) return 0;
-  const upper = select(a, n >> 1);
+  // The upper middle's rank; when `n` is even, the lower middle is the greatest value before it.
+  const k = n >> 1;
+  let min = a[0]!;
+  let max = a[0]!;
+  for (let i = 1; i < n; i++) {
+    const v = a[i]!;
+    if (v < min) min = v;
+    else if (v > max) max = v;
+  }
+  const scale = BUCKETS / (max - min);
+  // Searched whole unless split: the values to search, how many values lie below them, and the greatest of those.
+  let searched = a;
+  let before = 0;
+  let below = -Infinity;
+  if (n >= BUCKETS && scale > 0 && scale < Infinity) {
+    const top = BUCKETS - 1;
+    histogram.fill(0);
+    for (let i = 0; i < n; i++) {
+      const b = ((a[i]! - min) * scale) | 0;
+      histogram[b < top ? b : top]!++;
+    }
+    let middle = 0;
+    while (before + histogram[middle]! <= k) before += histogram[middle++]!;
+    // The middle bucket's values to the front (each place is written only once it has been read).
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const v = a[i]!;
+      let b = ((v - min) * scale) | 0;
+      if (b > top) b = top;
+      if (b === middle) a[m++] = v;
+      else if (b < middle && v > below) below = v;
+    }
+    searched = a.subarray(0, m);
+  }
+  const j = k - before;
+  const upper = select(searched, j);
   if (n % 2) return upper;
-  // The greatest value left of the upper middle one.
-  let lower = a[0]!;
-  for (let i = 1; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  // The greatest value left of the upper middle one (in the buckets below when it is its bucket's smallest).
+  let lower = below;
+  for (let i = 0; i < j; i++) if (searched[i]! > lower) lower = searched[i]!;
   return (lower + upper) / 2;
 }
 
