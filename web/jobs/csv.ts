@@ -40,6 +40,12 @@ export interface Column {
   capped: boolean;
   /** Whether every number's text is in `texts` (else numbers past the first distinct ones are `UNKEPT_NUMBER`). */
   numberTexts: boolean;
+  /**
+   * The most decimal places of the column's numbers when each is written as a plain decimal of at
+   * most 15 digits (`-12.034`), so that each is a whole number of 10^-decimals; -1 when some number
+   * is written otherwise (`1e-3`, a decimal comma, more digits).
+   */
+  decimals: number;
 }
 
 /**
@@ -120,7 +126,7 @@ export function parseNumber(text: string | null, decimalComma = false): number |
   // and no letter second (Number() would read 0x10 and 0b1).
   const last = text.charCodeAt(text.length - 1);
   if (first !== 44 && (isDigit(last) || last === 46) && (text.length < 2 || !isLetter(text.charCodeAt(1)))) {
-    if (plainDecimal(text, decimal, 0)) return decimal[0]!;
+    if (plainDecimal(text, decimal, 0) >= 0) return decimal[0]!;
     const v = Number(text);
     if (v === v) return v;
   }
@@ -137,11 +143,12 @@ const decimal = new Float64Array(1);
 /**
  * A plain decimal (`-12.034`: sign, digits, point, digits) of at most 15 digits, read without
  * `Number`: its digits as an integer, divided by a power of ten, both exact, so the one rounding
- * of the division gives the same double `Number` gives. Written to `out[at]`, and true; false
- * (nothing written) for anything else. Written rather than returned, so that reading a column's
- * cells allocates nothing per cell (a number returned from a call is boxed unless inlined).
+ * of the division gives the same double `Number` gives. Written to `out[at]`, returning its
+ * decimal places; -1 (nothing written) for anything else. Written rather than returned, so that
+ * reading a column's cells allocates nothing per cell (a number returned from a call is boxed
+ * unless inlined).
  */
-function plainDecimal(text: string, out: Float64Array, at: number): boolean {
+function plainDecimal(text: string, out: Float64Array, at: number): number {
   const n = text.length;
   let i = 0;
   let negative = false;
@@ -159,12 +166,13 @@ function plainDecimal(text: string, out: Float64Array, at: number): boolean {
       value = value * 10 + (c - 48);
       digits++;
     } else if (c === 46 && fraction < 0) fraction = digits;
-    else return false;
+    else return -1;
   }
-  if (digits === 0 || digits > 15) return false;
-  if (fraction >= 0) value /= POWERS_OF_TEN[digits - fraction]!;
+  if (digits === 0 || digits > 15) return -1;
+  const places = fraction >= 0 ? digits - fraction : 0;
+  if (places > 0) value /= POWERS_OF_TEN[places]!;
   out[at] = negative ? -value : value;
-  return true;
+  return places;
 }
 
 /** A cell as a number: numbers as they are, numeric strings parsed; otherwise undefined. */
@@ -242,6 +250,8 @@ class ColumnBuilder {
 
   /** Whether every number's text is kept so far. */
   numberTexts = true;
+  /** The most decimal places of a number so far, each a plain decimal; -1 once a number was written otherwise. */
+  decimals = 0;
 
   /** `keepAllNumberTexts`: keep every number's text (else only while few texts are distinct). */
   constructor(
@@ -276,12 +286,16 @@ class ColumnBuilder {
     // Most numbers are plain decimals; the rest go through the full rules.
     let isNumber = false;
     if (isDigit(first) || first === 45 || first === 43 || first === 46 || first === 44) {
-      isNumber = plainDecimal(text, this.numbers, r);
-      if (!isNumber) {
+      const places = plainDecimal(text, this.numbers, r);
+      if (places >= 0) {
+        isNumber = true;
+        if (places > this.decimals && this.decimals >= 0) this.decimals = places;
+      } else {
         const v = parseNumber(text, this.decimalComma);
         if (v !== undefined) {
           this.numbers[r] = v;
           isNumber = true;
+          this.decimals = -1;
         }
       }
     }
@@ -361,6 +375,7 @@ class ColumnBuilder {
       nonNumeric: this.nonNumeric,
       capped: this.capped,
       numberTexts: this.numberTexts,
+      decimals: this.decimals,
     };
   }
 }
@@ -453,36 +468,29 @@ const headerOnly = (columns: string[]): never => {
   throw invalid(`The CSV file has a header row (${columns.join(', ')}) but no rows of data.`, { columns });
 };
 
-/**
- * Reads a CSV with papaparse in chunks into `builder`. A Blob is read chunk by chunk with a
- * FileReader: each chunk's rows go into the columns just after papaparse has asked for the next
- * chunk, so its reading goes on meanwhile (papaparse asks only once the chunk callback returns).
- * A string is cut into chunks at once, each handled as it comes.
- */
+/** Reads a CSV with papaparse in chunks into `builder`. */
 function readInto(input: Blob | string, delimiter: string, builder: TableBuilder, totalBytes: number): Promise<void> {
-  // Microtasks run in order, after the task that queued them (the chunk papaparse has just parsed, and its request for the next).
-  const soon = typeof input === 'string' ? (f: () => void) => f() : queueMicrotask;
   return new Promise<void>((resolve, reject) => {
     let seenBytes = 0;
-    const take = (rows: string[][], errors: Papa.ParseError[]) => {
-      const broken = new Map<number, string>();
-      for (const e of errors) if (e.row !== undefined && e.code !== 'UndetectableDelimiter') broken.set(e.row, e.message);
-      try {
-        // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
-        seenBytes = Math.min(totalBytes, seenBytes + CHUNK_BYTES);
-        builder.reserve(Math.ceil(((builder.lines.length + rows.length) * totalBytes) / seenBytes));
-        for (let i = 0; i < rows.length; i++) builder.add(rows[i]!, broken.size > 0 ? broken.get(i) : undefined);
-      } catch (err) {
-        reject(err);
-      }
-    };
     Papa.parse<string[]>(input as string, {
       delimiter,
       header: false,
       skipEmptyLines: false,
       chunkSize: CHUNK_BYTES,
-      chunk: (results: Papa.ParseResult<string[]>) => soon(() => take(results.data, results.errors)),
-      complete: () => soon(resolve),
+      chunk(results: Papa.ParseResult<string[]>) {
+        const broken = new Map<number, string>();
+        for (const e of results.errors) if (e.row !== undefined && e.code !== 'UndetectableDelimiter') broken.set(e.row, e.message);
+        try {
+          const rows = results.data;
+          // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
+          seenBytes = Math.min(totalBytes, seenBytes + CHUNK_BYTES);
+          builder.reserve(Math.ceil(((builder.lines.length + rows.length) * totalBytes) / seenBytes));
+          for (let i = 0; i < rows.length; i++) builder.add(rows[i]!, broken.size > 0 ? broken.get(i) : undefined);
+        } catch (err) {
+          reject(err);
+        }
+      },
+      complete: () => resolve(),
       error: (err: Error) => reject(invalid(`The CSV file could not be read: ${err.message}.`)),
     });
   });

@@ -174,10 +174,13 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
   const categorical = sources.filter((s) => s.kind === 'category');
   // A missing value's input once scaled (its fill, rounded to 32 bits as the matrix holds it).
   const fills = Float64Array.from(numeric, (col) => (Math.fround(col.fill) - mean[col.offset]!) / std[col.offset]!);
-  const zeros = scaling !== undefined && zero.some((z) => z !== 0);
+  if (scaling !== undefined && zero.some((z) => z !== 0) && n > 0) {
+    // The first row, then copied over the rest, doubling (a few long copies rather than one per row).
+    out.set(zero);
+    for (let filled = width; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
+  }
   for (let i = 0, base = 0; i < n; i++, base += width) {
     const r = rows[i]!;
-    if (zeros) out.set(zero, base);
     for (let k = 0; k < numeric.length; k++) {
       const col = numeric[k]!;
       const j = col.offset;
