@@ -338,7 +338,7 @@ class ColumnBuilder {
     if (this.recentTexts[slot] === text) return this.recentCodes[slot];
     const code = this.index.get(text);
     if (code !== undefined) {
-      // The column's own copy of the text, not the cell's (which may hold on to the chunk it was cut from).
+      // The column's own copy of a kept text, not the cell's (which may hold on to the chunk it was cut from); a missing token is short, never such a slice.
       this.recentTexts[slot] = code >= 0 ? this.texts[code]! : text;
       this.recentCodes[slot] = code;
     }
@@ -401,11 +401,12 @@ class TableBuilder {
     private readonly keepNumberTexts: boolean,
     private readonly only?: readonly number[],
     /** Rows the file is expected to hold, reserved once the header is read. */
-    private readonly expectedRows = 0,
+    private expectedRows = 0,
   ) {}
 
-  /** Room for `rows` rows in all (so the columns grow once rather than many times). */
+  /** Room for `rows` rows in all (so the columns grow once rather than many times); before the header is read, made once it is. */
   reserve(rows: number): void {
+    if (this.columns === null) this.expectedRows = Math.max(this.expectedRows, rows);
     for (const b of this.filledBuilders) b.reserve(rows);
   }
 

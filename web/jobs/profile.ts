@@ -80,7 +80,7 @@ function median(a: Float64Array, min: number, max: number): number {
   // The upper middle's rank; when `n` is even, the lower middle is the greatest value before it.
   const k = n >> 1;
   const scale = BUCKETS / (max - min);
-  // Searched whole unless split: the values to search, how many values lie below them, and the greatest of those.
+  // Searched whole unless split: the values to search, how many values lie below them, and (when needed) the greatest of those.
   let searched = a;
   let before = 0;
   let below = -Infinity;
@@ -93,14 +93,18 @@ function median(a: Float64Array, min: number, max: number): number {
     }
     let middle = 0;
     while (before + histogram[middle]! <= k) before += histogram[middle++]!;
+    // An even count whose upper middle is its bucket's smallest value: the lower middle is the greatest below the bucket.
+    if (n % 2 === 0 && before === k) {
+      for (let i = 0; i < n; i++) {
+        const v = a[i]!;
+        if (Math.min(((v - min) * scale) | 0, top) < middle && v > below) below = v;
+      }
+    }
     // The middle bucket's values to the front (each place is written only once it has been read).
     let m = 0;
     for (let i = 0; i < n; i++) {
       const v = a[i]!;
-      let b = ((v - min) * scale) | 0;
-      if (b > top) b = top;
-      if (b === middle) a[m++] = v;
-      else if (b < middle && v > below) below = v;
+      if (Math.min(((v - min) * scale) | 0, top) === middle) a[m++] = v;
     }
     searched = a.subarray(0, m);
   }
