@@ -40,6 +40,12 @@ export interface Column {
   capped: boolean;
   /** Whether every number's text is in `texts` (else numbers past the first distinct ones are `UNKEPT_NUMBER`). */
   numberTexts: boolean;
+  /**
+   * The most decimal places of the column's numbers when each is written as a plain decimal of at
+   * most 15 digits (`-12.034`), so that each is a whole number of 10^-decimals; -1 when some number
+   * is written otherwise (`1e-3`, a decimal comma, more digits).
+   */
+  decimals: number;
 }
 
 /**
@@ -120,8 +126,7 @@ export function parseNumber(text: string | null, decimalComma = false): number |
   // and no letter second (Number() would read 0x10 and 0b1).
   const last = text.charCodeAt(text.length - 1);
   if (first !== 44 && (isDigit(last) || last === 46) && (text.length < 2 || !isLetter(text.charCodeAt(1)))) {
-    const d = plainDecimal(text);
-    if (d === d) return d;
+    if (plainDecimal(text, decimal, 0) >= 0) return decimal[0]!;
     const v = Number(text);
     if (v === v) return v;
   }
@@ -132,12 +137,18 @@ export function parseNumber(text: string | null, decimalComma = false): number |
 /** Powers of ten a double holds exactly. */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
+/** Where `parseNumber` has `plainDecimal` write. */
+const decimal = new Float64Array(1);
+
 /**
  * A plain decimal (`-12.034`: sign, digits, point, digits) of at most 15 digits, read without
  * `Number`: its digits as an integer, divided by a power of ten, both exact, so the one rounding
- * of the division gives the same double `Number` gives. NaN for anything else.
+ * of the division gives the same double `Number` gives. Written to `out[at]`, returning its
+ * decimal places; -1 (nothing written) for anything else. Written rather than returned, so that
+ * reading a column's cells allocates nothing per cell (a number returned from a call is boxed
+ * unless inlined).
  */
-function plainDecimal(text: string): number {
+function plainDecimal(text: string, out: Float64Array, at: number): number {
   const n = text.length;
   let i = 0;
   let negative = false;
@@ -155,11 +166,13 @@ function plainDecimal(text: string): number {
       value = value * 10 + (c - 48);
       digits++;
     } else if (c === 46 && fraction < 0) fraction = digits;
-    else return NaN;
+    else return -1;
   }
-  if (digits === 0 || digits > 15) return NaN;
-  if (fraction >= 0) value /= POWERS_OF_TEN[digits - fraction]!;
-  return negative ? -value : value;
+  if (digits === 0 || digits > 15) return -1;
+  const places = fraction >= 0 ? digits - fraction : 0;
+  if (places > 0) value /= POWERS_OF_TEN[places]!;
+  out[at] = negative ? -value : value;
+  return places;
 }
 
 /** A cell as a number: numbers as they are, numeric strings parsed; otherwise undefined. */
@@ -214,6 +227,9 @@ export function checkDataSize(bytes: number): void {
   }
 }
 
+/** Slots of `ColumnBuilder`'s cache of recent texts (a power of two). */
+const RECENT_SLOTS = 64;
+
 /** One column as it is read: cells typed into growing typed arrays, distinct texts coded. */
 class ColumnBuilder {
   numbers = new Float64Array(1024);
@@ -221,12 +237,21 @@ class ColumnBuilder {
   texts: string[] = [];
   counts: number[] = [];
   private readonly index = new Map<string, number>();
+  /**
+   * A small cache in front of `index`: the texts met lately and their codes, in slots chosen by a
+   * text's length and last character, so that most cells of a column of few texts are matched by
+   * comparing two short strings rather than hashing the cell (a new string for every cell).
+   */
+  private readonly recentTexts: (string | undefined)[] = new Array<string | undefined>(RECENT_SLOTS).fill(undefined);
+  private readonly recentCodes = new Int32Array(RECENT_SLOTS);
   missing = 0;
   nonNumeric = 0;
   capped = false;
 
   /** Whether every number's text is kept so far. */
   numberTexts = true;
+  /** The most decimal places of a number so far, each a plain decimal; -1 once a number was written otherwise. */
+  decimals = 0;
 
   /** `keepAllNumberTexts`: keep every number's text (else only while few texts are distinct). */
   constructor(
@@ -259,18 +284,27 @@ class ColumnBuilder {
     }
     // Every number starts with a digit, a sign, a point or a comma: other cells go straight to the texts.
     // Most numbers are plain decimals; the rest go through the full rules.
-    let v: number | undefined;
+    let isNumber = false;
     if (isDigit(first) || first === 45 || first === 43 || first === 46 || first === 44) {
-      v = plainDecimal(text);
-      if (v !== v) v = parseNumber(text, this.decimalComma);
+      const places = plainDecimal(text, this.numbers, r);
+      if (places >= 0) {
+        isNumber = true;
+        if (places > this.decimals && this.decimals >= 0) this.decimals = places;
+      } else {
+        const v = parseNumber(text, this.decimalComma);
+        if (v !== undefined) {
+          this.numbers[r] = v;
+          isNumber = true;
+          this.decimals = -1;
+        }
+      }
     }
-    if (v !== undefined) {
-      this.numbers[r] = v;
+    if (isNumber) {
       if (!this.numberTexts) {
         this.codes[r] = UNKEPT_NUMBER;
         return;
       }
-      const code = this.index.get(text);
+      const code = this.lookup(text);
       if (code !== undefined) {
         this.counts[code]!++;
         this.codes[r] = code;
@@ -281,7 +315,7 @@ class ColumnBuilder {
       return;
     }
     // Text, or a token saying "no value" (kept in the index as missing, so it is looked up once).
-    let code = this.index.get(text);
+    let code = this.lookup(text);
     if (code === undefined && missingText(text) === null) this.index.set(text, (code = MISSING));
     if (code === MISSING) return this.addMissing(r);
     this.nonNumeric++;
@@ -296,6 +330,19 @@ class ColumnBuilder {
   addCell(text: string | null, r: number): void {
     if (text === null) this.addMissing(r);
     else this.addText(text, r);
+  }
+
+  /** The code of a text met before (`MISSING` for a token saying "no value"), or undefined. */
+  private lookup(text: string): number | undefined {
+    const slot = (text.length * 31 + text.charCodeAt(text.length - 1)) & (RECENT_SLOTS - 1);
+    if (this.recentTexts[slot] === text) return this.recentCodes[slot];
+    const code = this.index.get(text);
+    if (code !== undefined) {
+      // The column's own copy of a kept text, not the cell's (which may hold on to the chunk it was cut from); a missing token is short, never such a slice.
+      this.recentTexts[slot] = code >= 0 ? this.texts[code]! : text;
+      this.recentCodes[slot] = code;
+    }
+    return code;
   }
 
   private addMissing(r: number): void {
@@ -328,6 +375,7 @@ class ColumnBuilder {
       nonNumeric: this.nonNumeric,
       capped: this.capped,
       numberTexts: this.numberTexts,
+      decimals: this.decimals,
     };
   }
 }
@@ -353,11 +401,12 @@ class TableBuilder {
     private readonly keepNumberTexts: boolean,
     private readonly only?: readonly number[],
     /** Rows the file is expected to hold, reserved once the header is read. */
-    private readonly expectedRows = 0,
+    private expectedRows = 0,
   ) {}
 
-  /** Room for `rows` rows in all (so the columns grow once rather than many times). */
+  /** Room for `rows` rows in all (so the columns grow once rather than many times); before the header is read, made once it is. */
   reserve(rows: number): void {
+    if (this.columns === null) this.expectedRows = Math.max(this.expectedRows, rows);
     for (const b of this.filledBuilders) b.reserve(rows);
   }
 

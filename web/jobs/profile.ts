@@ -48,25 +48,72 @@ export function booleanValue(text: string | null): number | undefined {
 }
 
 /** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN. */
-export function medianAt(values: Float64Array, rows: readonly number[], scratch?: Scratch): { median: number; missing: boolean } {
+export function medianAt(values: Float64Array, rows: ArrayLike<number>, scratch?: Scratch): { median: number; missing: boolean } {
   const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
+  let min = Infinity;
+  let max = -Infinity;
   for (let i = 0; i < rows.length; i++) {
     const v = values[rows[i]!]!;
-    if (v === v) present[n++] = v;
+    if (v !== v) continue;
+    present[n++] = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  return { median: median(present.subarray(0, n)), missing: n < rows.length };
+  return { median: median(present.subarray(0, n), min, max), missing: n < rows.length };
 }
 
-/** The median of numbers (no NaN), reordering them; 0 when there are none. The same as the middle of them sorted, without sorting. */
-function median(a: Float64Array): number {
+/** Buckets of the histogram `median` finds the middle in. */
+const BUCKETS = 4096;
+const histogram = new Int32Array(BUCKETS);
+
+/**
+ * The median of numbers (no NaN) from `min` to `max`, reordering them; 0 when there are none. The
+ * same as the middle of them sorted, without sorting: a histogram over the values' range (its
+ * buckets in the order of their values) finds the bucket holding the middle, and only that
+ * bucket's values are searched with Hoare's selection. Few numbers, or a range too wide or too
+ * narrow to split, are searched whole.
+ */
+function median(a: Float64Array, min: number, max: number): number {
   const n = a.length;
   if (n === 0) return 0;
-  const upper = select(a, n >> 1);
+  // The upper middle's rank; when `n` is even, the lower middle is the greatest value before it.
+  const k = n >> 1;
+  const scale = BUCKETS / (max - min);
+  // Searched whole unless split: the values to search, how many values lie below them, and (when needed) the greatest of those.
+  let searched = a;
+  let before = 0;
+  let below = -Infinity;
+  if (n >= BUCKETS && scale > 0 && scale < Infinity) {
+    const top = BUCKETS - 1;
+    histogram.fill(0);
+    for (let i = 0; i < n; i++) {
+      const b = ((a[i]! - min) * scale) | 0;
+      histogram[b < top ? b : top]!++;
+    }
+    let middle = 0;
+    while (before + histogram[middle]! <= k) before += histogram[middle++]!;
+    // An even count whose upper middle is its bucket's smallest value: the lower middle is the greatest below the bucket.
+    if (n % 2 === 0 && before === k) {
+      for (let i = 0; i < n; i++) {
+        const v = a[i]!;
+        if (Math.min(((v - min) * scale) | 0, top) < middle && v > below) below = v;
+      }
+    }
+    // The middle bucket's values to the front (each place is written only once it has been read).
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const v = a[i]!;
+      if (Math.min(((v - min) * scale) | 0, top) === middle) a[m++] = v;
+    }
+    searched = a.subarray(0, m);
+  }
+  const j = k - before;
+  const upper = select(searched, j);
   if (n % 2) return upper;
-  // The greatest value left of the upper middle one.
-  let lower = a[0]!;
-  for (let i = 1; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  // The greatest value left of the upper middle one (in the buckets below when it is its bucket's smallest).
+  let lower = below;
+  for (let i = 0; i < j; i++) if (searched[i]! > lower) lower = searched[i]!;
   return (lower + upper) / 2;
 }
 
@@ -120,22 +167,25 @@ export class Scratch {
 
   /**
    * How many different numbers `values` (no NaN) holds, -0 and 0 being one. Whole numbers from
-   * `min` to `max` (when `whole`) over a range of at most 64 per value go in a bit set; others in
-   * an open-addressing hash set on their bits, grown with the count of different ones (not the
-   * count of values), so a column of few different numbers is counted in a small set that stays
-   * in the processor's cache.
+   * `min` to `max` (when `whole`), or numbers of at most `decimals` decimal places (each then a
+   * whole number of 10^-decimals, found exactly by rounding while under 2^50), over a range of at
+   * most 64 such units per value, go in a bit set; others in an open-addressing hash set on their
+   * bits, grown with the count of different ones (not the count of values), so a column of few
+   * different numbers is counted in a small set that stays in the processor's cache.
    */
-  distinct(values: Float64Array, min = -Infinity, max = Infinity, whole = false): number {
+  distinct(values: Float64Array, min = -Infinity, max = Infinity, whole = false, decimals = -1): number {
     const n = values.length;
     if (n === 0) return 0;
-    if (whole && max - min < n * 64) {
-      const words = Math.floor((max - min) / 32) + 1;
+    const unit = whole ? 1 : decimals > 0 ? 10 ** decimals : 0;
+    if (unit > 0 && (max - min) * unit < n * 64 && (whole || Math.max(-min, max) * unit < 2 ** 50)) {
+      const low = Math.round(min * unit);
+      const words = Math.floor((Math.round(max * unit) - low) / 32) + 1;
       if (this.bits.length < words) this.bits = new Int32Array(words);
       else this.bits.fill(0, 0, words);
       const bits = this.bits;
       let distinct = 0;
       for (let i = 0; i < n; i++) {
-        const d = values[i]! - min;
+        const d = Math.round(values[i]! * unit) - low;
         const w = (d / 32) | 0;
         const bit = 1 << (d - w * 32);
         const word = bits[w]!;
@@ -229,8 +279,8 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
       if (integers && !Number.isInteger(v)) integers = false;
     }
     const present = values.subarray(0, count);
-    const distinct = scratch.distinct(present, min, max, integers);
-    const figures = { min, median: median(present), max };
+    const distinct = scratch.distinct(present, min, max, integers, column.decimals);
+    const figures = { min, median: median(present, min, max), max };
     const gaps = missing + nonNumeric;
     const report = { ...base, missing: gaps, distinct, ...figures };
     if (distinct === 1) return { report: { ...report, type: 'constant', action: 'ignore', reason: `one value (${min}) in every row: nothing to learn from` } };

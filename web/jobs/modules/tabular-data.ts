@@ -72,7 +72,8 @@ function slotNames(c: ColumnPrep): string[] {
  * Scaling is fitted later, on the encoded inputs.
  */
 export function fitColumns(table: Table, profile: Profile, trainRows: readonly number[]): ColumnPrep[] {
-  const rows = trainRows.map((i) => profile.rows[i]!);
+  // Medians and counts do not depend on the rows' order: they are read in table order, the faster way through memory.
+  const rows = inTableOrder(profile.rows, trainRows);
   // Training sets of some size leave values seen once to the "other" slot, so it learns something.
   const minCount = rows.length >= 50 ? 2 : 1;
   const scratch = new Scratch();
@@ -100,6 +101,16 @@ export function fitColumns(table: Table, profile: Profile, trainRows: readonly n
       .map(([v]) => v);
     return [{ name, kind: 'categorical', vocabulary, missingSlot }];
   });
+}
+
+/** The table rows at `positions` (indexes into `rows`, which is in table order), in table order. */
+function inTableOrder(rows: readonly number[], positions: readonly number[]): Int32Array {
+  const times = new Int32Array(rows.length);
+  for (let i = 0; i < positions.length; i++) times[positions[i]!]!++;
+  const out = new Int32Array(positions.length);
+  let n = 0;
+  for (let i = 0; i < times.length; i++) for (let t = times[i]!; t > 0; t--) out[n++] = rows[i]!;
+  return out;
 }
 
 /** The network inputs of `columns`, in order. */
@@ -163,10 +174,13 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
   const categorical = sources.filter((s) => s.kind === 'category');
   // A missing value's input once scaled (its fill, rounded to 32 bits as the matrix holds it).
   const fills = Float64Array.from(numeric, (col) => (Math.fround(col.fill) - mean[col.offset]!) / std[col.offset]!);
-  const zeros = scaling !== undefined && zero.some((z) => z !== 0);
+  if (scaling !== undefined && zero.some((z) => z !== 0) && n > 0) {
+    // The first row, then copied over the rest, doubling (a few long copies rather than one per row).
+    out.set(zero);
+    for (let filled = width; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
+  }
   for (let i = 0, base = 0; i < n; i++, base += width) {
     const r = rows[i]!;
-    if (zeros) out.set(zero, base);
     for (let k = 0; k < numeric.length; k++) {
       const col = numeric[k]!;
       const j = col.offset;
@@ -198,7 +212,8 @@ export function fitScaling(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, ta
   const mean = new Float64Array(width);
   const std = new Float64Array(width);
   // The table row of each training row, in training order.
-  const at = Int32Array.from(trainRows, (i) => rows[i]!);
+  const at = new Int32Array(n);
+  for (let i = 0; i < n; i++) at[i] = rows[trainRows[i]!]!;
   // Per training row, whether a column's value was missing (numeric) or which slot is hot (categorical).
   const hot = new Int32Array(n);
   /** An input that is 1 where `hot[i] === value` and 0 elsewhere: its mean, then its sum of squares in row order. */
@@ -318,14 +333,15 @@ export function scaleInPlace(scaling: Preprocessing['scaling'], x: Float32Array,
  * (`labels` given) each class is split on its own, so both sides keep the classes' shares.
  */
 export function splitRows(n: number, validationSplit: number, seed: number, labels?: readonly (string | number)[]): { train: number[]; held: number[] } {
-  const all = Array.from({ length: n }, (_, i) => i);
   if (!labels) {
+    const all: number[] = [];
+    for (let i = 0; i < n; i++) all.push(i);
     const order = shuffled(all, seed);
     const held = Math.floor(n * validationSplit);
     return { train: order.slice(0, n - held), held: order.slice(n - held) };
   }
   const groups = new Map<string, number[]>();
-  for (const i of all) {
+  for (let i = 0; i < n; i++) {
     const k = String(labels[i]);
     const g = groups.get(k);
     if (g) g.push(i);
@@ -338,10 +354,11 @@ export function splitRows(n: number, validationSplit: number, seed: number, labe
     const h = Math.round(order.length * validationSplit);
     // A class of one row trains; it is not held out.
     const take = order.length > 1 ? Math.min(h, order.length - 1) : 0;
-    train.push(...order.slice(0, order.length - take));
-    held.push(...order.slice(order.length - take));
+    for (let i = 0; i < order.length - take; i++) train.push(order[i]!);
+    for (let i = order.length - take; i < order.length; i++) held.push(order[i]!);
   });
-  return { train: shuffled(train, seed), held: held.sort((a, b) => a - b) };
+  // Whole numbers in order: a typed array's sort, without a comparison function.
+  return { train: shuffled(train, seed), held: Array.from(Int32Array.from(held).sort()) };
 }
 
 /** The parameters of a tabular module, defaults filled in. */
