@@ -23,10 +23,27 @@ const V1 = {
   state: 'key',
 };
 
+// Each later version's changes as it shipped: `oldSchema(name, n)` declares versions 1…n.
+const LATER: Record<string, string | null>[] = [
+  { jobs: 'id, status, submitted' },
+  { conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' },
+  { metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' },
+  { params: '[parentId+key], parentId' },
+  {},
+  { metricCells: '[parentId+key+level+first]' },
+];
+
+/** A database declared at version `verno` as it shipped, with raw Dexie. */
+function oldSchema(name: string, verno: number): Dexie {
+  const db = new Dexie(name);
+  db.version(1).stores(V1);
+  LATER.slice(0, verno - 1).forEach((stores, i) => db.version(i + 2).stores(stores));
+  return db;
+}
+
 describe('HangarDb upgrade', () => {
   it('opens a version 1 database as the current version: every row kept, jobs and sync tables added', async () => {
-    const old = new Dexie('upgrade-v1');
-    old.version(1).stores(V1);
+    const old = oldSchema('upgrade-v1', 1);
     await old.open();
     const now = Date.now();
     await old.table('models').add({ id: 'm1', namespace: 'team', name: 'churn', owner: null, task: 'tabular', description: null, clocks: {}, createdAt: now, updatedAt: now, deletedAt: null });
@@ -66,10 +83,7 @@ describe('HangarDb upgrade', () => {
   });
 
   it('carries every metric row of a version 3 database over to segments and summaries, point for point', async () => {
-    const old = new Dexie('upgrade-v3-metrics');
-    old.version(1).stores(V1);
-    old.version(2).stores({ jobs: 'id, status, submitted' });
-    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    const old = oldSchema('upgrade-v3-metrics', 3);
     await old.open();
     // Random series: several parents and keys, steps out of order and repeated, one long series
     // over several segments, and a point with a negative value.
@@ -116,10 +130,7 @@ describe('HangarDb upgrade', () => {
 
 describe('HangarDb upgrade to version 5', () => {
   it('opens a version 3 database: every row kept, models given kind "model", an empty params table', async () => {
-    const old = new Dexie('upgrade-v3');
-    old.version(1).stores(V1);
-    old.version(2).stores({ jobs: 'id, status, submitted' });
-    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
+    const old = oldSchema('upgrade-v3', 3);
     await old.open();
     const now = Date.now();
     await old.table('models').bulkAdd([
@@ -153,12 +164,7 @@ describe('HangarDb upgrade to version 5', () => {
 
 describe('HangarDb upgrade to version 6', () => {
   it('packs the columns of every metric segment of a version 5 database, point for point', async () => {
-    const old = new Dexie('upgrade-v5');
-    old.version(1).stores(V1);
-    old.version(2).stores({ jobs: 'id, status, submitted' });
-    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
-    old.version(4).stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' });
-    old.version(5).stores({ params: '[parentId+key], parentId' });
+    const old = oldSchema('upgrade-v5', 5);
     await old.open();
     // Segments as versions 4 and 5 wrote them: every column a Float64Array. Series of several
     // kinds: steps one by one with wallclocks ms apart, repeated and jumping steps with float64
@@ -224,13 +230,7 @@ describe('HangarDb upgrade to version 6', () => {
 
 describe('HangarDb upgrade to version 7', () => {
   it('makes the per-level cells of every series of a version 6 database from its points, and answers buckets from them', async () => {
-    const old = new Dexie('upgrade-v6');
-    old.version(1).stores(V1);
-    old.version(2).stores({ jobs: 'id, status, submitted' });
-    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
-    old.version(4).stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' });
-    old.version(5).stores({ params: '[parentId+key], parentId' });
-    old.version(6).stores({});
+    const old = oldSchema('upgrade-v6', 6);
     await old.open();
     // Series as version 6 stores them (packed segments): a long one step by step, one with
     // sparse far steps, one with many points at each step and ties on (step, wallclock).
@@ -276,14 +276,7 @@ describe('HangarDb upgrade to version 7', () => {
 
 describe('HangarDb upgrade to version 8', () => {
   it('indexes the versions of a version 7 database by the version they were registered from', async () => {
-    const old = new Dexie('upgrade-v7');
-    old.version(1).stores(V1);
-    old.version(2).stores({ jobs: 'id, status, submitted' });
-    old.version(3).stores({ conflicts: 'id, resolved', uploads: '[namespace+sha256]', outbox: '++seq, namespace' });
-    old.version(4).stores({ metrics: null, metricSegments: 'id, [parentId+key+minStep]', metricSummaries: '[parentId+key], parentId', metricIds: 'id' });
-    old.version(5).stores({ params: '[parentId+key], parentId' });
-    old.version(6).stores({});
-    old.version(7).stores({ metricCells: '[parentId+key+level+first]' });
+    const old = oldSchema('upgrade-v7', 7);
     await old.open();
     const now = Date.now();
     const version = (id: string, number: number, sourceVersionId?: string | null) => ({
