@@ -4,7 +4,7 @@ import { cors } from './cors.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import type { AppEnv } from './env.ts';
 import { handleError, handleNotFound } from './errors.ts';
-import { notifyLive } from './live-notify.ts';
+import { isUploadPart, notifyLive } from './live-notify.ts';
 import { buildOpenApi, type RouteDoc } from './openapi.ts';
 import { aliasDocs, aliases } from './routes/aliases.ts';
 import { artifactDocs, artifacts } from './routes/artifacts.ts';
@@ -34,6 +34,8 @@ export const API_VERSION = '1.0.0';
 const dispatchAfterWrites: MiddlewareHandler<AppEnv> = async function dispatchAfterWrites(c, next) {
   await next();
   if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.res.status >= 400) return;
+  // A part of an upload writes no change-log row, so it has no events to send.
+  if (isUploadPart(c.req.path)) return;
   const ns = c.req.param('ns')!;
   c.executionCtx.waitUntil(
     dispatchWebhookEvents(c.env, ns).catch((err: unknown) => console.error('webhook dispatch failed', ns, err)),

@@ -15,6 +15,9 @@ export function afterResponse(c: Context<AppEnv>, work: Promise<unknown>): void 
   }
 }
 
+/** A part of an upload: it writes bytes and its upload's row, never the change log. */
+export const isUploadPart = (path: string) => /\/blobs\/uploads\/[^/]+\/parts\/[^/]+$/.test(path);
+
 /**
  * After a write under `/namespaces/{ns}/…` has answered (its D1 batch committed), tells the
  * namespace's live hub, which pokes the open sockets if the change log moved. Reads change
@@ -25,7 +28,7 @@ export const notifyLive: MiddlewareHandler<AppEnv> = async function notifyLive(c
   const method = c.req.method;
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || c.res.status >= 400) return;
   // A part of an upload writes bytes, never the change log: no need to wake the hub for each.
-  if (/\/blobs\/uploads\/[^/]+\/parts\/[^/]+$/.test(c.req.path)) return;
+  if (isUploadPart(c.req.path)) return;
   const ns = c.req.param('ns');
   if (ns) afterResponse(c, liveHub(c.env, ns).changed(ns));
 };

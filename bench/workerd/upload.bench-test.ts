@@ -174,7 +174,7 @@ async function compare(SIZE: number, ROUNDS: number): Promise<void> {
         SIZE <= HELD_MAX_BYTES
           ? `an upload of up to ${HELD_MAX_BYTES / 1024 / MiB} GiB: the runtime's native SHA-256 (node:crypto), its hasher kept in the isolate from one part to the next and named in D1`
           : `an upload over ${HELD_MAX_BYTES / 1024 / MiB} GiB: hash-wasm's SHA-256 compiled to WebAssembly, its context carried from part to part through D1`
-      }), so complete checks the digest without reading the object: ${split('in order')}. ` +
+      }), each part recorded with one D1 batch once R2 holds it (no read of the upload's row first: the isolate kept it from the part before), so complete checks the digest without reading the object: ${split('in order')}. ` +
       common,
     samples: samples['in order'].ms.map(mbps),
     baselineSamples: samples.plain.ms.map(mbps),

@@ -10,6 +10,8 @@ export interface Reply<T = any> {
   headers: Headers;
   /** D1 queries the Worker made for this request (production allows LIMITS.d1QueriesPerInvocation). */
   queries: number;
+  /** Round trips to D1 those queries took (a batch is one). */
+  roundTrips: number;
 }
 
 /**
@@ -32,10 +34,10 @@ export async function call<T = any>(
   // Over HTTP a sized body travels with its Content-Length; a Request made here has none.
   const length = bodyLength(body);
   if (length !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(length);
-  const { res, queries } = await fetchLimited(new Request(`https://hangar.test/api/v1${path}`, { method, headers, body }));
+  const { res, queries, roundTrips } = await fetchLimited(new Request(`https://hangar.test/api/v1${path}`, { method, headers, body }));
   const type = res.headers.get('content-type') ?? '';
   const parsed = type.includes('application/json') ? await res.json() : await res.text();
-  return { status: res.status, body: parsed as T, headers: res.headers, queries };
+  return { status: res.status, body: parsed as T, headers: res.headers, queries, roundTrips };
 }
 
 function bodyLength(body: BodyInit | undefined): number | undefined {

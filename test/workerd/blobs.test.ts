@@ -257,6 +257,37 @@ describe('blobs: multipart uploads', () => {
     expectError(await call('POST', `${uploads('elsewhere')}/${id2}/complete`), 400, 'digest-mismatch');
   });
 
+  it('records a part sent in order in one D1 round trip, with no read of the upload first', async () => {
+    const bytes = randomBytes(2 * LIMITS.uploadPartBytes + 10);
+    const sha = await sha256Hex(bytes);
+    const part = (n: number) => bytes.subarray((n - 1) * LIMITS.uploadPartBytes, n * LIMITS.uploadPartBytes);
+    const id = (await call('POST', uploads('trips'), { body: { sha256: sha, size: bytes.byteLength } })).body.uploadId;
+    for (const n of [1, 2, 3]) {
+      const r = await call('PUT', `${uploads('trips')}/${id}/parts/${n}`, { raw: part(n) });
+      expect(r.body.receivedParts).toEqual([1, 2, 3].slice(0, n));
+      // The batch that records the part and moves the digest on; nothing after the answer (no webhook dispatch).
+      expect(r.roundTrips).toBe(1);
+    }
+    expect(await env.DB.prepare('SELECT hashed_parts FROM uploads WHERE id = ?').bind(id).first('hashed_parts')).toBe(3);
+    // A part sent again is not the next in order: the row is read, and the digest no longer holds.
+    const again = await call('PUT', `${uploads('trips')}/${id}/parts/3`, { raw: part(3) });
+    expect(again.roundTrips).toBe(2);
+    expect(await env.DB.prepare('SELECT hashed_parts FROM uploads WHERE id = ?').bind(id).first('hashed_parts')).toBe(0);
+    expect((await call('POST', `${uploads('trips')}/${id}/complete`)).body).toEqual({ sha256: sha, size: bytes.byteLength });
+  });
+
+  it('answers 404 upload-not-found for a part whose upload went while R2 took it, and records nothing', async () => {
+    const bytes = randomBytes(2 * LIMITS.uploadPartBytes);
+    const sha = await sha256Hex(bytes);
+    const id = (await call('POST', uploads('gone'), { body: { sha256: sha, size: bytes.byteLength } })).body.uploadId;
+    await call('PUT', `${uploads('gone')}/${id}/parts/1`, { raw: bytes.subarray(0, LIMITS.uploadPartBytes) });
+    // The rows go (as a completion or an abort elsewhere removes them) while R2's upload is still open.
+    await env.DB.batch([env.DB.prepare('DELETE FROM upload_parts WHERE upload_id = ?').bind(id), env.DB.prepare('DELETE FROM uploads WHERE id = ?').bind(id)]);
+    expectError(await call('PUT', `${uploads('gone')}/${id}/parts/2`, { raw: bytes.subarray(LIMITS.uploadPartBytes) }), 404, 'upload-not-found');
+    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM upload_parts WHERE upload_id = ?').bind(id).first('n')).toBe(0);
+    expectError(await call('PUT', `${uploads('gone')}/${id}/parts/2`, { raw: bytes.subarray(LIMITS.uploadPartBytes) }), 404, 'upload-not-found');
+  });
+
   it('uploads an empty blob as one empty part', async () => {
     const sha = await sha256Hex(new Uint8Array(0));
     const start = await call('POST', uploads('empty'), { body: { sha256: sha, size: 0 } });

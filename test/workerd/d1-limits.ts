@@ -17,6 +17,8 @@ import worker from '../../worker/worker.ts';
 export interface D1Usage {
   /** Queries this invocation made so far. */
   queries: number;
+  /** Round trips to D1 so far, when counted: each `first/all/run/raw`, `batch()` or `exec()` call is one. */
+  roundTrips?: number;
 }
 
 const breaches: string[] = [];
@@ -51,6 +53,7 @@ const innerOf = new WeakMap<object, D1PreparedStatement>();
 /** Wraps a D1 binding so that `usage` counts this invocation's queries and every limit is checked. */
 export function limitedD1(inner: D1Database, usage: D1Usage): D1Database {
   const count = (n: number) => {
+    if (usage.roundTrips !== undefined) usage.roundTrips += 1;
     usage.queries += n;
     if (usage.queries > LIMITS.d1QueriesPerInvocation) {
       breach(`${usage.queries} queries in one invocation (at most ${LIMITS.d1QueriesPerInvocation})`);
@@ -95,12 +98,12 @@ export function limitedD1(inner: D1Database, usage: D1Usage): D1Database {
 /**
  * Sends a request to the Worker's own `fetch` (not SELF, whose binding this wrapper cannot
  * reach) with the limited D1 binding, and waits for its `waitUntil` work, which belongs to the
- * same invocation. Answers the response and how many D1 queries the invocation made.
+ * same invocation. Answers the response, how many D1 queries the invocation made and in how many round trips.
  */
-export async function fetchLimited(request: Request): Promise<{ res: Response; queries: number }> {
-  const usage: D1Usage = { queries: 0 };
+export async function fetchLimited(request: Request): Promise<{ res: Response; queries: number; roundTrips: number }> {
+  const usage: D1Usage = { queries: 0, roundTrips: 0 };
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, { ...env, DB: limitedD1(env.DB, usage) }, ctx);
   await waitOnExecutionContext(ctx);
-  return { res, queries: usage.queries };
+  return { res, queries: usage.queries, roundTrips: usage.roundTrips ?? 0 };
 }

@@ -113,20 +113,32 @@ export function insertUpload(db: D1Database, u: UploadRow): D1PreparedStatement 
 
 /**
  * The statements that keep an upload's running digest true to the parts R2 holds, after part
- * `n` was stored. With `next` (part `n` hashed on top of parts 1…n-1), the digest moves on if it
- * still covered exactly those; otherwise, or when the part replaced one the digest covers (a
- * re-send, or two sends racing), or with `next` null (the state could not be carried on), the
- * digest is dropped and completion reads the object instead.
+ * `n` was stored. With `next` (part `n` hashed on top of the state `from` the row held after
+ * parts 1…n-1), the digest moves on if the row still holds exactly that state; otherwise, or
+ * when the part replaced one the digest covers (a re-send, or two sends racing), or with `next`
+ * null (the state could not be carried on), the digest is dropped and completion reads the
+ * object instead.
  */
-export function advanceDigest(db: D1Database, uploadId: string, n: number, next: string | null | undefined): D1PreparedStatement[] {
+export function advanceDigest(
+  db: D1Database,
+  uploadId: string,
+  n: number,
+  next: { from: string | null; state: string } | null | undefined,
+): D1PreparedStatement[] {
   // null: part n came in order but could not be hashed on (a state this code cannot read).
   const drop = db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND hashed_parts >= ?').bind(uploadId, next === null ? n - 1 : n);
   if (next == null) return [drop];
   return [
-    db.prepare('UPDATE uploads SET hashed_parts = ?, digest_state = ? WHERE id = ? AND hashed_parts = ?').bind(n, next, uploadId, n - 1),
+    db
+      .prepare('UPDATE uploads SET hashed_parts = ?, digest_state = ? WHERE id = ? AND hashed_parts = ? AND digest_state IS ?')
+      .bind(n, next.state, uploadId, n - 1, next.from),
     db.prepare('UPDATE uploads SET hashed_parts = 0, digest_state = NULL WHERE id = ? AND changes() = 0').bind(uploadId),
   ];
 }
+
+/** The running digest an upload's row holds (no row: the upload is gone). */
+export const uploadDigestStatement = (db: D1Database, uploadId: string) =>
+  db.prepare('SELECT hashed_parts, digest_state FROM uploads WHERE id = ?').bind(uploadId);
 
 /**
  * Records a part (a re-sent part replaces the old record). Written only while the upload

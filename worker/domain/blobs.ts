@@ -14,6 +14,7 @@ import {
   listUploadParts,
   listUploadPartsStatement,
   multipartKey,
+  uploadDigestStatement,
   promoteVersionsWithBlob,
   recordPart,
   advanceDigest,
@@ -88,6 +89,37 @@ function statusOf(upload: UploadRow, parts: UploadPartRow[]): UploadStatus {
 }
 
 /**
+ * Uploads this isolate stored parts of lately, each as its row stood after the isolate's last
+ * write to it, most recent last. The next part in order then goes to R2 at once, with no read of
+ * the row first: a row's namespace, size, part size and R2 upload never change, and what it said
+ * of the running digest is checked again by the part's own write in D1 (the digest moves on only
+ * from the very state this isolate hashed on top of), so an entry gone stale costs the running
+ * digest, never a wrong one. An upload completed or aborted meanwhile is found by R2 (no such
+ * upload) or by that write (no row).
+ */
+const recentUploads = new Map<string, UploadRow>();
+const RECENT_UPLOADS = 1000;
+
+function remember(row: UploadRow): void {
+  recentUploads.delete(row.id);
+  recentUploads.set(row.id, row);
+  for (const oldest of recentUploads.keys()) {
+    if (recentUploads.size <= RECENT_UPLOADS) break;
+    recentUploads.delete(oldest);
+  }
+}
+
+/**
+ * The upload's row for part `n`: as this isolate last wrote it when `n` comes next in order
+ * after the parts it hashed, else read from D1 (404 `upload-not-found` for another namespace's).
+ */
+async function uploadForPart(db: D1Database, namespace: string, uploadId: string, n: number): Promise<UploadRow> {
+  const recent = recentUploads.get(uploadId);
+  if (recent && recent.namespace === namespace && recent.hashed_parts === n - 1) return recent;
+  return getUploadRow(db, namespace, uploadId);
+}
+
+/**
  * Starts (or resumes) an upload. Answers `exists` only when this namespace already holds the
  * bytes: bytes another namespace uploaded get a fresh upload like any unknown blob, so no
  * namespace learns what others store, nor reads it by knowing a digest.
@@ -130,12 +162,15 @@ export async function startUpload(
     await multipart.abort().catch(() => undefined);
     throw err;
   }
+  remember(row);
   return { result: { exists: false, uploadId: id, partSize, partCount: partCount(input.size, partSize), receivedParts: [] }, created: true };
 }
 
 /**
  * Stores part `n` of an upload. Its length must be exactly what the part needs, so a
- * completed upload always satisfies R2's rule (every part but the last ≥ 5 MiB).
+ * completed upload always satisfies R2's rule (every part but the last ≥ 5 MiB). One D1
+ * batch per part, once R2 holds it (records it, moves the running digest on, reads back the
+ * parts received); the row is read first only when this isolate did not write the part before.
  */
 export async function putPart(
   { DB, BLOBS }: Stores,
@@ -145,7 +180,7 @@ export async function putPart(
   contentLength: number | undefined,
   body: ReadableStream | null,
 ): Promise<{ part: number; size: number; receivedParts: number[] }> {
-  const upload = await getUploadRow(DB, namespace, uploadId);
+  const upload = await uploadForPart(DB, namespace, uploadId, n);
   const count = partCount(upload.size, upload.part_size);
   if (!Number.isSafeInteger(n) || n < 1 || n > count) {
     throw new HangarError(ErrorCode.InvalidArgument, `Part numbers of this upload run from 1 to ${count}.`, { part: n, partCount: count });
@@ -175,26 +210,37 @@ export async function putPart(
     etag = (await stored).etag;
   } catch (err) {
     if (!isNoSuchUpload(err)) throw err;
+    recentUploads.delete(upload.id);
     await DB.batch(deleteUpload(DB, upload.id));
     throw uploadNotFound(upload.id);
   }
-  // In order: the state after this part; null: part n came in order but its digest cannot be
-  // gone on from here; undefined: out of order, so the digest (if past n) no longer holds.
-  const next = digest ? JSON.stringify(digest.finish(n === count)) : inOrder ? null : undefined;
-  let written: D1Result<UploadPartRow>[];
+  // In order: the state after this part, from the state the row held; null: part n came in
+  // order but its digest cannot be gone on from here; undefined: out of order, so the digest
+  // (if past n) no longer holds.
+  const next = digest ? { from: upload.digest_state, state: JSON.stringify(digest.finish(n === count)) } : inOrder ? null : undefined;
+  let written: D1Result[];
   try {
-    written = await DB.batch<UploadPartRow>([
+    written = await DB.batch([
       recordPart(DB, upload.id, { part_number: n, etag, size: length }),
       ...advanceDigest(DB, upload.id, n, next),
+      uploadDigestStatement(DB, upload.id),
       listUploadPartsStatement(DB, upload.id),
     ]);
   } catch (err) {
     digest?.settle(false);
+    recentUploads.delete(upload.id);
     throw err;
   }
-  // The compare-and-set on hashed_parts took: the row names this part's state.
+  // The compare-and-set on the digest took: the row names this part's state.
   digest?.settle((written[1]?.meta.changes ?? 0) > 0);
-  const { receivedParts } = statusOf(upload, written.at(-1)?.results ?? []);
+  const row = written.at(-2)?.results[0] as Pick<UploadRow, 'hashed_parts' | 'digest_state'> | undefined;
+  if (!row) {
+    // Completed or aborted while the part went to R2: nothing was recorded.
+    recentUploads.delete(upload.id);
+    throw uploadNotFound(upload.id);
+  }
+  remember({ ...upload, hashed_parts: row.hashed_parts, digest_state: row.digest_state });
+  const { receivedParts } = statusOf(upload, (written.at(-1)?.results ?? []) as UploadPartRow[]);
   return { part: n, size: length, receivedParts };
 }
 
@@ -277,6 +323,7 @@ async function dropDuplicate({ DB, BLOBS }: Stores, sha256: string, key: string)
 export async function completeUpload(stores: Stores, namespace: string, uploadId: string, hlc: string): Promise<{ sha256: string; size: number }> {
   const { DB, BLOBS } = stores;
   const upload = await getUploadRow(DB, namespace, uploadId);
+  recentUploads.delete(upload.id);
   const recorded = await listUploadParts(DB, upload.id);
   const status = statusOf(upload, recorded);
   if (status.missingParts.length > 0) {
@@ -349,6 +396,7 @@ export async function adoptObject(stores: Stores, namespace: string, key: string
 /** Aborts an upload: R2 drops its parts, and its rows go. */
 export async function abortUpload({ DB, BLOBS }: Stores, namespace: string, uploadId: string): Promise<void> {
   const upload = await getUploadRow(DB, namespace, uploadId);
+  recentUploads.delete(upload.id);
   try {
     await BLOBS.resumeMultipartUpload(upload.r2_key, upload.r2_upload_id).abort();
   } catch (err) {
