@@ -1,6 +1,6 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
-import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Table } from '../csv.ts';
+import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Column, type Table } from '../csv.ts';
 import { booleanValue, medianAt, Scratch, type Profile } from '../profile.ts';
 import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
@@ -119,7 +119,7 @@ export const inputNames = (columns: readonly ColumnPrep[]) => columns.flatMap(sl
 /** Where one feature column's inputs come from: a profile's typed values, or a column's text codes. */
 type Source =
   | { kind: 'number'; offset: number; numbers: Float64Array; fill: number; flag: boolean }
-  | { kind: 'category'; offset: number; width: number; codes: Int32Array; numbers: Float64Array; slots: Int32Array; index: Map<string, number>; missing: number; other: number };
+  | { kind: 'category'; offset: number; width: number; codes: Int32Array; column: Column; slots: Int32Array; index: Map<string, number>; missing: number; other: number };
 
 /** Each feature column of `prep` as a `Source`, in input order. */
 function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile: Profile): Source[] {
@@ -133,11 +133,12 @@ function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile
     }
     const index = new Map(col.vocabulary.map((v, k) => [v, k]));
     const other = col.vocabulary.length;
-    const { codes, texts, numbers } = table.data[c]!;
+    const column = table.data[c]!;
+    const { codes, texts } = column;
     const width = other + 1 + (col.missingSlot ? 1 : 0);
     // Each text's slot, by its code in the column.
     const slots = Int32Array.from(texts, (v) => index.get(v) ?? other);
-    const source = { kind: 'category' as const, offset, width, codes, numbers, slots, index, missing: col.missingSlot ? other + 1 : other, other };
+    const source = { kind: 'category' as const, offset, width, codes, column, slots, index, missing: col.missingSlot ? other + 1 : other, other };
     offset += width;
     return source;
   });
@@ -147,7 +148,7 @@ function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile
 function slotAt(col: Extract<Source, { kind: 'category' }>, r: number): number {
   const code = col.codes[r]!;
   // A number whose text was not kept (a column of many numbers, given to a checkpoint that took it for categories): as written.
-  return code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.numbers[r])) ?? col.other) : col.other;
+  return code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.column.numbers[r])) ?? col.other) : col.other;
 }
 
 /**
