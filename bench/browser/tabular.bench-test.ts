@@ -53,8 +53,8 @@ it('profiles and preprocesses a 100,000-row, 30-column CSV in a worker, against 
   const round1 = (x: number) => Math.round(x * 10) / 10;
   const what =
     `A generated CSV of ${ROWS.toLocaleString('en')} rows × 30 columns (${(bytes / 2 ** 20).toFixed(1)} MiB: an id, 20 numeric columns with 10% of cells empty or NA, 8 categorical of 5–12 levels with 5% empty, a yes/no target) as a Blob, ` +
-    `handed to a fresh module Web Worker per round; Hangar: parseCsv (papaparse in 4 MiB chunks, each cell straight into typed columns: a Float64 number, NaN where missing or text, and an Int32 code into the column's distinct texts), profileTable (typing and the report from the columns' counters), the stratified split, ` +
-    `fitColumns (medians, vocabularies), fitScaling (each input's mean and deviation over the training rows, from the columns) and encodeTable into the ${inputs} standardized network inputs of every row, as a tabular training job does before its first epoch; ` +
+    `handed to a fresh module Web Worker per round; Hangar: parseCsv (papaparse in 4 MiB chunks, each cell straight into typed columns: a Float64 number, NaN where missing or text, once a column meets a number, and an Int32 code into the column's distinct texts once it meets a word), profileTable (typing and the report from the columns' counters), the stratified split, ` +
+    `fitColumns (medians, vocabularies), fitScaling (each input's mean and deviation over the training rows, from the columns: a numeric input's sums, a one-hot slot's count) and encodeTable into the ${inputs} standardized network inputs of every row, as a tabular training job does before its first epoch; ` +
     `baseline: papaparse alone reading the same Blob in 4 MiB chunks (no header handling, rows counted) in a worker of its own; times taken inside the worker; median of ${ROUNDS} rounds after a warm-up of each, the side going first alternating; ` +
     `Chromium headless.`;
   report({
@@ -74,7 +74,7 @@ it('profiles and preprocesses a 100,000-row, 30-column CSV in a worker, against 
     unit: 'MiB',
     baseline: round1(median(sides.papa.mib)),
     goal: null,
-    note: `The same rounds; value: the highest JS memory (V8 heap + ArrayBuffer backing stores) of the page and its workers, sampled every 50 ms over CDP (Runtime.getHeapUsage), less the same sum before the round after a GC everywhere (bench/browser/heap.ts); baseline: the same for papaparse alone, whose chunks are dropped as read, while Hangar keeps every cell (a Float64 number and an Int32 text code) and the encoded Float32 matrix.`,
+    note: `The same rounds; value: the highest JS memory (V8 heap + ArrayBuffer backing stores) of the page and its workers, sampled every 50 ms over CDP (Runtime.getHeapUsage), less the same sum before the round after a GC everywhere (bench/browser/heap.ts); baseline: the same for papaparse alone, whose chunks are dropped as read, while Hangar keeps every cell (a Float64 number in a column of numbers, an Int32 text code in one of words, both in one of both) and the encoded Float32 matrix.`,
     samples: sides.hangar.mib,
     baselineSamples: sides.papa.mib,
     versions: { chromium },

@@ -24,10 +24,19 @@ const NUMBER_TEXTS_KEPT = 1024;
  * missing.
  */
 export interface Column {
-  /** Each row's number; NaN where the cell is missing or not a number. */
-  numbers: Float64Array;
-  /** Each row's text, as an index into `texts`; `MISSING`, `UNKEPT_NUMBER` or `UNKEPT_TEXT` otherwise. */
-  codes: Int32Array;
+  /** Rows. */
+  rows: number;
+  /**
+   * Each row's number; NaN where the cell is missing or not a number. A column of a CSV that holds
+   * no number makes these (all NaN) only when they are first read.
+   */
+  readonly numbers: Float64Array;
+  /**
+   * Each row's text, as an index into `texts`; `MISSING`, `UNKEPT_NUMBER` or `UNKEPT_TEXT` otherwise.
+   * A column of a CSV that holds only numbers and missing cells makes these from `numbers` only
+   * when they are first read.
+   */
+  readonly codes: Int32Array;
   /** The distinct texts, in order of first appearance (at most `DISTINCT_KEPT`). */
   texts: string[];
   /** How many rows hold each text of `texts`. */
@@ -227,16 +236,46 @@ export function checkDataSize(bytes: number): void {
   }
 }
 
+/**
+ * Room for `size` codes, those of the first `r` rows made for a column of numbers and missing
+ * cells: `MISSING` where NaN (or with no numbers at all), else the code of the number's text by
+ * its value in `byValue`, or `UNKEPT_NUMBER` without it.
+ */
+function codesOfNumbers(numbers: Float64Array | null, r: number, size: number, byValue: ReadonlyMap<number, number> | null): Int32Array {
+  const codes = new Int32Array(size);
+  if (numbers === null) codes.fill(MISSING, 0, r);
+  else {
+    for (let i = 0; i < r; i++) {
+      const v = numbers[i]!;
+      codes[i] = v !== v ? MISSING : byValue ? byValue.get(v)! : UNKEPT_NUMBER;
+    }
+  }
+  return codes;
+}
+
 /** Slots of `ColumnBuilder`'s cache of recent texts (a power of two). */
 const RECENT_SLOTS = 64;
 
-/** One column as it is read: cells typed into growing typed arrays, distinct texts coded. */
+/**
+ * One column as it is read: cells typed into growing typed arrays, distinct texts coded. A CSV's
+ * column makes its numbers only once it meets a number, and its codes only once it meets a text
+ * that is not a number: until then, a number's code follows from its value (`byValue`) and a
+ * missing cell's from its NaN, so a column of numbers never writes codes, nor one of texts numbers.
+ */
 class ColumnBuilder {
-  numbers = new Float64Array(1024);
-  codes = new Int32Array(1024);
+  /** Each row's number; null until the first number (the rows before then are NaN). */
+  numbers: Float64Array | null = null;
+  /** Each row's code; null until the first text that is not a number, unless every number's text is kept. */
+  codes: Int32Array | null;
+  /** Rows the arrays have room for. */
+  size = 0;
   texts: string[] = [];
   counts: number[] = [];
   private readonly index = new Map<string, number>();
+  /** While there are no codes: the code of each number's text kept, by its value. */
+  private readonly byValue = new Map<number, number>();
+  /** Whether two texts kept were the same number (`1` and `1.0`), so that a value does not tell its text. */
+  private sameValue = false;
   /**
    * A small cache in front of `index`: the texts met lately and their codes, in slots chosen by a
    * text's length and last character, so that most cells of a column of few texts are matched by
@@ -257,18 +296,42 @@ class ColumnBuilder {
   constructor(
     private readonly decimalComma: boolean,
     private readonly keepAllNumberTexts: boolean,
-  ) {}
+  ) {
+    // Codes that cannot all be told from the values (no second reading would give the texts back) are made from the start.
+    this.codes = keepAllNumberTexts ? new Int32Array(0) : null;
+  }
 
   /** Room for `rows` rows. */
   reserve(rows: number): void {
-    if (rows <= this.codes.length) return;
-    const size = Math.max(rows, this.codes.length * 2);
-    const numbers = new Float64Array(size);
-    numbers.set(this.numbers);
-    this.numbers = numbers;
-    const codes = new Int32Array(size);
-    codes.set(this.codes);
-    this.codes = codes;
+    if (rows <= this.size) return;
+    const size = Math.max(rows, this.size * 2);
+    if (this.numbers) {
+      const numbers = new Float64Array(size);
+      numbers.set(this.numbers);
+      this.numbers = numbers;
+    }
+    if (this.codes) {
+      const codes = new Int32Array(size);
+      codes.set(this.codes);
+      this.codes = codes;
+    }
+    this.size = size;
+  }
+
+  /** The numbers, made at row `r` (the rows before it NaN). */
+  private numbersAt(r: number): Float64Array {
+    const numbers = new Float64Array(this.size);
+    numbers.fill(NaN, 0, r);
+    return (this.numbers = numbers);
+  }
+
+  /** The codes, made at row `r` from the rows before it. */
+  private codesAt(r: number): Int32Array {
+    // Texts that were the same number cannot be told apart: their rows' texts are not kept (a second reading gives them).
+    if (this.sameValue) this.numberTexts = false;
+    this.codes = codesOfNumbers(this.numbers, r, this.size, this.numberTexts ? this.byValue : null);
+    this.byValue.clear();
+    return this.codes;
   }
 
   /** Row `r`'s cell as papaparse read it. */
@@ -286,32 +349,40 @@ class ColumnBuilder {
     // Most numbers are plain decimals; the rest go through the full rules.
     let isNumber = false;
     if (isDigit(first) || first === 45 || first === 43 || first === 46 || first === 44) {
-      const places = plainDecimal(text, this.numbers, r);
+      const numbers = this.numbers ?? this.numbersAt(r);
+      const places = plainDecimal(text, numbers, r);
       if (places >= 0) {
         isNumber = true;
         if (places > this.decimals && this.decimals >= 0) this.decimals = places;
       } else {
         const v = parseNumber(text, this.decimalComma);
         if (v !== undefined) {
-          this.numbers[r] = v;
+          numbers[r] = v;
           isNumber = true;
           this.decimals = -1;
-        }
+        } else numbers[r] = NaN;
       }
     }
+    const codes = this.codes;
     if (isNumber) {
       if (!this.numberTexts) {
-        this.codes[r] = UNKEPT_NUMBER;
+        if (codes) codes[r] = UNKEPT_NUMBER;
         return;
       }
-      const code = this.lookup(text);
-      if (code !== undefined) {
-        this.counts[code]!++;
-        this.codes[r] = code;
-      } else if (!this.keepAllNumberTexts && this.texts.length >= NUMBER_TEXTS_KEPT) {
+      let code = this.lookup(text);
+      if (code !== undefined) this.counts[code]!++;
+      else if (!this.keepAllNumberTexts && this.texts.length >= NUMBER_TEXTS_KEPT) {
         this.numberTexts = false;
-        this.codes[r] = UNKEPT_NUMBER;
-      } else this.codes[r] = this.newText(text);
+        code = UNKEPT_NUMBER;
+      } else {
+        code = this.newText(text);
+        if (codes === null) {
+          const v = this.numbers![r]!;
+          if (this.byValue.has(v)) this.sameValue = true;
+          else this.byValue.set(v, code);
+        }
+      }
+      if (codes) codes[r] = code;
       return;
     }
     // Text, or a token saying "no value" (kept in the index as missing, so it is looked up once).
@@ -319,11 +390,12 @@ class ColumnBuilder {
     if (code === undefined && missingText(text) === null) this.index.set(text, (code = MISSING));
     if (code === MISSING) return this.addMissing(r);
     this.nonNumeric++;
-    this.numbers[r] = NaN;
+    if (this.numbers) this.numbers[r] = NaN;
+    const to = codes ?? this.codesAt(r);
     if (code !== undefined) {
       this.counts[code]!++;
-      this.codes[r] = code;
-    } else this.codes[r] = this.newText(text);
+      to[r] = code;
+    } else to[r] = this.newText(text);
   }
 
   /** Row `r`'s cell as a stored text (trimmed, or null when missing). */
@@ -347,8 +419,8 @@ class ColumnBuilder {
 
   private addMissing(r: number): void {
     this.missing++;
-    this.numbers[r] = NaN;
-    this.codes[r] = MISSING;
+    if (this.numbers) this.numbers[r] = NaN;
+    if (this.codes) this.codes[r] = MISSING;
   }
 
   private newText(text: string): number {
@@ -365,16 +437,27 @@ class ColumnBuilder {
 
   column(rows: number): Column {
     // Room reserved well past the rows read (the file's first lines were shorter than the rest) is given back.
-    const fit = this.codes.length > rows * 1.25 + 1024;
+    const fit = this.size > rows * 1.25 + 1024;
+    const cut = <T extends Float64Array | Int32Array>(a: T): T => (fit ? a.slice(0, rows) : a.subarray(0, rows)) as T;
+    let numbers = this.numbers && cut(this.numbers);
+    let codes = this.codes && cut(this.codes);
+    const numberTexts = this.numberTexts && (codes !== null || !this.sameValue);
+    const byValue = numberTexts ? this.byValue : null;
+    // Made when first read: a column without numbers holds NaN, one without codes has them from its numbers.
     return {
-      numbers: fit ? this.numbers.slice(0, rows) : this.numbers.subarray(0, rows),
-      codes: fit ? this.codes.slice(0, rows) : this.codes.subarray(0, rows),
+      rows,
+      get numbers() {
+        return (numbers ??= new Float64Array(rows).fill(NaN));
+      },
+      get codes() {
+        return (codes ??= codesOfNumbers(numbers, rows, rows, byValue));
+      },
       texts: this.texts,
       counts: this.counts,
       missing: this.missing,
       nonNumeric: this.nonNumeric,
       capped: this.capped,
-      numberTexts: this.numberTexts,
+      numberTexts,
       decimals: this.decimals,
     };
   }
@@ -434,7 +517,7 @@ class TableBuilder {
     const r = this.lines.length;
     const filled = this.filled;
     const builders = this.filledBuilders;
-    if (r >= builders[0]!.codes.length) this.reserve(r + 1);
+    if (r >= builders[0]!.size) this.reserve(r + 1);
     for (let i = 0; i < filled.length; i++) {
       const value = row[filled[i]!];
       if (typeof value === 'string') builders[i]!.addText(value, r);

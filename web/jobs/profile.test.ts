@@ -49,6 +49,23 @@ describe('reading CSVs', () => {
     expect(table.malformed.first).toMatch(/line 4 has 2 cells; the header has 3/);
   });
 
+  it('keeps the texts of numbers in a column that meets its first word late, and reads as NaN a column without numbers', async () => {
+    const table = await parseCsv('a,b,c,d\n1,x,1,2\n1.50,y,NA,2.0\n,z,-3,\n1,w,x,abc\n');
+    const [a, b, c, d] = table.data;
+    // Numbers and missing cells only: codes made from the values when first read.
+    expect(columnCells(a!)).toEqual(['1', '1.50', null, '1']);
+    expect(Array.from(a!.codes)).toEqual([0, 1, -1, 0]);
+    // Words only: numbers all NaN.
+    expect(Array.from(b!.numbers)).toEqual([NaN, NaN, NaN, NaN]);
+    expect(columnCells(b!)).toEqual(['x', 'y', 'z', 'w']);
+    // Numbers, then a word: the codes before it from the numbers' values.
+    expect(columnCells(c!)).toEqual(['1', null, '-3', 'x']);
+    expect(Array.from(c!.numbers)).toEqual([1, NaN, -3, NaN]);
+    // Two texts of one number (`2`, `2.0`), then a word: read again for the texts.
+    expect(columnCells(d!)).toEqual(['2', '2.0', null, 'abc']);
+    expect(table.data.map((col) => [col.missing, col.nonNumeric])).toEqual([[1, 0], [0, 4], [1, 1], [1, 1]]);
+  });
+
   it('refuses duplicate column names, a header-only file and an empty file, naming what is wrong', async () => {
     await expect(parseCsv('a,b,a\n1,2,3\n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/"a" appears twice.*columns 1 and 3/) });
     await expect(parseCsv('a,b,species\n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/header row \(a, b, species\) but no rows/) });
@@ -252,7 +269,7 @@ describe('preprocessing format 2', () => {
     expect(imputed).toEqual([]);
   });
 
-  it('fits the scaling from the columns and encodes standardized rows bit for bit as from the encoded matrix', async () => {
+  it('fits the scaling from the columns as from the encoded matrix, and encodes standardized rows bit for bit as scaled afterwards', async () => {
     const messy = await parseCsv(MESSY);
     const profile = profileTable(messy, 'species', 'tabular-classifier');
     const { train } = splitRows(profile.rows.length, 0.25, 3, profile.y);
@@ -261,7 +278,11 @@ describe('preprocessing format 2', () => {
     expect(prep.inputs.length).toBeGreaterThan(columns.length);
     const raw = encodeTable(prep, messy, profile, profile.rows);
     const scaling = fitScaling(prep, messy, profile, profile.rows, train);
-    expect(scaling).toEqual(fitScalingFlat(raw, prep.inputs.length, train));
+    // The same figures but for the rounding of sums added in another order.
+    const flat = fitScalingFlat(raw, prep.inputs.length, train);
+    expect(scaling.mean).toHaveLength(flat.mean.length);
+    scaling.mean.forEach((m, j) => expect(Math.abs(m - flat.mean[j]!)).toBeLessThan(1e-12 * (1 + Math.abs(flat.mean[j]!))));
+    scaling.std.forEach((s, j) => expect(Math.abs(s - flat.std[j]!)).toBeLessThan(1e-12 * flat.std[j]!));
     const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer));
     expect(bits(encodeTable(prep, messy, profile, profile.rows, scaling))).toEqual(bits(scaleInPlace(scaling, raw.slice(), prep.inputs.length)));
   });

@@ -256,7 +256,7 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.e
 /** One column's type and figures, from its cells (before any choice of target or features). */
 export function profileColumn(name: string, cells: Column | readonly (string | null)[], decimalComma: boolean, scratch = new Scratch()): ProfiledColumn {
   const column = Array.isArray(cells) ? columnOf(cells, decimalComma) : (cells as Column);
-  const n = column.codes.length;
+  const n = column.rows;
   const { missing, nonNumeric } = column;
   const present = n - missing;
   const base = { name, missing, feature: false };
@@ -369,7 +369,6 @@ export function profileTable(table: Table, target: string, module: string, featu
   // The target: rows without one are left out.
   const targetColumn = table.data[t]!;
   const targetCodes = targetColumn.codes;
-  const targetNumbers = targetColumn.numbers;
   const rows: number[] = [];
   const missingLines: number[] = [];
   let missingTargets = 0;
@@ -385,6 +384,7 @@ export function profileTable(table: Table, target: string, module: string, featu
   // A target of texts (each kept): its classes are the column's texts, each in some row that has a target, counted as read.
   let labels: Column | undefined;
   if (kind === 'number' || targetColumn.nonNumeric === 0) {
+    const targetNumbers = targetColumn.numbers;
     y = rows.map((r) => {
       const v = targetNumbers[r]!;
       if (v !== v) {

@@ -1,6 +1,6 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
-import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Table } from '../csv.ts';
+import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Column, type Table } from '../csv.ts';
 import { booleanValue, medianAt, Scratch, type Profile } from '../profile.ts';
 import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
@@ -119,7 +119,7 @@ export const inputNames = (columns: readonly ColumnPrep[]) => columns.flatMap(sl
 /** Where one feature column's inputs come from: a profile's typed values, or a column's text codes. */
 type Source =
   | { kind: 'number'; offset: number; numbers: Float64Array; fill: number; flag: boolean }
-  | { kind: 'category'; offset: number; width: number; codes: Int32Array; numbers: Float64Array; slots: Int32Array; index: Map<string, number>; missing: number; other: number };
+  | { kind: 'category'; offset: number; width: number; codes: Int32Array; column: Column; slots: Int32Array; index: Map<string, number>; missing: number; other: number };
 
 /** Each feature column of `prep` as a `Source`, in input order. */
 function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile: Profile): Source[] {
@@ -133,11 +133,12 @@ function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile
     }
     const index = new Map(col.vocabulary.map((v, k) => [v, k]));
     const other = col.vocabulary.length;
-    const { codes, texts, numbers } = table.data[c]!;
+    const column = table.data[c]!;
+    const { codes, texts } = column;
     const width = other + 1 + (col.missingSlot ? 1 : 0);
     // Each text's slot, by its code in the column.
     const slots = Int32Array.from(texts, (v) => index.get(v) ?? other);
-    const source = { kind: 'category' as const, offset, width, codes, numbers, slots, index, missing: col.missingSlot ? other + 1 : other, other };
+    const source = { kind: 'category' as const, offset, width, codes, column, slots, index, missing: col.missingSlot ? other + 1 : other, other };
     offset += width;
     return source;
   });
@@ -147,7 +148,7 @@ function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile
 function slotAt(col: Extract<Source, { kind: 'category' }>, r: number): number {
   const code = col.codes[r]!;
   // A number whose text was not kept (a column of many numbers, given to a checkpoint that took it for categories): as written.
-  return code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.numbers[r])) ?? col.other) : col.other;
+  return code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.column.numbers[r])) ?? col.other) : col.other;
 }
 
 /**
@@ -202,66 +203,53 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
 
 /**
  * The standardization of each input over the training rows (`trainRows`: positions in `rows`),
- * from the table's columns rather than an encoded matrix: the same figures, to the last bit, as
- * `fitScalingFlat` over `encodeTable`'s matrix, as each input's sums add the same values in the
- * same order (a one-hot input's sum counts its ones).
+ * from the table's columns rather than an encoded matrix: the figures `fitScalingFlat` finds over
+ * `encodeTable`'s matrix, but for the rounding of sums added in another order. A numeric input's
+ * values (32 bits, as the matrix holds them; a missing one as its fill) are summed in table order;
+ * an input that is 0 or 1 (a one-hot slot, a missing flag) that is 1 in a share p of the rows has
+ * mean p and deviation sqrt(p(1 − p)), from its count alone.
  */
 export function fitScaling(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, table: Table, profile: Profile, rows: readonly number[], trainRows: readonly number[]): Preprocessing['scaling'] {
   const width = prep.inputs.length;
   const n = trainRows.length;
   const mean = new Float64Array(width);
-  const std = new Float64Array(width);
-  // The table row of each training row, in training order.
-  const at = new Int32Array(n);
-  for (let i = 0; i < n; i++) at[i] = rows[trainRows[i]!]!;
-  // Per training row, whether a column's value was missing (numeric) or which slot is hot (categorical).
-  const hot = new Int32Array(n);
-  /** An input that is 1 where `hot[i] === value` and 0 elsewhere: its mean, then its sum of squares in row order. */
-  const twoValued = (j: number, ones: number, value: number) => {
-    mean[j] = ones / n;
-    const low = (0 - mean[j]!) * (0 - mean[j]!);
-    const high = (1 - mean[j]!) * (1 - mean[j]!);
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += hot[i] === value ? high : low;
-    std[j] = sum;
+  // Each input's sum of squared deviations, made its deviation at the end.
+  const squares = new Float64Array(width);
+  // Sums do not depend on the rows' order: the training rows are read in table order, the faster way through memory.
+  const at = inTableOrder(rows, trainRows);
+  /** An input that is 1 in `ones` of the training rows and 0 in the others. */
+  const twoValued = (j: number, ones: number) => {
+    const m = (mean[j] = ones / n);
+    squares[j] = ones * (1 - m) * (1 - m) + (n - ones) * m * m;
   };
-  // A numeric column's inputs as the matrix holds them (32 bits, NaN where missing), gathered in training order:
-  // read once at random from a copy half the size of the 64-bit values, then summed in order.
-  const values = new Float32Array(table.rowCount);
-  const gathered = new Float32Array(n);
   for (const col of sourcesOf(prep, table, profile)) {
     const j = col.offset;
     if (col.kind === 'number') {
       const { numbers } = col;
       const fill = Math.fround(col.fill);
-      values.set(numbers);
       let sum = 0;
       let missing = 0;
       for (let i = 0; i < n; i++) {
-        let x = values[at[i]!]!;
-        if (x === x) hot[i] = 0;
-        else {
-          x = fill;
-          hot[i] = 1;
-          missing++;
-        }
-        sum += gathered[i] = x;
+        const v = numbers[at[i]!]!;
+        if (v === v) sum += Math.fround(v);
+        else missing++;
       }
-      const m = (mean[j] = sum / n);
-      let squares = 0;
+      const m = (mean[j] = (sum + missing * fill) / n);
+      let sum2 = 0;
       for (let i = 0; i < n; i++) {
-        const d = gathered[i]! - m;
-        squares += d * d;
+        const v = numbers[at[i]!]!;
+        const d = (v === v ? Math.fround(v) : fill) - m;
+        sum2 += d * d;
       }
-      std[j] = squares;
-      if (col.flag) twoValued(j + 1, missing, 1);
+      squares[j] = sum2;
+      if (col.flag) twoValued(j + 1, missing);
     } else {
       const counts = new Int32Array(col.width);
-      for (let i = 0; i < n; i++) counts[(hot[i] = slotAt(col, at[i]!))]!++;
-      for (let k = 0; k < col.width; k++) twoValued(j + k, counts[k]!, k);
+      for (let i = 0; i < n; i++) counts[slotAt(col, at[i]!)]!++;
+      for (let k = 0; k < col.width; k++) twoValued(j + k, counts[k]!);
     }
   }
-  return { method: 'standardize', mean: Array.from(mean), std: Array.from(std, (v) => (v / n > 1e-12 ? Math.sqrt(v / n) : 1)) };
+  return { method: 'standardize', mean: Array.from(mean), std: Array.from(squares, (v) => (v / n > 1e-12 ? Math.sqrt(v / n) : 1)) };
 }
 
 /**
