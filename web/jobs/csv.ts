@@ -24,7 +24,7 @@ const NUMBER_TEXTS_KEPT = 1024;
  * missing.
  */
 export interface Column {
-  /** Rows. */
+  /** How many rows the column holds. */
   rows: number;
   /**
    * Each row's number; NaN where the cell is missing or not a number. A column of a CSV that holds
