@@ -26,6 +26,7 @@ import {
 import { ensureNamespace } from '../db/change-log.ts';
 import { quotaError, readUsage, recountBlobBytes, withinQuota } from '../db/usage.ts';
 import { resumeDigest, type PartDigest, type RunningDigest } from './running-digest.ts';
+import { RecentMap } from '../recent-map.ts';
 
 /** The bindings blob writes need. */
 export type Stores = Pick<Env, 'DB' | 'BLOBS'>;
@@ -97,17 +98,9 @@ function statusOf(upload: UploadRow, parts: UploadPartRow[]): UploadStatus {
  * digest, never a wrong one. An upload completed or aborted meanwhile is found by R2 (no such
  * upload) or by that write (no row).
  */
-const recentUploads = new Map<string, UploadRow>();
-const RECENT_UPLOADS = 1000;
+const recentUploads = new RecentMap<string, UploadRow>(1000);
 
-function remember(row: UploadRow): void {
-  recentUploads.delete(row.id);
-  recentUploads.set(row.id, row);
-  for (const oldest of recentUploads.keys()) {
-    if (recentUploads.size <= RECENT_UPLOADS) break;
-    recentUploads.delete(oldest);
-  }
-}
+const remember = (row: UploadRow) => recentUploads.set(row.id, row);
 
 /**
  * The upload's row for part `n`: as this isolate last wrote it when `n` comes next in order

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { toHex } from '../../shared/ids.ts';
 import sha256Module from '../vendor/sha256.wasm';
+import { RecentMap } from '../recent-map.ts';
 
 /**
  * A SHA-256 carried from one request to the next, so a multipart upload sent in order is hashed
@@ -24,17 +25,8 @@ export type RunningDigest = { held: string } | { sha256ctx: string } | { digest:
  */
 export const HELD_MAX_BYTES = 1024 * 1024 * 1024;
 
-/** Hashers held for uploads in progress, most recent last; the oldest go past this many (uploads left unfinished). */
-const HELD_HASHERS = 1000;
-const held = new Map<string, Hash>();
-
-function hold(name: string, hash: Hash): void {
-  held.set(name, hash);
-  for (const oldest of held.keys()) {
-    if (held.size <= HELD_HASHERS) break;
-    held.delete(oldest);
-  }
-}
+/** Hashers held for uploads in progress: the 1,000 most recent (the oldest go, uploads left unfinished). */
+const held = new RecentMap<string, Hash>(1000);
 
 /** One part's bytes hashed on top of the upload's running digest. */
 export interface PartDigest {
@@ -70,7 +62,7 @@ class HeldDigest implements PartDigest {
   finish(last: boolean): RunningDigest {
     if (last) return { digest: this.#hash.digest('hex') };
     this.#next = crypto.randomUUID();
-    hold(this.#next, this.#hash);
+    held.set(this.#next, this.#hash);
     return { held: this.#next };
   }
 
