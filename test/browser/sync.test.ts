@@ -132,7 +132,8 @@ describe('sync in the browser', () => {
       const conflicts = await b.evaluate(async () => (await (window as unknown as { reg: import('../../web/client/index.ts').Hangar }).reg.conflicts()).map((c) => c.kind).sort());
       expect(conflicts).toEqual(['alias', 'version-label']);
       // Chromium logs each request to the server that failed while offline (ERR_INTERNET_DISCONNECTED,
-      // or ERR_NETWORK_CHANGED as the connection comes back); nothing else may go wrong.
+      // or ERR_NETWORK_CHANGED as the connection comes back); nothing else may go wrong: the live
+      // socket, in particular, does not dial while the browser is offline.
       const refused = (e: string) => e.startsWith('console.error: Failed to load resource: net::ERR_') && e.includes(server.url);
       for (const p of [a, b]) expect(errorsOf(p).filter((e) => !refused(e))).toEqual([]);
     } finally {

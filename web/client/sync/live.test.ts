@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LIMITS } from '../../../shared/limits.ts';
 import { BACKOFF_MAX_MS } from './backoff.ts';
 import { LiveSockets, readPoke, reconnectDelay } from './live.ts';
@@ -16,6 +16,33 @@ describe('live socket reconnects', () => {
     expect(new LiveSockets({ url: 'http://h', token: 'hgr_abc-DEF_1' }, ['team'], hooks, class {} as unknown as typeof WebSocket).usable).toBe(true);
     expect(new LiveSockets({ url: 'http://h', token: 'has space' }, ['team'], hooks, class {} as unknown as typeof WebSocket).usable).toBe(false);
     expect(new LiveSockets({ url: 'http://h', token: 'hgr_abc' }, ['team'], hooks, null).usable).toBe(false);
+  });
+
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.useRealTimers();
+  });
+
+  it('does not dial while the browser is offline, and dials when it is back online', () => {
+    vi.useFakeTimers();
+    const dialed: string[] = [];
+    const Socket = class {
+      constructor(url: string) {
+        dialed.push(url);
+      }
+      addEventListener() {}
+      close() {}
+    } as unknown as typeof WebSocket;
+    const navigator = { onLine: false };
+    vi.stubGlobal('navigator', navigator);
+    const live = new LiveSockets({ url: 'http://h', token: 'hgr_abc' }, ['team'], { poke() {}, opened() {}, down() {} }, Socket);
+    live.start();
+    vi.advanceTimersByTime(10 * BACKOFF_MAX_MS);
+    expect(dialed).toEqual([]);
+    navigator.onLine = true;
+    live.reconnectNow();
+    expect(dialed).toEqual(['ws://h/api/v1/namespaces/team/sync/live']);
+    live.stop();
   });
 });
 

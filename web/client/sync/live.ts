@@ -138,6 +138,8 @@ export class LiveSockets {
   private connect(ns: string): void {
     const link = this.links.get(ns)!;
     if (this.stopped || link.ws) return;
+    // The browser knows it is offline: dial when its `online` event comes (`reconnectNow`), not into a certain failure.
+    if (globalThis.navigator?.onLine === false) return;
     const url = `${this.remote.url.replace(/\/+$/, '').replace(/^http/, 'ws')}/api/v1/namespaces/${encodeURIComponent(ns)}/sync/live`;
     let ws: WebSocket;
     try {
