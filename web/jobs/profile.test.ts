@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { columnCells, guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
-import { profileColumn, profileTable, Scratch } from './profile.ts';
+import { medianAt, profileColumn, profileTable, Scratch } from './profile.ts';
 import { encodeRows, encodeTable, fitColumns, fitScaling, fitScalingFlat, inputNames, scaleInPlace, seededRandom, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
 
 const MESSY = [
@@ -160,6 +160,39 @@ describe('column typing', () => {
       Array.from({ length: 5_000 }, () => Math.floor(random() * 3) * 1e15),
     ];
     for (const values of cases) expect(count(values)).toEqual([expected(values), expected(values)]);
+  });
+
+  it('finds the median and the different numbers on a grid as by sorting, for odd and even counts, with gaps', () => {
+    const random = seededRandom(11);
+    const sortedMedian = (values: number[]) => {
+      const a = [...values].sort((x, y) => x - y);
+      const k = a.length >> 1;
+      return a.length % 2 ? a[k]! : (a[k - 1]! + a[k]!) / 2;
+    };
+    const cases: string[][] = [
+      Array.from({ length: 9_999 }, () => (random() * 2 - 1).toFixed(4)),
+      Array.from({ length: 10_000 }, () => (random() * 2 - 1).toFixed(random() < 0.5 ? 2 : 3)),
+      Array.from({ length: 5_000 }, () => String(Math.floor(random() * 40) - 20)),
+      Array.from({ length: 4 }, (_, i) => ['1.5', '-2', '0.25', '7'][i]!),
+      ['3.0', '5.0', '4.0', '6.0'],
+      Array.from({ length: 2_000 }, () => (random() * 1e6).toFixed(1)),
+    ];
+    for (const texts of cases) {
+      const cells = texts.map((t, i) => (i % 7 === 3 ? null : t));
+      const values = cells.filter((t) => t !== null).map(Number);
+      const { report, grid, numbers } = profileColumn('x', cells, false);
+      expect({ median: report.median, distinct: report.distinct }).toEqual({ median: sortedMedian(values), distinct: new Set(values).size });
+      // The same median from the grid and without it, over some of the rows.
+      const rows = Int32Array.from({ length: cells.length >> 1 }, (_, i) => i * 2);
+      const some = Array.from(rows, (r) => numbers![r]!).filter((v) => v === v);
+      const expected = { median: sortedMedian(some), missing: some.length < rows.length };
+      expect(medianAt(numbers!, rows, new Scratch(), grid)).toEqual(expected);
+      expect(medianAt(numbers!, rows)).toEqual(expected);
+    }
+    // Numbers a grid cannot hold (too many decimal places, too wide a range) are counted without one.
+    expect(profileColumn('x', ['0.1234567', '2', '3'], false).grid).toBeUndefined();
+    expect(profileColumn('x', ['1', '1000000000', '3'], false).grid).toBeUndefined();
+    expect(profileColumn('x', ['1.25', '2', '3'], false).grid).toEqual({ low: 125, unit: 100, span: 176 });
   });
 
   it('counts a few stray words in a numeric column as missing', () => {

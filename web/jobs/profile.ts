@@ -13,6 +13,8 @@ export interface ProfiledColumn {
   report: ColumnReport;
   /** Numeric and boolean columns: each row's value, NaN where missing (or, in a numeric column, not a number). */
   numbers?: Float64Array;
+  /** The grid `numbers` lie on, when they can be counted on one (see `gridOf`). */
+  grid?: Grid;
 }
 
 /** A profile: the report, and what training needs from it. */
@@ -47,8 +49,51 @@ export function booleanValue(text: string | null): number | undefined {
   return BOOLEAN_TRUE.has(t) ? 1 : BOOLEAN_FALSE.has(t) ? 0 : undefined;
 }
 
-/** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN. */
-export function medianAt(values: Float64Array, rows: ArrayLike<number>, scratch?: Scratch): { median: number; missing: boolean } {
+/**
+ * Numbers that are each a whole number of `1 / unit`, from `low / unit` over `span` such steps:
+ * few enough steps to count the numbers on (one count per step), which gives their median and how
+ * many differ in one pass over them, without sorting or hashing.
+ */
+export interface Grid {
+  low: number;
+  unit: number;
+  span: number;
+}
+
+/** Steps a grid may have per number counted on it (and at least `GRID_MIN`): its counts take 16 bytes per number. */
+const GRID_PER_NUMBER = 4;
+const GRID_MIN = 4096;
+
+/**
+ * The grid numbers from `min` to `max` lie on when each is a plain decimal of at most `decimals`
+ * places (`Column.decimals`; -1: unknown), if it is narrow enough for `count` of them. Each such
+ * number is a whole number of 10^-decimals, found exactly by rounding while under 2^50; and
+ * dividing that whole number by 10^decimals gives back the very double it came from (both exact,
+ * one rounding of the same quotient).
+ */
+export function gridOf(min: number, max: number, count: number, decimals: number): Grid | undefined {
+  if (decimals < 0 || decimals > 15 || count === 0) return undefined;
+  const unit = 10 ** decimals;
+  if (!(Math.max(-min, max) * unit < 2 ** 50)) return undefined;
+  const low = Math.round(min * unit);
+  const span = Math.round(max * unit) - low + 1;
+  return span <= Math.max(GRID_MIN, count * GRID_PER_NUMBER) ? { low, unit, span } : undefined;
+}
+
+/** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN; counted on `grid` when they lie on one. */
+export function medianAt(values: Float64Array, rows: ArrayLike<number>, scratch = new Scratch(), grid?: Grid): { median: number; missing: boolean } {
+  if (grid) {
+    const counts = scratch.counts(grid.span);
+    const { low, unit } = grid;
+    let n = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const v = values[rows[i]!]!;
+      if (v !== v) continue;
+      counts[Math.round(v * unit) - low]!++;
+      n++;
+    }
+    return { median: gridFigures(counts, grid, n).median, missing: n < rows.length };
+  }
   const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
   let min = Infinity;
@@ -117,6 +162,32 @@ function median(a: Float64Array, min: number, max: number): number {
   return (lower + upper) / 2;
 }
 
+/**
+ * The median of `n` numbers counted on `grid` (`counts`: how many at each step), how many differ,
+ * and whether all are whole: one walk along the grid.
+ */
+function gridFigures(counts: Int32Array, grid: Grid, n: number): { median: number; distinct: number; integers: boolean } {
+  const { low, unit, span } = grid;
+  // The ranks (from 0) of the lower and upper middle: the same one when `n` is odd.
+  const upperRank = n >> 1;
+  const lowerRank = n % 2 ? upperRank : upperRank - 1;
+  let lower = NaN;
+  let upper = NaN;
+  let distinct = 0;
+  let integers = true;
+  let seen = 0;
+  for (let i = 0; i < span; i++) {
+    const c = counts[i]!;
+    if (c === 0) continue;
+    distinct++;
+    if (integers && unit !== 1 && (low + i) % unit !== 0) integers = false;
+    if (seen <= lowerRank && lowerRank < seen + c) lower = (low + i) / unit;
+    if (seen <= upperRank && upperRank < seen + c) upper = (low + i) / unit;
+    seen += c;
+  }
+  return { median: n === 0 ? 0 : n % 2 ? upper : (lower + upper) / 2, distinct, integers };
+}
+
 /** The `k`-th smallest of `a` (from 0), moving the smaller ones before it and the others after (Hoare's selection). */
 function select(a: Float64Array, k: number): number {
   let lo = 0;
@@ -156,8 +227,28 @@ export class Scratch {
   private slots = new Float64Array(0);
   /** Bit set of whole numbers, by their distance from the smallest. */
   private bits = new Int32Array(0);
+  /** Counts on a grid. */
+  private grid = new Int32Array(0);
   private readonly one = new Float64Array(1);
   private readonly words = new Uint32Array(this.one.buffer);
+
+  /** How many of `values` (NaN skipped) lie at each step of `grid`. */
+  countAll(values: Float64Array, grid: Grid): Int32Array {
+    const counts = this.counts(grid.span);
+    const { low, unit } = grid;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v === v) counts[Math.round(v * unit) - low]!++;
+    }
+    return counts;
+  }
+
+  /** `span` counts, each 0. */
+  counts(span: number): Int32Array {
+    if (this.grid.length < span) this.grid = new Int32Array(Math.max(span, this.grid.length * 2));
+    else this.grid.fill(0, 0, span);
+    return this.grid;
+  }
 
   /** Room for `n` numbers. */
   values(n: number): Float64Array {
@@ -251,6 +342,23 @@ export class Scratch {
   }
 }
 
+/** The grid of yes/no as 1/0. */
+const BOOLEAN_GRID: Grid = { low: 0, unit: 1, span: 2 };
+
+/** The figures of a column's `count` present numbers that lie on no grid: copied out, counted in a set, the median selected. */
+function presentFigures(numbers: Float64Array, count: number, min: number, max: number, decimals: number, scratch: Scratch): { median: number; distinct: number; integers: boolean } {
+  const present = scratch.values(count).subarray(0, count);
+  let integers = true;
+  for (let i = 0, k = 0; i < numbers.length; i++) {
+    const v = numbers[i]!;
+    if (v !== v) continue;
+    present[k++] = v;
+    if (integers && !Number.isInteger(v)) integers = false;
+  }
+  const distinct = scratch.distinct(present, min, max, integers, decimals);
+  return { median: median(present, min, max), distinct, integers };
+}
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : word.endsWith('s') ? 'es' : 's'}`;
 
 /** One column's type and figures, from its cells (before any choice of target or features). */
@@ -265,22 +373,19 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
   if (nonNumeric <= present * STRAY_TEXT_SHARE && nonNumeric < present) {
     // Numeric (a few stray words, such as "unknown", count as missing).
     const numbers = column.numbers;
-    const values = scratch.values(n);
     let count = 0;
     let min = Infinity;
     let max = -Infinity;
-    let integers = true;
     for (let i = 0; i < n; i++) {
       const v = numbers[i]!;
       if (v !== v) continue;
-      values[count++] = v;
+      count++;
       if (v < min || (v === 0 && min === 0 && Object.is(v, -0))) min = v;
       if (v > max || (v === 0 && max === 0 && Object.is(max, -0))) max = v;
-      if (integers && !Number.isInteger(v)) integers = false;
     }
-    const present = values.subarray(0, count);
-    const distinct = scratch.distinct(present, min, max, integers, column.decimals);
-    const figures = { min, median: median(present, min, max), max };
+    const grid = gridOf(min, max, count, column.decimals);
+    const { distinct, median: mid, integers } = grid ? gridFigures(scratch.countAll(numbers, grid), grid, count) : presentFigures(numbers, count, min, max, column.decimals, scratch);
+    const figures = { min, median: mid, max };
     const gaps = missing + nonNumeric;
     const report = { ...base, missing: gaps, distinct, ...figures };
     if (distinct === 1) return { report: { ...report, type: 'constant', action: 'ignore', reason: `one value (${min}) in every row: nothing to learn from` } };
@@ -298,6 +403,7 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
         reason: gaps > 0 ? `numeric; ${plural(gaps, 'missing value')} filled with the training median, and flagged${stray}` : 'numeric',
       },
       numbers,
+      ...(grid && { grid }),
     };
   }
 
@@ -324,6 +430,7 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
         reason: missing > 0 ? `yes/no as 1/0; ${plural(missing, 'missing value')} filled with the most common one, and flagged` : 'yes/no as 1/0',
       },
       numbers: values,
+      grid: BOOLEAN_GRID,
     };
   }
   if (texts.every((t) => DATE.test(t))) return { report: { ...report, type: 'date', action: 'ignore', reason: 'dates: not used as a feature' } };

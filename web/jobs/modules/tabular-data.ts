@@ -78,11 +78,11 @@ export function fitColumns(table: Table, profile: Profile, trainRows: readonly n
   const minCount = rows.length >= 50 ? 2 : 1;
   const scratch = new Scratch();
   return profile.columns.flatMap((col, c): ColumnPrep[] => {
-    const { report, numbers } = col;
+    const { report, numbers, grid } = col;
     if (!report.feature) return [];
     const name = report.name;
     if (report.type === 'numeric' || report.type === 'boolean') {
-      const { median: mid, missing: missingFlag } = medianAt(numbers!, rows, scratch);
+      const { median: mid, missing: missingFlag } = medianAt(numbers!, rows, scratch, grid);
       return [report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag }];
     }
     const { codes, texts } = table.data[c]!;
@@ -205,7 +205,8 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
  * The standardization of each input over the training rows (`trainRows`: positions in `rows`),
  * from the table's columns rather than an encoded matrix: the figures `fitScalingFlat` finds over
  * `encodeTable`'s matrix, but for the rounding of sums added in another order. A numeric input's
- * values (32 bits, as the matrix holds them; a missing one as its fill) are summed in table order;
+ * values (32 bits, as the matrix holds them; a missing one as its fill) are summed in table order,
+ * in one pass, as their distances from the fill;
  * an input that is 0 or 1 (a one-hot slot, a missing flag) that is 1 in a share p of the rows has
  * mean p and deviation sqrt(p(1 − p)), from its count alone.
  */
@@ -226,22 +227,22 @@ export function fitScaling(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, ta
     const j = col.offset;
     if (col.kind === 'number') {
       const { numbers } = col;
+      // One pass, each value taken from the fill (the median, near the mean: the sums stay small,
+      // and a missing value, being the fill, adds nothing).
       const fill = Math.fround(col.fill);
       let sum = 0;
+      let sum2 = 0;
       let missing = 0;
       for (let i = 0; i < n; i++) {
         const v = numbers[at[i]!]!;
-        if (v === v) sum += Math.fround(v);
-        else missing++;
+        if (v === v) {
+          const d = Math.fround(v) - fill;
+          sum += d;
+          sum2 += d * d;
+        } else missing++;
       }
-      const m = (mean[j] = (sum + missing * fill) / n);
-      let sum2 = 0;
-      for (let i = 0; i < n; i++) {
-        const v = numbers[at[i]!]!;
-        const d = (v === v ? Math.fround(v) : fill) - m;
-        sum2 += d * d;
-      }
-      squares[j] = sum2;
+      mean[j] = fill + sum / n;
+      squares[j] = Math.max(0, sum2 - (sum * sum) / n);
       if (col.flag) twoValued(j + 1, missing);
     } else {
       const counts = new Int32Array(col.width);
