@@ -35,7 +35,7 @@ const tabular = {
     const worker = new Worker(new URL('./tabular.worker.ts', import.meta.url), { type: 'module' });
     try {
       const api = wrap<TabularBenchWorker>(worker);
-      return side === 'papa' ? { ...(await api.papa(csv)), parseMs: 0, inputs: 0 } : await api.profile(csv, 'target');
+      return side === 'papa' ? { ...(await api.papa(csv)), inputs: 0, phases: undefined } : await api.profile(csv, 'target');
     } finally {
       worker.terminate();
     }

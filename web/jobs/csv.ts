@@ -552,26 +552,34 @@ const headerOnly = (columns: string[]): never => {
   throw invalid(`The CSV file has a header row (${columns.join(', ')}) but no rows of data.`, { columns });
 };
 
-/** Reads a CSV with papaparse in chunks into `builder`. */
+/** Reads a CSV with papaparse into `builder`, row by row as papaparse reads it (so each row's cells are taken while they are fresh). */
 function readInto(input: Blob | string, delimiter: string, builder: TableBuilder, totalBytes: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    let seenBytes = 0;
+    let failed = false;
+    // The row count at which room for the whole file is estimated again.
+    let nextReserve = 0;
     Papa.parse<string[]>(input as string, {
       delimiter,
       header: false,
       skipEmptyLines: false,
       chunkSize: CHUNK_BYTES,
-      chunk(results: Papa.ParseResult<string[]>) {
-        const broken = new Map<number, string>();
-        for (const e of results.errors) if (e.row !== undefined && e.code !== 'UndetectableDelimiter') broken.set(e.row, e.message);
+      step(results: Papa.ParseStepResult<string[]>, parser: Papa.Parser) {
+        if (failed) return;
         try {
-          const rows = results.data;
-          // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
-          seenBytes = Math.min(totalBytes, seenBytes + CHUNK_BYTES);
-          builder.reserve(Math.ceil(((builder.lines.length + rows.length) * totalBytes) / seenBytes));
-          for (let i = 0; i < rows.length; i++) builder.add(rows[i]!, broken.size > 0 ? broken.get(i) : undefined);
+          const rows = builder.lines.length;
+          if (rows >= nextReserve) {
+            // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
+            const cursor = Math.max(results.meta.cursor, 1);
+            builder.reserve(Math.ceil(((rows + 1) * totalBytes) / cursor));
+            nextReserve = rows + 1024;
+          }
+          const error = results.errors.find((e) => e.code !== 'UndetectableDelimiter');
+          builder.add(results.data, error?.message);
         } catch (err) {
+          // Refused before aborting: papaparse completes the parse as it aborts.
+          failed = true;
           reject(err);
+          parser.abort();
         }
       },
       complete: () => resolve(),
@@ -580,13 +588,13 @@ function readInto(input: Blob | string, delimiter: string, builder: TableBuilder
   });
 }
 
-/** papaparse's chunks. */
+/** The chunks papaparse reads the file in. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Parses a CSV (or TSV, or `;`-separated) file whose first row names the columns, streaming:
- * papaparse reads it in chunks, and each chunk's cells go straight into their typed columns, so
- * neither the file's text nor its cells' texts are held whole. Blank lines are skipped; a row
+ * papaparse reads it in chunks, and each row's cells go straight into their typed columns as it
+ * is read, so neither the file's text nor its cells' texts are held whole. Blank lines are skipped; a row
  * with the wrong number of cells, or a broken quote, is left out and counted (with its line); an
  * empty file, a header with no rows, or the same column name twice is `invalid-dataset`.
  *
