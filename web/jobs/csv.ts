@@ -556,8 +556,8 @@ const headerOnly = (columns: string[]): never => {
 function readInto(input: Blob | string, delimiter: string, builder: TableBuilder, totalBytes: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let failed = false;
-    // The row count at which room for the whole file is estimated again.
-    let nextReserve = 0;
+    // The row count at which room for the whole file is estimated again (first once the header's share of the text read is small).
+    let nextReserve = RESERVE_EVERY;
     Papa.parse<string[]>(input as string, {
       delimiter,
       header: false,
@@ -571,7 +571,7 @@ function readInto(input: Blob | string, delimiter: string, builder: TableBuilder
             // Room for the whole file at the rate of rows read so far, so the columns seldom grow.
             const cursor = Math.max(results.meta.cursor, 1);
             builder.reserve(Math.ceil(((rows + 1) * totalBytes) / cursor));
-            nextReserve = rows + 1024;
+            nextReserve = rows + RESERVE_EVERY;
           }
           const error = results.errors.find((e) => e.code !== 'UndetectableDelimiter');
           builder.add(results.data, error?.message);
@@ -587,6 +587,9 @@ function readInto(input: Blob | string, delimiter: string, builder: TableBuilder
     });
   });
 }
+
+/** Rows read between estimates of the room the whole file needs. */
+const RESERVE_EVERY = 1024;
 
 /** The chunks papaparse reads the file in. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
