@@ -573,8 +573,9 @@ function readInto(input: Blob | string, delimiter: string, builder: TableBuilder
             builder.reserve(Math.ceil(((rows + 1) * totalBytes) / cursor));
             nextReserve = rows + RESERVE_EVERY;
           }
-          const error = results.errors.find((e) => e.code !== 'UndetectableDelimiter');
-          builder.add(results.data, error?.message);
+          let broken: string | undefined;
+          for (const e of results.errors) if (e.code !== 'UndetectableDelimiter') broken ??= e.message;
+          builder.add(results.data, broken);
         } catch (err) {
           // Refused before aborting: papaparse completes the parse as it aborts.
           failed = true;
