@@ -55,8 +55,8 @@ it('profiles and preprocesses a 100,000-row, 30-column CSV in a worker, against 
   const what =
     `A generated CSV of ${ROWS.toLocaleString('en')} rows × 30 columns (${(bytes / 2 ** 20).toFixed(1)} MiB: an id, 20 numeric columns with 10% of cells empty or NA, 8 categorical of 5–12 levels with 5% empty, a yes/no target) as a Blob, ` +
     `handed to a fresh module Web Worker per round; Hangar: parseCsv (papaparse reading 4 MiB chunks, each row's cells taken as papaparse reads the row, straight into typed columns: a Float64 number, NaN where missing or text, once a column meets a number, and an Int32 code into the column's distinct texts once it meets a word), profileTable (typing and the report from the columns' counters), the stratified split, ` +
-    `fitColumns (medians, vocabularies), fitScaling (each input's mean and deviation over the training rows, from the columns: a numeric input's sums, a one-hot slot's count) and encodeTable into the ${inputs} standardized network inputs of every row, as a tabular training job does before its first epoch; ` +
-    `baseline: papaparse alone reading the same Blob the same way (4 MiB chunks, a step callback per row counting it; faster than taking a chunk's rows at once) in a worker of its own; times taken inside the worker; median of ${ROUNDS} rounds after a warm-up of each, the side going first alternating; ` +
+    `fitPreprocessing (medians, vocabularies, and each input's mean and deviation over the training rows, from the columns: a numeric input's counts on its grid or sums, a one-hot slot's count) and encodeTable into the ${inputs} standardized network inputs of every row, as a tabular training job does before its first epoch; ` +
+    `baseline: papaparse alone reading the same Blob the same way (4 MiB chunks, a step callback per row counting it) in a worker of its own; times taken inside the worker; median of ${ROUNDS} rounds after a warm-up of each, the side going first alternating; ` +
     `Chromium headless.`;
   report({
     name: 'Profile and preprocess a 100,000-row, 30-column CSV in a worker vs papaparse alone: time',

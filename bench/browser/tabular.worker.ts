@@ -3,7 +3,7 @@
 import { expose } from 'comlink';
 import Papa from 'papaparse';
 import { parseCsv } from '../../web/jobs/csv.ts';
-import { encodeTable, fitColumns, fitScaling, inputNames, splitRows } from '../../web/jobs/modules/tabular-data.ts';
+import { encodeTable, fitPreprocessing, splitRows } from '../../web/jobs/modules/tabular-data.ts';
 import { profileTable } from '../../web/jobs/profile.ts';
 
 const api = {
@@ -40,14 +40,11 @@ const api = {
     lap('profile');
     const split = splitRows(profile.rows.length, 0.2, 42, profile.y);
     lap('split');
-    const columns = fitColumns(table, profile, split.train);
-    const inputs = inputNames(columns);
+    const prep = fitPreprocessing(table, profile, split.train);
     lap('fit');
-    const scaling = fitScaling({ columns, inputs }, table, profile, profile.rows, split.train);
-    lap('scaling');
-    encodeTable({ columns, inputs }, table, profile, profile.rows, scaling);
+    encodeTable(prep, table, profile, profile.rows, prep.scaling);
     lap('encode');
-    return { ms: performance.now() - start, rows: profile.rows.length, inputs: inputs.length, phases };
+    return { ms: performance.now() - start, rows: profile.rows.length, inputs: prep.inputs.length, phases };
   },
 };
 

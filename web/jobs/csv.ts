@@ -55,6 +55,9 @@ export interface Column {
    * is written otherwise (`1e-3`, a decimal comma, more digits).
    */
   decimals: number;
+  /** The smallest and the largest of the column's numbers (-0 counting as below 0); Infinity and -Infinity when it holds none. */
+  min: number;
+  max: number;
 }
 
 /**
@@ -291,6 +294,9 @@ class ColumnBuilder {
   numberTexts = true;
   /** The most decimal places of a number so far, each a plain decimal; -1 once a number was written otherwise. */
   decimals = 0;
+  /** The smallest and the largest number so far. */
+  min = Infinity;
+  max = -Infinity;
 
   /** `keepAllNumberTexts`: keep every number's text (else only while few texts are distinct). */
   constructor(
@@ -365,6 +371,9 @@ class ColumnBuilder {
     }
     const codes = this.codes;
     if (isNumber) {
+      const v = this.numbers![r]!;
+      if (v < this.min || (v === 0 && this.min === 0 && Object.is(v, -0))) this.min = v;
+      if (v > this.max || (v === 0 && this.max === 0 && Object.is(this.max, -0))) this.max = v;
       if (!this.numberTexts) {
         if (codes) codes[r] = UNKEPT_NUMBER;
         return;
@@ -459,6 +468,8 @@ class ColumnBuilder {
       capped: this.capped,
       numberTexts,
       decimals: this.decimals,
+      min: this.min,
+      max: this.max,
     };
   }
 }

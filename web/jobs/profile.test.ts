@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnCells, guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
 import { medianAt, profileColumn, profileTable, Scratch } from './profile.ts';
-import { encodeRows, encodeTable, fitColumns, fitScaling, fitScalingFlat, inputNames, scaleInPlace, seededRandom, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
+import { encodeRows, encodeTable, fitPreprocessing, fitScalingFlat, scaleInPlace, seededRandom, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
 
 const MESSY = [
   'id,island,bill_mm,mass_g,smoker,seen,species',
@@ -181,7 +181,12 @@ describe('column typing', () => {
       const cells = texts.map((t, i) => (i % 7 === 3 ? null : t));
       const values = cells.filter((t) => t !== null).map(Number);
       const { report, grid, numbers } = profileColumn('x', cells, false);
-      expect({ median: report.median, distinct: report.distinct }).toEqual({ median: sortedMedian(values), distinct: new Set(values).size });
+      expect({ median: report.median, distinct: report.distinct, min: report.min, max: report.max }).toEqual({
+        median: sortedMedian(values),
+        distinct: new Set(values).size,
+        min: Math.min(...values),
+        max: Math.max(...values),
+      });
       // The same median from the grid and without it, over some of the rows.
       const rows = Int32Array.from({ length: cells.length >> 1 }, (_, i) => i * 2);
       const some = Array.from(rows, (r) => numbers![r]!).filter((v) => v === v);
@@ -259,8 +264,8 @@ describe('preprocessing format 2', () => {
   const profile = profileTable(table, 't', 'tabular-classifier');
   // The last row is held out: its 100 and "rare" are not learned.
   const train = [0, 1, 2, 3, 4];
-  const columns = fitColumns(table, profile, train);
-  const prep = { columns, inputs: inputNames(columns), decimalComma: false } as PreprocessingV2;
+  const { columns, inputs } = fitPreprocessing(table, profile, train);
+  const prep = { columns, inputs, decimalComma: false } as PreprocessingV2;
 
   it('learns medians, the common yes/no and vocabularies from the training rows only', () => {
     expect(columns).toEqual([
@@ -306,11 +311,9 @@ describe('preprocessing format 2', () => {
     const messy = await parseCsv(MESSY);
     const profile = profileTable(messy, 'species', 'tabular-classifier');
     const { train } = splitRows(profile.rows.length, 0.25, 3, profile.y);
-    const columns = fitColumns(messy, profile, train);
-    const prep = { columns, inputs: inputNames(columns) };
-    expect(prep.inputs.length).toBeGreaterThan(columns.length);
+    const { scaling, ...prep } = fitPreprocessing(messy, profile, train);
+    expect(prep.inputs.length).toBeGreaterThan(prep.columns.length);
     const raw = encodeTable(prep, messy, profile, profile.rows);
-    const scaling = fitScaling(prep, messy, profile, profile.rows, train);
     // The same figures but for the rounding of sums added in another order.
     const flat = fitScalingFlat(raw, prep.inputs.length, train);
     expect(scaling.mean).toHaveLength(flat.mean.length);

@@ -83,16 +83,8 @@ export function gridOf(min: number, max: number, count: number, decimals: number
 /** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN; counted on `grid` when they lie on one. */
 export function medianAt(values: Float64Array, rows: ArrayLike<number>, scratch = new Scratch(), grid?: Grid): { median: number; missing: boolean } {
   if (grid) {
-    const counts = scratch.counts(grid.span);
-    const { low, unit } = grid;
-    let n = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const v = values[rows[i]!]!;
-      if (v !== v) continue;
-      counts[Math.round(v * unit) - low]!++;
-      n++;
-    }
-    return { median: gridFigures(counts, grid, n).median, missing: n < rows.length };
+    const { counts, present } = scratch.countAt(values, rows, grid);
+    return { median: gridFigures(counts, grid, present).median, missing: present < rows.length };
   }
   const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
   let n = 0;
@@ -166,7 +158,7 @@ function median(a: Float64Array, min: number, max: number): number {
  * The median of `n` numbers counted on `grid` (`counts`: how many at each step), how many differ,
  * and whether all are whole: one walk along the grid.
  */
-function gridFigures(counts: Int32Array, grid: Grid, n: number): { median: number; distinct: number; integers: boolean } {
+export function gridFigures(counts: Int32Array, grid: Grid, n: number): { median: number; distinct: number; integers: boolean } {
   const { low, unit, span } = grid;
   // The ranks (from 0) of the lower and upper middle: the same one when `n` is odd.
   const upperRank = n >> 1;
@@ -241,6 +233,20 @@ export class Scratch {
       if (v === v) counts[Math.round(v * unit) - low]!++;
     }
     return counts;
+  }
+
+  /** How many of `values` at `rows` lie at each step of `grid`, and how many are present (not NaN). */
+  countAt(values: Float64Array, rows: ArrayLike<number>, grid: Grid): { counts: Int32Array; present: number } {
+    const counts = this.counts(grid.span);
+    const { low, unit } = grid;
+    let present = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const v = values[rows[i]!]!;
+      if (v !== v) continue;
+      counts[Math.round(v * unit) - low]!++;
+      present++;
+    }
+    return { counts, present };
   }
 
   /** `span` counts, each 0. */
@@ -372,17 +378,8 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
 
   if (nonNumeric <= present * STRAY_TEXT_SHARE && nonNumeric < present) {
     // Numeric (a few stray words, such as "unknown", count as missing).
-    const numbers = column.numbers;
-    let count = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = numbers[i]!;
-      if (v !== v) continue;
-      count++;
-      if (v < min || (v === 0 && min === 0 && Object.is(v, -0))) min = v;
-      if (v > max || (v === 0 && max === 0 && Object.is(max, -0))) max = v;
-    }
+    const { numbers, min, max } = column;
+    const count = present - nonNumeric;
     const grid = gridOf(min, max, count, column.decimals);
     const { distinct, median: mid, integers } = grid ? gridFigures(scratch.countAll(numbers, grid), grid, count) : presentFigures(numbers, count, min, max, column.decimals, scratch);
     const figures = { min, median: mid, max };

@@ -1,7 +1,7 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
 import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Column, type Table } from '../csv.ts';
-import { booleanValue, medianAt, Scratch, type Profile } from '../profile.ts';
+import { booleanValue, gridFigures, medianAt, Scratch, type Profile } from '../profile.ts';
 import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
 
@@ -68,39 +68,104 @@ function slotNames(c: ColumnPrep): string[] {
 
 /**
  * The format-2 preprocessing of a profiled table, learned from the training rows only
- * (`trainRows`: positions in `profile.rows`): medians, the most common yes/no, vocabularies.
- * Scaling is fitted later, on the encoded inputs.
+ * (`trainRows`: positions in `profile.rows`): each feature's column (medians, the most common
+ * yes/no, vocabularies), the network's inputs, and their standardization, each column's training
+ * rows read once.
+ *
+ * The standardization is the one `fitScalingFlat` finds over `encodeTable`'s matrix, but for the
+ * rounding of sums added in another order. A numeric input's values (32 bits, as the matrix holds
+ * them; a missing one as its fill) are summed as their distances from the fill (the median, near
+ * the mean: the sums stay small, and a missing value adds nothing), from the counts on the
+ * column's grid when it has one; an input that is 0 or 1 (a one-hot slot, a missing flag) that is
+ * 1 in a share p of the rows has mean p and deviation sqrt(p(1 − p)), from its count alone.
  */
-export function fitColumns(table: Table, profile: Profile, trainRows: readonly number[]): ColumnPrep[] {
-  // Medians and counts do not depend on the rows' order: they are read in table order, the faster way through memory.
+export function fitPreprocessing(table: Table, profile: Profile, trainRows: readonly number[]): Pick<PreprocessingV2, 'columns' | 'inputs' | 'scaling'> {
+  // Nothing learned depends on the rows' order: they are read in table order, the faster way through memory.
   const rows = inTableOrder(profile.rows, trainRows);
+  const n = rows.length;
   // Training sets of some size leave values seen once to the "other" slot, so it learns something.
-  const minCount = rows.length >= 50 ? 2 : 1;
+  const minCount = n >= 50 ? 2 : 1;
   const scratch = new Scratch();
-  return profile.columns.flatMap((col, c): ColumnPrep[] => {
+  const columns: ColumnPrep[] = [];
+  // Each input's mean and sum of squared deviations, in input order.
+  const mean: number[] = [];
+  const squares: number[] = [];
+  /** An input whose values' distances from `from` sum to `sum`, and their squares to `sum2`. */
+  const spread = (from: number, sum: number, sum2: number) => {
+    mean.push(from + sum / n);
+    squares.push(Math.max(0, sum2 - (sum * sum) / n));
+  };
+  /** An input that is 1 in `ones` of the training rows and 0 in the others. */
+  const twoValued = (ones: number) => {
+    const m = ones / n;
+    mean.push(m);
+    squares.push(ones * (1 - m) * (1 - m) + (n - ones) * m * m);
+  };
+  profile.columns.forEach((col, c) => {
     const { report, numbers, grid } = col;
-    if (!report.feature) return [];
+    if (!report.feature) return;
     const name = report.name;
     if (report.type === 'numeric' || report.type === 'boolean') {
-      const { median: mid, missing: missingFlag } = medianAt(numbers!, rows, scratch, grid);
-      return [report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag }];
+      const counted = grid && scratch.countAt(numbers!, rows, grid);
+      const { median: mid, missing: missingFlag } = counted ? { median: gridFigures(counted.counts, grid, counted.present).median, missing: counted.present < n } : medianAt(numbers!, rows, scratch);
+      const prep: ColumnPrep = report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag };
+      const fill = Math.fround(prep.kind === 'numeric' ? prep.median : prep.fill);
+      let sum = 0;
+      let sum2 = 0;
+      let missing = 0;
+      if (counted) {
+        const { counts, present } = counted;
+        const { low, unit, span } = grid;
+        for (let i = 0; i < span; i++) {
+          const k = counts[i]!;
+          if (k === 0) continue;
+          const d = Math.fround((low + i) / unit) - fill;
+          sum += k * d;
+          sum2 += k * d * d;
+        }
+        missing = n - present;
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = numbers![rows[i]!]!;
+          if (v === v) {
+            const d = Math.fround(v) - fill;
+            sum += d;
+            sum2 += d * d;
+          } else missing++;
+        }
+      }
+      columns.push(prep);
+      spread(fill, sum, sum2);
+      if (missingFlag) twoValued(missing);
+      return;
     }
-    const { codes, texts } = table.data[c]!;
+    const column = table.data[c]!;
+    const { codes, texts } = column;
     const counts = new Int32Array(texts.length);
-    let missingSlot = false;
-    for (let i = 0; i < rows.length; i++) {
-      const code = codes[rows[i]!]!;
+    // Rows whose code is not a kept text: missing, or (seldom) a text or number not kept.
+    const others: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      const code = codes[r]!;
       if (code >= 0) counts[code]!++;
-      else missingSlot = true;
+      else others.push(r);
     }
     const vocabulary = texts
       .map((v, k) => [v, counts[k]!] as const)
-      .filter(([, n]) => n >= minCount)
+      .filter(([, count]) => count >= minCount)
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, LIMITS.categoricalVocabulary)
       .map(([v]) => v);
-    return [{ name, kind: 'categorical', vocabulary, missingSlot }];
+    const prep: ColumnPrep = { name, kind: 'categorical', vocabulary, missingSlot: others.length > 0 };
+    columns.push(prep);
+    // Each slot's count of training rows: the counts of the texts it takes, and the rows without one.
+    const source = categorySource(prep, column, 0);
+    const slots = new Int32Array(source.width);
+    counts.forEach((count, code) => (slots[source.slots[code]!]! += count));
+    for (const r of others) slots[slotAt(source, r)]!++;
+    slots.forEach(twoValued);
   });
+  return { columns, inputs: inputNames(columns), scaling: { method: 'standardize', mean, std: squares.map((v) => (v / n > 1e-12 ? Math.sqrt(v / n) : 1)) } };
 }
 
 /** The table rows at `positions` (indexes into `rows`, which is in table order), in table order. */
@@ -131,21 +196,26 @@ function sourcesOf(prep: Pick<PreprocessingV2, 'columns'>, table: Table, profile
       offset += col.missingFlag ? 2 : 1;
       return source;
     }
-    const index = new Map(col.vocabulary.map((v, k) => [v, k]));
-    const other = col.vocabulary.length;
-    const column = table.data[c]!;
-    const { codes, texts } = column;
-    const width = other + 1 + (col.missingSlot ? 1 : 0);
-    // Each text's slot, by its code in the column.
-    const slots = Int32Array.from(texts, (v) => index.get(v) ?? other);
-    const source = { kind: 'category' as const, offset, width, codes, column, slots, index, missing: col.missingSlot ? other + 1 : other, other };
-    offset += width;
+    const source = categorySource(col, table.data[c]!, offset);
+    offset += source.width;
     return source;
   });
 }
 
+type CategorySource = Extract<Source, { kind: 'category' }>;
+
+/** A categorical feature's inputs, from `offset` on, and where they come from in its column. */
+function categorySource(col: Extract<ColumnPrep, { kind: 'categorical' }>, column: Column, offset: number): CategorySource {
+  const index = new Map(col.vocabulary.map((v, k) => [v, k]));
+  const other = col.vocabulary.length;
+  const width = other + 1 + (col.missingSlot ? 1 : 0);
+  // Each text's slot, by its code in the column.
+  const slots = Int32Array.from(column.texts, (v) => index.get(v) ?? other);
+  return { kind: 'category', offset, width, codes: column.codes, column, slots, index, missing: col.missingSlot ? other + 1 : other, other };
+}
+
 /** The slot of table row `r` in a categorical source. */
-function slotAt(col: Extract<Source, { kind: 'category' }>, r: number): number {
+function slotAt(col: CategorySource, r: number): number {
   const code = col.codes[r]!;
   // A number whose text was not kept (a column of many numbers, given to a checkpoint that took it for categories): as written.
   return code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.column.numbers[r])) ?? col.other) : col.other;
@@ -199,58 +269,6 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
     }
   }
   return out;
-}
-
-/**
- * The standardization of each input over the training rows (`trainRows`: positions in `rows`),
- * from the table's columns rather than an encoded matrix: the figures `fitScalingFlat` finds over
- * `encodeTable`'s matrix, but for the rounding of sums added in another order. A numeric input's
- * values (32 bits, as the matrix holds them; a missing one as its fill) are summed in table order,
- * in one pass, as their distances from the fill;
- * an input that is 0 or 1 (a one-hot slot, a missing flag) that is 1 in a share p of the rows has
- * mean p and deviation sqrt(p(1 − p)), from its count alone.
- */
-export function fitScaling(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, table: Table, profile: Profile, rows: readonly number[], trainRows: readonly number[]): Preprocessing['scaling'] {
-  const width = prep.inputs.length;
-  const n = trainRows.length;
-  const mean = new Float64Array(width);
-  // Each input's sum of squared deviations, made its deviation at the end.
-  const squares = new Float64Array(width);
-  // Sums do not depend on the rows' order: the training rows are read in table order, the faster way through memory.
-  const at = inTableOrder(rows, trainRows);
-  /** An input that is 1 in `ones` of the training rows and 0 in the others. */
-  const twoValued = (j: number, ones: number) => {
-    const m = (mean[j] = ones / n);
-    squares[j] = ones * (1 - m) * (1 - m) + (n - ones) * m * m;
-  };
-  for (const col of sourcesOf(prep, table, profile)) {
-    const j = col.offset;
-    if (col.kind === 'number') {
-      const { numbers } = col;
-      // One pass, each value taken from the fill (the median, near the mean: the sums stay small,
-      // and a missing value, being the fill, adds nothing).
-      const fill = Math.fround(col.fill);
-      let sum = 0;
-      let sum2 = 0;
-      let missing = 0;
-      for (let i = 0; i < n; i++) {
-        const v = numbers[at[i]!]!;
-        if (v === v) {
-          const d = Math.fround(v) - fill;
-          sum += d;
-          sum2 += d * d;
-        } else missing++;
-      }
-      mean[j] = fill + sum / n;
-      squares[j] = Math.max(0, sum2 - (sum * sum) / n);
-      if (col.flag) twoValued(j + 1, missing);
-    } else {
-      const counts = new Int32Array(col.width);
-      for (let i = 0; i < n; i++) counts[slotAt(col, at[i]!)]!++;
-      for (let k = 0; k < col.width; k++) twoValued(j + k, counts[k]!);
-    }
-  }
-  return { method: 'standardize', mean: Array.from(mean), std: Array.from(squares, (v) => (v / n > 1e-12 ? Math.sqrt(v / n) : 1)) };
 }
 
 /**

@@ -12,9 +12,7 @@ import {
   encodeTable,
   encodeTableV1,
   featureMatrix,
-  fitColumns,
-  fitScaling,
-  inputNames,
+  fitPreprocessing,
   inputWidth,
   PREPROCESSING_JSON,
   preprocessingFile,
@@ -152,17 +150,13 @@ async function trainOn(
     // The checkpoint holds the optimizer's state too (Adam's moments), so training goes on as if never stopped.
     model = await loadLayers(job.resume.files, { optimizer: true });
   } else {
-    const columns = fitColumns(job.table, profile, trainRows);
-    const inputs = inputNames(columns);
     const v2: PreprocessingV2 = {
       format: 2,
       module: id,
       features: profile.report.features,
       target: job.target,
-      columns,
-      inputs,
+      ...fitPreprocessing(job.table, profile, trainRows),
       decimalComma: job.table.decimalComma,
-      scaling: fitScaling({ columns, inputs }, job.table, profile, profile.rows, trainRows),
       ...head.fitTarget(dataset, trainRows),
     };
     prep = v2;
