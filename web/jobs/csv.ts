@@ -340,6 +340,42 @@ class ColumnBuilder {
     return this.codes;
   }
 
+  /**
+   * Row `r`'s cell as papaparse read it, if it is one of a column's common cells that take a few
+   * steps (small enough to be inlined where a row's cells are read): a plain decimal in a column
+   * that keeps no number's text, or a text starting with a letter met lately in one that has
+   * codes. Else false, and nothing is done (`addText` reads it).
+   */
+  addCommon(raw: string, r: number): boolean {
+    const n = raw.length;
+    if (n === 0) return false;
+    const first = raw.charCodeAt(0);
+    if (isDigit(first) || first === 45) {
+      const numbers = this.numbers;
+      if (numbers === null || this.codes !== null || this.numberTexts) return false;
+      const places = plainDecimal(raw, numbers, r);
+      if (places < 0) return false;
+      if (places > this.decimals && this.decimals >= 0) this.decimals = places;
+      this.widen(numbers[r]!);
+      return true;
+    }
+    const codes = this.codes;
+    if (codes === null || !isLetter(first) || raw.charCodeAt(n - 1) <= 32) return false;
+    const slot = (n * 31 + raw.charCodeAt(n - 1)) & (RECENT_SLOTS - 1);
+    if (this.recentTexts[slot] !== raw) return false;
+    const code = this.recentCodes[slot]!;
+    if (code === MISSING) {
+      this.missing++;
+      codes[r] = MISSING;
+    } else {
+      this.nonNumeric++;
+      this.counts[code]!++;
+      codes[r] = code;
+    }
+    if (this.numbers) this.numbers[r] = NaN;
+    return true;
+  }
+
   /** Row `r`'s cell as papaparse read it. */
   addText(raw: string, r: number): void {
     const n = raw.length;
@@ -371,9 +407,7 @@ class ColumnBuilder {
     }
     const codes = this.codes;
     if (isNumber) {
-      const v = this.numbers![r]!;
-      if (v < this.min || (v === 0 && this.min === 0 && Object.is(v, -0))) this.min = v;
-      if (v > this.max || (v === 0 && this.max === 0 && Object.is(this.max, -0))) this.max = v;
+      this.widen(this.numbers![r]!);
       if (!this.numberTexts) {
         if (codes) codes[r] = UNKEPT_NUMBER;
         return;
@@ -405,6 +439,12 @@ class ColumnBuilder {
       this.counts[code]!++;
       to[r] = code;
     } else to[r] = this.newText(text);
+  }
+
+  /** Takes number `v` into the smallest and largest so far (-0 below 0). */
+  private widen(v: number): void {
+    if (v < this.min || (v === 0 && this.min === 0 && Object.is(v, -0))) this.min = v;
+    if (v > this.max || (v === 0 && this.max === 0 && Object.is(this.max, -0))) this.max = v;
   }
 
   /** Row `r`'s cell as a stored text (trimmed, or null when missing). */
@@ -531,8 +571,9 @@ class TableBuilder {
     if (r >= builders[0]!.size) this.reserve(r + 1);
     for (let i = 0; i < filled.length; i++) {
       const value = row[filled[i]!];
-      if (typeof value === 'string') builders[i]!.addText(value, r);
-      else builders[i]!.addCell(cell(value), r);
+      const builder = builders[i]!;
+      if (typeof value !== 'string') builder.addCell(cell(value), r);
+      else if (!builder.addCommon(value, r)) builder.addText(value, r);
     }
     this.lines.push(this.line);
   }

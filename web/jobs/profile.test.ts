@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnCells, guessDelimiter, parseCsv, parseNumber, tableFromRows } from './csv.ts';
+import { columnCells, columnOf, guessDelimiter, parseCsv, parseNumber, tableFromRows, type Column } from './csv.ts';
 import { medianAt, profileColumn, profileTable, Scratch } from './profile.ts';
 import { encodeRows, encodeTable, fitPreprocessing, fitScalingFlat, scaleInPlace, seededRandom, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
 
@@ -64,6 +64,26 @@ describe('reading CSVs', () => {
     // Two texts of one number (`2`, `2.0`), then a word: read again for the texts.
     expect(columnCells(d!)).toEqual(['2', '2.0', null, 'abc']);
     expect(table.data.map((col) => [col.missing, col.nonNumeric])).toEqual([[1, 0], [0, 4], [1, 1], [1, 1]]);
+  });
+
+  it('reads the common cells of a long file as the rules for any cell read them', async () => {
+    // Past the number texts a column keeps, its plain decimals and its texts met lately take a shorter way.
+    const n = 3000;
+    const a = Array.from({ length: n }, (_, i) =>
+      i === 100 ? '-0' : i % 7 === 0 ? 'NA' : i % 11 === 0 ? ' 2.5 ' : i % 13 === 0 ? '+1' : i % 17 === 0 ? '.5' : i % 23 === 0 ? 'n/a' : (i / 1000 - 1.5).toFixed(3),
+    );
+    const b = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 'NA' : i % 9 === 0 ? 'y ' : i % 19 === 0 ? '' : i % 29 === 0 ? 'Other' : ['x', 'y', 'z'][i % 3]!));
+    const table = await parseCsv(['a,b', ...a.map((v, i) => `${v},${b[i]}`)].join('\n'));
+    const [parsedA, parsedB] = table.data;
+    const slowA = columnOf(a);
+    const slowB = columnOf(b);
+    const figures = (c: Column) => ({ missing: c.missing, nonNumeric: c.nonNumeric, decimals: c.decimals, min: c.min, max: c.max });
+    expect(parsedA!.numberTexts).toBe(false);
+    expect(Array.from(parsedA!.numbers)).toEqual(Array.from(slowA.numbers));
+    expect(figures(parsedA!)).toEqual(figures(slowA));
+    expect(Object.is(parsedA!.numbers[100], -0)).toBe(true);
+    expect(columnCells(parsedB!)).toEqual(columnCells(slowB));
+    expect({ ...figures(parsedB!), texts: parsedB!.texts, counts: parsedB!.counts }).toEqual({ ...figures(slowB), texts: slowB.texts, counts: slowB.counts });
   });
 
   it('refuses duplicate column names, a header-only file and an empty file, naming what is wrong', async () => {
