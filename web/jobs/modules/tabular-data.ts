@@ -221,6 +221,9 @@ function slotAt(col: CategorySource, r: number): number {
   return code >= 0 ? col.slots[code]! : code === MISSING ? col.missing : code === UNKEPT_NUMBER ? (col.index.get(String(col.column.numbers[r])) ?? col.other) : col.other;
 }
 
+/** Rows `encodeTable` writes at a time (about 128 KiB of a matrix of 128 inputs). */
+const ENCODE_BLOCK = 256;
+
 /**
  * The rows `rows` of a table as network inputs (format 2): a flat [rows, inputs] matrix, each
  * input standardized by `scaling` when given (else as it is). Numeric and yes/no columns are read
@@ -250,22 +253,31 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
     out.set(zero);
     for (let filled = width; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
   }
-  for (let i = 0, base = 0; i < n; i++, base += width) {
-    const r = rows[i]!;
+  // Written in blocks of rows that stay in the cache, column by column within a block: each
+  // column's loop is short and the same for every row.
+  for (let start = 0; start < n; start += ENCODE_BLOCK) {
+    const end = Math.min(n, start + ENCODE_BLOCK);
     for (let k = 0; k < numeric.length; k++) {
-      const col = numeric[k]!;
-      const j = col.offset;
-      const v = col.numbers[r]!;
-      if (v === v) out[base + j] = (Math.fround(v) - mean[j]!) / std[j]!;
-      else {
-        out[base + j] = fills[k]!;
-        if (col.flag) out[base + j + 1] = one[j + 1]!;
+      const { offset: j, numbers, flag } = numeric[k]!;
+      const m = mean[j]!;
+      const s = std[j]!;
+      const fill = fills[k]!;
+      const flagged = flag ? one[j + 1]! : 0;
+      for (let i = start, at = start * width + j; i < end; i++, at += width) {
+        const v = numbers[rows[i]!]!;
+        if (v === v) out[at] = (Math.fround(v) - m) / s;
+        else {
+          out[at] = fill;
+          if (flag) out[at + 1] = flagged;
+        }
       }
     }
     for (let k = 0; k < categorical.length; k++) {
       const col = categorical[k]!;
-      const j = col.offset + slotAt(col, r);
-      out[base + j] = one[j]!;
+      for (let i = start, at = start * width + col.offset; i < end; i++, at += width) {
+        const slot = slotAt(col, rows[i]!);
+        out[at + slot] = one[col.offset + slot]!;
+      }
     }
   }
   return out;
