@@ -343,6 +343,34 @@ describe('preprocessing format 2', () => {
     expect(bits(encodeTable(prep, messy, profile, profile.rows, scaling))).toEqual(bits(scaleInPlace(scaling, raw.slice(), prep.inputs.length)));
   });
 
+  it('learns from the training rows alone when it counts every row less the others', () => {
+    // Numbers on a narrow grid and categories, missing here and there (some only outside the training rows), and a row without a target.
+    const rows = Array.from({ length: 600 }, (_, i) => ({
+      x: i % 41 === 0 ? '' : String((i % 37) / 2),
+      onlyHeld: i === 599 ? 'NA' : String(i % 5),
+      c: i % 23 === 0 ? 'NA' : ['a', 'b', 'c', 'd'][(i * 7) % 4]!,
+      t: i === 10 ? '' : i % 3 ? 'yes' : 'no',
+    }));
+    const table = tableFromRows(rows);
+    const profile = profileTable(table, 't', 'tabular-classifier');
+    expect(profile.columns[0]!.counted).toBeDefined();
+    const { train } = splitRows(profile.rows.length, 0.3, 5, profile.y);
+    const trainRows = train.filter((p) => profile.rows[p] !== 599);
+    const { columns, inputs, scaling } = fitPreprocessing(table, profile, trainRows);
+    const at = trainRows.map((p) => profile.rows[p]!);
+    const xs = at.map((r) => rows[r]!.x).filter((x) => x !== '').map(Number).sort((a, b) => a - b);
+    const middle = xs.length % 2 ? xs[xs.length >> 1]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2;
+    expect(columns[0]).toEqual({ name: 'x', kind: 'numeric', median: middle, missingFlag: xs.length < at.length });
+    expect(columns[1]).toMatchObject({ name: 'onlyHeld', missingFlag: false });
+    const seen = new Set(at.map((r) => rows[r]!.c));
+    expect(columns[2]).toMatchObject({ name: 'c', kind: 'categorical', missingSlot: seen.has('NA') });
+    // The same figures from the encoded matrix of the training rows.
+    const raw = encodeTable({ columns, inputs }, table, profile, profile.rows);
+    const flat = fitScalingFlat(raw, inputs.length, trainRows);
+    scaling.mean.forEach((m, j) => expect(Math.abs(m - flat.mean[j]!)).toBeLessThan(1e-12 * (1 + Math.abs(flat.mean[j]!))));
+    scaling.std.forEach((v, j) => expect(Math.abs(v - flat.std[j]!)).toBeLessThan(1e-12 * flat.std[j]!));
+  });
+
   it('splits a classifier stratified: each class keeps its share on both sides', () => {
     const labels = Array.from({ length: 100 }, (_, i) => (i < 80 ? 'a' : 'b'));
     const { train, held } = splitRows(100, 0.25, 7, labels);

@@ -15,6 +15,8 @@ export interface ProfiledColumn {
   numbers?: Float64Array;
   /** The grid `numbers` lie on, when they can be counted on one (see `gridOf`). */
   grid?: Grid;
+  /** `numbers` counted on `grid`, every row, and how many are present: kept when the grid has no more steps than the column has rows. */
+  counted?: { counts: Int32Array; present: number };
 }
 
 /** A profile: the report, and what training needs from it. */
@@ -224,9 +226,8 @@ export class Scratch {
   private readonly one = new Float64Array(1);
   private readonly words = new Uint32Array(this.one.buffer);
 
-  /** How many of `values` (NaN skipped) lie at each step of `grid`. */
-  countAll(values: Float64Array, grid: Grid): Int32Array {
-    const counts = this.counts(grid.span);
+  /** How many of `values` (NaN skipped) lie at each step of `grid`, counted into `counts` (all 0). */
+  countAll(values: Float64Array, grid: Grid, counts = this.counts(grid.span)): Int32Array {
     const { low, unit } = grid;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
@@ -381,7 +382,8 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
     const { numbers, min, max } = column;
     const count = present - nonNumeric;
     const grid = gridOf(min, max, count, column.decimals);
-    const { distinct, median: mid, integers } = grid ? gridFigures(scratch.countAll(numbers, grid), grid, count) : presentFigures(numbers, count, min, max, column.decimals, scratch);
+    const counted = grid && grid.span <= n ? { counts: scratch.countAll(numbers, grid, new Int32Array(grid.span)), present: count } : undefined;
+    const { distinct, median: mid, integers } = grid ? gridFigures(counted?.counts ?? scratch.countAll(numbers, grid), grid, count) : presentFigures(numbers, count, min, max, column.decimals, scratch);
     const figures = { min, median: mid, max };
     const gaps = missing + nonNumeric;
     const report = { ...base, missing: gaps, distinct, ...figures };
@@ -401,6 +403,7 @@ export function profileColumn(name: string, cells: Column | readonly (string | n
       },
       numbers,
       ...(grid && { grid }),
+      ...(counted && { counted }),
     };
   }
 

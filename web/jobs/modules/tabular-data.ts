@@ -1,7 +1,7 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
 import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Column, type Table } from '../csv.ts';
-import { booleanValue, gridFigures, medianAt, Scratch, type Profile } from '../profile.ts';
+import { booleanValue, gridFigures, medianAt, Scratch, type Grid, type Profile } from '../profile.ts';
 import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
 
@@ -83,6 +83,8 @@ export function fitPreprocessing(table: Table, profile: Profile, trainRows: read
   // Nothing learned depends on the rows' order: they are read in table order, the faster way through memory.
   const rows = inTableOrder(profile.rows, trainRows);
   const n = rows.length;
+  // Where a column's counts over every row are at hand, the training rows' are those less the other rows' (usually far fewer).
+  const others = otherRows(rows, table.rowCount);
   // Training sets of some size leave values seen once to the "other" slot, so it learns something.
   const minCount = n >= 50 ? 2 : 1;
   const scratch = new Scratch();
@@ -106,7 +108,7 @@ export function fitPreprocessing(table: Table, profile: Profile, trainRows: read
     if (!report.feature) return;
     const name = report.name;
     if (report.type === 'numeric' || report.type === 'boolean') {
-      const counted = grid && scratch.countAt(numbers!, rows, grid);
+      const counted = grid && (others && col.counted ? uncount(col.counted, numbers!, others, grid, scratch) : scratch.countAt(numbers!, rows, grid));
       const { median: mid, missing: missingFlag } = counted ? { median: gridFigures(counted.counts, grid, counted.present).median, missing: counted.present < n } : medianAt(numbers!, rows, scratch);
       const prep: ColumnPrep = report.type === 'numeric' ? { name, kind: 'numeric', median: mid, missingFlag } : { name, kind: 'boolean', fill: mid >= 0.5 ? 1 : 0, missingFlag };
       const fill = Math.fround(prep.kind === 'numeric' ? prep.median : prep.fill);
@@ -141,14 +143,28 @@ export function fitPreprocessing(table: Table, profile: Profile, trainRows: read
     }
     const column = table.data[c]!;
     const { codes, texts } = column;
-    const counts = new Int32Array(texts.length);
-    // Rows whose code is not a kept text: missing, or (seldom) a text or number not kept.
-    const others: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const r = rows[i]!;
-      const code = codes[r]!;
-      if (code >= 0) counts[code]!++;
-      else others.push(r);
+    // Each text's count in the training rows, and the training rows whose code is not a kept text:
+    // missing, or (seldom) a text or number not kept.
+    let counts: Int32Array;
+    const strays: number[] = [];
+    let missing = 0;
+    if (others && column.missing + column.counts.reduce((a, b) => a + b, 0) === column.rows) {
+      // Every row a kept text or missing: the column's counts less the other rows'.
+      counts = Int32Array.from(column.counts);
+      missing = column.missing;
+      for (let i = 0; i < others.length; i++) {
+        const code = codes[others[i]!]!;
+        if (code >= 0) counts[code]!--;
+        else missing--;
+      }
+    } else {
+      counts = new Int32Array(texts.length);
+      for (let i = 0; i < n; i++) {
+        const r = rows[i]!;
+        const code = codes[r]!;
+        if (code >= 0) counts[code]!++;
+        else strays.push(r);
+      }
     }
     const vocabulary = texts
       .map((v, k) => [v, counts[k]!] as const)
@@ -156,16 +172,45 @@ export function fitPreprocessing(table: Table, profile: Profile, trainRows: read
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, LIMITS.categoricalVocabulary)
       .map(([v]) => v);
-    const prep: ColumnPrep = { name, kind: 'categorical', vocabulary, missingSlot: others.length > 0 };
+    const prep: ColumnPrep = { name, kind: 'categorical', vocabulary, missingSlot: missing + strays.length > 0 };
     columns.push(prep);
     // Each slot's count of training rows: the counts of the texts it takes, and the rows without one.
     const source = categorySource(prep, column, 0);
     const slots = new Int32Array(source.width);
     counts.forEach((count, code) => (slots[source.slots[code]!]! += count));
-    for (const r of others) slots[slotAt(source, r)]!++;
+    slots[source.missing]! += missing;
+    for (const r of strays) slots[slotAt(source, r)]!++;
     slots.forEach(twoValued);
   });
   return { columns, inputs: inputNames(columns), scaling: { method: 'standardize', mean, std: squares.map((v) => (v / n > 1e-12 ? Math.sqrt(v / n) : 1)) } };
+}
+
+/** The rows of a table of `rowCount` rows that are not among `rows` (in table order, each once), in order; null when a row is there twice. */
+function otherRows(rows: Int32Array, rowCount: number): Int32Array | null {
+  const taken = new Uint8Array(rowCount);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (taken[r]) return null;
+    taken[r] = 1;
+  }
+  const out = new Int32Array(rowCount - rows.length);
+  for (let r = 0, k = 0; r < rowCount; r++) if (!taken[r]) out[k++] = r;
+  return out;
+}
+
+/** Counts on `grid` of every row (`counted`), less those of the `others` rows' values: the other rows' counts. */
+function uncount(counted: { counts: Int32Array; present: number }, values: Float64Array, others: Int32Array, grid: Grid, scratch: Scratch): { counts: Int32Array; present: number } {
+  const counts = scratch.counts(grid.span);
+  counts.set(counted.counts);
+  const { low, unit } = grid;
+  let present = counted.present;
+  for (let i = 0; i < others.length; i++) {
+    const v = values[others[i]!]!;
+    if (v !== v) continue;
+    counts[Math.round(v * unit) - low]!--;
+    present--;
+  }
+  return { counts, present };
 }
 
 /** The table rows at `positions` (indexes into `rows`, which is in table order), in table order. */
