@@ -293,15 +293,18 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
   const categorical = sources.filter((s) => s.kind === 'category');
   // A missing value's input once scaled (its fill, rounded to 32 bits as the matrix holds it).
   const fills = Float64Array.from(numeric, (col) => (Math.fround(col.fill) - mean[col.offset]!) / std[col.offset]!);
-  if (scaling !== undefined && zero.some((z) => z !== 0) && n > 0) {
-    // The first row, then copied over the rest, doubling (a few long copies rather than one per row).
-    out.set(zero);
-    for (let filled = width; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
-  }
+  const zeroed = scaling !== undefined && zero.some((z) => z !== 0);
   // Written in blocks of rows that stay in the cache, column by column within a block: each
   // column's loop is short and the same for every row.
   for (let start = 0; start < n; start += ENCODE_BLOCK) {
     const end = Math.min(n, start + ENCODE_BLOCK);
+    if (zeroed) {
+      // Every input of the block's rows at 0 first: the first row, then copied over the rest, doubling.
+      const from = start * width;
+      const to = end * width;
+      out.set(zero, from);
+      for (let filled = width; from + filled < to; filled *= 2) out.copyWithin(from + filled, from, from + Math.min(filled, to - from - filled));
+    }
     for (let k = 0; k < numeric.length; k++) {
       const { offset: j, numbers, flag } = numeric[k]!;
       const m = mean[j]!;
