@@ -341,10 +341,10 @@ class ColumnBuilder {
   }
 
   /**
-   * Row `r`'s cell as papaparse read it, if it is one of a column's common cells that take a few
-   * steps (small enough to be inlined where a row's cells are read): a plain decimal in a column
-   * that keeps no number's text, or a text starting with a letter met lately in one that has
-   * codes. Else false, and nothing is done (`addText` reads it).
+   * Row `r`'s cell as papaparse read it, if it is one of a column's common cells, which take a
+   * few steps and no trimming or lookup: a plain decimal in a column that keeps no number's text,
+   * or a text starting with a letter met lately in one that has codes. Else false, and nothing is
+   * done (`addText` reads it by the general rules).
    */
   addCommon(raw: string, r: number): boolean {
     const n = raw.length;
