@@ -82,13 +82,9 @@ export function gridOf(min: number, max: number, count: number, decimals: number
   return span <= Math.max(GRID_MIN, count * GRID_PER_NUMBER) ? { low, unit, span } : undefined;
 }
 
-/** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN; counted on `grid` when they lie on one. */
-export function medianAt(values: Float64Array, rows: ArrayLike<number>, scratch = new Scratch(), grid?: Grid): { median: number; missing: boolean } {
-  if (grid) {
-    const { counts, present } = scratch.countAt(values, rows, grid);
-    return { median: gridFigures(counts, grid, present).median, missing: present < rows.length };
-  }
-  const present = scratch ? scratch.values(rows.length) : new Float64Array(rows.length);
+/** Median of `values` at `rows`, NaN skipped (0 when none are present), and whether any was NaN. */
+export function medianAt(values: Float64Array, rows: ArrayLike<number>, scratch = new Scratch()): { median: number; missing: boolean } {
+  const present = scratch.values(rows.length);
   let n = 0;
   let min = Infinity;
   let max = -Infinity;

@@ -198,7 +198,7 @@ function otherRows(rows: Int32Array, rowCount: number): Int32Array | null {
   return out;
 }
 
-/** Counts on `grid` of every row (`counted`), less those of the `others` rows' values: the other rows' counts. */
+/** The counts on `grid` of every row (`counted`) less those of the rows `others`: the counts of the rows that remain. */
 function uncount(counted: { counts: Int32Array; present: number }, values: Float64Array, others: Int32Array, grid: Grid, scratch: Scratch): { counts: Int32Array; present: number } {
   const counts = scratch.counts(grid.span);
   counts.set(counted.counts);
