@@ -259,6 +259,9 @@ function codesOfNumbers(numbers: Float64Array | null, r: number, size: number, b
 /** Slots of `ColumnBuilder`'s cache of recent texts (a power of two). */
 const RECENT_SLOTS = 64;
 
+/** The slot of a (non-empty) text in that cache: by its length and last character. */
+const recentSlot = (text: string) => (text.length * 31 + text.charCodeAt(text.length - 1)) & (RECENT_SLOTS - 1);
+
 /**
  * One column as it is read: cells typed into growing typed arrays, distinct texts coded. A CSV's
  * column makes its numbers only once it meets a number, and its codes only once it meets a text
@@ -361,7 +364,7 @@ class ColumnBuilder {
     }
     const codes = this.codes;
     if (codes === null || !isLetter(first) || raw.charCodeAt(n - 1) <= 32) return false;
-    const slot = (n * 31 + raw.charCodeAt(n - 1)) & (RECENT_SLOTS - 1);
+    const slot = recentSlot(raw);
     if (this.recentTexts[slot] !== raw) return false;
     const code = this.recentCodes[slot]!;
     if (code === MISSING) {
@@ -455,7 +458,7 @@ class ColumnBuilder {
 
   /** The code of a text met before (`MISSING` for a token saying "no value"), or undefined. */
   private lookup(text: string): number | undefined {
-    const slot = (text.length * 31 + text.charCodeAt(text.length - 1)) & (RECENT_SLOTS - 1);
+    const slot = recentSlot(text);
     if (this.recentTexts[slot] === text) return this.recentCodes[slot];
     const code = this.index.get(text);
     if (code !== undefined) {
