@@ -607,9 +607,78 @@ const headerOnly = (columns: string[]): never => {
   throw invalid(`The CSV file has a header row (${columns.join(', ')}) but no rows of data.`, { columns });
 };
 
+type Listener = (value?: unknown) => void;
+
+/**
+ * A Blob's text as papaparse's stream input (a Node readable stream's `data`, `end` and `error`
+ * events): read in chunks of `CHUNK_BYTES` from the moment it is made, the next chunk read while
+ * papaparse parses the last one, and decoded as one UTF-8 stream, so that a character cut by a
+ * chunk's end is read whole. (papaparse's own reading of a File waits for each chunk in turn, and
+ * decodes each on its own: a character across a chunk's end became two U+FFFD.)
+ */
+class BlobText {
+  /** What papaparse checks a stream by. */
+  readonly readable = true;
+  private readonly listeners: Record<string, Listener[]> = { data: [], end: [], error: [] };
+  private stopped = false;
+  /** The first chunk, asked for at once. */
+  private readonly first: Promise<ArrayBuffer>;
+
+  constructor(private readonly blob: Blob) {
+    this.first = blob.slice(0, CHUNK_BYTES).arrayBuffer();
+    // Read again by `sample` or `start`; a failure is theirs to report.
+    this.first.catch(() => {});
+  }
+
+  /** The text of the file's first `bytes` bytes at most (its last character may be cut). */
+  async sample(bytes: number): Promise<string> {
+    const first = await this.first;
+    return new TextDecoder().decode(new Uint8Array(first, 0, Math.min(bytes, first.byteLength)));
+  }
+
+  read(): void {}
+  pause(): void {}
+  resume(): void {}
+
+  on(event: string, listener: Listener): void {
+    this.listeners[event]?.push(listener);
+  }
+
+  removeListener(event: string, listener: Listener): void {
+    this.listeners[event] = (this.listeners[event] ?? []).filter((l) => l !== listener);
+  }
+
+  /** Reads the Blob through, papaparse parsing each chunk as it comes, unless stopped. */
+  async start(): Promise<void> {
+    const emit = (event: string, value?: unknown) => {
+      for (const listener of this.listeners[event]!) listener(value);
+    };
+    try {
+      const { blob } = this;
+      const decoder = new TextDecoder();
+      let next = this.first;
+      for (let at = 0; at < blob.size && !this.stopped; ) {
+        const bytes = await next;
+        at += bytes.byteLength;
+        if (at < blob.size) next = blob.slice(at, at + CHUNK_BYTES).arrayBuffer();
+        const text = decoder.decode(bytes, { stream: at < blob.size });
+        if (!this.stopped) emit('data', text);
+      }
+      if (!this.stopped) emit('end');
+    } catch (err) {
+      if (!this.stopped) emit('error', err);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
 /** Reads a CSV with papaparse into `builder`, row by row as papaparse reads it (so each row's cells are taken while they are fresh). */
-function readInto(input: Blob | string, delimiter: string, builder: TableBuilder, totalBytes: number): Promise<void> {
+function readInto(input: BlobText | string, delimiter: string, builder: TableBuilder, totalBytes: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    const blob = typeof input === 'string' ? null : input;
     let failed = false;
     // The row count at which room for the whole file is estimated again (first once the header's share of the text read is small).
     let nextReserve = RESERVE_EVERY;
@@ -634,6 +703,7 @@ function readInto(input: Blob | string, delimiter: string, builder: TableBuilder
         } catch (err) {
           // Refused before aborting: papaparse completes the parse as it aborts.
           failed = true;
+          blob?.stop();
           reject(err);
           parser.abort();
         }
@@ -641,14 +711,15 @@ function readInto(input: Blob | string, delimiter: string, builder: TableBuilder
       complete: () => resolve(),
       error: (err: Error) => reject(invalid(`The CSV file could not be read: ${err.message}.`)),
     });
+    void blob?.start();
   });
 }
 
 /** Rows read between estimates of the room the whole file needs. */
 const RESERVE_EVERY = 1024;
 
-/** The chunks papaparse reads the file in. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+/** The chunks a file is read and parsed in. */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Parses a CSV (or TSV, or `;`-separated) file whose first row names the columns, streaming:
@@ -662,26 +733,30 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
  */
 export async function parseCsv(csv: Blob | string): Promise<Table> {
   if (typeof csv !== 'string') checkDataSize(csv.size);
-  const sample = typeof csv === 'string' ? csv.slice(0, 64 * 1024) : await csv.slice(0, 64 * 1024).text();
+  const text = typeof csv === 'string' ? csv : new BlobText(csv);
+  const sample =
+    typeof text === 'string'
+      ? text.slice(0, 64 * 1024)
+      : await text.sample(64 * 1024).catch((err: Error) => {
+          throw invalid(`The CSV file could not be read: ${err.message}.`);
+        });
   if (sample.replace(/^\uFEFF/, '').trim() === '') throw invalid('The CSV file is empty: it needs a header row and at least one row of data.');
   const delimiter = guessDelimiter(sample.replace(/^\uFEFF/, ''));
   const decimalComma = delimiter !== ',';
-  // papaparse reads a Blob with FileReader, which browsers and their workers have; elsewhere (Node) it reads text.
-  const input = typeof csv === 'string' || typeof FileReader !== 'undefined' ? csv : await csv.text();
-  const bytes = typeof input === 'string' ? input.length : input.size;
+  const bytes = typeof csv === 'string' ? csv.length : csv.size;
   // The rows of the first chunk, from the sample's lines, so the columns do not grow row by row (each chunk then reserves for the whole file).
   const sampleLines = sample.split('\n').length;
   const sampleSize = typeof csv === 'string' ? sample.length : Math.min(csv.size, 64 * 1024);
   const expectedRows = Math.ceil((Math.min(bytes, CHUNK_BYTES) / Math.max(sampleSize, 1)) * sampleLines);
   const builder = new TableBuilder(headerOnly, decimalComma, false, undefined, expectedRows);
-  await readInto(input, delimiter, builder, bytes);
+  await readInto(text, delimiter, builder, bytes);
   // A byte-order mark is not part of the first column's name.
   if (builder.columns?.[0]?.startsWith('\uFEFF')) builder.columns[0] = builder.columns[0].slice(1);
   const table = builder.table(delimiter, 'csv');
   const reread = table.data.flatMap((col, c) => (!col.numberTexts && col.nonNumeric > 0 ? [c] : []));
   if (reread.length > 0) {
     const again = new TableBuilder(headerOnly, decimalComma, true, reread, table.rowCount);
-    await readInto(input, delimiter, again, bytes);
+    await readInto(typeof csv === 'string' ? csv : new BlobText(csv), delimiter, again, bytes);
     for (const c of reread) table.data[c] = again.builders[c]!.column(table.rowCount);
   }
   return table;

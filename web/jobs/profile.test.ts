@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnCells, columnOf, guessDelimiter, parseCsv, parseNumber, tableFromRows, type Column } from './csv.ts';
+import { CHUNK_BYTES, columnCells, columnOf, guessDelimiter, parseCsv, parseNumber, tableFromRows, type Column } from './csv.ts';
 import { gridFigures, medianAt, profileColumn, profileTable, Scratch } from './profile.ts';
 import { encodeRows, encodeTable, fitPreprocessing, fitScalingFlat, scaleInPlace, seededRandom, splitRows, type PreprocessingV2 } from './modules/tabular-data.ts';
 
@@ -92,6 +92,26 @@ describe('reading CSVs', () => {
     await expect(parseCsv('  \n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/empty/) });
   });
 
+  it('reads a file of several chunks as its text, a character cut by the end of a chunk whole', async () => {
+    // "Zürich" written so that the two bytes of its "ü" fall on either side of the first chunk's end.
+    const encoder = new TextEncoder();
+    const filler = Array.from({ length: 40_000 }, (_, i) => `${i},Basel,${'x'.repeat(80)}`);
+    let text = ['id,city,note', ...filler].join('\n') + '\n';
+    const pad = CHUNK_BYTES - 1 - encoder.encode(text).length - encoder.encode('40000,Z').length - encoder.encode('0,Bern,\n').length;
+    text += `0,Bern,${'p'.repeat(pad)}\n40000,Zürich,end\n`;
+    const bytes = encoder.encode(text);
+    expect(Array.from(bytes.subarray(CHUNK_BYTES - 1, CHUNK_BYTES + 1))).toEqual([0xc3, 0xbc]);
+    const table = await parseCsv(new Blob([bytes]));
+    expect(table.rowCount).toBe(40_002);
+    expect(table.data[1]!.texts).toEqual(['Basel', 'Bern', 'Zürich']);
+    expect(columnCells(table.data[2]!)).toEqual(columnCells((await parseCsv(text)).data[2]!));
+  });
+
+  it('says a file that cannot be read could not be read', async () => {
+    const gone = { size: 100, slice: () => ({ arrayBuffer: () => Promise.reject(new Error('the file is gone')) }) } as unknown as Blob;
+    await expect(parseCsv(gone)).rejects.toMatchObject({ code: 'invalid-dataset', message: 'The CSV file could not be read: the file is gone.' });
+  });
+
   it('refuses a file over the training data limit, naming the limit, before reading it', async () => {
     const big = { size: 1024 ** 3, slice: () => { throw new Error('read'); } } as unknown as Blob;
     await expect(parseCsv(big)).rejects.toMatchObject({ code: 'payload-too-large', message: expect.stringMatching(/1024 MiB; the limit is 512 MiB \(LIMITS\.trainingDataBytes\)/) });
@@ -126,6 +146,12 @@ describe('reading many rows into typed columns', () => {
     const report = profileTable(table, 'y', 'tabular-classifier').report;
     expect(report.columns.map((c) => [c.name, c.type, c.distinct])).toEqual(profileTable(same, 'y', 'tabular-classifier').report.columns.map((c) => [c.name, c.type, c.distinct]));
     expect(report.columns.find((c) => c.name === 'grade')).toMatchObject({ type: 'categorical', values: ['007', '7.0', 'A'] });
+  });
+
+  it('reads a Blob as it reads the same text, the second reading included', async () => {
+    const [fromText, fromBlob] = await Promise.all([parseCsv(csv), parseCsv(new Blob([csv]))]);
+    expect(fromBlob.columns).toEqual(fromText.columns);
+    fromText.data.forEach((column, c) => expect(columnCells(fromBlob.data[c]!)).toEqual(columnCells(column)));
   });
 
   it('takes a class label written as a number with its text, when the column also holds words', async () => {
