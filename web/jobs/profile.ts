@@ -154,28 +154,42 @@ function median(a: Float64Array, min: number, max: number): number {
 
 /**
  * The median of `n` numbers counted on `grid` (`counts`: how many at each step), how many differ,
- * and whether all are whole: one walk along the grid.
+ * and whether all are whole. (Each from a walk of its own along the grid: a short loop that
+ * returns a number is compiled as one, where a long one that builds an object after it is left.)
  */
 export function gridFigures(counts: Int32Array, grid: Grid, n: number): { median: number; distinct: number; integers: boolean } {
   const { low, unit, span } = grid;
   // The ranks (from 0) of the lower and upper middle: the same one when `n` is odd.
-  const upperRank = n >> 1;
-  const lowerRank = n % 2 ? upperRank : upperRank - 1;
-  let lower = NaN;
-  let upper = NaN;
-  let distinct = 0;
-  let integers = true;
-  let seen = 0;
-  for (let i = 0; i < span; i++) {
-    const c = counts[i]!;
-    if (c === 0) continue;
-    distinct++;
-    if (integers && unit !== 1 && (low + i) % unit !== 0) integers = false;
-    if (seen <= lowerRank && lowerRank < seen + c) lower = (low + i) / unit;
-    if (seen <= upperRank && upperRank < seen + c) upper = (low + i) / unit;
-    seen += c;
+  const upper = n >> 1;
+  const lower = n % 2 ? upper : upper - 1;
+  const valueOfRank = (rank: number) => (low + stepOfRank(counts, span, rank)) / unit;
+  return {
+    median: n === 0 ? 0 : (valueOfRank(lower) + valueOfRank(upper)) / 2,
+    distinct: countedSteps(counts, span),
+    integers: unit === 1 || firstStepOff(counts, low, unit, span) === span,
+  };
+}
+
+/** The step of the number of rank `rank` (from 0) among those counted: -1 past the last. */
+function stepOfRank(counts: Int32Array, span: number, rank: number): number {
+  for (let i = 0, seen = 0; i < span; i++) {
+    seen += counts[i]!;
+    if (seen > rank) return i;
   }
-  return { median: n === 0 ? 0 : n % 2 ? upper : (lower + upper) / 2, distinct, integers };
+  return -1;
+}
+
+/** How many steps have a count. */
+function countedSteps(counts: Int32Array, span: number): number {
+  let steps = 0;
+  for (let i = 0; i < span; i++) if (counts[i] !== 0) steps++;
+  return steps;
+}
+
+/** The first step with a count that is not a whole number (`low + step` not a multiple of `unit`); `span` when there is none. */
+function firstStepOff(counts: Int32Array, low: number, unit: number, span: number): number {
+  for (let i = 0; i < span; i++) if (counts[i] !== 0 && (low + i) % unit !== 0) return i;
+  return span;
 }
 
 /** The `k`-th smallest of `a` (from 0), moving the smaller ones before it and the others after (Hoare's selection). */
@@ -235,15 +249,7 @@ export class Scratch {
   /** How many of `values` at `rows` lie at each step of `grid`, and how many are present (not NaN). */
   countAt(values: Float64Array, rows: ArrayLike<number>, grid: Grid): { counts: Int32Array; present: number } {
     const counts = this.counts(grid.span);
-    const { low, unit } = grid;
-    let present = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const v = values[rows[i]!]!;
-      if (v !== v) continue;
-      counts[Math.round(v * unit) - low]!++;
-      present++;
-    }
-    return { counts, present };
+    return { counts, present: countRows(values, rows, grid, counts, 1) };
   }
 
   /** `span` counts, each 0. */
@@ -343,6 +349,19 @@ export class Scratch {
     slots.fill(NaN, 0, size);
     return slots;
   }
+}
+
+/** Adds `by` to `counts` at the step of `grid` of each value at `rows` that is present (not NaN); returns how many were. */
+export function countRows(values: Float64Array, rows: ArrayLike<number>, grid: Grid, counts: Int32Array, by: 1 | -1): number {
+  const { low, unit } = grid;
+  let present = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const v = values[rows[i]!]!;
+    if (v !== v) continue;
+    counts[Math.round(v * unit) - low]! += by;
+    present++;
+  }
+  return present;
 }
 
 /** The grid of yes/no as 1/0. */

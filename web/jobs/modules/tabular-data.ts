@@ -1,7 +1,7 @@
 import { ErrorCode, HangarError } from '../../../shared/errors.ts';
 import { LIMITS } from '../../../shared/limits.ts';
 import { cell, MISSING, toNumber, UNKEPT_NUMBER, type Column, type Table } from '../csv.ts';
-import { booleanValue, gridFigures, medianAt, Scratch, type Grid, type Profile } from '../profile.ts';
+import { booleanValue, countRows, gridFigures, medianAt, Scratch, type Grid, type Profile } from '../profile.ts';
 import type { ImputedCell, ModelFiles } from '../protocol.ts';
 import { readJsonFile } from './tfjs-files.ts';
 
@@ -116,16 +116,9 @@ export function fitPreprocessing(table: Table, profile: Profile, trainRows: read
       let sum2 = 0;
       let missing = 0;
       if (counted) {
-        const { counts, present } = counted;
-        const { low, unit, span } = grid;
-        for (let i = 0; i < span; i++) {
-          const k = counts[i]!;
-          if (k === 0) continue;
-          const d = Math.fround((low + i) / unit) - fill;
-          sum += k * d;
-          sum2 += k * d * d;
-        }
-        missing = n - present;
+        sum = gridSum(counted.counts, grid, fill, 1);
+        sum2 = gridSum(counted.counts, grid, fill, 2);
+        missing = n - counted.present;
       } else {
         for (let i = 0; i < n; i++) {
           const v = numbers![rows[i]!]!;
@@ -151,12 +144,7 @@ export function fitPreprocessing(table: Table, profile: Profile, trainRows: read
     if (others && column.missing + column.counts.reduce((a, b) => a + b, 0) === column.rows) {
       // Every row a kept text or missing: the column's counts less the other rows'.
       counts = Int32Array.from(column.counts);
-      missing = column.missing;
-      for (let i = 0; i < others.length; i++) {
-        const code = codes[others[i]!]!;
-        if (code >= 0) counts[code]!--;
-        else missing--;
-      }
+      missing = column.missing - uncountCodes(codes, others, counts);
     } else {
       counts = new Int32Array(texts.length);
       for (let i = 0; i < n; i++) {
@@ -185,6 +173,30 @@ export function fitPreprocessing(table: Table, profile: Profile, trainRows: read
   return { columns, inputs: inputNames(columns), scaling: { method: 'standardize', mean, std: squares.map((v) => (v / n > 1e-12 ? Math.sqrt(v / n) : 1)) } };
 }
 
+/** The sum of the distances from `from` (`power` 1) or of their squares (`power` 2) of the numbers counted on `grid`, each rounded to 32 bits. */
+function gridSum(counts: Int32Array, grid: Grid, from: number, power: 1 | 2): number {
+  const { low, unit, span } = grid;
+  let sum = 0;
+  for (let i = 0; i < span; i++) {
+    const k = counts[i]!;
+    if (k === 0) continue;
+    const d = Math.fround((low + i) / unit) - from;
+    sum += power === 1 ? k * d : k * d * d;
+  }
+  return sum;
+}
+
+/** Takes the codes of the rows `others` off the counts of the texts they are; returns how many were not a text (missing). */
+function uncountCodes(codes: Int32Array, others: Int32Array, counts: Int32Array): number {
+  let missing = 0;
+  for (let i = 0; i < others.length; i++) {
+    const code = codes[others[i]!]!;
+    if (code >= 0) counts[code]!--;
+    else missing++;
+  }
+  return missing;
+}
+
 /** The rows of a table of `rowCount` rows that are not among `rows` (in table order, each once), in order; null when a row is there twice. */
 function otherRows(rows: Int32Array, rowCount: number): Int32Array | null {
   const taken = new Uint8Array(rowCount);
@@ -202,15 +214,7 @@ function otherRows(rows: Int32Array, rowCount: number): Int32Array | null {
 function uncount(counted: { counts: Int32Array; present: number }, values: Float64Array, others: Int32Array, grid: Grid, scratch: Scratch): { counts: Int32Array; present: number } {
   const counts = scratch.counts(grid.span);
   counts.set(counted.counts);
-  const { low, unit } = grid;
-  let present = counted.present;
-  for (let i = 0; i < others.length; i++) {
-    const v = values[others[i]!]!;
-    if (v !== v) continue;
-    counts[Math.round(v * unit) - low]!--;
-    present--;
-  }
-  return { counts, present };
+  return { counts, present: counted.present - countRows(values, others, grid, counts, -1) };
 }
 
 /** The table rows at `positions` (indexes into `rows`, which is in table order), in table order. */
@@ -290,12 +294,13 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
   }
   const sources = sourcesOf(prep, table, profile);
   const numeric = sources.filter((s) => s.kind === 'number');
-  const categorical = sources.filter((s) => s.kind === 'category');
+  const categorical = sources.filter((s): s is CategorySource => s.kind === 'category');
   // A missing value's input once scaled (its fill, rounded to 32 bits as the matrix holds it).
   const fills = Float64Array.from(numeric, (col) => (Math.fround(col.fill) - mean[col.offset]!) / std[col.offset]!);
   const zeroed = scaling !== undefined && zero.some((z) => z !== 0);
   // Written in blocks of rows that stay in the cache, column by column within a block: each
-  // column's loop is short and the same for every row.
+  // column's loop is short and the same for every row (a function of its own, so that it is
+  // compiled as one rather than entered and left mid-loop).
   for (let start = 0; start < n; start += ENCODE_BLOCK) {
     const end = Math.min(n, start + ENCODE_BLOCK);
     if (zeroed) {
@@ -307,28 +312,34 @@ export function encodeTable(prep: Pick<PreprocessingV2, 'columns' | 'inputs'>, t
     }
     for (let k = 0; k < numeric.length; k++) {
       const { offset: j, numbers, flag } = numeric[k]!;
-      const m = mean[j]!;
-      const s = std[j]!;
-      const fill = fills[k]!;
-      const flagged = flag ? one[j + 1]! : 0;
-      for (let i = start, at = start * width + j; i < end; i++, at += width) {
-        const v = numbers[rows[i]!]!;
-        if (v === v) out[at] = (Math.fround(v) - m) / s;
-        else {
-          out[at] = fill;
-          if (flag) out[at + 1] = flagged;
-        }
-      }
+      encodeNumbers(out, width, rows, start, end, numbers, j, mean[j]!, std[j]!, fills[k]!, flag ? one[j + 1]! : NaN);
     }
-    for (let k = 0; k < categorical.length; k++) {
-      const col = categorical[k]!;
-      for (let i = start, at = start * width + col.offset; i < end; i++, at += width) {
-        const slot = slotAt(col, rows[i]!);
-        out[at + slot] = one[col.offset + slot]!;
-      }
-    }
+    for (let k = 0; k < categorical.length; k++) encodeCategories(out, width, rows, start, end, categorical[k]!, one);
   }
   return out;
+}
+
+/**
+ * Rows `start` to `end` of a numeric input at offset `j` of each row of `out`: (value − m) / s, or
+ * `fill` where missing, with the missing flag after it set to `flagged` (NaN: no flag).
+ */
+function encodeNumbers(out: Float32Array, width: number, rows: readonly number[], start: number, end: number, numbers: Float64Array, j: number, m: number, s: number, fill: number, flagged: number): void {
+  for (let i = start, at = start * width + j; i < end; i++, at += width) {
+    const v = numbers[rows[i]!]!;
+    if (v === v) out[at] = (Math.fround(v) - m) / s;
+    else {
+      out[at] = fill;
+      if (flagged === flagged) out[at + 1] = flagged;
+    }
+  }
+}
+
+/** Rows `start` to `end` of a categorical input: its hot slot in each row of `out`, at its value 1 scaled (`one`). */
+function encodeCategories(out: Float32Array, width: number, rows: readonly number[], start: number, end: number, col: CategorySource, one: Float64Array): void {
+  for (let i = start, at = start * width + col.offset; i < end; i++, at += width) {
+    const slot = slotAt(col, rows[i]!);
+    out[at + slot] = one[col.offset + slot]!;
+  }
 }
 
 /**
