@@ -262,6 +262,34 @@ const RECENT_SLOTS = 64;
 /** The slot of a (non-empty) text in that cache: by its length and last character. */
 const recentSlot = (text: string) => (text.length * 31 + text.charCodeAt(text.length - 1)) & (RECENT_SLOTS - 1);
 
+/** The smallest and the largest of numbers (NaN skipped, -0 below 0); Infinity and -Infinity when there are none. */
+function range(numbers: Float64Array): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < numbers.length; i++) {
+    const v = numbers[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  // 0 and -0 compare equal: a smallest 0 is -0 when some number is -0, a largest 0 when none is 0.
+  if (min === 0 || max === 0) {
+    const zeros = signedZeros(numbers);
+    if (min === 0 && zeros & NEGATIVE_ZERO) min = -0;
+    if (max === 0) max = zeros & POSITIVE_ZERO ? 0 : -0;
+  }
+  return { min, max };
+}
+
+const POSITIVE_ZERO = 1;
+const NEGATIVE_ZERO = 2;
+
+/** Which zeros numbers hold: `POSITIVE_ZERO`, `NEGATIVE_ZERO`, both or neither. */
+function signedZeros(numbers: Float64Array): number {
+  let zeros = 0;
+  for (let i = 0; i < numbers.length; i++) if (numbers[i] === 0) zeros |= 1 / numbers[i]! > 0 ? POSITIVE_ZERO : NEGATIVE_ZERO;
+  return zeros;
+}
+
 /**
  * One column as it is read: cells typed into growing typed arrays, distinct texts coded. A CSV's
  * column makes its numbers only once it meets a number, and its codes only once it meets a text
@@ -297,9 +325,6 @@ class ColumnBuilder {
   numberTexts = true;
   /** The most decimal places of a number so far, each a plain decimal; -1 once a number was written otherwise. */
   decimals = 0;
-  /** The smallest and the largest number so far. */
-  min = Infinity;
-  max = -Infinity;
 
   /** `keepAllNumberTexts`: keep every number's text (else only while few texts are distinct). */
   constructor(
@@ -359,7 +384,6 @@ class ColumnBuilder {
       const places = plainDecimal(raw, numbers, r);
       if (places < 0) return false;
       if (places > this.decimals && this.decimals >= 0) this.decimals = places;
-      this.widen(numbers[r]!);
       return true;
     }
     const codes = this.codes;
@@ -410,7 +434,6 @@ class ColumnBuilder {
     }
     const codes = this.codes;
     if (isNumber) {
-      this.widen(this.numbers![r]!);
       if (!this.numberTexts) {
         if (codes) codes[r] = UNKEPT_NUMBER;
         return;
@@ -442,12 +465,6 @@ class ColumnBuilder {
       this.counts[code]!++;
       to[r] = code;
     } else to[r] = this.newText(text);
-  }
-
-  /** Takes number `v` into the smallest and largest so far (-0 below 0). */
-  private widen(v: number): void {
-    if (v < this.min || (v === 0 && this.min === 0 && Object.is(v, -0))) this.min = v;
-    if (v > this.max || (v === 0 && this.max === 0 && Object.is(this.max, -0))) this.max = v;
   }
 
   /** Row `r`'s cell as a stored text (trimmed, or null when missing). */
@@ -495,6 +512,7 @@ class ColumnBuilder {
     let codes = this.codes && cut(this.codes);
     const numberTexts = this.numberTexts && (codes !== null || !this.sameValue);
     const byValue = numberTexts ? this.byValue : null;
+    const { min, max } = numbers ? range(numbers) : { min: Infinity, max: -Infinity };
     // Made when first read: a column without numbers holds NaN, one without codes has them from its numbers.
     return {
       rows,
@@ -511,8 +529,8 @@ class ColumnBuilder {
       capped: this.capped,
       numberTexts,
       decimals: this.decimals,
-      min: this.min,
-      max: this.max,
+      min,
+      max,
     };
   }
 }

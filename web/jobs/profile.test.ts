@@ -86,6 +86,18 @@ describe('reading CSVs', () => {
     expect({ ...figures(parsedB!), texts: parsedB!.texts, counts: parsedB!.counts }).toEqual({ ...figures(slowB), texts: slowB.texts, counts: slowB.counts });
   });
 
+  it('finds the smallest and largest number of a column, -0 below 0', () => {
+    const range = (cells: (string | null)[]) => {
+      const { min, max } = columnOf(cells);
+      return [min, max];
+    };
+    expect(range(['3', '-0', '0', '1.5'])).toEqual([-0, 3]);
+    expect(range(['0', '-0', 'NA'])).toEqual([-0, 0]);
+    expect(range(['-0', null, '-0'])).toEqual([-0, -0]);
+    expect(range(['0', '-2.5', 'x'])).toEqual([-2.5, 0]);
+    expect(range(['NA', 'x'])).toEqual([Infinity, -Infinity]);
+  });
+
   it('refuses duplicate column names, a header-only file and an empty file, naming what is wrong', async () => {
     await expect(parseCsv('a,b,a\n1,2,3\n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/"a" appears twice.*columns 1 and 3/) });
     await expect(parseCsv('a,b,species\n')).rejects.toMatchObject({ code: 'invalid-dataset', message: expect.stringMatching(/header row \(a, b, species\) but no rows/) });
