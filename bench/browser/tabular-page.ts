@@ -30,12 +30,12 @@ const tabular = {
     csv = new Blob([lines.join('\n')], { type: 'text/csv' });
     return csv.size;
   },
-  async run(side: 'papa' | 'hangar') {
+  async run(side: 'papa' | 'papa-ahead' | 'hangar') {
     if (!csv) throw new Error('make first');
     const worker = new Worker(new URL('./tabular.worker.ts', import.meta.url), { type: 'module' });
     try {
       const api = wrap<TabularBenchWorker>(worker);
-      return side === 'papa' ? { ...(await api.papa(csv)), inputs: 0, phases: undefined } : await api.profile(csv, 'target');
+      return side === 'hangar' ? await api.profile(csv, 'target') : { ...(await api.papa(csv, side === 'papa-ahead')), inputs: 0, phases: undefined };
     } finally {
       worker.terminate();
     }

@@ -2,17 +2,22 @@
 // to it before training (parse, profile, split, fit the preprocessing, encode and standardize), timed inside.
 import { expose } from 'comlink';
 import Papa from 'papaparse';
-import { parseCsv } from '../../web/jobs/csv.ts';
+import { BlobText, parseCsv } from '../../web/jobs/csv.ts';
 import { encodeTable, fitPreprocessing, splitRows } from '../../web/jobs/modules/tabular-data.ts';
 import { profileTable } from '../../web/jobs/profile.ts';
 
 const api = {
-  /** papaparse alone: the Blob read in chunks of 4 MiB, row by row (as parseCsv reads it), rows counted. */
-  papa(csv: Blob): Promise<{ ms: number; rows: number }> {
+  /**
+   * papaparse alone: the Blob read in chunks of 4 MiB, row by row (as parseCsv takes them), rows
+   * counted; `ahead`: given the Blob as parseCsv gives it (read ahead, one UTF-8 stream), else
+   * reading it its own way (each chunk read in turn with a FileReader).
+   */
+  papa(csv: Blob, ahead = false): Promise<{ ms: number; rows: number }> {
     const start = performance.now();
     let rows = 0;
+    const text = ahead ? new BlobText(csv) : null;
     return new Promise((resolve, reject) => {
-      Papa.parse<string[]>(csv as unknown as string, {
+      Papa.parse<string[]>((text ?? csv) as unknown as string, {
         header: false,
         delimiter: ',',
         skipEmptyLines: false,
@@ -21,6 +26,7 @@ const api = {
         complete: () => resolve({ ms: performance.now() - start, rows: rows - 1 }),
         error: (err: Error) => reject(err),
       });
+      void text?.start();
     });
   },
   /** Hangar: parse into columns, profile, split, fit the format-2 preprocessing and its scaling, and encode every row as standardized network input. */

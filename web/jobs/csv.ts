@@ -634,13 +634,13 @@ type Listener = (value?: unknown) => void;
  * chunk's end is read whole. (papaparse's own reading of a File waits for each chunk in turn, and
  * decodes each on its own: a character across a chunk's end became two U+FFFD.)
  */
-class BlobText {
+export class BlobText {
   /** What papaparse checks a stream by. */
   readonly readable = true;
   private readonly listeners: Record<string, Listener[]> = { data: [], end: [], error: [] };
   private stopped = false;
-  /** The first chunk, asked for at once. */
-  private readonly first: Promise<ArrayBuffer>;
+  /** The first chunk, asked for at once (and let go once read through). */
+  private first: Promise<ArrayBuffer> | null;
 
   constructor(private readonly blob: Blob) {
     this.first = blob.slice(0, CHUNK_BYTES).arrayBuffer();
@@ -650,7 +650,7 @@ class BlobText {
 
   /** The text of the file's first `bytes` bytes at most (its last character may be cut). */
   async sample(bytes: number): Promise<string> {
-    const first = await this.first;
+    const first = await (this.first ?? this.blob.slice(0, bytes).arrayBuffer());
     return new TextDecoder().decode(new Uint8Array(first, 0, Math.min(bytes, first.byteLength)));
   }
 
@@ -674,7 +674,8 @@ class BlobText {
     try {
       const { blob } = this;
       const decoder = new TextDecoder();
-      let next = this.first;
+      let next = this.first ?? blob.slice(0, CHUNK_BYTES).arrayBuffer();
+      this.first = null;
       for (let at = 0; at < blob.size && !this.stopped; ) {
         const bytes = await next;
         at += bytes.byteLength;
